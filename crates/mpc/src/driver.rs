@@ -1,0 +1,462 @@
+//! Runs one protocol session over a pair of async channels.
+//!
+//! The transport (in-memory in tests, Noise over TCP in the TSS) delivers [`Incoming`] messages
+//! whose sender it has authenticated and carries [`Outgoing`] messages to their addressee. The
+//! driver creates and checks messages in parallel on blocking threads, stops at a deadline, and
+//! turns the session's transcript into an [`Outcome`]: the result, or the offenders — each named
+//! with verifiable evidence, as unresponsive, or by an unprovable accusation.
+//!
+//! A panic inside a protocol library ends only this session, as [`MpcError::Panicked`].
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use manul::protocol::{EntryPoint, Protocol};
+use manul::session::{
+    CanFinalize, Message, RoundOutcome, Session, SessionId, SessionOutcome, SessionReport,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::{debug, info_span, warn, Instrument};
+
+use crate::error::MpcError;
+use crate::evidence::EvidenceBlob;
+use crate::identity::{KeywheelSession, PartyId, PartySigner};
+
+/// Version of the peer message envelope.
+pub const WIRE_VERSION: u16 = 1;
+
+/// The protocols keywheel runs; part of every session id and evidence envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProtocolKind {
+    /// synedrion KeyInit (n-of-n DKG), the first step of jumpstart.
+    KeyInit,
+    /// keywheel's attributable resharing.
+    Reshare,
+    /// synedrion AuxGen (Paillier keys and proofs for a committee).
+    AuxGen,
+    /// synedrion InteractiveSigning.
+    Signing,
+}
+
+impl ProtocolKind {
+    /// A stable lowercase name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::KeyInit => "key-init",
+            Self::Reshare => "reshare",
+            Self::AuxGen => "aux-gen",
+            Self::Signing => "signing",
+        }
+    }
+}
+
+/// The session id every participant (and the chain, when verifying evidence) derives from the
+/// protocol kind and a context that is unique per attempt (network, session, attempt, …).
+pub fn session_id(kind: ProtocolKind, context: &[u8]) -> SessionId {
+    let mut seed = Vec::with_capacity(context.len() + 32);
+    seed.extend_from_slice(b"keywheel/");
+    seed.extend_from_slice(kind.name().as_bytes());
+    seed.push(b'/');
+    seed.extend_from_slice(context);
+    SessionId::from_seed::<KeywheelSession>(&seed)
+}
+
+/// A message on its way out.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The session it belongs to (the transport tags frames with it).
+    pub session_id: Vec<u8>,
+    /// The addressee.
+    pub to: PartyId,
+    /// The encoded, signed message ([`WIRE_VERSION`] envelope).
+    pub payload: Vec<u8>,
+}
+
+/// A message that arrived from an authenticated peer for this session.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    /// The sender, as authenticated by the transport.
+    pub from: PartyId,
+    /// The encoded, signed message.
+    pub payload: Vec<u8>,
+}
+
+/// The channel pair a session runs over.
+#[derive(Debug)]
+pub struct Channels {
+    /// Where the driver puts messages to send.
+    pub outgoing: mpsc::Sender<Outgoing>,
+    /// Where the transport puts messages for this session.
+    pub incoming: mpsc::Receiver<Incoming>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireEnvelope {
+    version: u16,
+    message: Message<PartyId>,
+}
+
+fn encode_message(message: Message<PartyId>) -> Result<Vec<u8>, MpcError> {
+    postcard::to_allocvec(&WireEnvelope {
+        version: WIRE_VERSION,
+        message,
+    })
+    .map_err(MpcError::encode)
+}
+
+/// Decodes a peer message envelope; an unknown version or malformed bytes are an error.
+pub fn decode_message(payload: &[u8]) -> Result<Message<PartyId>, MpcError> {
+    let (version, _) =
+        postcard::take_from_bytes::<u16>(payload).map_err(|e| MpcError::Decode(format!("peer message: {e}")))?;
+    if version != WIRE_VERSION {
+        return Err(MpcError::Decode(format!(
+            "peer message version {version} is not supported (expected {WIRE_VERSION})"
+        )));
+    }
+    let envelope: WireEnvelope =
+        postcard::from_bytes(payload).map_err(|e| MpcError::Decode(format!("peer message: {e}")))?;
+    Ok(envelope.message)
+}
+
+/// What a session is and how long it may take.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    /// Which protocol runs (recorded in evidence).
+    pub kind: ProtocolKind,
+    /// The session id, from [`session_id`].
+    pub session_id: SessionId,
+    /// When to stop waiting and name the silent parties.
+    pub deadline: Instant,
+}
+
+/// Why a party is named as an offender.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// A provable fault, with evidence a third party can verify from public inputs.
+    Evidence(EvidenceBlob),
+    /// Its messages for this round had not arrived by the deadline.
+    Unresponsive {
+        /// The round it did not deliver.
+        round: String,
+    },
+    /// It misbehaved in a way that cannot be proven to a third party (counts like silence).
+    Unprovable {
+        /// What it did.
+        reason: String,
+    },
+}
+
+/// A party named by a failed session.
+#[derive(Debug, Clone)]
+pub struct Offender {
+    /// Who.
+    pub party: PartyId,
+    /// Why.
+    pub fault: Fault,
+}
+
+/// How a session ended.
+#[derive(Debug)]
+pub enum Outcome<T> {
+    /// The protocol produced its result.
+    Done(T),
+    /// The protocol could not finish; these parties are to blame.
+    Failed {
+        /// Every party named, each once, with the strongest accusation against it.
+        offenders: Vec<Offender>,
+    },
+}
+
+impl<T> Outcome<T> {
+    /// The result, or `None` if the session failed.
+    pub fn done(self) -> Option<T> {
+        match self {
+            Outcome::Done(t) => Some(t),
+            Outcome::Failed { .. } => None,
+        }
+    }
+
+    /// The parties named by a failed session (empty on success).
+    pub fn offenders(&self) -> Vec<PartyId> {
+        match self {
+            Outcome::Done(_) => Vec::new(),
+            Outcome::Failed { offenders } => offenders.iter().map(|o| o.party).collect(),
+        }
+    }
+
+    /// Maps the result.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Outcome<U> {
+        match self {
+            Outcome::Done(t) => Outcome::Done(f(t)),
+            Outcome::Failed { offenders } => Outcome::Failed { offenders },
+        }
+    }
+}
+
+/// Work done on a blocking thread: a message made for a destination (with its artifact), or a
+/// received message processed. (manul does not name these types publicly, hence the parameters.)
+enum Task<Artifact, Processed> {
+    Made(Result<(Message<PartyId>, Artifact, PartyId), MpcError>),
+    Processed(Box<Processed>),
+}
+
+enum RoundEnd {
+    Ready,
+    Never,
+    Deadline,
+}
+
+fn panic_message(err: tokio::task::JoinError) -> String {
+    match err.try_into_panic() {
+        Ok(payload) => payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".into()),
+        Err(err) => err.to_string(),
+    }
+}
+
+/// Applies a finished [`Task`]: sends a made message and records its artifact, or records a
+/// processed message.
+macro_rules! apply_task {
+    ($session:expr, $accum:expr, $task:expr, $channels:expr, $label:expr) => {{
+        let local = |e: manul::protocol::LocalError| MpcError::Protocol {
+            session: $label.to_string(),
+            message: e.to_string(),
+        };
+        match $task {
+            Task::Made(made) => {
+                let (message, artifact, to) = made?;
+                let payload = encode_message(message)?;
+                $channels
+                    .outgoing
+                    .send(Outgoing {
+                        session_id: $session.session_id().as_ref().to_vec(),
+                        to,
+                        payload,
+                    })
+                    .await
+                    .map_err(|_| MpcError::ChannelClosed($label.to_string()))?;
+                $session.add_artifact(&mut $accum, artifact).map_err(local)?;
+            }
+            Task::Processed(processed) => $session.add_processed_message(&mut $accum, *processed).map_err(local)?,
+        }
+    }};
+}
+
+/// Runs one session to its end. `Err` only for local failures (bugs, panics, a closed
+/// transport); every fault of another party is an [`Outcome::Failed`].
+pub async fn run_session<EP>(
+    rng: &mut impl CryptoRngCore,
+    signer: PartySigner,
+    spec: &SessionSpec,
+    entry_point: EP,
+    channels: &mut Channels,
+) -> Result<Outcome<<EP::Protocol as Protocol<PartyId>>::Result>, MpcError>
+where
+    EP: EntryPoint<PartyId> + Send + 'static,
+    <EP::Protocol as Protocol<PartyId>>::Result: Send,
+    <EP::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
+{
+    let label = format!("{}:{}", spec.kind.name(), hex::encode(&spec.session_id.as_ref()[..6]));
+    let span = info_span!("session", kind = spec.kind.name(), id = %label, party = ?signer.party_id());
+    run_session_inner(rng, signer, spec, entry_point, channels, label)
+        .instrument(span)
+        .await
+}
+
+async fn run_session_inner<EP>(
+    rng: &mut impl CryptoRngCore,
+    signer: PartySigner,
+    spec: &SessionSpec,
+    entry_point: EP,
+    channels: &mut Channels,
+    label: String,
+) -> Result<Outcome<<EP::Protocol as Protocol<PartyId>>::Result>, MpcError>
+where
+    EP: EntryPoint<PartyId> + Send + 'static,
+    <EP::Protocol as Protocol<PartyId>>::Result: Send,
+    <EP::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
+{
+    let protocol_err = |e: manul::protocol::LocalError| MpcError::Protocol {
+        session: label.clone(),
+        message: e.to_string(),
+    };
+    let panicked = |e: tokio::task::JoinError| MpcError::Panicked {
+        session: label.clone(),
+        message: panic_message(e),
+    };
+    let task_rng = |rng: &mut dyn CryptoRngCore| {
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        ChaCha20Rng::from_seed(seed)
+    };
+
+    let session_id = spec.session_id.clone();
+    let mut first_rng = task_rng(rng);
+    let mut session: Session<EP::Protocol, KeywheelSession> =
+        tokio::task::spawn_blocking(move || Session::new(&mut first_rng, session_id, signer, entry_point))
+            .await
+            .map_err(panicked)?
+            .map_err(protocol_err)?;
+    let mut cached = Vec::new();
+
+    loop {
+        let shared = Arc::new(session);
+        let mut accum = shared.make_accumulator();
+        let mut tasks = JoinSet::new();
+        debug!(round = %shared.round_id(), "round starts");
+
+        for destination in shared.message_destinations().iter().copied() {
+            let s = shared.clone();
+            let mut r = task_rng(rng);
+            let label = label.clone();
+            tasks.spawn_blocking(move || {
+                Task::Made(
+                    s.make_message(&mut r, &destination)
+                        .map(|(m, a)| (m, a, destination))
+                        .map_err(|e| MpcError::Protocol {
+                            session: label,
+                            message: e.to_string(),
+                        }),
+                )
+            });
+        }
+        for message in cached.drain(..) {
+            let s = shared.clone();
+            tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(message))));
+        }
+
+        let end = loop {
+            match shared.can_finalize(&accum) {
+                CanFinalize::Yes => break RoundEnd::Ready,
+                CanFinalize::Never => break RoundEnd::Never,
+                CanFinalize::NotYet => {}
+            }
+            tokio::select! {
+                Some(joined) = tasks.join_next() => {
+                    let task = joined.map_err(panicked)?;
+                    apply_task!(shared, accum, task, channels, label);
+                }
+                incoming = channels.incoming.recv() => {
+                    let Some(incoming) = incoming else {
+                        return Err(MpcError::ChannelClosed(label.clone()));
+                    };
+                    let message = match decode_message(&incoming.payload) {
+                        Ok(m) => m,
+                        Err(e) => {
+                            warn!(from = ?incoming.from, "dropping undecodable message: {e}");
+                            continue;
+                        }
+                    };
+                    if let Some(verified) = shared
+                        .preprocess_message(&mut accum, &incoming.from, message)
+                        .map_err(protocol_err)?
+                        .ok()
+                    {
+                        let s = shared.clone();
+                        tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(verified))));
+                    }
+                }
+                _ = tokio::time::sleep_until(spec.deadline) => break RoundEnd::Deadline,
+            }
+        };
+
+        // Our own messages for this round must all be out before we move on.
+        while let Some(joined) = tasks.join_next().await {
+            let task = joined.map_err(panicked)?;
+            apply_task!(shared, accum, task, channels, label);
+        }
+        let owned = Arc::into_inner(shared).ok_or_else(|| MpcError::Protocol {
+            session: label.clone(),
+            message: "session still shared after all tasks ended".into(),
+        })?;
+
+        let report = match end {
+            RoundEnd::Ready => {
+                let mut r = task_rng(rng);
+                let outcome = tokio::task::spawn_blocking(move || owned.finalize_round(&mut r, accum))
+                    .await
+                    .map_err(panicked)?
+                    .map_err(protocol_err)?;
+                match outcome {
+                    RoundOutcome::Finished(report) => report,
+                    RoundOutcome::AnotherRound {
+                        session: next,
+                        cached_messages,
+                    } => {
+                        session = next;
+                        cached = cached_messages;
+                        continue;
+                    }
+                }
+            }
+            RoundEnd::Never => owned.terminate_due_to_errors(accum).map_err(protocol_err)?,
+            RoundEnd::Deadline => {
+                warn!("deadline passed; naming the parties whose messages are missing");
+                owned.terminate(accum).map_err(protocol_err)?
+            }
+        };
+        return outcome_from_report(spec, report, &label);
+    }
+}
+
+fn outcome_from_report<P: Protocol<PartyId>>(
+    spec: &SessionSpec,
+    report: SessionReport<P, KeywheelSession>,
+    label: &str,
+) -> Result<Outcome<P::Result>, MpcError> {
+    let SessionReport {
+        outcome,
+        provable_errors,
+        unprovable_errors,
+        missing_messages,
+    } = report;
+    if let SessionOutcome::Result(result) = outcome {
+        return Ok(Outcome::Done(result));
+    }
+    // Strongest accusation first: evidence, then unprovable misbehaviour, then silence.
+    let mut named: BTreeMap<PartyId, Fault> = BTreeMap::new();
+    for (round, parties) in missing_messages {
+        for party in parties {
+            named.insert(
+                party,
+                Fault::Unresponsive {
+                    round: round.to_string(),
+                },
+            );
+        }
+    }
+    for (party, error) in unprovable_errors {
+        named.insert(
+            party,
+            Fault::Unprovable {
+                reason: error.to_string(),
+            },
+        );
+    }
+    for (party, evidence) in provable_errors {
+        named.insert(
+            party,
+            Fault::Evidence(EvidenceBlob::new(spec.kind, &spec.session_id, &party, &evidence)?),
+        );
+    }
+    if named.is_empty() {
+        return Err(MpcError::Protocol {
+            session: label.to_string(),
+            message: "the session ended without a result and without naming anyone".into(),
+        });
+    }
+    for (party, fault) in &named {
+        warn!(offender = ?party, ?fault, "session failed");
+    }
+    Ok(Outcome::Failed {
+        offenders: named.into_iter().map(|(party, fault)| Offender { party, fault }).collect(),
+    })
+}

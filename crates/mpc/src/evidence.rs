@@ -1,0 +1,141 @@
+//! Evidence of provable faults: a versioned envelope around manul's `Evidence`, and functions a
+//! third party (the chain) uses to verify it from public inputs alone.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use manul::protocol::{Protocol, ProtocolError};
+use manul::session::{Evidence, SessionId};
+use serde::{Deserialize, Serialize};
+use synedrion::{AuxGenAssociatedData, AuxGenProtocol, KeyInitAssociatedData, KeyInitProtocol, SchemeParams};
+
+use crate::driver::ProtocolKind;
+use crate::error::MpcError;
+use crate::identity::{KeywheelSession, PartyId};
+use crate::reshare::{ReshareAssociatedData, ReshareInputs, ReshareProtocol};
+
+/// Version of the evidence envelope.
+pub const EVIDENCE_VERSION: u16 = 1;
+
+/// Serialized, self-contained evidence that `offender` misbehaved in one session.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceBlob {
+    /// Envelope version.
+    pub version: u16,
+    /// The protocol the session ran.
+    pub kind: ProtocolKind,
+    /// The session the evidence comes from.
+    pub session_id: Vec<u8>,
+    /// The accused party.
+    pub offender: PartyId,
+    /// A human-readable description of the fault.
+    pub description: String,
+    /// manul `Evidence`, postcard-encoded: the offender's own signed messages.
+    pub evidence: Vec<u8>,
+}
+
+impl fmt::Debug for EvidenceBlob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvidenceBlob")
+            .field("kind", &self.kind)
+            .field("offender", &self.offender)
+            .field("description", &self.description)
+            .field("bytes", &self.evidence.len())
+            .finish()
+    }
+}
+
+impl EvidenceBlob {
+    pub(crate) fn new<P: Protocol<PartyId>>(
+        kind: ProtocolKind,
+        session_id: &SessionId,
+        offender: &PartyId,
+        evidence: &Evidence<P, KeywheelSession>,
+    ) -> Result<Self, MpcError> {
+        Ok(Self {
+            version: EVIDENCE_VERSION,
+            kind,
+            session_id: session_id.as_ref().to_vec(),
+            offender: *offender,
+            description: evidence.description().to_string(),
+            evidence: postcard::to_allocvec(evidence).map_err(MpcError::encode)?,
+        })
+    }
+
+    /// The envelope's binary form (what an offence report carries).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("serializing plain data into a Vec cannot fail")
+    }
+
+    /// Parses an envelope from untrusted bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
+        let blob: Self = postcard::from_bytes(bytes).map_err(|e| MpcError::Decode(format!("evidence: {e}")))?;
+        if blob.version != EVIDENCE_VERSION {
+            return Err(MpcError::Decode(format!(
+                "evidence version {} is not supported (expected {EVIDENCE_VERSION})",
+                blob.version
+            )));
+        }
+        Ok(blob)
+    }
+
+    fn verify_with<P: Protocol<PartyId>>(
+        &self,
+        kind: ProtocolKind,
+        session_id: &SessionId,
+        associated_data: &<P::ProtocolError as ProtocolError<PartyId>>::AssociatedData,
+    ) -> Result<(), MpcError> {
+        let invalid = |reason: String| MpcError::InvalidEvidence {
+            offender: self.offender,
+            reason,
+        };
+        if self.kind != kind {
+            return Err(invalid(format!("it is {:?} evidence, not {kind:?}", self.kind)));
+        }
+        if self.session_id != session_id.as_ref() {
+            return Err(invalid("it names another session".into()));
+        }
+        let evidence: Evidence<P, KeywheelSession> =
+            postcard::from_bytes(&self.evidence).map_err(|e| invalid(format!("malformed: {e}")))?;
+        if evidence.guilty_party() != &self.offender {
+            return Err(invalid(format!(
+                "the evidence is against {:?}, not the accused",
+                evidence.guilty_party()
+            )));
+        }
+        evidence.verify(associated_data).map_err(|e| invalid(format!("{e:?}")))
+    }
+
+    /// Verifies reshare evidence against the reshare's public inputs and session.
+    pub fn verify_reshare<P: SchemeParams>(
+        &self,
+        inputs: &ReshareInputs<P>,
+        session_id: &SessionId,
+    ) -> Result<(), MpcError> {
+        let associated = ReshareAssociatedData {
+            inputs: inputs.clone(),
+            session_id: session_id.as_ref().to_vec(),
+        };
+        self.verify_with::<ReshareProtocol<P>>(ProtocolKind::Reshare, session_id, &associated)
+    }
+
+    /// Verifies KeyInit evidence given the committee that ran it.
+    pub fn verify_key_init<P: SchemeParams>(
+        &self,
+        committee: &BTreeSet<PartyId>,
+        session_id: &SessionId,
+    ) -> Result<(), MpcError> {
+        let associated = KeyInitAssociatedData { ids: committee.clone() };
+        self.verify_with::<KeyInitProtocol<P, PartyId>>(ProtocolKind::KeyInit, session_id, &associated)
+    }
+
+    /// Verifies AuxGen evidence given the committee that ran it.
+    pub fn verify_aux_gen<P: SchemeParams>(
+        &self,
+        committee: &BTreeSet<PartyId>,
+        session_id: &SessionId,
+    ) -> Result<(), MpcError> {
+        let associated = AuxGenAssociatedData { ids: committee.clone() };
+        self.verify_with::<AuxGenProtocol<P, PartyId>>(ProtocolKind::AuxGen, session_id, &associated)
+    }
+}

@@ -1,0 +1,229 @@
+//! Who a party is: an sr25519 account key signs every protocol message, so every message and
+//! every piece of evidence is attributable to an on-chain identity.
+
+use core::fmt;
+
+use manul::session::{SessionParameters, WireFormat};
+use manul::signature;
+use rand_core::CryptoRngCore;
+use schnorrkel::{context::attach_rng, signing_context, ExpansionMode, MiniSecretKey};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Signing context for protocol messages; keeps these signatures apart from extrinsic signatures.
+const MESSAGE_CONTEXT: &[u8] = b"keywheel/mpc/message";
+
+/// A party's identity: its sr25519 public key (32 bytes), as recorded on chain.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct PartyId(pub [u8; 32]);
+
+impl PartyId {
+    /// The raw public key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for PartyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PartyId({})", hex::encode(&self.0[..6]))
+    }
+}
+
+impl fmt::Display for PartyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+/// An sr25519 signature over a protocol message digest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PartySignature(pub [u8; 64]);
+
+impl fmt::Debug for PartySignature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PartySignature({}…)", hex::encode(&self.0[..6]))
+    }
+}
+
+impl Serialize for PartySignature {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PartySignature {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = PartySignature;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("64 signature bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+                let bytes: [u8; 64] = v.try_into().map_err(|_| E::invalid_length(v.len(), &self))?;
+                Ok(PartySignature(bytes))
+            }
+        }
+        deserializer.deserialize_bytes(V)
+    }
+}
+
+/// A party's secret signing key (sr25519). Zeroized on drop; never printed.
+#[derive(Clone)]
+pub struct PartySigner {
+    keypair: schnorrkel::Keypair,
+    seed: Zeroizing<[u8; 32]>,
+}
+
+impl PartySigner {
+    /// Builds the signer from a 32-byte seed, expanded the way Substrate expands sr25519 seeds.
+    pub fn from_seed(seed: &[u8; 32]) -> Self {
+        let mini = MiniSecretKey::from_bytes(seed).expect("any 32 bytes are a valid mini secret key");
+        Self {
+            keypair: mini.expand_to_keypair(ExpansionMode::Ed25519),
+            seed: Zeroizing::new(*seed),
+        }
+    }
+
+    /// A fresh random signer.
+    pub fn random(rng: &mut impl CryptoRngCore) -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(seed.as_mut());
+        Self::from_seed(&seed)
+    }
+
+    /// The seed this signer was built from (for storing it encrypted).
+    pub fn seed(&self) -> &[u8; 32] {
+        &self.seed
+    }
+
+    /// The public identity of this signer.
+    pub fn party_id(&self) -> PartyId {
+        PartyId(self.keypair.public.to_bytes())
+    }
+
+    /// Signs `message` under `context` (for non-protocol uses such as confirmations).
+    pub fn sign(&self, context: &[u8], message: &[u8]) -> PartySignature {
+        PartySignature(self.keypair.sign(signing_context(context).bytes(message)).to_bytes())
+    }
+}
+
+impl fmt::Debug for PartySigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PartySigner").field("party", &self.party_id()).finish_non_exhaustive()
+    }
+}
+
+impl PartyId {
+    /// Checks an sr25519 signature by this party over `message` under `context`.
+    pub fn verify(&self, context: &[u8], message: &[u8], signature: &PartySignature) -> bool {
+        let Ok(public) = schnorrkel::PublicKey::from_bytes(&self.0) else {
+            return false;
+        };
+        let Ok(sig) = schnorrkel::Signature::from_bytes(&signature.0) else {
+            return false;
+        };
+        public.verify(signing_context(context).bytes(message), &sig).is_ok()
+    }
+}
+
+impl signature::Keypair for PartySigner {
+    type VerifyingKey = PartyId;
+    fn verifying_key(&self) -> PartyId {
+        self.party_id()
+    }
+}
+
+impl<D: sha2::Digest> signature::RandomizedDigestSigner<D, PartySignature> for PartySigner {
+    fn try_sign_digest_with_rng(
+        &self,
+        rng: &mut impl CryptoRngCore,
+        digest: D,
+    ) -> Result<PartySignature, signature::Error> {
+        let hash = digest.finalize();
+        let transcript = attach_rng(signing_context(MESSAGE_CONTEXT).bytes(&hash), rng);
+        Ok(PartySignature(self.keypair.sign(transcript).to_bytes()))
+    }
+}
+
+impl<D: sha2::Digest> signature::DigestVerifier<D, PartySignature> for PartyId {
+    fn verify_digest(&self, digest: D, signature: &PartySignature) -> Result<(), signature::Error> {
+        let hash = digest.finalize();
+        if self.verify(MESSAGE_CONTEXT, &hash, signature) {
+            Ok(())
+        } else {
+            Err(signature::Error::new())
+        }
+    }
+}
+
+/// The compact binary wire format of every protocol message: postcard.
+#[derive(Debug, Clone, Copy)]
+pub struct Postcard;
+
+/// Adapter that lets manul reuse one postcard deserializer for several values.
+#[allow(missing_debug_implementations)]
+pub struct PostcardDeserializer<'de>(postcard::Deserializer<'de, postcard::de_flavors::Slice<'de>>);
+
+impl<'de> serde_persistent_deserializer::AsTransientDeserializer<'de> for PostcardDeserializer<'de> {
+    type Error = postcard::Error;
+
+    fn as_transient_deserializer<'a>(&'a mut self) -> impl serde::Deserializer<'de, Error = Self::Error> {
+        &mut self.0
+    }
+}
+
+impl WireFormat for Postcard {
+    fn serialize<T: Serialize>(value: T) -> Result<Box<[u8]>, manul::protocol::LocalError> {
+        postcard::to_allocvec(&value)
+            .map(Vec::into_boxed_slice)
+            .map_err(|err| manul::protocol::LocalError::new(err.to_string()))
+    }
+
+    type Deserializer<'de> = serde_persistent_deserializer::PersistentDeserializer<PostcardDeserializer<'de>>;
+
+    fn deserializer(bytes: &[u8]) -> Self::Deserializer<'_> {
+        let flavor = postcard::de_flavors::Slice::new(bytes);
+        serde_persistent_deserializer::PersistentDeserializer::new(PostcardDeserializer(
+            postcard::Deserializer::from_flavor(flavor),
+        ))
+    }
+}
+
+/// manul session parameters for keywheel: sr25519 identities, SHA-256 digests, postcard.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct KeywheelSession;
+
+impl SessionParameters for KeywheelSession {
+    type Signer = PartySigner;
+    type Verifier = PartyId;
+    type Signature = PartySignature;
+    type Digest = sha2::Sha256;
+    type WireFormat = Postcard;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+
+    #[test]
+    fn signature_verifies_only_for_its_signer_context_and_message() {
+        let a = PartySigner::random(&mut OsRng);
+        let b = PartySigner::random(&mut OsRng);
+        let sig = a.sign(b"ctx", b"hello");
+        assert!(a.party_id().verify(b"ctx", b"hello", &sig));
+        assert!(!b.party_id().verify(b"ctx", b"hello", &sig));
+        assert!(!a.party_id().verify(b"other", b"hello", &sig));
+        assert!(!a.party_id().verify(b"ctx", b"hellO", &sig));
+    }
+
+    #[test]
+    fn signer_debug_does_not_print_the_seed() {
+        let seed = [0xab; 32];
+        let signer = PartySigner::from_seed(&seed);
+        let printed = format!("{signer:?}");
+        assert!(!printed.contains("abab"), "{printed}");
+    }
+}

@@ -1,0 +1,32 @@
+//! keywheel's cryptographic core: the threshold protocols of the network behind a small typed
+//! API that knows nothing about sockets or chains.
+//!
+//! - [`reshare`]: our own attributable resharing (every fault names its offender with evidence);
+//! - [`ops`]: jumpstart (DKG), reshare (with AuxGen run concurrently) and signing, per party;
+//! - [`child_key`]: BIP32 child keys and Ethereum addresses derived from the parent key alone;
+//! - [`driver`]: runs one protocol session over a pair of channels, with a deadline;
+//! - [`evidence`]: serialisable, third-party-verifiable evidence of faults;
+//! - [`proof`]: the Schnorr proof of share knowledge that confirmations carry.
+//!
+//! Everything is generic over synedrion's `SchemeParams`: [`ProductionParams`] (secp256k1,
+//! 112-bit Paillier) in the shipped binary; synedrion's `dev::TestParams` only inside tests.
+
+pub mod child_key;
+pub mod curve;
+pub mod driver;
+pub mod error;
+pub mod evidence;
+pub mod identity;
+pub mod ops;
+pub mod proof;
+pub mod reshare;
+pub mod share;
+
+pub use error::MpcError;
+pub use identity::{KeywheelSession, PartyId, PartySignature, PartySigner};
+pub use share::{ParentKeyShare, PublicSharing, ThresholdShare};
+
+/// The scheme parameters of the shipped network: secp256k1 with 112-bit-security Paillier.
+pub type ProductionParams = synedrion::k256::ProductionParams112;
+
+pub use synedrion;

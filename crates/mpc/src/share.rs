@@ -1,0 +1,337 @@
+//! Shares of the parent key: keywheel's own threshold share (the output of resharing), its
+//! conversion to and from synedrion's `ThresholdKeyShare`, and the `ParentKeyShare` a TSS keeps.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use elliptic_curve::{group::Group, Field};
+use serde::{Deserialize, Serialize};
+use synedrion::{AuxInfo, SchemeParams, ThresholdKeyShare};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::curve::{
+    eval_commitments, lagrange_at_zero, mul_generator, point_to_bytes, scalar_from_u64, Point, Scalar, SerPoint,
+    SerScalar,
+};
+use crate::error::MpcError;
+use crate::identity::PartyId;
+
+/// Version of the serialized `ParentKeyShare` envelope.
+pub const SHARE_FORMAT_VERSION: u16 = 1;
+
+/// The public side of a t-of-n sharing: who holds which share id and public key share.
+/// This is what the chain records after every rotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicSharing<P: SchemeParams> {
+    /// Minimum number of holders needed to sign or reshare.
+    pub threshold: u32,
+    /// Each holder's evaluation point.
+    pub share_ids: BTreeMap<PartyId, Scalar<P>>,
+    /// Each holder's public key share `x_i·G`.
+    pub public_shares: BTreeMap<PartyId, Point<P>>,
+}
+
+impl<P: SchemeParams> PublicSharing<P> {
+    /// Share ids `1..=n` for a committee, in the committee's (sorted) order.
+    pub fn share_ids_for(committee: &BTreeSet<PartyId>) -> BTreeMap<PartyId, Scalar<P>> {
+        committee
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, scalar_from_u64::<P>(i as u64 + 1)))
+            .collect()
+    }
+
+    /// The key these public shares rebuild, after checking that all of them lie on one
+    /// polynomial of degree `threshold - 1` (so any `threshold` holders rebuild the same key).
+    pub fn verifying_key_point(&self) -> Result<Point<P>, MpcError> {
+        let t = self.threshold as usize;
+        if t == 0 || t > self.share_ids.len() {
+            return Err(MpcError::InvalidInput(format!(
+                "threshold {t} does not fit {} holders",
+                self.share_ids.len()
+            )));
+        }
+        if self.share_ids.keys().ne(self.public_shares.keys()) {
+            return Err(MpcError::InvalidInput(
+                "share ids and public shares name different holders".into(),
+            ));
+        }
+        let base: Vec<(Scalar<P>, Point<P>)> = self
+            .share_ids
+            .iter()
+            .take(t)
+            .map(|(id, x)| (*x, self.public_shares[id]))
+            .collect();
+        let xs: Vec<Scalar<P>> = base.iter().map(|(x, _)| *x).collect();
+        // Interpolate at an arbitrary point `at` from the base holders.
+        let interpolate = |at: &Scalar<P>| -> Result<Point<P>, MpcError> {
+            let mut acc = Point::<P>::identity();
+            for (x, pt) in &base {
+                let coeff = lagrange_at::<P>(&xs, x, at)
+                    .ok_or_else(|| MpcError::InvalidInput("duplicate share ids".into()))?;
+                acc += *pt * coeff;
+            }
+            Ok(acc)
+        };
+        for (id, x) in self.share_ids.iter().skip(t) {
+            if interpolate(x)? != self.public_shares[id] {
+                return Err(MpcError::InvalidInput(format!(
+                    "public share of {id:?} is not on the same degree-{} polynomial as the others",
+                    t - 1
+                )));
+            }
+        }
+        let key = interpolate(&Scalar::<P>::ZERO)?;
+        if bool::from(key.is_identity()) {
+            return Err(MpcError::InvalidInput("public shares rebuild the identity point".into()));
+        }
+        Ok(key)
+    }
+}
+
+/// Lagrange coefficient of `me` among `xs`, evaluated at `at`.
+fn lagrange_at<P: SchemeParams>(xs: &[Scalar<P>], me: &Scalar<P>, at: &Scalar<P>) -> Option<Scalar<P>> {
+    if at == &Scalar::<P>::ZERO {
+        return lagrange_at_zero::<P>(xs, me);
+    }
+    let mut num = Scalar::<P>::ONE;
+    let mut den = Scalar::<P>::ONE;
+    for x in xs.iter().filter(|x| *x != me) {
+        num *= *at - x;
+        den *= *me - x;
+    }
+    Option::<Scalar<P>>::from(den.invert()).map(|inv| num * inv)
+}
+
+/// One holder's t-of-n share of the parent key, in keywheel's own form.
+/// The secret is zeroized on drop and never printed.
+pub struct ThresholdShare<P: SchemeParams> {
+    owner: PartyId,
+    secret: Scalar<P>,
+    public: PublicSharing<P>,
+}
+
+impl<P: SchemeParams> Drop for ThresholdShare<P> {
+    fn drop(&mut self) {
+        self.secret = Scalar::<P>::ZERO;
+    }
+}
+
+impl<P: SchemeParams> Clone for ThresholdShare<P> {
+    fn clone(&self) -> Self {
+        Self {
+            owner: self.owner,
+            secret: self.secret,
+            public: self.public.clone(),
+        }
+    }
+}
+
+impl<P: SchemeParams> core::fmt::Debug for ThresholdShare<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ThresholdShare")
+            .field("owner", &self.owner)
+            .field("threshold", &self.public.threshold)
+            .field("holders", &self.public.share_ids.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// synedrion 0.3.0's serde form of `ThresholdKeyShare`: `owner, threshold, secret_share,
+/// share_ids, public_shares` (maps as sequences of pairs, `ShareId` as its scalar).
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+struct SynedrionForm<P: SchemeParams> {
+    owner: PartyId,
+    threshold: u32,
+    secret_share: SerScalar<P>,
+    share_ids: Vec<(PartyId, SerScalar<P>)>,
+    public_shares: Vec<(PartyId, SerPoint<P>)>,
+}
+
+impl<P: SchemeParams> Drop for SynedrionForm<P> {
+    fn drop(&mut self) {
+        self.secret_share.zeroize();
+    }
+}
+
+impl<P: SchemeParams> ThresholdShare<P> {
+    /// Builds a share after checking it is consistent: the owner is a holder, the public shares
+    /// lie on one degree `threshold-1` polynomial, and the secret matches the owner's public share.
+    pub fn new(owner: PartyId, secret: Scalar<P>, public: PublicSharing<P>) -> Result<Self, MpcError> {
+        let share = Self { owner, secret, public };
+        share.public.verifying_key_point()?;
+        let own = share
+            .public
+            .public_shares
+            .get(&owner)
+            .ok_or_else(|| MpcError::InvalidInput(format!("{owner:?} is not a holder of this sharing")))?;
+        if mul_generator::<P>(&share.secret) != *own {
+            return Err(MpcError::InvalidInput(
+                "secret share does not match the owner's public share".into(),
+            ));
+        }
+        Ok(share)
+    }
+
+    /// The holder of this share.
+    pub fn owner(&self) -> PartyId {
+        self.owner
+    }
+
+    /// The public side of the sharing.
+    pub fn public(&self) -> &PublicSharing<P> {
+        &self.public
+    }
+
+    /// The secret share (handle with care: never log or store it unencrypted).
+    pub fn secret(&self) -> &Scalar<P> {
+        &self.secret
+    }
+
+    /// The parent verifying key as a point.
+    pub fn verifying_key_point(&self) -> Point<P> {
+        // Checked at construction.
+        self.public
+            .verifying_key_point()
+            .expect("consistency checked at construction")
+    }
+
+    /// Converts into synedrion's `ThresholdKeyShare` through its serde form.
+    pub fn to_synedrion(&self) -> Result<ThresholdKeyShare<P, PartyId>, MpcError> {
+        let form = SynedrionForm::<P> {
+            owner: self.owner,
+            threshold: self.public.threshold,
+            secret_share: SerScalar::new(self.secret),
+            share_ids: self.public.share_ids.iter().map(|(k, v)| (*k, SerScalar::new(*v))).collect(),
+            public_shares: self
+                .public
+                .public_shares
+                .iter()
+                .map(|(k, v)| (*k, SerPoint::new(*v)))
+                .collect(),
+        };
+        let bytes = Zeroizing::new(postcard::to_allocvec(&form).map_err(MpcError::encode)?);
+        postcard::from_bytes(&bytes).map_err(|e| MpcError::Conversion(format!("into synedrion form: {e}")))
+    }
+
+    /// Converts from synedrion's `ThresholdKeyShare`, re-checking consistency.
+    pub fn from_synedrion(share: &ThresholdKeyShare<P, PartyId>) -> Result<Self, MpcError> {
+        let bytes = Zeroizing::new(postcard::to_allocvec(share).map_err(MpcError::encode)?);
+        let form: SynedrionForm<P> =
+            postcard::from_bytes(&bytes).map_err(|e| MpcError::Conversion(format!("from synedrion form: {e}")))?;
+        let public = PublicSharing {
+            threshold: form.threshold,
+            share_ids: form.share_ids.iter().map(|(k, v)| (*k, v.0)).collect(),
+            public_shares: form.public_shares.iter().map(|(k, v)| (*k, v.0)).collect(),
+        };
+        Self::new(form.owner, form.secret_share.0, public)
+    }
+}
+
+/// Everything a committee member needs to sign with the parent key: its threshold share and
+/// the auxiliary (Paillier) information from AuxGen for the same committee.
+pub struct ParentKeyShare<P: SchemeParams> {
+    /// The threshold share of the parent key.
+    pub share: ThresholdShare<P>,
+    /// AuxGen output for the committee holding `share`.
+    pub aux: AuxInfo<P, PartyId>,
+}
+
+impl<P: SchemeParams> Clone for ParentKeyShare<P> {
+    fn clone(&self) -> Self {
+        Self {
+            share: self.share.clone(),
+            aux: self.aux.clone(),
+        }
+    }
+}
+
+impl<P: SchemeParams> core::fmt::Debug for ParentKeyShare<P> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ParentKeyShare")
+            .field("share", &self.share)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+struct ParentKeyShareEnvelope<P: SchemeParams> {
+    version: u16,
+    share: SynedrionForm<P>,
+    aux: AuxInfo<P, PartyId>,
+}
+
+impl<P: SchemeParams> ParentKeyShare<P> {
+    /// Pairs a share with aux info, checking both belong to the same owner and committee.
+    pub fn new(share: ThresholdShare<P>, aux: AuxInfo<P, PartyId>) -> Result<Self, MpcError> {
+        if aux.owner() != &share.owner() {
+            return Err(MpcError::InvalidInput("aux info belongs to another party".into()));
+        }
+        let holders: BTreeSet<PartyId> = share.public().share_ids.keys().copied().collect();
+        // `subset` fails if any holder is missing from the aux info.
+        aux.clone()
+            .subset(&holders)
+            .map_err(|e| MpcError::InvalidInput(format!("aux info does not cover the committee: {e}")))?;
+        Ok(Self { share, aux })
+    }
+
+    /// The parent verifying key.
+    pub fn verifying_key(&self) -> Result<ecdsa::VerifyingKey<P::Curve>, MpcError> {
+        ecdsa::VerifyingKey::from_affine(elliptic_curve::group::Curve::to_affine(&self.share.verifying_key_point()))
+            .map_err(|_| MpcError::InvalidInput("parent key is the identity".into()))
+    }
+
+    /// Compressed SEC1 bytes of the parent verifying key.
+    pub fn verifying_key_bytes(&self) -> Vec<u8> {
+        point_to_bytes::<P>(&self.share.verifying_key_point())
+    }
+
+    /// Serializes into the versioned binary envelope (the bytes hold secrets: encrypt them).
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>, MpcError> {
+        let envelope = ParentKeyShareEnvelope::<P> {
+            version: SHARE_FORMAT_VERSION,
+            share: SynedrionForm {
+                owner: self.share.owner,
+                threshold: self.share.public.threshold,
+                secret_share: SerScalar::new(self.share.secret),
+                share_ids: self.share.public.share_ids.iter().map(|(k, v)| (*k, SerScalar::new(*v))).collect(),
+                public_shares: self
+                    .share
+                    .public
+                    .public_shares
+                    .iter()
+                    .map(|(k, v)| (*k, SerPoint::new(*v)))
+                    .collect(),
+            },
+            aux: self.aux.clone(),
+        };
+        Ok(Zeroizing::new(postcard::to_allocvec(&envelope).map_err(MpcError::encode)?))
+    }
+
+    /// Parses the versioned envelope, rejecting unknown versions and inconsistent shares.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
+        let version: u16 = postcard::take_from_bytes::<u16>(bytes)
+            .map_err(|e| MpcError::Decode(format!("key share envelope: {e}")))?
+            .0;
+        if version != SHARE_FORMAT_VERSION {
+            return Err(MpcError::Decode(format!(
+                "key share format version {version} is not supported (expected {SHARE_FORMAT_VERSION})"
+            )));
+        }
+        let envelope: ParentKeyShareEnvelope<P> =
+            postcard::from_bytes(bytes).map_err(|e| MpcError::Decode(format!("key share envelope: {e}")))?;
+        let public = PublicSharing {
+            threshold: envelope.share.threshold,
+            share_ids: envelope.share.share_ids.iter().map(|(k, v)| (*k, v.0)).collect(),
+            public_shares: envelope.share.public_shares.iter().map(|(k, v)| (*k, v.0)).collect(),
+        };
+        let share = ThresholdShare::new(envelope.share.owner, envelope.share.secret_share.0, public)?;
+        Self::new(share, envelope.aux)
+    }
+}
+
+/// The commitment to a holder's share implied by Feldman commitments (used by resharing).
+pub(crate) fn committed_share<P: SchemeParams>(commitments: &[Point<P>], share_id: &Scalar<P>) -> Point<P> {
+    eval_commitments::<P>(commitments, share_id)
+}

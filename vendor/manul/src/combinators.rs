@@ -1,0 +1,4 @@
+//! Combinators operating on protocols.
+
+pub mod chain;
+pub mod misbehave;

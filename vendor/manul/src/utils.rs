@@ -1,0 +1,5 @@
+//! Assorted utilities.
+
+mod serializable_map;
+
+pub use serializable_map::SerializableMap;

@@ -397,19 +397,26 @@ where
                     }
                 }
             }
-            RoundEnd::Never => owned.terminate_due_to_errors(accum).map_err(protocol_err)?,
+            RoundEnd::Never => {
+                let report = owned.terminate_due_to_errors(accum).map_err(protocol_err)?;
+                return outcome_from_report(spec, report, false, &label);
+            }
             RoundEnd::Deadline => {
                 warn!("deadline passed; naming the parties whose messages are missing");
                 owned.terminate(accum).map_err(protocol_err)?
             }
         };
-        return outcome_from_report(spec, report, &label);
+        return outcome_from_report(spec, report, true, &label);
     }
 }
 
+/// Names the offenders of a session that produced no result. Parties whose messages are missing
+/// are named unresponsive only when the deadline ended the session (`deadline_passed`): when a
+/// proven fault ended it early, the others were not silent — we merely stopped waiting.
 fn outcome_from_report<P: Protocol<PartyId>>(
     spec: &SessionSpec,
     report: SessionReport<P, KeywheelSession>,
+    deadline_passed: bool,
     label: &str,
 ) -> Result<Outcome<P::Result>, MpcError> {
     let SessionReport {
@@ -423,7 +430,8 @@ fn outcome_from_report<P: Protocol<PartyId>>(
     }
     // Strongest accusation first: evidence, then unprovable misbehaviour, then silence.
     let mut named: BTreeMap<PartyId, Fault> = BTreeMap::new();
-    for (round, parties) in missing_messages {
+    let missing = if deadline_passed { missing_messages } else { BTreeMap::new() };
+    for (round, parties) in missing {
         for party in parties {
             named.insert(
                 party,
@@ -441,7 +449,10 @@ fn outcome_from_report<P: Protocol<PartyId>>(
             },
         );
     }
-    for (party, evidence) in provable_errors {
+    // manul 0.2.1 files echo-round mismatch evidence under the key of the party that echoed the
+    // mismatch, while the evidence itself names the equivocator: name whom the evidence names.
+    for evidence in provable_errors.into_values() {
+        let party = *evidence.guilty_party();
         named.insert(
             party,
             Fault::Evidence(EvidenceBlob::new(spec.kind, &spec.session_id, &party, &evidence)?),

@@ -17,6 +17,7 @@ pub mod driver;
 pub mod error;
 pub mod evidence;
 pub mod identity;
+pub mod local_net;
 pub mod ops;
 pub mod proof;
 pub mod reshare;
@@ -30,3 +31,6 @@ pub use share::{ParentKeyShare, PublicSharing, ThresholdShare};
 pub type ProductionParams = synedrion::k256::ProductionParams112;
 
 pub use synedrion;
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,270 @@
-//! TODO
+//! The operations a committee member runs, each as one party: jumpstart (the DKG), reshare, and
+//! signing for a child key. Each runs its protocol sessions through [`run_session`] over channels
+//! that a [`Network`] opens per session.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ecdsa::signature::hazmat::PrehashVerifier;
+use ecdsa::{SigningKey, VerifyingKey};
+use elliptic_curve::FieldBytes;
+use manul::session::SessionId;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRngCore, SeedableRng};
+use synedrion::bip32::DerivationPath;
+use synedrion::{AuxGen, InteractiveSigning, KeyInit, PublicTweakable, SchemeParams, SecretTweakable, ThresholdKeyShare};
+use tokio::time::Instant;
+
+use crate::child_key::child_verifying_key;
+use crate::driver::{run_session, session_id, Channels, Fault, Offender, Outcome, ProtocolKind, SessionSpec};
+use crate::error::MpcError;
+use crate::identity::{PartyId, PartySigner};
+use crate::reshare::{Reshare, ReshareInputs};
+use crate::share::{ParentKeyShare, ThresholdShare};
+
+/// Opens the channel pair for one session of one party.
+pub trait Network: Send + Sync {
+    /// Channels for `me` in `session_id`; messages that arrived before are delivered first.
+    fn open(&self, me: PartyId, session_id: &SessionId) -> Channels;
+}
+
+/// What makes an attempt unique, and how long it may run.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// Bytes unique to this attempt (network, session, attempt number), the same for every
+    /// participant and for the chain; session ids derive from it.
+    pub context: Vec<u8>,
+    /// When every session of this attempt gives up and names the silent parties.
+    pub deadline: Instant,
+}
+
+impl Attempt {
+    /// The spec of this attempt's session of `kind`.
+    pub fn spec(&self, kind: ProtocolKind) -> SessionSpec {
+        SessionSpec {
+            kind,
+            session_id: session_id(kind, &self.context),
+            deadline: self.deadline,
+        }
+    }
+}
+
+fn child_rng(rng: &mut impl CryptoRngCore) -> ChaCha20Rng {
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    ChaCha20Rng::from_seed(seed)
+}
+
+fn local(e: impl std::fmt::Display) -> MpcError {
+    MpcError::InvalidInput(e.to_string())
+}
+
+/// Rank of an accusation: evidence outweighs an unprovable accusation, which outweighs silence.
+fn weight(fault: &Fault) -> u8 {
+    match fault {
+        Fault::Evidence(_) => 2,
+        Fault::Unprovable { .. } => 1,
+        Fault::Unresponsive { .. } => 0,
+    }
+}
+
+/// Joins two concurrent sessions' outcomes: both done → `f`; otherwise every party named by
+/// either, each once, with its strongest accusation.
+fn combine<A, B, C>(
+    a: Outcome<A>,
+    b: Outcome<B>,
+    f: impl FnOnce(A, B) -> Result<C, MpcError>,
+) -> Result<Outcome<C>, MpcError> {
+    match (a, b) {
+        (Outcome::Done(a), Outcome::Done(b)) => f(a, b).map(Outcome::Done),
+        (a, b) => {
+            let mut named: BTreeMap<PartyId, Fault> = BTreeMap::new();
+            let all = [a.map(|_| ()), b.map(|_| ())];
+            for outcome in all {
+                if let Outcome::Failed { offenders } = outcome {
+                    for o in offenders {
+                        let stronger = named.get(&o.party).is_none_or(|f| weight(&o.fault) > weight(f));
+                        if stronger {
+                            named.insert(o.party, o.fault);
+                        }
+                    }
+                }
+            }
+            Ok(Outcome::Failed {
+                offenders: named.into_iter().map(|(party, fault)| Offender { party, fault }).collect(),
+            })
+        }
+    }
+}
+
+/// Jumpstart (DKG) for an initial committee: synedrion KeyInit n-of-n, then keywheel's resharing
+/// to `threshold`-of-n, with AuxGen for the committee running concurrently.
+pub async fn jumpstart<P: SchemeParams>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    committee: &BTreeSet<PartyId>,
+    threshold: u32,
+    attempt: &Attempt,
+    net: &impl Network,
+) -> Result<Outcome<ParentKeyShare<P>>, MpcError> {
+    let me = signer.party_id();
+    if !committee.contains(&me) {
+        return Err(MpcError::InvalidInput(format!("{me:?} is not in the jumpstart committee")));
+    }
+    if threshold == 0 || threshold as usize > committee.len() {
+        return Err(MpcError::InvalidInput(format!(
+            "threshold {threshold} does not fit a committee of {}",
+            committee.len()
+        )));
+    }
+    let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
+
+    let aux = async {
+        let spec = attempt.spec(ProtocolKind::AuxGen);
+        let mut channels = net.open(me, &spec.session_id);
+        let entry = AuxGen::<P, PartyId>::new(committee.clone()).map_err(local)?;
+        run_session(&mut aux_rng, signer.clone(), &spec, entry, &mut channels).await
+    };
+    let key = async {
+        let spec = attempt.spec(ProtocolKind::KeyInit);
+        let mut channels = net.open(me, &spec.session_id);
+        let entry = KeyInit::<P, PartyId>::new(committee.clone()).map_err(local)?;
+        let key_share = match run_session(&mut key_rng, signer.clone(), &spec, entry, &mut channels).await? {
+            Outcome::Done(k) => k,
+            Outcome::Failed { offenders } => return Ok(Outcome::Failed { offenders }),
+        };
+        // KeyInit gives additive (n-of-n) shares; as Shamir shares with ids 1..=n they are the
+        // old sharing of a reshare to threshold-of-n among the same committee.
+        let full = ThresholdShare::from_synedrion(&ThresholdKeyShare::from_key_share(&key_share))?;
+        let inputs = ReshareInputs {
+            old: full.public().clone(),
+            staying: committee.clone(),
+            new_committee: committee.clone(),
+            new_threshold: threshold,
+        };
+        let spec = attempt.spec(ProtocolKind::Reshare);
+        let mut channels = net.open(me, &spec.session_id);
+        run_session(&mut key_rng, signer.clone(), &spec, Reshare::new(inputs, Some(full)), &mut channels).await
+    };
+    let (aux, key) = tokio::join!(aux, key);
+    combine(aux?, key?, |aux, share| {
+        let share = share.ok_or_else(|| local("a committee member got no share"))?;
+        ParentKeyShare::new(share, aux)
+    })
+}
+
+/// One reshare as one party: the new shares by keywheel's resharing and, for members of the
+/// new committee, AuxGen for that committee — concurrently (AuxGen does not depend on the key).
+/// Returns the new `ParentKeyShare` for new members, `None` for old holders that leave.
+pub async fn reshare<P: SchemeParams>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    inputs: ReshareInputs<P>,
+    old_share: Option<ThresholdShare<P>>,
+    attempt: &Attempt,
+    net: &impl Network,
+) -> Result<Outcome<Option<ParentKeyShare<P>>>, MpcError> {
+    let me = signer.party_id();
+    let new_committee = inputs.new_committee.clone();
+    let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
+    let reshare = async {
+        let spec = attempt.spec(ProtocolKind::Reshare);
+        let mut channels = net.open(me, &spec.session_id);
+        run_session(&mut key_rng, signer.clone(), &spec, Reshare::new(inputs, old_share), &mut channels).await
+    };
+    if !new_committee.contains(&me) {
+        return Ok(reshare.await?.map(|_| None));
+    }
+    let aux = async {
+        let spec = attempt.spec(ProtocolKind::AuxGen);
+        let mut channels = net.open(me, &spec.session_id);
+        let entry = AuxGen::<P, PartyId>::new(new_committee.clone()).map_err(local)?;
+        run_session(&mut aux_rng, signer.clone(), &spec, entry, &mut channels).await
+    };
+    let (aux, share) = tokio::join!(aux, reshare);
+    combine(aux?, share?, |aux, share| {
+        let share = share.ok_or_else(|| local("a new member got no share"))?;
+        ParentKeyShare::new(share, aux).map(Some)
+    })
+}
+
+/// A recoverable ECDSA signature made for a child key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildSignature {
+    /// `r`, big-endian.
+    pub r: Vec<u8>,
+    /// `s`, big-endian, normalised to the lower half.
+    pub s: Vec<u8>,
+    /// Recovery id (0 or 1; add 27 for Ethereum's `v`).
+    pub v: u8,
+    /// The child verifying key, compressed SEC1.
+    pub child_key: Vec<u8>,
+}
+
+/// The prehash as the curve's field bytes (leftmost bytes, as ECDSA truncates).
+fn prehash_bytes<P: SchemeParams>(prehash: &[u8; 32]) -> FieldBytes<P::Curve> {
+    let mut bytes = FieldBytes::<P::Curve>::default();
+    let n = bytes.len().min(32);
+    bytes[..n].copy_from_slice(&prehash[..n]);
+    bytes
+}
+
+/// Signs `prehash` with the child key at `path`, as one of exactly `threshold` `signers` of the
+/// current committee. The signature is checked against the child key derived from the parent
+/// verifying key alone before it is returned.
+#[allow(clippy::too_many_arguments)]
+pub async fn sign<P: SchemeParams>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    share: &ParentKeyShare<P>,
+    signers: &BTreeSet<PartyId>,
+    path: &DerivationPath,
+    prehash: &[u8; 32],
+    attempt: &Attempt,
+    net: &impl Network,
+) -> Result<Outcome<ChildSignature>, MpcError>
+where
+    VerifyingKey<P::Curve>: PublicTweakable,
+    SigningKey<P::Curve>: SecretTweakable,
+{
+    let me = signer.party_id();
+    let threshold = share.share.public().threshold as usize;
+    if signers.len() != threshold || !signers.contains(&me) {
+        return Err(MpcError::InvalidInput(format!(
+            "signing needs exactly {threshold} signers including this party"
+        )));
+    }
+    if let Some(outsider) = signers.iter().find(|s| !share.share.public().share_ids.contains_key(s)) {
+        return Err(MpcError::InvalidInput(format!("{outsider:?} holds no share of this key")));
+    }
+    let child_key = child_verifying_key::<P>(&share.verifying_key()?, path)?;
+    let child_share = share
+        .share
+        .to_synedrion()?
+        .derive_bip32(path)
+        .map_err(|e| MpcError::Derivation(e.to_string()))?;
+    let key_share = child_share.to_key_share(signers).map_err(local)?;
+    let aux = share.aux.clone().subset(signers).map_err(local)?;
+    let message = prehash_bytes::<P>(prehash);
+    let entry = InteractiveSigning::new(message.clone(), key_share, aux).map_err(local)?;
+
+    let spec = attempt.spec(ProtocolKind::Signing);
+    let mut channels = net.open(me, &spec.session_id);
+    let mut session_rng = child_rng(rng);
+    let outcome = run_session(&mut session_rng, signer.clone(), &spec, entry, &mut channels).await?;
+    let Outcome::Done(signature) = outcome else {
+        return Ok(outcome.map(|_| unreachable!("failed outcome has no result")));
+    };
+    let (signature, recovery_id) = signature.to_backend();
+    child_key
+        .verify_prehash(&message, &signature)
+        .map_err(|_| MpcError::BadSignature)?;
+    let (r, s) = signature.split_bytes();
+    Ok(Outcome::Done(ChildSignature {
+        r: r.to_vec(),
+        s: s.to_vec(),
+        v: recovery_id.to_byte(),
+        child_key: elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(child_key.as_affine(), true)
+            .as_bytes()
+            .to_vec(),
+    }))
+}

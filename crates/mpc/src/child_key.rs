@@ -62,7 +62,11 @@ pub fn eth_address_string(address: &[u8; 20]) -> String {
     let mut out = String::from("0x");
     for (i, c) in lower.chars().enumerate() {
         let nibble = (hash[i / 2] >> (if i % 2 == 0 { 4 } else { 0 })) & 0x0f;
-        out.push(if c.is_ascii_alphabetic() && nibble >= 8 { c.to_ascii_uppercase() } else { c });
+        out.push(if c.is_ascii_alphabetic() && nibble >= 8 {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        });
     }
     out
 }
@@ -94,8 +98,7 @@ mod tests {
         use rand_core::OsRng;
         use std::collections::BTreeSet;
         let ids: BTreeSet<u8> = [1, 2, 3].into();
-        let shares =
-            synedrion::ThresholdKeyShare::<P, u8>::new_centralized(&mut OsRng, &ids, 2, None).unwrap();
+        let shares = synedrion::ThresholdKeyShare::<P, u8>::new_centralized(&mut OsRng, &ids, 2, None).unwrap();
         let share = shares.get(&1).unwrap();
         let path = account_path(b"carol");
         let from_parent = child_verifying_key::<P>(&share.verifying_key().unwrap(), &path).unwrap();

@@ -78,7 +78,10 @@ pub fn eval_poly<P: SchemeParams>(coeffs: &[Scalar<P>], x: &Scalar<P>) -> Scalar
 
 /// Evaluates committed coefficients `C_k = a_k·G` at `x`: the commitment to the evaluation.
 pub fn eval_commitments<P: SchemeParams>(commitments: &[Point<P>], x: &Scalar<P>) -> Point<P> {
-    commitments.iter().rev().fold(Point::<P>::identity(), |acc, c| acc * x + c)
+    commitments
+        .iter()
+        .rev()
+        .fold(Point::<P>::identity(), |acc, c| acc * x + c)
 }
 
 /// A random non-zero scalar.
@@ -222,7 +225,11 @@ mod tests {
 
     #[test]
     fn lagrange_interpolation_recovers_the_constant_term() {
-        let coeffs = [scalar_from_u64::<P>(7), scalar_from_u64::<P>(3), scalar_from_u64::<P>(11)];
+        let coeffs = [
+            scalar_from_u64::<P>(7),
+            scalar_from_u64::<P>(3),
+            scalar_from_u64::<P>(11),
+        ];
         let ids: Vec<_> = [2u64, 5, 9].iter().map(|i| scalar_from_u64::<P>(*i)).collect();
         let sum = ids.iter().fold(Scalar::<P>::ZERO, |acc, id| {
             acc + lagrange_at_zero::<P>(&ids, id).unwrap() * eval_poly::<P>(&coeffs, id)
@@ -236,7 +243,10 @@ mod tests {
         let coeffs = [scalar_from_u64::<P>(4), scalar_from_u64::<P>(8)];
         let commitments: Vec<_> = coeffs.iter().map(mul_generator::<P>).collect();
         let x = scalar_from_u64::<P>(3);
-        assert_eq!(eval_commitments::<P>(&commitments, &x), mul_generator::<P>(&eval_poly::<P>(&coeffs, &x)));
+        assert_eq!(
+            eval_commitments::<P>(&commitments, &x),
+            mul_generator::<P>(&eval_poly::<P>(&coeffs, &x))
+        );
     }
 
     #[test]

@@ -12,16 +12,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use manul::protocol::{EntryPoint, Protocol};
-use manul::session::{
-    CanFinalize, Message, RoundOutcome, Session, SessionId, SessionOutcome, SessionReport,
-};
+use manul::session::{CanFinalize, Message, RoundOutcome, Session, SessionId, SessionOutcome, SessionReport};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tracing::{debug, info_span, warn, Instrument};
+use tracing::{debug, error, info_span, warn, Instrument};
 
 use crate::error::MpcError;
 use crate::evidence::EvidenceBlob;
@@ -101,7 +99,7 @@ struct WireEnvelope {
     message: Message<PartyId>,
 }
 
-fn encode_message(message: Message<PartyId>) -> Result<Vec<u8>, MpcError> {
+pub(crate) fn encode_message(message: Message<PartyId>) -> Result<Vec<u8>, MpcError> {
     postcard::to_allocvec(&WireEnvelope {
         version: WIRE_VERSION,
         message,
@@ -200,8 +198,11 @@ impl<T> Outcome<T> {
 
 /// Work done on a blocking thread: a message made for a destination (with its artifact), or a
 /// received message processed. (manul does not name these types publicly, hence the parameters.)
+/// A message made for a destination, with its artifact.
+type Made<Artifact> = (Message<PartyId>, Artifact, PartyId);
+
 enum Task<Artifact, Processed> {
-    Made(Result<(Message<PartyId>, Artifact, PartyId), MpcError>),
+    Made(Box<Result<Made<Artifact>, MpcError>>),
     Processed(Box<Processed>),
 }
 
@@ -232,7 +233,7 @@ macro_rules! apply_task {
         };
         match $task {
             Task::Made(made) => {
-                let (message, artifact, to) = made?;
+                let (message, artifact, to) = (*made)?;
                 let payload = encode_message(message)?;
                 $channels
                     .outgoing
@@ -288,9 +289,13 @@ where
         session: label.clone(),
         message: e.to_string(),
     };
-    let panicked = |e: tokio::task::JoinError| MpcError::Panicked {
-        session: label.clone(),
-        message: panic_message(e),
+    let panicked = |e: tokio::task::JoinError| {
+        let message = panic_message(e);
+        error!(%message, "a protocol task panicked; ending this session as a local error");
+        MpcError::Panicked {
+            session: label.clone(),
+            message,
+        }
     };
     let task_rng = |rng: &mut dyn CryptoRngCore| {
         let mut seed = [0u8; 32];
@@ -318,14 +323,14 @@ where
             let mut r = task_rng(rng);
             let label = label.clone();
             tasks.spawn_blocking(move || {
-                Task::Made(
+                Task::Made(Box::new(
                     s.make_message(&mut r, &destination)
                         .map(|(m, a)| (m, a, destination))
                         .map_err(|e| MpcError::Protocol {
                             session: label,
                             message: e.to_string(),
                         }),
-                )
+                ))
             });
         }
         for message in cached.drain(..) {
@@ -430,7 +435,11 @@ fn outcome_from_report<P: Protocol<PartyId>>(
     }
     // Strongest accusation first: evidence, then unprovable misbehaviour, then silence.
     let mut named: BTreeMap<PartyId, Fault> = BTreeMap::new();
-    let missing = if deadline_passed { missing_messages } else { BTreeMap::new() };
+    let missing = if deadline_passed {
+        missing_messages
+    } else {
+        BTreeMap::new()
+    };
     for (round, parties) in missing {
         for party in parties {
             named.insert(
@@ -468,6 +477,9 @@ fn outcome_from_report<P: Protocol<PartyId>>(
         warn!(offender = ?party, ?fault, "session failed");
     }
     Ok(Outcome::Failed {
-        offenders: named.into_iter().map(|(party, fault)| Offender { party, fault }).collect(),
+        offenders: named
+            .into_iter()
+            .map(|(party, fault)| Offender { party, fault })
+            .collect(),
     })
 }

@@ -28,7 +28,8 @@ pub struct EvidenceBlob {
     pub session_id: Vec<u8>,
     /// The accused party.
     pub offender: PartyId,
-    /// A human-readable description of the fault.
+    /// A human-readable description of the fault. Informational only: it is not signed, so
+    /// nothing may be decided on it — decide on [`Self::verify_reshare`] and friends.
     pub description: String,
     /// manul `Evidence`, postcard-encoded: the offender's own signed messages.
     pub evidence: Vec<u8>,

@@ -111,7 +111,9 @@ impl PartySigner {
 
 impl fmt::Debug for PartySigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PartySigner").field("party", &self.party_id()).finish_non_exhaustive()
+        f.debug_struct("PartySigner")
+            .field("party", &self.party_id())
+            .finish_non_exhaustive()
     }
 }
 

@@ -55,7 +55,11 @@ impl LocalNetwork {
         if hub.muted.contains(&message.from) {
             return None;
         }
-        match hub.inboxes.entry((to, session)).or_insert_with(|| Inbox::Pending(Vec::new())) {
+        match hub
+            .inboxes
+            .entry((to, session))
+            .or_insert_with(|| Inbox::Pending(Vec::new()))
+        {
             Inbox::Open(tx) => Some(tx.clone()),
             Inbox::Pending(queue) => {
                 queue.push(message);

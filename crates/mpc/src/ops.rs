@@ -11,7 +11,9 @@ use manul::session::SessionId;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRngCore, SeedableRng};
 use synedrion::bip32::DerivationPath;
-use synedrion::{AuxGen, InteractiveSigning, KeyInit, PublicTweakable, SchemeParams, SecretTweakable, ThresholdKeyShare};
+use synedrion::{
+    AuxGen, InteractiveSigning, KeyInit, PublicTweakable, SchemeParams, SecretTweakable, ThresholdKeyShare,
+};
 use tokio::time::Instant;
 
 use crate::child_key::child_verifying_key;
@@ -90,7 +92,10 @@ fn combine<A, B, C>(
                 }
             }
             Ok(Outcome::Failed {
-                offenders: named.into_iter().map(|(party, fault)| Offender { party, fault }).collect(),
+                offenders: named
+                    .into_iter()
+                    .map(|(party, fault)| Offender { party, fault })
+                    .collect(),
             })
         }
     }
@@ -108,7 +113,9 @@ pub async fn jumpstart<P: SchemeParams>(
 ) -> Result<Outcome<ParentKeyShare<P>>, MpcError> {
     let me = signer.party_id();
     if !committee.contains(&me) {
-        return Err(MpcError::InvalidInput(format!("{me:?} is not in the jumpstart committee")));
+        return Err(MpcError::InvalidInput(format!(
+            "{me:?} is not in the jumpstart committee"
+        )));
     }
     if threshold == 0 || threshold as usize > committee.len() {
         return Err(MpcError::InvalidInput(format!(
@@ -143,7 +150,14 @@ pub async fn jumpstart<P: SchemeParams>(
         };
         let spec = attempt.spec(ProtocolKind::Reshare);
         let mut channels = net.open(me, &spec.session_id);
-        run_session(&mut key_rng, signer.clone(), &spec, Reshare::new(inputs, Some(full)), &mut channels).await
+        run_session(
+            &mut key_rng,
+            signer.clone(),
+            &spec,
+            Reshare::new(inputs, Some(full)),
+            &mut channels,
+        )
+        .await
     };
     let (aux, key) = tokio::join!(aux, key);
     combine(aux?, key?, |aux, share| {
@@ -169,7 +183,14 @@ pub async fn reshare<P: SchemeParams>(
     let reshare = async {
         let spec = attempt.spec(ProtocolKind::Reshare);
         let mut channels = net.open(me, &spec.session_id);
-        run_session(&mut key_rng, signer.clone(), &spec, Reshare::new(inputs, old_share), &mut channels).await
+        run_session(
+            &mut key_rng,
+            signer.clone(),
+            &spec,
+            Reshare::new(inputs, old_share),
+            &mut channels,
+        )
+        .await
     };
     if !new_committee.contains(&me) {
         return Ok(reshare.await?.map(|_| None));
@@ -234,7 +255,9 @@ where
         )));
     }
     if let Some(outsider) = signers.iter().find(|s| !share.share.public().share_ids.contains_key(s)) {
-        return Err(MpcError::InvalidInput(format!("{outsider:?} holds no share of this key")));
+        return Err(MpcError::InvalidInput(format!(
+            "{outsider:?} holds no share of this key"
+        )));
     }
     let child_key = child_verifying_key::<P>(&share.verifying_key()?, path)?;
     let child_share = share

@@ -24,8 +24,8 @@ use std::marker::PhantomData;
 
 use manul::protocol::{
     Artifact, BoxedFormat, BoxedRound, CommunicationInfo, DirectMessage, EchoBroadcast, EchoRoundParticipation,
-    EntryPoint, FinalizeOutcome, LocalError, MessageValidationError, NormalBroadcast, Payload, Protocol,
-    ProtocolError, ProtocolMessage, ProtocolMessagePart, ProtocolValidationError, ReceiveError, RequiredMessageParts,
+    EntryPoint, FinalizeOutcome, LocalError, MessageValidationError, NormalBroadcast, Payload, Protocol, ProtocolError,
+    ProtocolMessage, ProtocolMessagePart, ProtocolValidationError, ReceiveError, RequiredMessageParts,
     RequiredMessages, Round, RoundId, TransitionInfo,
 };
 use rand_core::CryptoRngCore;
@@ -113,16 +113,16 @@ impl<P: SchemeParams> ReshareContext<P> {
 /// Echo broadcast of an old holder: Feldman commitments to its resharing polynomial.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
-struct Commitments<P: SchemeParams> {
-    coefficients: Vec<SerPoint<P>>,
+pub(crate) struct Commitments<P: SchemeParams> {
+    pub(crate) coefficients: Vec<SerPoint<P>>,
 }
 
 /// Direct message from an old holder to one new holder: its evaluation, bound to the recipient.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
-struct Subshare<P: SchemeParams> {
-    recipient: PartyId,
-    value: SerScalar<P>,
+pub(crate) struct Subshare<P: SchemeParams> {
+    pub(crate) recipient: PartyId,
+    pub(crate) value: SerScalar<P>,
 }
 
 /// The fault an old holder committed, proven by its own signed messages.
@@ -363,8 +363,7 @@ impl<P: SchemeParams> EntryPoint<PartyId> for Reshare<P> {
                 .old_share
                 .as_ref()
                 .ok_or_else(|| LocalError::new("a staying old holder needs its old share"))?;
-            if share.owner() != *id
-                || ctx.inputs.old.public_shares.get(id) != Some(&mul_generator::<P>(share.secret()))
+            if share.owner() != *id || ctx.inputs.old.public_shares.get(id) != Some(&mul_generator::<P>(share.secret()))
             {
                 return Err(LocalError::new(
                     "the old share does not match this holder's public key share on record",
@@ -542,7 +541,9 @@ impl<P: SchemeParams> Round<PartyId> for Round1<P> {
             .expected_constant(from)
             .ok_or_else(|| ReceiveError::local(format!("{from:?} is not a staying holder")))?;
         if points[0] != expected {
-            return Err(ReceiveError::protocol(ReshareError::new(ReshareFault::WrongConstantTerm)));
+            return Err(ReceiveError::protocol(ReshareError::new(
+                ReshareFault::WrongConstantTerm,
+            )));
         }
         if subshare.recipient != self.me {
             return Err(ReceiveError::unprovable(format!(
@@ -552,7 +553,9 @@ impl<P: SchemeParams> Round<PartyId> for Round1<P> {
         }
         let my_id = self.ctx.new_ids[&self.me];
         if mul_generator::<P>(&subshare.value.0) != committed_share::<P>(&points, &my_id) {
-            return Err(ReceiveError::protocol(ReshareError::new(ReshareFault::SubshareMismatch)));
+            return Err(ReceiveError::protocol(ReshareError::new(
+                ReshareFault::SubshareMismatch,
+            )));
         }
         Ok(Payload::new(Received::<P> {
             value: subshare.value.0,

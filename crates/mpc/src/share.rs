@@ -66,8 +66,8 @@ impl<P: SchemeParams> PublicSharing<P> {
         let interpolate = |at: &Scalar<P>| -> Result<Point<P>, MpcError> {
             let mut acc = Point::<P>::identity();
             for (x, pt) in &base {
-                let coeff = lagrange_at::<P>(&xs, x, at)
-                    .ok_or_else(|| MpcError::InvalidInput("duplicate share ids".into()))?;
+                let coeff =
+                    lagrange_at::<P>(&xs, x, at).ok_or_else(|| MpcError::InvalidInput("duplicate share ids".into()))?;
                 acc += *pt * coeff;
             }
             Ok(acc)
@@ -82,7 +82,9 @@ impl<P: SchemeParams> PublicSharing<P> {
         }
         let key = interpolate(&Scalar::<P>::ZERO)?;
         if bool::from(key.is_identity()) {
-            return Err(MpcError::InvalidInput("public shares rebuild the identity point".into()));
+            return Err(MpcError::InvalidInput(
+                "public shares rebuild the identity point".into(),
+            ));
         }
         Ok(key)
     }
@@ -202,7 +204,12 @@ impl<P: SchemeParams> ThresholdShare<P> {
             owner: self.owner,
             threshold: self.public.threshold,
             secret_share: SerScalar::new(self.secret),
-            share_ids: self.public.share_ids.iter().map(|(k, v)| (*k, SerScalar::new(*v))).collect(),
+            share_ids: self
+                .public
+                .share_ids
+                .iter()
+                .map(|(k, v)| (*k, SerScalar::new(*v)))
+                .collect(),
             public_shares: self
                 .public
                 .public_shares
@@ -278,8 +285,10 @@ impl<P: SchemeParams> ParentKeyShare<P> {
 
     /// The parent verifying key.
     pub fn verifying_key(&self) -> Result<ecdsa::VerifyingKey<P::Curve>, MpcError> {
-        ecdsa::VerifyingKey::from_affine(elliptic_curve::group::Curve::to_affine(&self.share.verifying_key_point()))
-            .map_err(|_| MpcError::InvalidInput("parent key is the identity".into()))
+        ecdsa::VerifyingKey::from_affine(elliptic_curve::group::Curve::to_affine(
+            &self.share.verifying_key_point(),
+        ))
+        .map_err(|_| MpcError::InvalidInput("parent key is the identity".into()))
     }
 
     /// Compressed SEC1 bytes of the parent verifying key.
@@ -295,7 +304,13 @@ impl<P: SchemeParams> ParentKeyShare<P> {
                 owner: self.share.owner,
                 threshold: self.share.public.threshold,
                 secret_share: SerScalar::new(self.share.secret),
-                share_ids: self.share.public.share_ids.iter().map(|(k, v)| (*k, SerScalar::new(*v))).collect(),
+                share_ids: self
+                    .share
+                    .public
+                    .share_ids
+                    .iter()
+                    .map(|(k, v)| (*k, SerScalar::new(*v)))
+                    .collect(),
                 public_shares: self
                     .share
                     .public
@@ -306,7 +321,9 @@ impl<P: SchemeParams> ParentKeyShare<P> {
             },
             aux: self.aux.clone(),
         };
-        Ok(Zeroizing::new(postcard::to_allocvec(&envelope).map_err(MpcError::encode)?))
+        Ok(Zeroizing::new(
+            postcard::to_allocvec(&envelope).map_err(MpcError::encode)?,
+        ))
     }
 
     /// Parses the versioned envelope, rejecting unknown versions and inconsistent shares.

@@ -118,11 +118,15 @@ pub(crate) async fn run_sign(
     let tasks: Vec<_> = shares
         .iter()
         .map(|(s, share)| {
-            let (s, share, set, at, net, path) =
-                (s.clone(), share.clone(), set.clone(), at.clone(), net.clone(), path.clone());
-            tokio::spawn(
-                async move { ops::sign::<TP>(&mut rng(), &s, &share, &set, &path, &prehash, &at, &net).await },
-            )
+            let (s, share, set, at, net, path) = (
+                s.clone(),
+                share.clone(),
+                set.clone(),
+                at.clone(),
+                net.clone(),
+                path.clone(),
+            );
+            tokio::spawn(async move { ops::sign::<TP>(&mut rng(), &s, &share, &set, &path, &prehash, &at, &net).await })
         })
         .collect();
     let mut out = Vec::new();
@@ -130,4 +134,41 @@ pub(crate) async fn run_sign(
         out.push(task.await.expect("task"));
     }
     out
+}
+
+/// Flips every byte of `blob`'s signed evidence in turn and asserts that `verify` rejects each
+/// result — except inside manul's free-text description, which is informational and not part of
+/// what the evidence proves.
+pub(crate) fn assert_every_flipped_byte_breaks(
+    blob: &crate::evidence::EvidenceBlob,
+    verify: impl Fn(&crate::evidence::EvidenceBlob) -> Result<(), crate::MpcError>,
+) {
+    let text = blob.description.as_bytes();
+    let start = blob
+        .evidence
+        .windows(text.len().max(1))
+        .position(|w| w == text)
+        .expect("the description is embedded in the evidence");
+    let described = start..start + text.len();
+    let verified: Vec<usize> = (0..blob.evidence.len())
+        .filter(|i| !described.contains(i))
+        .filter(|&i| {
+            let mut tampered = blob.clone();
+            tampered.evidence[i] ^= 0x01;
+            verify(&tampered).is_ok()
+        })
+        .collect();
+    assert!(
+        verified.is_empty(),
+        "tampered evidence verified with byte(s) {verified:?} flipped"
+    );
+}
+
+/// Sends the driver's logs to the test output when `RUST_LOG` asks for them (e.g.
+/// `RUST_LOG=keywheel_mpc=debug cargo test -- --nocapture`).
+pub(crate) fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
 }

@@ -1,1 +1,237 @@
+//! The session driver's failure paths: silence, corrupted synedrion messages and panics each end
+//! a session with the right outcome, and nothing else (fast test params).
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
+use manul::protocol::{BoxedFormat, BoxedRound, EchoBroadcast, EntryPoint, LocalError, Protocol, ProtocolMessagePart};
+use rand_core::CryptoRngCore;
+use synedrion::{KeyInit, KeyInitProtocol};
+
+use super::{assert_every_flipped_byte_breaks, attempt, ids, rng, run_jumpstart, signers, TP};
+use crate::driver::{run_session, Fault, Outcome, ProtocolKind};
+use crate::evidence::EvidenceBlob;
+use crate::identity::{PartyId, PartySigner};
+use crate::local_net::LocalNetwork;
+use crate::ops::{self, Attempt, Network};
+use crate::MpcError;
+
+/// Runs one session of `entry(party)` for every signer; `twisted = (party, wrap)` wraps that
+/// party's entry point (e.g. in manul's misbehave combinator).
+async fn sessions<EP, F, W, EW>(
+    signers: &[PartySigner],
+    at: &Attempt,
+    kind: ProtocolKind,
+    net: &LocalNetwork,
+    entry: F,
+    twisted: Option<(PartyId, W)>,
+) -> BTreeMap<PartyId, Result<Outcome<()>, MpcError>>
+where
+    EP: EntryPoint<PartyId> + Send + 'static,
+    EW: EntryPoint<PartyId> + Send + 'static,
+    F: Fn(PartyId) -> EP,
+    W: Fn(EP) -> EW,
+    <EP::Protocol as Protocol<PartyId>>::Result: Send,
+    <EP::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
+    <EW::Protocol as Protocol<PartyId>>::Result: Send,
+    <EW::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
+{
+    let spec = at.spec(kind);
+    let mut tasks = Vec::new();
+    for signer in signers {
+        let me = signer.party_id();
+        let mut channels = net.open(me, &spec.session_id);
+        let (signer, spec) = (signer.clone(), spec.clone());
+        let task = match &twisted {
+            Some((id, wrap)) if *id == me => {
+                let entry = wrap(entry(me));
+                tokio::spawn(async move {
+                    run_session(&mut rng(), signer, &spec, entry, &mut channels)
+                        .await
+                        .map(|o| o.map(|_| ()))
+                })
+            }
+            _ => {
+                let entry = entry(me);
+                tokio::spawn(async move {
+                    run_session(&mut rng(), signer, &spec, entry, &mut channels)
+                        .await
+                        .map(|o| o.map(|_| ()))
+                })
+            }
+        };
+        tasks.push((me, task));
+    }
+    let mut out = BTreeMap::new();
+    for (me, task) in tasks {
+        out.insert(me, task.await.expect("the driver itself never panics"));
+    }
+    out
+}
+
+/// How a KeyInit party departs from the protocol.
+#[derive(Debug, Clone, Copy)]
+enum KeyInitFault {
+    /// Its first echo broadcast is bytes that do not decode.
+    GarbledBroadcast,
+    /// It panics while making its first message (a stand-in for a bug in a dependency).
+    Panic,
+}
+
+#[derive(Debug)]
+struct FaultyKeyInit;
+
+impl Misbehaving<PartyId, KeyInitFault> for FaultyKeyInit {
+    type EntryPoint = KeyInit<TP, PartyId>;
+
+    fn modify_echo_broadcast(
+        _rng: &mut dyn CryptoRngCore,
+        _round: &BoxedRound<PartyId, KeyInitProtocol<TP, PartyId>>,
+        behavior: &KeyInitFault,
+        format: &BoxedFormat,
+        _echo_broadcast: EchoBroadcast,
+    ) -> Result<EchoBroadcast, LocalError> {
+        match behavior {
+            KeyInitFault::GarbledBroadcast => EchoBroadcast::new(format, [7u8; 3]),
+            KeyInitFault::Panic => panic!("injected panic in a protocol round"),
+        }
+    }
+}
+
+fn key_init(committee: &BTreeSet<PartyId>) -> impl Fn(PartyId) -> KeyInit<TP, PartyId> + '_ {
+    move |_| KeyInit::new(committee.clone()).expect("valid committee")
+}
+
+fn faulty(
+    behavior: KeyInitFault,
+) -> impl Fn(KeyInit<TP, PartyId>) -> MisbehavingEntryPoint<PartyId, KeyInitFault, FaultyKeyInit> {
+    move |entry| MisbehavingEntryPoint::new(entry, Some(behavior))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_party_is_named_unresponsive_by_everyone_after_the_deadline() {
+    super::init_tracing();
+    let net = LocalNetwork::new();
+    let committee = signers(3);
+    let silent = committee[1].party_id();
+    net.mute(silent);
+
+    let at = attempt("silent-jumpstart", 3);
+    let mut tasks = Vec::new();
+    for s in committee.iter().filter(|s| s.party_id() != silent) {
+        let (s, ids, at, net) = (s.clone(), ids(&committee), at.clone(), net.clone());
+        tasks.push(tokio::spawn(async move {
+            ops::jumpstart::<TP>(&mut rng(), &s, &ids, 2, &at, &net).await
+        }));
+    }
+    // The silent member runs its session too; it just never gets a word out.
+    let (s, ids_all, at2, net2) = (committee[1].clone(), ids(&committee), at.clone(), net.clone());
+    let silent_task = tokio::spawn(async move { ops::jumpstart::<TP>(&mut rng(), &s, &ids_all, 2, &at2, &net2).await });
+
+    for task in tasks {
+        let outcome = task.await.unwrap().expect("silence is not a local error");
+        let Outcome::Failed { offenders } = outcome else {
+            panic!("jumpstart finished without one member");
+        };
+        assert_eq!(offenders.len(), 1, "only the silent member is named: {offenders:?}");
+        assert_eq!(offenders[0].party, silent);
+        assert!(
+            matches!(offenders[0].fault, Fault::Unresponsive { .. }),
+            "silence is named as such, got {:?}",
+            offenders[0].fault
+        );
+    }
+    silent_task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupted_key_init_message_names_its_sender_with_evidence_that_verifies_and_resists_tampering() {
+    super::init_tracing();
+    let net = LocalNetwork::new();
+    let committee = signers(3);
+    let members = ids(&committee);
+    let cheater = committee[2].party_id();
+    let at = attempt("corrupt-key-init", 5);
+    let session_id = at.spec(ProtocolKind::KeyInit).session_id;
+
+    let outcomes = sessions(
+        &committee,
+        &at,
+        ProtocolKind::KeyInit,
+        &net,
+        key_init(&members),
+        Some((cheater, faulty(KeyInitFault::GarbledBroadcast))),
+    )
+    .await;
+
+    let mut blobs = Vec::new();
+    for honest in members.iter().filter(|p| **p != cheater) {
+        let Ok(Outcome::Failed { offenders }) = &outcomes[honest] else {
+            panic!(
+                "{honest:?} did not fail: {:?}",
+                outcomes[honest].as_ref().map(|o| o.offenders())
+            );
+        };
+        assert_eq!(offenders.len(), 1);
+        assert_eq!(offenders[0].party, cheater);
+        let Fault::Evidence(blob) = &offenders[0].fault else {
+            panic!("expected evidence, got {:?}", offenders[0].fault);
+        };
+        let blob = EvidenceBlob::from_bytes(&blob.to_bytes()).unwrap();
+        blob.verify_key_init::<TP>(&members, &session_id).unwrap();
+        blobs.push(blob);
+    }
+
+    let blob = &blobs[0];
+    // Blamed on someone else.
+    let mut framed = blob.clone();
+    framed.offender = committee[0].party_id();
+    assert!(framed.verify_key_init::<TP>(&members, &session_id).is_err());
+    // Moved to another session.
+    let other = attempt("another-attempt", 1).spec(ProtocolKind::KeyInit).session_id;
+    assert!(blob.verify_key_init::<TP>(&members, &other).is_err());
+    // Presented as a different protocol's evidence.
+    assert!(blob.verify_aux_gen::<TP>(&members, &session_id).is_err());
+    // Any flipped byte of the signed evidence.
+    assert_every_flipped_byte_breaks(blob, |e| e.verify_key_init::<TP>(&members, &session_id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panic_inside_a_protocol_ends_only_that_session_as_a_local_error() {
+    super::init_tracing();
+    let net = LocalNetwork::new();
+    let committee = signers(3);
+    let members = ids(&committee);
+    let broken = committee[0].party_id();
+    let at = attempt("panicking-key-init", 3);
+
+    let outcomes = sessions(
+        &committee,
+        &at,
+        ProtocolKind::KeyInit,
+        &net,
+        key_init(&members),
+        Some((broken, faulty(KeyInitFault::Panic))),
+    )
+    .await;
+
+    match &outcomes[&broken] {
+        Err(MpcError::Panicked { message, .. }) => assert!(message.contains("injected panic"), "{message}"),
+        other => panic!(
+            "expected a local panic error, got {:?}",
+            other.as_ref().map(|o| o.offenders())
+        ),
+    }
+    for honest in members.iter().filter(|p| **p != broken) {
+        let Ok(outcome) = &outcomes[honest] else {
+            panic!("a peer's panic must not become a local error for {honest:?}");
+        };
+        assert_eq!(outcome.offenders(), vec![broken]);
+    }
+
+    // The process carries on: the same committee completes a jumpstart afterwards.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let shares = run_jumpstart(&committee, 2, &net).await;
+    assert_eq!(shares.len(), 3);
+}

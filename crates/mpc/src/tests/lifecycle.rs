@@ -11,7 +11,12 @@ use crate::local_net::LocalNetwork;
 use crate::reshare::ReshareInputs;
 use crate::share::ParentKeyShare;
 
-fn verifies(child: &ecdsa::VerifyingKey<<TP as synedrion::SchemeParams>::Curve>, prehash: &[u8; 32], r: &[u8], s: &[u8]) -> bool {
+fn verifies(
+    child: &ecdsa::VerifyingKey<<TP as synedrion::SchemeParams>::Curve>,
+    prehash: &[u8; 32],
+    r: &[u8],
+    s: &[u8],
+) -> bool {
     let mut bytes = r.to_vec();
     bytes.extend_from_slice(s);
     let Ok(sig) = ecdsa::Signature::<<TP as synedrion::SchemeParams>::Curve>::from_slice(&bytes) else {
@@ -23,6 +28,7 @@ fn verifies(child: &ecdsa::VerifyingKey<<TP as synedrion::SchemeParams>::Curve>,
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jumpstart_n5_t3_gives_every_member_the_same_verifying_key() {
+    super::init_tracing();
     let net = LocalNetwork::new();
     let committee = signers(5);
     let shares = run_jumpstart(&committee, 3, &net).await;
@@ -38,6 +44,7 @@ async fn jumpstart_n5_t3_gives_every_member_the_same_verifying_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reshare_with_oldest_leaving_and_one_joining_keeps_key_child_keys_and_any_three_sign() {
+    super::init_tracing();
     let net = LocalNetwork::new();
     let everyone = signers(6);
     let (committee, joiner) = (&everyone[..5], &everyone[5]);
@@ -68,8 +75,15 @@ async fn reshare_with_oldest_leaving_and_one_joining_keeps_key_child_keys_and_an
     }
     assert_eq!(new_shares.len(), 5);
     for (_, share) in &new_shares {
-        assert_eq!(share.verifying_key().unwrap(), original_key, "the parent key never changes");
-        assert_eq!(share.share.public().share_ids.keys().copied().collect::<BTreeSet<_>>(), new_committee);
+        assert_eq!(
+            share.verifying_key().unwrap(),
+            original_key,
+            "the parent key never changes"
+        );
+        assert_eq!(
+            share.share.public().share_ids.keys().copied().collect::<BTreeSet<_>>(),
+            new_committee
+        );
     }
     // Child keys for several accounts are the same whether derived from the old or the new shares.
     for account in [&b"alice"[..], b"bob", b"carol"] {
@@ -97,6 +111,7 @@ async fn reshare_with_oldest_leaving_and_one_joining_keeps_key_child_keys_and_an
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_old_share_cannot_sign_together_with_new_shares() {
+    super::init_tracing();
     let net = LocalNetwork::new();
     let everyone = signers(6);
     let (committee, joiner) = (&everyone[..5], &everyone[5]);
@@ -134,7 +149,10 @@ async fn an_old_share_cannot_sign_together_with_new_shares() {
     for result in results {
         match result {
             Ok(Outcome::Done(sig)) => {
-                assert!(!verifies(&child, &prehash, &sig.r, &sig.s), "a mixed-generation signature verified")
+                assert!(
+                    !verifies(&child, &prehash, &sig.r, &sig.s),
+                    "a mixed-generation signature verified"
+                )
             }
             Ok(Outcome::Failed { .. }) | Err(_) => refused += 1,
         }

@@ -1,1 +1,465 @@
+//! Every fault of a reshare names its offender with evidence a third party verifies, and no
+//! fault crashes an honest party (fast test params; reshare sessions only, no AuxGen).
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
+use manul::protocol::{
+    Artifact, BoxedFormat, BoxedRound, DirectMessage, EchoBroadcast, LocalError, ProtocolMessagePart,
+};
+use manul::session::Session;
+use proptest::prelude::*;
+use rand_core::{CryptoRngCore, OsRng};
+
+use super::{assert_every_flipped_byte_breaks, attempt, dealt_shares, ids, rng, run_sign, signers, TP};
+use crate::child_key::account_path;
+use crate::curve::{mul_generator, scalar_from_u64, SerPoint, SerScalar};
+use crate::driver::{encode_message, run_session, Fault, Outcome, Outgoing, ProtocolKind};
+use crate::evidence::EvidenceBlob;
+use crate::identity::{PartyId, PartySigner};
+use crate::local_net::LocalNetwork;
+use crate::ops::{Attempt, Network};
+use crate::reshare::{Commitments, Reshare, ReshareInputs, ReshareProtocol, Subshare};
+use crate::share::{ParentKeyShare, ThresholdShare};
+
+/// How a cheating old holder departs from the protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cheat {
+    /// Reshares `x + 1` instead of its share `x`: commitments and subshares are consistent with
+    /// each other, only the committed constant term is wrong.
+    WrongSecret,
+    /// Sends subshares that do not match its (honest) commitments.
+    BadSubshare,
+    /// Sends a direct message that is not a subshare at all.
+    Garbled,
+}
+
+#[derive(Debug)]
+struct Cheater;
+
+impl Misbehaving<PartyId, Cheat> for Cheater {
+    type EntryPoint = Reshare<TP>;
+
+    fn modify_echo_broadcast(
+        _rng: &mut dyn CryptoRngCore,
+        _round: &BoxedRound<PartyId, ReshareProtocol<TP>>,
+        behavior: &Cheat,
+        format: &BoxedFormat,
+        echo_broadcast: EchoBroadcast,
+    ) -> Result<EchoBroadcast, LocalError> {
+        if *behavior != Cheat::WrongSecret {
+            return Ok(echo_broadcast);
+        }
+        let mut commitments: Commitments<TP> = echo_broadcast
+            .deserialize(format)
+            .map_err(|e| LocalError::new(e.to_string()))?;
+        let shifted = commitments.coefficients[0].0 + mul_generator::<TP>(&scalar_from_u64::<TP>(1));
+        commitments.coefficients[0] = SerPoint::new(shifted);
+        EchoBroadcast::new(format, commitments)
+    }
+
+    fn modify_direct_message(
+        _rng: &mut dyn CryptoRngCore,
+        _round: &BoxedRound<PartyId, ReshareProtocol<TP>>,
+        behavior: &Cheat,
+        format: &BoxedFormat,
+        _destination: &PartyId,
+        direct_message: DirectMessage,
+        artifact: Option<Artifact>,
+    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+        if *behavior == Cheat::Garbled {
+            return Ok((DirectMessage::new(format, [7u8; 3])?, artifact));
+        }
+        let mut subshare: Subshare<TP> = direct_message
+            .deserialize(format)
+            .map_err(|e| LocalError::new(e.to_string()))?;
+        subshare.value = SerScalar::new(subshare.value.0 + scalar_from_u64::<TP>(1));
+        Ok((DirectMessage::new(format, subshare)?, artifact))
+    }
+}
+
+type ReshareOutcome = Outcome<Option<ThresholdShare<TP>>>;
+
+/// Runs only the reshare sessions of `participants`, `cheater` misbehaving as told.
+async fn reshare_sessions(
+    participants: &[PartySigner],
+    inputs: &ReshareInputs<TP>,
+    old: &BTreeMap<PartyId, ThresholdShare<TP>>,
+    cheater: Option<(PartyId, Cheat)>,
+    at: &Attempt,
+    net: &LocalNetwork,
+) -> BTreeMap<PartyId, ReshareOutcome> {
+    let spec = at.spec(ProtocolKind::Reshare);
+    let mut tasks = Vec::new();
+    for signer in participants {
+        let me = signer.party_id();
+        let entry = Reshare::new(inputs.clone(), old.get(&me).cloned());
+        let mut channels = net.open(me, &spec.session_id);
+        let (signer, spec) = (signer.clone(), spec.clone());
+        let behaviour = cheater.filter(|(id, _)| *id == me).map(|(_, b)| b);
+        let is_cheater = behaviour.is_some();
+        tasks.push((
+            tokio::spawn(async move {
+                let outcome = match behaviour {
+                    None => run_session(&mut rng(), signer, &spec, entry, &mut channels).await,
+                    Some(b) => {
+                        let entry = MisbehavingEntryPoint::<PartyId, Cheat, Cheater>::new(entry, Some(b));
+                        run_session(&mut rng(), signer, &spec, entry, &mut channels).await
+                    }
+                };
+                (me, outcome.expect("no local error, whatever the peers do"))
+            }),
+            is_cheater,
+        ));
+    }
+    // The cheater's own session waits for echoes until its deadline and nobody needs its
+    // outcome: it is aborted only once every honest party is done (aborting it earlier could
+    // stop it before it sent anything, turning its fault into mere silence).
+    let mut out = BTreeMap::new();
+    let mut cheaters = Vec::new();
+    for (task, is_cheater) in tasks {
+        if is_cheater {
+            cheaters.push(task);
+            continue;
+        }
+        let (id, outcome) = task.await.expect("no panic");
+        out.insert(id, outcome);
+    }
+    for task in cheaters {
+        task.abort();
+    }
+    out
+}
+
+/// A 3-of-5 committee whose oldest member leaves and one joins.
+struct Setup {
+    everyone: Vec<PartySigner>,
+    inputs: ReshareInputs<TP>,
+    old: BTreeMap<PartyId, ThresholdShare<TP>>,
+}
+
+fn setup() -> Setup {
+    let everyone = signers(6);
+    let committee = ids(&everyone[..5]);
+    let old = dealt_shares(&committee, 3);
+    let staying = ids(&everyone[1..5]);
+    let inputs = ReshareInputs {
+        old: old.values().next().unwrap().public().clone(),
+        staying,
+        new_committee: ids(&everyone[1..]),
+        new_threshold: 3,
+    };
+    Setup { everyone, inputs, old }
+}
+
+/// Asserts that every honest new holder names exactly `cheater`, with evidence that verifies
+/// against the public inputs; returns one such evidence.
+fn assert_named_with_evidence(
+    outcomes: &BTreeMap<PartyId, ReshareOutcome>,
+    s: &Setup,
+    cheater: PartyId,
+    at: &Attempt,
+) -> EvidenceBlob {
+    let session_id = at.spec(ProtocolKind::Reshare).session_id;
+    let mut evidence = None;
+    for new_holder in s.inputs.new_committee.iter().filter(|p| **p != cheater) {
+        let Outcome::Failed { offenders } = &outcomes[new_holder] else {
+            panic!("{new_holder:?} finished although {cheater:?} cheated");
+        };
+        assert_eq!(offenders.len(), 1, "exactly one offender: {offenders:?}");
+        assert_eq!(offenders[0].party, cheater);
+        let Fault::Evidence(blob) = &offenders[0].fault else {
+            panic!("expected evidence, got {:?}", offenders[0].fault);
+        };
+        // Verified from the bytes alone, as the chain would.
+        let blob = EvidenceBlob::from_bytes(&blob.to_bytes()).unwrap();
+        blob.verify_reshare::<TP>(&s.inputs, &session_id).unwrap();
+        evidence = Some(blob);
+    }
+    evidence.expect("at least one honest new holder")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn honest_reshare_with_the_oldest_leaving_keeps_the_key_and_synedrion_signs_with_the_result() {
+    super::init_tracing();
+    let s = setup();
+    let net = LocalNetwork::new();
+    let at = attempt("honest", 30);
+    let outcomes = reshare_sessions(&s.everyone[1..], &s.inputs, &s.old, None, &at, &net).await;
+    let key = s.old.values().next().unwrap().verifying_key_point();
+    let new: Vec<ThresholdShare<TP>> = s.everyone[1..]
+        .iter()
+        .map(|p| match &outcomes[&p.party_id()] {
+            Outcome::Done(Some(share)) => share.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    for share in &new {
+        assert_eq!(share.verifying_key_point(), key);
+        // The conversion into synedrion's form and back is lossless.
+        let round_trip = ThresholdShare::from_synedrion(&share.to_synedrion().unwrap()).unwrap();
+        assert_eq!(round_trip.secret(), share.secret());
+        assert_eq!(round_trip.public(), share.public());
+    }
+    // synedrion signs with the reshared shares (aux info from a dealer: AuxGen is not under test).
+    let aux = synedrion::AuxInfo::<TP, PartyId>::new_centralized(&mut OsRng, &s.inputs.new_committee);
+    let group: Vec<(PartySigner, ParentKeyShare<TP>)> = [0usize, 2, 4]
+        .iter()
+        .map(|&k| {
+            let signer = s.everyone[k + 1].clone();
+            let share = ParentKeyShare::new(new[k].clone(), aux[&signer.party_id()].clone()).unwrap();
+            (signer, share)
+        })
+        .collect();
+    for result in run_sign(&group, &account_path(b"dave"), [9; 32], "sign", 60, &net).await {
+        assert!(matches!(result, Ok(Outcome::Done(_))), "{result:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_holder_with_a_wrong_secret_is_named_by_every_honest_party_with_verifiable_evidence() {
+    super::init_tracing();
+    let s = setup();
+    let cheater = s.everyone[2].party_id();
+    let at = attempt("wrong-secret", 30);
+    let outcomes = reshare_sessions(
+        &s.everyone[1..],
+        &s.inputs,
+        &s.old,
+        Some((cheater, Cheat::WrongSecret)),
+        &at,
+        &LocalNetwork::new(),
+    )
+    .await;
+    let evidence = assert_named_with_evidence(&outcomes, &s, cheater, &at);
+    assert!(
+        evidence.description.contains("constant term"),
+        "{}",
+        evidence.description
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_holder_whose_subshare_disagrees_with_its_commitments_is_named_with_verifiable_evidence() {
+    super::init_tracing();
+    let s = setup();
+    let cheater = s.everyone[3].party_id();
+    let at = attempt("bad-subshare", 30);
+    let outcomes = reshare_sessions(
+        &s.everyone[1..],
+        &s.inputs,
+        &s.old,
+        Some((cheater, Cheat::BadSubshare)),
+        &at,
+        &LocalNetwork::new(),
+    )
+    .await;
+    let evidence = assert_named_with_evidence(&outcomes, &s, cheater, &at);
+    assert!(evidence.description.contains("subshare"), "{}", evidence.description);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_holder_sending_a_malformed_message_is_named_with_verifiable_evidence() {
+    super::init_tracing();
+    let s = setup();
+    let cheater = s.everyone[4].party_id();
+    let at = attempt("garbled", 30);
+    let outcomes = reshare_sessions(
+        &s.everyone[1..],
+        &s.inputs,
+        &s.old,
+        Some((cheater, Cheat::Garbled)),
+        &at,
+        &LocalNetwork::new(),
+    )
+    .await;
+    assert_named_with_evidence(&outcomes, &s, cheater, &at);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_holder_sending_different_commitments_to_different_parties_is_named() {
+    super::init_tracing();
+    // Equivocation: a leaving old holder that takes part (here as a staying holder of a reshare
+    // to a committee it is not in) runs two sessions with different polynomials under the same
+    // session id and sends one version to half of the new holders, the other to the rest.
+    let everyone = signers(6);
+    let committee = ids(&everyone[..5]);
+    let old = dealt_shares(&committee, 3);
+    let equivocator = everyone[0].clone();
+    let inputs = ReshareInputs {
+        old: old.values().next().unwrap().public().clone(),
+        staying: ids(&everyone[..4]),
+        new_committee: ids(&everyone[1..]),
+        new_threshold: 3,
+    };
+    let net = LocalNetwork::new();
+    let at = attempt("equivocation", 30);
+    let spec = at.spec(ProtocolKind::Reshare);
+
+    let honest = reshare_sessions_background(&everyone[1..], &inputs, &old, &at, &net);
+    let channels = net.open(equivocator.party_id(), &spec.session_id);
+    let entry = || Reshare::new(inputs.clone(), old.get(&equivocator.party_id()).cloned());
+    let a =
+        Session::<_, crate::KeywheelSession>::new(&mut rng(), spec.session_id.clone(), equivocator.clone(), entry())
+            .unwrap();
+    let b =
+        Session::<_, crate::KeywheelSession>::new(&mut rng(), spec.session_id.clone(), equivocator.clone(), entry())
+            .unwrap();
+    for (k, to) in inputs.new_committee.iter().enumerate() {
+        let session = if k % 2 == 0 { &a } else { &b };
+        let (message, _) = session.make_message(&mut rng(), to).unwrap();
+        channels
+            .outgoing
+            .send(Outgoing {
+                session_id: spec.session_id.as_ref().to_vec(),
+                to: *to,
+                payload: encode_message(message).unwrap(),
+            })
+            .await
+            .unwrap();
+    }
+    let outcomes = honest.await;
+    for (party, outcome) in &outcomes {
+        let Outcome::Failed { offenders } = outcome else {
+            panic!("{party:?} finished despite equivocation");
+        };
+        assert_eq!(offenders.len(), 1, "{offenders:?}");
+        assert_eq!(offenders[0].party, equivocator.party_id());
+        let Fault::Evidence(blob) = &offenders[0].fault else {
+            panic!("expected evidence, got {:?}", offenders[0].fault)
+        };
+        blob.verify_reshare::<TP>(&inputs, &spec.session_id).unwrap();
+    }
+}
+
+fn reshare_sessions_background(
+    participants: &[PartySigner],
+    inputs: &ReshareInputs<TP>,
+    old: &BTreeMap<PartyId, ThresholdShare<TP>>,
+    at: &Attempt,
+    net: &LocalNetwork,
+) -> impl std::future::Future<Output = BTreeMap<PartyId, ReshareOutcome>> {
+    let (participants, inputs, old, at, net) = (
+        participants.to_vec(),
+        inputs.clone(),
+        old.clone(),
+        at.clone(),
+        net.clone(),
+    );
+    let handle = tokio::spawn(async move { reshare_sessions(&participants, &inputs, &old, None, &at, &net).await });
+    async move { handle.await.expect("no panic") }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_evidence_does_not_verify() {
+    super::init_tracing();
+    let s = setup();
+    let cheater = s.everyone[2].party_id();
+    let at = attempt("tamper", 30);
+    let outcomes = reshare_sessions(
+        &s.everyone[1..],
+        &s.inputs,
+        &s.old,
+        Some((cheater, Cheat::BadSubshare)),
+        &at,
+        &LocalNetwork::new(),
+    )
+    .await;
+    let evidence = assert_named_with_evidence(&outcomes, &s, cheater, &at);
+    let session_id = at.spec(ProtocolKind::Reshare).session_id;
+
+    // Changed sender: the same evidence pinned on an honest party.
+    let mut other = evidence.clone();
+    other.offender = s.everyone[1].party_id();
+    assert!(other.verify_reshare::<TP>(&s.inputs, &session_id).is_err());
+
+    // Changed message: any flipped byte of the signed evidence.
+    assert_every_flipped_byte_breaks(&evidence, |e| e.verify_reshare::<TP>(&s.inputs, &session_id));
+
+    // Another session or other public inputs.
+    let other_session = attempt("another-attempt", 1).spec(ProtocolKind::Reshare).session_id;
+    assert!(evidence.verify_reshare::<TP>(&s.inputs, &other_session).is_err());
+    // Inputs under which the accused was not a staying holder (a subshare mismatch is a fault
+    // whatever the rest of the inputs; the session id binds the evidence to its attempt).
+    let mut other_inputs = s.inputs.clone();
+    other_inputs.staying.remove(&cheater);
+    other_inputs.staying.insert(s.everyone[0].party_id());
+    let err = evidence.verify_reshare::<TP>(&other_inputs, &session_id).unwrap_err();
+    assert!(err.to_string().contains("not a staying old holder"), "{err}");
+    // And garbage bytes are a decode error, not a panic.
+    assert!(EvidenceBlob::from_bytes(&[1, 2, 3]).is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, .. ProptestConfig::default() })]
+
+    /// Random committees, staying subsets (≥ old threshold), new thresholds and at most one
+    /// misbehaving staying holder: either the right key, or exactly that holder named.
+    #[test]
+    fn any_reshare_ends_with_the_same_key_or_exactly_the_cheater_named(
+        n_old in 2usize..6,
+        t_old_seed in 0usize..100,
+        staying_seed in any::<u64>(),
+        joiners in 0usize..3,
+        t_new_seed in 0usize..100,
+        cheat in proptest::option::of((0usize..100, 0u8..3)),
+    ) {
+        let t_old = 1 + t_old_seed % n_old;
+        let everyone = signers(n_old + joiners);
+        let old_committee = ids(&everyone[..n_old]);
+        let old = dealt_shares(&old_committee, t_old);
+        // Staying: a random subset of the old committee of size ≥ t_old.
+        let mut staying: BTreeSet<PartyId> = old_committee
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| staying_seed >> i & 1 == 1)
+            .map(|(_, p)| *p)
+            .collect();
+        for p in &old_committee {
+            if staying.len() >= t_old { break; }
+            staying.insert(*p);
+        }
+        let mut new_committee = staying.clone();
+        new_committee.extend(everyone[n_old..].iter().map(|s| s.party_id()));
+        let t_new = 1 + (t_new_seed % new_committee.len()) as u32;
+        let inputs = ReshareInputs {
+            old: old.values().next().unwrap().public().clone(),
+            staying: staying.clone(),
+            new_committee: new_committee.clone(),
+            new_threshold: t_new,
+        };
+        let cheater = cheat.map(|(who, how)| {
+            let who = *staying.iter().nth(who % staying.len()).unwrap();
+            let how = [Cheat::WrongSecret, Cheat::BadSubshare, Cheat::Garbled][how as usize];
+            (who, how)
+        });
+        let participants: Vec<PartySigner> = everyone
+            .iter()
+            .filter(|s| staying.contains(&s.party_id()) || new_committee.contains(&s.party_id()))
+            .cloned()
+            .collect();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let at = attempt("prop", 30);
+        let outcomes = runtime.block_on(reshare_sessions(&participants, &inputs, &old, cheater, &at, &LocalNetwork::new()));
+        let key = old.values().next().unwrap().verifying_key_point();
+        let session_id = at.spec(ProtocolKind::Reshare).session_id;
+        for holder in &new_committee {
+            if Some(*holder) == cheater.map(|c| c.0) { continue; }
+            match (&outcomes[holder], cheater) {
+                (Outcome::Done(Some(share)), None) => {
+                    prop_assert_eq!(share.verifying_key_point(), key);
+                    prop_assert_eq!(share.public().threshold, t_new);
+                }
+                (Outcome::Failed { offenders }, Some((who, _))) => {
+                    prop_assert_eq!(offenders.len(), 1);
+                    prop_assert_eq!(offenders[0].party, who);
+                    let Fault::Evidence(blob) = &offenders[0].fault else {
+                        return Err(TestCaseError::fail(format!("no evidence: {:?}", offenders[0].fault)));
+                    };
+                    prop_assert!(blob.verify_reshare::<TP>(&inputs, &session_id).is_ok());
+                }
+                (other, c) => return Err(TestCaseError::fail(format!("unexpected {other:?} with cheater {c:?}"))),
+            }
+        }
+    }
+}

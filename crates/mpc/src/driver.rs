@@ -483,3 +483,36 @@ fn outcome_from_report<P: Protocol<PartyId>>(
             .collect(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use manul::session::Session;
+    use synedrion::KeyInit;
+
+    use super::*;
+    use crate::tests::{attempt, ids, rng, signers, TP};
+
+    #[test]
+    fn wire_envelope_round_trips_and_rejects_other_versions_and_garbage() {
+        // A real first-round KeyInit message (synedrion's fast test params).
+        let parties = signers(2);
+        let spec = attempt("wire", 5).spec(ProtocolKind::KeyInit);
+        let entry = KeyInit::<TP, PartyId>::new(ids(&parties)).unwrap();
+        let session =
+            Session::<_, KeywheelSession>::new(&mut rng(), spec.session_id, parties[0].clone(), entry).unwrap();
+        let (message, _) = session.make_message(&mut rng(), &parties[1].party_id()).unwrap();
+        let payload = encode_message(message).unwrap();
+        assert!(decode_message(&payload).is_ok());
+
+        let mut future = payload.clone();
+        future[0] = 2; // postcard varint u16: the version is the first byte
+        let err = decode_message(&future).unwrap_err();
+        assert!(err.to_string().contains("version 2 is not supported"), "{err}");
+
+        assert!(matches!(
+            decode_message(&payload[..payload.len() / 2]),
+            Err(MpcError::Decode(_))
+        ));
+        assert!(matches!(decode_message(&[]), Err(MpcError::Decode(_))));
+    }
+}

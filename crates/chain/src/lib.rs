@@ -1,0 +1,33 @@
+//! keywheel's chain rules: the single source of truth for who holds the parent network key.
+//!
+//! A pure, deterministic state machine (`no_std` + `alloc`): no clock, no IO. The driver (the
+//! dev node, later a FRAME pallet) feeds it blocks with their randomness ([`Chain::on_block`])
+//! and signed calls ([`Chain::apply`]), and passes in the cryptography it cannot do itself
+//! through [`Crypto`]. Every call either succeeds with its events or fails with a typed
+//! [`ChainError`] and changes nothing.
+//!
+//! - [`staking`]: balances, bond, validate, chill, unbond, withdraw;
+//! - [`committee`]: who leaves and who joins at a reshare, chosen with chain randomness;
+//! - [`reshare`]: jumpstart, sessions, confirmations, offence and silence reports, aborts,
+//!   slashing and retries;
+//! - [`registry`]: accounts registered for signing and their BIP32 child paths.
+
+#![no_std]
+
+extern crate alloc;
+
+pub mod committee;
+pub mod crypto;
+pub mod error;
+pub mod event;
+pub mod registry;
+pub mod reshare;
+pub mod staking;
+pub mod state;
+pub mod types;
+
+pub use crypto::{attempt_context, proof_context, Crypto, OffenceContext};
+pub use error::ChainError;
+pub use event::{AbortReason, Event};
+pub use state::{Call, Chain, Genesis, Origin};
+pub use types::*;

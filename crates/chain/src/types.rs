@@ -1,0 +1,239 @@
+//! The chain's data: accounts, parameters, validators, the committee, reshare records, slashes.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ChainError;
+
+/// An account: an sr25519 public key (validators' stashes, TSS accounts, users).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AccountId(pub [u8; 32]);
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccountId(")?;
+        for b in &self.0[..6] {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ")")
+    }
+}
+
+/// An amount of the chain's token.
+pub type Balance = u128;
+/// A block height.
+pub type BlockNumber = u64;
+/// A session number (`block / session_length`).
+pub type SessionIndex = u32;
+/// The number of a reshare attempt within its session, from 1.
+pub type AttemptIndex = u32;
+
+/// The chain's parameters: set at genesis, changeable by root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Params {
+    /// Committee size `n`.
+    pub committee_size: u32,
+    /// Signing threshold `t` (`1 ≤ t < n`, so a member can always leave).
+    pub threshold: u32,
+    /// Blocks per session.
+    pub session_length: BlockNumber,
+    /// Blocks an attempt may take before it is aborted.
+    pub reshare_deadline: BlockNumber,
+    /// Attempts per session before the chain waits for the next session.
+    pub max_attempts: u32,
+    /// Share of the bond cut for a proven offence, in parts per million.
+    pub slash_permill: u32,
+    /// Sessions a proven offender may not be selected.
+    pub barred_sessions: u32,
+    /// Blocks between `unbond` and `withdraw_unbonded`.
+    pub unbonding_period: BlockNumber,
+    /// The least bond a validator needs to be selected.
+    pub min_bond: Balance,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Self {
+            committee_size: 3,
+            threshold: 2,
+            session_length: 2400,
+            reshare_deadline: 300,
+            max_attempts: 3,
+            slash_permill: 100_000,
+            barred_sessions: 4,
+            unbonding_period: 2400,
+            min_bond: 1_000,
+        }
+    }
+}
+
+impl Params {
+    /// Checks the parameters are usable.
+    pub fn validate(&self) -> Result<(), ChainError> {
+        let bad = |why: &str| Err(ChainError::InvalidParams(why.into()));
+        if self.threshold == 0 || self.threshold >= self.committee_size {
+            return bad("need 1 <= threshold < committee_size (someone must be able to leave)");
+        }
+        if self.session_length == 0 || self.reshare_deadline == 0 {
+            return bad("session_length and reshare_deadline must be at least one block");
+        }
+        if self.max_attempts == 0 {
+            return bad("max_attempts must be at least 1");
+        }
+        if self.slash_permill > 1_000_000 {
+            return bad("slash_permill is at most 1,000,000");
+        }
+        Ok(())
+    }
+}
+
+/// What a validator declares about its Threshold Signature Server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TssInfo {
+    /// The TSS's own account: it signs protocol messages, confirmations and reports.
+    pub account: AccountId,
+    /// Where peers reach it (`host:port`).
+    pub endpoint: String,
+    /// Its x25519 transport (Noise) public key.
+    pub x25519: [u8; 32],
+}
+
+/// A validator's bonded stake.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// Stake at risk.
+    pub bonded: Balance,
+    /// Stake on its way out: `(amount, block from which it can be withdrawn)`.
+    pub unlocking: Vec<(Balance, BlockNumber)>,
+}
+
+/// A committee member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The validator's stash (what is slashed).
+    pub validator: AccountId,
+    /// Its TSS account (the protocol party id).
+    pub tss: AccountId,
+    /// Join order: lower joined earlier. The oldest member leaves first.
+    pub join_seq: u64,
+}
+
+/// The public side of the current sharing of the parent key, as confirmed by its holders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sharing {
+    /// Threshold of the sharing.
+    pub threshold: u32,
+    /// Public key share (compressed SEC1) per holder's TSS account; share ids are `1..=n` in
+    /// account order.
+    pub public_shares: BTreeMap<AccountId, Vec<u8>>,
+}
+
+/// Which kind of reshare is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReshareKind {
+    /// The initial DKG of the first committee.
+    Jumpstart,
+    /// A session's rotation of the committee.
+    Rotation,
+}
+
+/// One attempt at a reshare: its public inputs, as every participant and the chain see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReshareRecord {
+    /// Jumpstart or rotation.
+    pub kind: ReshareKind,
+    /// The session it belongs to.
+    pub session: SessionIndex,
+    /// The attempt within the session, from 1.
+    pub attempt: AttemptIndex,
+    /// TSS accounts of the old holders taking part (empty for a jumpstart).
+    pub staying: BTreeSet<AccountId>,
+    /// TSS accounts of the old holders leaving (not taking part).
+    pub leaving: BTreeSet<AccountId>,
+    /// The committee being formed, in its join order (staying members first).
+    pub new_committee: Vec<Member>,
+    /// Threshold of the new sharing.
+    pub new_threshold: u32,
+    /// The block the attempt started.
+    pub started: BlockNumber,
+    /// The block at which it is aborted if not every new member has confirmed.
+    pub deadline: BlockNumber,
+}
+
+impl ReshareRecord {
+    /// TSS accounts of the new committee.
+    pub fn new_tss(&self) -> BTreeSet<AccountId> {
+        self.new_committee.iter().map(|m| m.tss).collect()
+    }
+
+    /// TSS accounts of everyone taking part: staying old holders and the new committee.
+    pub fn participants(&self) -> BTreeSet<AccountId> {
+        let mut all = self.new_tss();
+        all.extend(self.staying.iter().copied());
+        all
+    }
+}
+
+/// What a new member confirms once it holds its new share.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The verifying key its share belongs to (compressed SEC1).
+    pub verifying_key: Vec<u8>,
+    /// Every new member's public key share (compressed SEC1), by TSS account.
+    pub public_shares: BTreeMap<AccountId, Vec<u8>>,
+    /// Proof of knowledge of its own secret share, bound to [`crate::proof_context`].
+    pub proof: Vec<u8>,
+}
+
+/// How a validator was punished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlashKind {
+    /// A proven offence: stake cut, chilled, barred for `barred_sessions`.
+    Stake,
+    /// Silence or an unproven fault: chilled and excluded from the rest of the session.
+    Excluded,
+}
+
+/// Why a validator was punished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SlashReason {
+    /// Evidence that verified; its fingerprint.
+    Evidence {
+        /// Fingerprint the verifier gave the evidence.
+        fingerprint: [u8; 32],
+    },
+    /// Named unresponsive by this many distinct participants.
+    Unresponsive {
+        /// Distinct reporters.
+        reporters: u32,
+    },
+    /// Did not confirm by the deadline while others did.
+    NotConfirmed,
+    /// Confirmed public shares that differ from those of the other new members.
+    DisagreeingConfirmation,
+}
+
+/// A punishment, as recorded on chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlashRecord {
+    /// The validator punished.
+    pub validator: AccountId,
+    /// Its TSS account (the party named).
+    pub tss: AccountId,
+    /// Stake or exclusion.
+    pub kind: SlashKind,
+    /// Why.
+    pub reason: SlashReason,
+    /// The reshare attempt it happened in.
+    pub session: SessionIndex,
+    /// The reshare attempt it happened in.
+    pub attempt: AttemptIndex,
+    /// Stake cut (burned).
+    pub amount: Balance,
+    /// It may be selected again from this session on.
+    pub barred_until: SessionIndex,
+}

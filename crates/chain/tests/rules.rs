@@ -1,0 +1,686 @@
+//! One test per chain rule. Sharings and share proofs are checked for real (secp256k1);
+//! evidence verification is the test double described in `support`.
+
+mod support;
+
+use keywheel_chain::registry::account_path;
+use keywheel_chain::{AbortReason, Call, Chain, ChainError, Event, Origin, ReshareKind, SlashKind, SlashReason};
+use support::*;
+
+fn started(events: &[Event]) -> bool {
+    events.iter().any(|e| matches!(e, Event::ReshareStarted { .. }))
+}
+
+fn rotated(events: &[Event]) -> bool {
+    events.iter().any(|e| matches!(e, Event::RotateKey { .. }))
+}
+
+/// Runs to the next session boundary, which starts a rotation.
+fn to_next_session(chain: &mut Chain) -> Vec<Event> {
+    let length = chain.state().params.session_length;
+    let next = (chain.state().block / length + 1) * length;
+    advance_to(chain, next)
+}
+
+#[test]
+fn jumpstart_picks_n_validators_and_the_confirmed_key_becomes_the_immutable_parent_key() {
+    let mut dealer = Dealer::new(1);
+    let mut chain = chain_with(5, params());
+    // Not root: refused.
+    assert_eq!(
+        signed(&mut chain, stash(1), Call::Jumpstart),
+        Err(ChainError::RootRequired)
+    );
+    advance_to(&mut chain, 1);
+    let events = chain.apply(&TestCrypto, Origin::Root, Call::Jumpstart).unwrap();
+    assert!(started(&events));
+    let record = chain.state().reshare.clone().unwrap();
+    assert_eq!(record.kind, ReshareKind::Jumpstart);
+    assert_eq!(record.new_committee.len(), 3);
+    assert!(record.staying.is_empty());
+    assert_eq!(
+        chain.apply(&TestCrypto, Origin::Root, Call::Jumpstart),
+        Err(ChainError::AlreadyJumpstarted)
+    );
+
+    let events = confirm_all(&mut chain, &mut dealer);
+    assert!(rotated(&events));
+    assert_eq!(chain.state().parent_key, Some(dealer.verifying_key()));
+    assert_eq!(chain.state().committee.len(), 3);
+    assert_eq!(
+        chain.apply(&TestCrypto, Origin::Root, Call::Jumpstart),
+        Err(ChainError::AlreadyJumpstarted)
+    );
+
+    // A later rotation must confirm the same key: another key is refused, naming the member.
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let mut other = Dealer::new(2);
+    let (member, confirmation) = other.confirmations(&record).into_iter().next().unwrap();
+    let call = Call::Confirm {
+        session: record.session,
+        attempt: record.attempt,
+        confirmation,
+    };
+    match signed(&mut chain, member, call) {
+        Err(ChainError::ConfirmationMismatch { member: named, .. }) => assert_eq!(named, member),
+        other => panic!("expected a mismatch naming {member:?}, got {other:?}"),
+    }
+}
+
+#[test]
+fn jumpstart_needs_enough_validators() {
+    let mut chain = chain_with(2, params());
+    let before = chain.digest();
+    assert_eq!(
+        chain.apply(&TestCrypto, Origin::Root, Call::Jumpstart),
+        Err(ChainError::NotEnoughValidators { eligible: 2, needed: 3 })
+    );
+    assert_eq!(chain.digest(), before);
+}
+
+#[test]
+fn oldest_leaves_and_a_random_eligible_validator_joins() {
+    let mut dealer = Dealer::new(3);
+    let mut chain = jumpstarted(6, &mut dealer);
+    let before = chain.state().committee.clone();
+    let oldest = before.iter().min_by_key(|m| m.join_seq).unwrap().clone();
+
+    let events = to_next_session(&mut chain);
+    assert!(events.iter().any(|e| matches!(e, Event::NewSession { session: 1 })));
+    let record = chain.state().reshare.clone().unwrap();
+    assert_eq!(record.kind, ReshareKind::Rotation);
+    assert_eq!(record.leaving.iter().copied().collect::<Vec<_>>(), vec![oldest.tss]);
+    assert_eq!(record.staying.len(), 2);
+    assert!(record.staying.len() >= chain.state().sharing.as_ref().unwrap().threshold as usize);
+    let joiner = record
+        .new_committee
+        .iter()
+        .find(|m| !before.contains(m))
+        .unwrap()
+        .clone();
+    assert!(before.iter().all(|m| m.validator != joiner.validator));
+
+    // Signing continues with the current committee until every new member confirmed.
+    assert_eq!(chain.state().committee, before);
+    let events = confirm_all(&mut chain, &mut dealer);
+    assert!(rotated(&events));
+    let after = &chain.state().committee;
+    assert_eq!(after.len(), 3);
+    assert!(after.iter().all(|m| m.validator != oldest.validator));
+    assert!(after.iter().any(|m| m.validator == joiner.validator));
+    assert_eq!(chain.state().parent_key, Some(dealer.verifying_key()));
+    // The joiner is now the youngest.
+    assert_eq!(
+        after.iter().max_by_key(|m| m.join_seq).unwrap().validator,
+        joiner.validator
+    );
+
+    // The joiner is chosen by the chain's randomness: same randomness, same joiner; across
+    // different randomness more than one validator gets picked.
+    let mut joiners = std::collections::BTreeSet::new();
+    for seed in 0..12u64 {
+        let mut a = jumpstarted(6, &mut Dealer::new(3));
+        let mut b = jumpstarted(6, &mut Dealer::new(3));
+        for c in [&mut a, &mut b] {
+            let length = c.state().params.session_length;
+            advance_to(c, length - 1);
+            c.on_block(length, support::randomness(1000 + seed)).unwrap();
+        }
+        assert_eq!(a.state().reshare, b.state().reshare);
+        let r = a.state().reshare.clone().unwrap();
+        let committee = &a.state().committee;
+        joiners.extend(
+            r.new_committee
+                .iter()
+                .filter(|m| !committee.contains(m))
+                .map(|m| m.validator),
+        );
+    }
+    assert!(joiners.len() > 1, "randomness never changed the joiner: {joiners:?}");
+}
+
+#[test]
+fn unbond_and_chill_are_refused_for_current_and_forming_committee_members() {
+    let mut dealer = Dealer::new(4);
+    let mut chain = jumpstarted(5, &mut dealer);
+    let member = chain.state().committee[0].validator;
+    let before = chain.digest();
+    assert_eq!(
+        signed(&mut chain, member, Call::Unbond { amount: 1 }),
+        Err(ChainError::CommitteeMember(member))
+    );
+    assert_eq!(
+        signed(&mut chain, member, Call::Chill),
+        Err(ChainError::CommitteeMember(member))
+    );
+    // Nor may it swap the TSS account the key sharing is bound to.
+    let mut info = tss_info(42);
+    info.account = tss(42);
+    assert_eq!(
+        signed(&mut chain, member, Call::Validate { tss: info }),
+        Err(ChainError::CommitteeMember(member))
+    );
+    assert_eq!(chain.digest(), before, "refused calls change nothing");
+
+    // During a rotation: the joiner (forming committee) and the leaver (still current) are
+    // both locked until the rotation.
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let committee = chain.state().committee.clone();
+    let joiner = record
+        .new_committee
+        .iter()
+        .find(|m| !committee.contains(m))
+        .unwrap()
+        .validator;
+    let leaver = chain.state().stash_of(record.leaving.iter().next().unwrap()).unwrap();
+    for locked in [joiner, leaver] {
+        assert_eq!(
+            signed(&mut chain, locked, Call::Unbond { amount: 1 }),
+            Err(ChainError::CommitteeMember(locked))
+        );
+        assert_eq!(
+            signed(&mut chain, locked, Call::Chill),
+            Err(ChainError::CommitteeMember(locked))
+        );
+    }
+    confirm_all(&mut chain, &mut dealer);
+
+    // After the rotation the leaver is free: chill, unbond, withdraw after the period.
+    signed(&mut chain, leaver, Call::Chill).unwrap();
+    signed(&mut chain, leaver, Call::Unbond { amount: BOND }).unwrap();
+    assert_eq!(
+        signed(&mut chain, leaver, Call::WithdrawUnbonded),
+        Err(ChainError::NothingToWithdraw)
+    );
+    let until = chain.state().block + chain.state().params.unbonding_period;
+    advance_to(&mut chain, until);
+    signed(&mut chain, leaver, Call::WithdrawUnbonded).unwrap();
+    assert_eq!(chain.state().balances[&leaver], FUNDS);
+}
+
+#[test]
+fn retry_after_a_verified_offence_slashes_stake_and_excludes_the_offender() {
+    let mut dealer = Dealer::new(5);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let offender = *record.staying.iter().next().unwrap();
+    let reporter = *record.new_tss().iter().find(|p| **p != offender).unwrap();
+    let offender_stash = chain.state().stash_of(&offender).unwrap();
+    let committee = chain.state().committee.clone();
+
+    let call = Call::ReportOffence {
+        session: record.session,
+        attempt: record.attempt,
+        offender,
+        evidence: evidence_for(offender, record.session, record.attempt),
+    };
+    let events = signed(&mut chain, reporter, call.clone()).unwrap();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Offence, offenders, .. } if *offenders == vec![offender]
+    )));
+    // Stake cut by the slash fraction, chilled, barred.
+    let slash = chain.state().slashes.last().unwrap().clone();
+    assert_eq!(slash.kind, SlashKind::Stake);
+    assert!(matches!(slash.reason, SlashReason::Evidence { .. }));
+    assert_eq!(slash.amount, BOND / 10);
+    assert_eq!(chain.state().ledgers[&offender_stash].bonded, BOND - BOND / 10);
+    assert!(!chain.state().validators.contains_key(&offender_stash));
+    // The current committee and key stay in force.
+    assert_eq!(chain.state().committee, committee);
+    assert_eq!(chain.state().parent_key, Some(dealer.verifying_key()));
+
+    // The retry runs without the offender, which now leaves.
+    let retry = chain.state().reshare.clone().unwrap();
+    assert_eq!((retry.session, retry.attempt), (record.session, record.attempt + 1));
+    assert!(!retry.participants().contains(&offender));
+    assert!(retry.leaving.contains(&offender));
+    // Evidence is used once, and only for the attempt in flight.
+    assert_eq!(
+        signed(&mut chain, reporter, call),
+        Err(ChainError::NoSuchAttempt {
+            session: record.session,
+            attempt: record.attempt
+        })
+    );
+
+    let events = confirm_all(&mut chain, &mut dealer);
+    assert!(rotated(&events));
+    assert!(chain.state().committee.iter().all(|m| m.validator != offender_stash));
+
+    // Barred: it may not be selected again while barred, even if it validates again.
+    signed(&mut chain, offender_stash, Call::Bond { amount: BOND }).unwrap();
+    signed(
+        &mut chain,
+        offender_stash,
+        Call::Validate {
+            tss: tss_info(offender.0[0] - 100),
+        },
+    )
+    .unwrap();
+    assert!(chain
+        .state()
+        .eligible_joiners()
+        .iter()
+        .all(|(s, _)| *s != offender_stash));
+}
+
+#[test]
+fn a_false_offence_report_is_rejected_and_changes_nothing() {
+    let mut dealer = Dealer::new(6);
+    let mut chain = jumpstarted(5, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let mut parties = record.new_tss().into_iter();
+    let (reporter, accused) = (parties.next().unwrap(), parties.next().unwrap());
+    let before = chain.digest();
+
+    let forged = [
+        // Evidence against someone else.
+        evidence_for(reporter, record.session, record.attempt),
+        // Evidence from another attempt.
+        evidence_for(accused, record.session, record.attempt + 1),
+        b"garbage".to_vec(),
+    ];
+    for evidence in forged {
+        let call = Call::ReportOffence {
+            session: record.session,
+            attempt: record.attempt,
+            offender: accused,
+            evidence,
+        };
+        assert!(matches!(
+            signed(&mut chain, reporter, call),
+            Err(ChainError::EvidenceRejected(_))
+        ));
+    }
+    // Outsiders cannot report, nobody accuses itself, and only the attempt in flight counts.
+    let outsider = tss(5);
+    let genuine = evidence_for(accused, record.session, record.attempt);
+    let bad_calls = [
+        (
+            outsider,
+            record.session,
+            record.attempt,
+            accused,
+            ChainError::NotParticipant(outsider),
+        ),
+        (
+            accused,
+            record.session,
+            record.attempt,
+            accused,
+            ChainError::SelfAccusation,
+        ),
+        (
+            reporter,
+            record.session,
+            record.attempt + 1,
+            accused,
+            ChainError::NoSuchAttempt {
+                session: record.session,
+                attempt: record.attempt + 1,
+            },
+        ),
+    ];
+    for (from, session, attempt, offender, expected) in bad_calls {
+        let call = Call::ReportOffence {
+            session,
+            attempt,
+            offender,
+            evidence: genuine.clone(),
+        };
+        let participant = record.participants().contains(&from);
+        let result = signed(&mut chain, from, call);
+        assert_eq!(result, Err(expected), "participant: {participant}");
+    }
+    assert_eq!(chain.digest(), before, "rejected reports change nothing");
+    assert!(chain.state().slashes.is_empty());
+}
+
+#[test]
+fn retry_after_the_deadline_excludes_the_members_that_did_not_confirm() {
+    let mut dealer = Dealer::new(7);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let confirmations = dealer.confirmations(&record);
+    let silent = *confirmations.keys().last().unwrap();
+    for (member, confirmation) in confirmations.into_iter().filter(|(m, _)| *m != silent) {
+        let call = Call::Confirm {
+            session: record.session,
+            attempt: record.attempt,
+            confirmation,
+        };
+        signed(&mut chain, member, call).unwrap();
+    }
+    let events = advance_to(&mut chain, record.deadline);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Deadline, offenders, .. } if *offenders == vec![silent]
+    )));
+    let slash = chain.state().slashes.last().unwrap();
+    assert_eq!((slash.tss, slash.kind, slash.amount), (silent, SlashKind::Excluded, 0));
+    assert_eq!(slash.reason, SlashReason::NotConfirmed);
+    let retry = chain.state().reshare.clone().unwrap();
+    assert_eq!(retry.attempt, record.attempt + 1);
+    assert!(!retry.participants().contains(&silent));
+    let events = confirm_all(&mut chain, &mut dealer);
+    assert!(rotated(&events));
+}
+
+#[test]
+fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
+    let mut dealer = Dealer::new(8);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let committee = chain.state().committee.clone();
+    let joiner = record
+        .new_committee
+        .iter()
+        .find(|m| !committee.contains(m))
+        .unwrap()
+        .tss;
+    let reporters: Vec<_> = record.participants().into_iter().filter(|p| *p != joiner).collect();
+    let report = |parties| Call::ReportUnresponsive {
+        session: record.session,
+        attempt: record.attempt,
+        parties,
+    };
+    // One reporter (t = 2), repeated: not judged.
+    for _ in 0..2 {
+        let events = signed(&mut chain, reporters[0], report(vec![joiner])).unwrap();
+        assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
+    }
+    assert_eq!(chain.state().reports[&joiner].len(), 1);
+    assert_eq!(
+        signed(&mut chain, reporters[0], report(vec![])),
+        Err(ChainError::EmptyReport)
+    );
+    // A second distinct reporter: judged, excluded without a stake cut, retried without it.
+    let events = signed(&mut chain, reporters[1], report(vec![joiner])).unwrap();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Unresponsive, offenders, .. } if *offenders == vec![joiner]
+    )));
+    let slash = chain.state().slashes.last().unwrap();
+    assert_eq!((slash.kind, slash.amount), (SlashKind::Excluded, 0));
+    assert!(!chain.state().reshare.as_ref().unwrap().participants().contains(&joiner));
+
+    // A member that confirmed delivered its messages: naming it has no effect.
+    let retry = chain.state().reshare.clone().unwrap();
+    let confirmations = dealer.confirmations(&retry);
+    let (confirmed, confirmation) = confirmations.into_iter().next().unwrap();
+    let call = Call::Confirm {
+        session: retry.session,
+        attempt: retry.attempt,
+        confirmation,
+    };
+    signed(&mut chain, confirmed, call).unwrap();
+    let others: Vec<_> = retry.participants().into_iter().filter(|p| *p != confirmed).collect();
+    for reporter in others {
+        let call = Call::ReportUnresponsive {
+            session: retry.session,
+            attempt: retry.attempt,
+            parties: vec![confirmed],
+        };
+        let events = signed(&mut chain, reporter, call).unwrap();
+        assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
+    }
+    assert!(!chain.state().reports.contains_key(&confirmed));
+}
+
+#[test]
+fn confirmations_with_bad_shares_or_proofs_are_rejected_naming_the_member() {
+    let mut dealer = Dealer::new(9);
+    let mut chain = jumpstarted(5, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let confirmations = dealer.confirmations(&record);
+    let mut members = confirmations.keys().copied();
+    let (a, b) = (members.next().unwrap(), members.next().unwrap());
+    let before = chain.digest();
+    let call = |c| Call::Confirm {
+        session: record.session,
+        attempt: record.attempt,
+        confirmation: c,
+    };
+
+    // b's proof sent by a: the proof is bound to its member.
+    let mut stolen = confirmations[&a].clone();
+    stolen.proof = confirmations[&b].proof.clone();
+    assert!(matches!(
+        signed(&mut chain, a, call(stolen)),
+        Err(ChainError::InvalidConfirmation { member, .. }) if member == a
+    ));
+    // A public share changed: the shares no longer rebuild the key.
+    let mut tampered = confirmations[&a].clone();
+    let share_b = tampered.public_shares[&b].clone();
+    tampered.public_shares.insert(a, share_b);
+    assert!(matches!(
+        signed(&mut chain, a, call(tampered)),
+        Err(ChainError::InvalidConfirmation { member, .. }) if member == a
+    ));
+    // Shares for another committee.
+    let mut wrong_set = confirmations[&a].clone();
+    wrong_set.public_shares.remove(&b);
+    assert!(matches!(
+        signed(&mut chain, a, call(wrong_set)),
+        Err(ChainError::ConfirmationMismatch { member, .. }) if member == a
+    ));
+    // Not a new member.
+    let outsider = *record.leaving.iter().next().unwrap();
+    assert_eq!(
+        signed(&mut chain, outsider, call(confirmations[&a].clone())),
+        Err(ChainError::NotInNewCommittee(outsider))
+    );
+    assert_eq!(chain.digest(), before);
+
+    signed(&mut chain, a, call(confirmations[&a].clone())).unwrap();
+    assert_eq!(
+        signed(&mut chain, a, call(confirmations[&a].clone())),
+        Err(ChainError::AlreadyConfirmed(a))
+    );
+}
+
+#[test]
+fn confirmations_of_different_sharings_abort_and_exclude_the_minority() {
+    let mut dealer = Dealer::new(10);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    // Two valid sharings of the same key: two members confirm one, the third the other.
+    let first = dealer.confirmations(&record);
+    let second = dealer.confirmations(&record);
+    // The odd one confirms last (accounts iterate in order), so its confirmation completes the set.
+    let odd = *first.keys().last().unwrap();
+    let mut last = Vec::new();
+    for (member, confirmation) in first {
+        let confirmation = if member == odd {
+            second[&member].clone()
+        } else {
+            confirmation
+        };
+        let call = Call::Confirm {
+            session: record.session,
+            attempt: record.attempt,
+            confirmation,
+        };
+        last = signed(&mut chain, member, call).unwrap();
+    }
+    assert!(!rotated(&last));
+    assert!(last.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Disagreement, offenders, .. } if *offenders == vec![odd]
+    )));
+    assert_eq!(
+        chain.state().slashes.last().unwrap().reason,
+        SlashReason::DisagreeingConfirmation
+    );
+    assert_eq!(chain.state().reshare.as_ref().unwrap().attempt, record.attempt + 1);
+}
+
+#[test]
+fn after_max_attempts_the_chain_waits_for_the_next_session() {
+    let mut dealer = Dealer::new(11);
+    let mut chain = jumpstarted(9, &mut dealer);
+    to_next_session(&mut chain);
+    let session = chain.state().session;
+    for attempt in 1..=chain.state().params.max_attempts {
+        let record = chain.state().reshare.clone().unwrap();
+        assert_eq!((record.session, record.attempt), (session, attempt));
+        let deadline = record.deadline;
+        let events = advance_to(&mut chain, deadline);
+        assert!(events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
+    }
+    assert!(chain.state().reshare.is_none());
+    assert!(chain.state().slashes.is_empty(), "nobody named, nobody punished");
+    // (The attempts outlasted a session boundary, which started nothing while one was in flight.)
+    let events = to_next_session(&mut chain);
+    assert!(started(&events));
+    let next = chain.state().reshare.as_ref().unwrap();
+    assert!(next.session > session);
+    assert_eq!((next.session, next.attempt), (chain.state().session, 1));
+}
+
+#[test]
+fn members_that_stopped_validating_leave_first_but_never_more_than_n_minus_t() {
+    let mut dealer = Dealer::new(12);
+    let mut chain = jumpstarted(8, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    // Both staying members get excluded for silence (named by t = 2 others each).
+    let staying: Vec<_> = record.staying.iter().copied().collect();
+    let others: Vec<_> = record
+        .new_tss()
+        .into_iter()
+        .filter(|p| !record.staying.contains(p))
+        .collect();
+    assert_eq!(others.len(), 1);
+    for (accused, reporter) in [(staying[0], staying[1]), (staying[0], others[0])] {
+        let call = Call::ReportUnresponsive {
+            session: record.session,
+            attempt: record.attempt,
+            parties: vec![accused],
+        };
+        signed(&mut chain, reporter, call).unwrap();
+    }
+    let retry = chain.state().reshare.clone().unwrap();
+    // n − t = 1 may leave: the excluded member leaves instead of the oldest, who stays.
+    assert_eq!(retry.leaving.iter().copied().collect::<Vec<_>>(), vec![staying[0]]);
+    assert_eq!(retry.staying.len(), 2);
+    assert!(retry.staying.contains(record.leaving.iter().next().unwrap()));
+}
+
+#[test]
+fn registration_gives_the_same_path_as_keywheel_mpc_and_is_refused_twice() {
+    let mut chain = chain_with(3, params());
+    let user = stash(9);
+    let events = signed(&mut chain, user, Call::Register).unwrap();
+    let path = chain.state().registry[&user].clone();
+    assert_eq!(
+        events,
+        vec![Event::Registered {
+            account: user,
+            path: path.clone()
+        }]
+    );
+    assert_eq!(path, account_path(&user));
+    let mpc: Vec<u32> = keywheel_mpc::child_key::account_path(&user.0)
+        .iter()
+        .map(|c| c.index())
+        .collect();
+    assert_eq!(path, mpc);
+    assert_eq!(
+        signed(&mut chain, user, Call::Register),
+        Err(ChainError::AlreadyRegistered(user))
+    );
+}
+
+#[test]
+fn parameters_are_validated_root_only_and_the_committee_shape_is_fixed_after_jumpstart() {
+    let mut chain = chain_with(5, params());
+    let mut p = params();
+    p.threshold = 3;
+    assert_eq!(
+        signed(&mut chain, stash(1), Call::SetParams { params: p.clone() }),
+        Err(ChainError::RootRequired)
+    );
+    assert!(matches!(
+        chain.apply(&TestCrypto, Origin::Root, Call::SetParams { params: p }),
+        Err(ChainError::InvalidParams(_))
+    ));
+    let mut p = params();
+    p.session_length = 20;
+    chain
+        .apply(&TestCrypto, Origin::Root, Call::SetParams { params: p.clone() })
+        .unwrap();
+    assert_eq!(chain.state().params, p);
+
+    let mut chain = jumpstarted(5, &mut Dealer::new(13));
+    let mut p = params();
+    p.committee_size = 4;
+    assert_eq!(
+        chain.apply(&TestCrypto, Origin::Root, Call::SetParams { params: p }),
+        Err(ChainError::CommitteeShapeFixed)
+    );
+}
+
+#[test]
+fn staking_errors_are_typed_and_change_nothing() {
+    let mut chain = chain_with(3, params());
+    let poor = stash(6);
+    assert_eq!(
+        signed(&mut chain, poor, Call::Bond { amount: FUNDS + 1 }),
+        Err(ChainError::InsufficientBalance {
+            free: FUNDS,
+            needed: FUNDS + 1
+        })
+    );
+    assert_eq!(
+        signed(&mut chain, poor, Call::Bond { amount: 0 }),
+        Err(ChainError::ZeroAmount)
+    );
+    assert_eq!(
+        signed(&mut chain, poor, Call::Validate { tss: tss_info(6) }),
+        Err(ChainError::InsufficientBond {
+            bonded: 0,
+            needed: 1_000
+        })
+    );
+    signed(&mut chain, poor, Call::Bond { amount: 2_000 }).unwrap();
+    assert_eq!(
+        signed(&mut chain, poor, Call::Validate { tss: tss_info(1) }),
+        Err(ChainError::TssAccountTaken(tss(1)))
+    );
+    signed(&mut chain, poor, Call::Validate { tss: tss_info(6) }).unwrap();
+    assert_eq!(
+        signed(&mut chain, poor, Call::Unbond { amount: 1_500 }),
+        Err(ChainError::BelowMinimumBond {
+            remaining: 500,
+            min_bond: 1_000
+        })
+    );
+    assert_eq!(
+        chain.on_block(0, [0; 32]),
+        Err(ChainError::BlockOutOfOrder { current: 0, given: 0 })
+    );
+    assert_eq!(
+        chain.apply(&TestCrypto, Origin::Root, Call::Chill),
+        Err(ChainError::SignedRequired)
+    );
+}
+
+#[test]
+fn the_state_survives_serialization_with_the_same_digest() {
+    let mut chain = jumpstarted(5, &mut Dealer::new(14));
+    to_next_session(&mut chain);
+    let bytes = postcard::to_allocvec(chain.state()).unwrap();
+    let restored = Chain::from_state(postcard::from_bytes(&bytes).unwrap()).unwrap();
+    assert_eq!(restored.digest(), chain.digest());
+    assert_eq!(restored, chain);
+}

@@ -1,0 +1,225 @@
+//! Test harness for the chain rules.
+//!
+//! - [`TestCrypto`] checks sharings and share proofs for real, with `keywheel-mpc` at
+//!   production parameters (secp256k1). Evidence verification is a **test double**: evidence is
+//!   valid iff it is `b"guilty" || offender || attempt context` (the rules only see the trait).
+//! - [`Dealer`] knows the parent secret and deals consistent sharings to any committee, so tests
+//!   can confirm rotations without running the protocols (which `keywheel-mpc` tests).
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use elliptic_curve::Field;
+use keywheel_chain::{
+    attempt_context, proof_context, AccountId, AttemptIndex, Balance, Call, Chain, ChainError, Confirmation, Crypto,
+    Event, Genesis, OffenceContext, Origin, Params, ReshareRecord, SessionIndex, TssInfo,
+};
+use keywheel_mpc::curve::{mul_generator, point_to_bytes, scalar_from_u64, Scalar};
+use keywheel_mpc::proof::ShareProof;
+use keywheel_mpc::{PartyId, ProductionParams, PublicSharing};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use sha2::{Digest, Sha256};
+
+type P = ProductionParams;
+
+pub const NETWORK: [u8; 32] = [7; 32];
+pub const FUNDS: Balance = 1_000_000;
+pub const BOND: Balance = 10_000;
+
+pub struct TestCrypto;
+
+impl Crypto for TestCrypto {
+    fn verify_sharing(
+        &self,
+        verifying_key: &[u8],
+        threshold: u32,
+        public_shares: &BTreeMap<AccountId, Vec<u8>>,
+    ) -> Result<(), String> {
+        let holders: BTreeSet<PartyId> = public_shares.keys().map(|a| PartyId(a.0)).collect();
+        let mut points = BTreeMap::new();
+        for (account, bytes) in public_shares {
+            let point = keywheel_mpc::curve::point_from_bytes::<P>(bytes).ok_or("a public share is not a point")?;
+            points.insert(PartyId(account.0), point);
+        }
+        let sharing = PublicSharing::<P> {
+            threshold,
+            share_ids: PublicSharing::<P>::share_ids_for(&holders),
+            public_shares: points,
+        };
+        let key = sharing.verifying_key_point().map_err(|e| e.to_string())?;
+        if point_to_bytes::<P>(&key) != verifying_key {
+            return Err("the public shares rebuild another key".into());
+        }
+        Ok(())
+    }
+
+    fn verify_share_proof(&self, public_share: &[u8], context: &[u8], proof: &[u8]) -> Result<(), String> {
+        let proof: ShareProof = postcard::from_bytes(proof).map_err(|e| format!("malformed proof: {e}"))?;
+        proof.verify::<P>(public_share, context).map_err(|e| e.to_string())
+    }
+
+    fn verify_offence(
+        &self,
+        offence: &OffenceContext<'_>,
+        offender: &AccountId,
+        evidence: &[u8],
+    ) -> Result<[u8; 32], String> {
+        if evidence != fake_evidence(offender, &offence.attempt_context) {
+            return Err("test double: not the evidence against this party in this attempt".into());
+        }
+        Ok(Sha256::digest(evidence).into())
+    }
+}
+
+/// The only evidence [`TestCrypto`] accepts against `offender` in an attempt.
+pub fn fake_evidence(offender: &AccountId, attempt_context: &[u8]) -> Vec<u8> {
+    let mut e = b"guilty".to_vec();
+    e.extend_from_slice(&offender.0);
+    e.extend_from_slice(attempt_context);
+    e
+}
+
+pub fn evidence_for(offender: AccountId, session: SessionIndex, attempt: AttemptIndex) -> Vec<u8> {
+    fake_evidence(&offender, &attempt_context(&NETWORK, session, attempt))
+}
+
+/// Knows the parent secret; deals fresh sharings of it.
+pub struct Dealer {
+    secret: Scalar<P>,
+    rng: ChaCha20Rng,
+}
+
+impl Dealer {
+    pub fn new(seed: u64) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let secret = Scalar::<P>::random(&mut rng);
+        Self { secret, rng }
+    }
+
+    pub fn verifying_key(&self) -> Vec<u8> {
+        point_to_bytes::<P>(&mul_generator::<P>(&self.secret))
+    }
+
+    /// Secret and public shares of a fresh `threshold`-of-committee sharing.
+    fn deal(&mut self, committee: &BTreeSet<AccountId>, threshold: u32) -> BTreeMap<AccountId, (Scalar<P>, Vec<u8>)> {
+        let mut coefficients = vec![self.secret];
+        for _ in 1..threshold {
+            coefficients.push(Scalar::<P>::random(&mut self.rng));
+        }
+        committee
+            .iter()
+            .enumerate()
+            .map(|(i, account)| {
+                let x = scalar_from_u64::<P>(i as u64 + 1);
+                let value = coefficients.iter().rev().fold(Scalar::<P>::ZERO, |acc, c| acc * x + c);
+                (*account, (value, point_to_bytes::<P>(&mul_generator::<P>(&value))))
+            })
+            .collect()
+    }
+
+    /// A confirmation per new member of `record`, all of one fresh sharing.
+    pub fn confirmations(&mut self, record: &ReshareRecord) -> BTreeMap<AccountId, Confirmation> {
+        let dealt = self.deal(&record.new_tss(), record.new_threshold);
+        let public_shares: BTreeMap<AccountId, Vec<u8>> = dealt.iter().map(|(a, (_, p))| (*a, p.clone())).collect();
+        dealt
+            .iter()
+            .map(|(member, (secret, _))| {
+                let context = proof_context(&NETWORK, record.session, record.attempt, member);
+                let proof = ShareProof::prove::<P>(&mut self.rng, secret, &context);
+                let confirmation = Confirmation {
+                    verifying_key: self.verifying_key(),
+                    public_shares: public_shares.clone(),
+                    proof: postcard::to_allocvec(&proof).unwrap(),
+                };
+                (*member, confirmation)
+            })
+            .collect()
+    }
+}
+
+pub fn stash(i: u8) -> AccountId {
+    AccountId([i; 32])
+}
+
+pub fn tss(i: u8) -> AccountId {
+    AccountId([i + 100; 32])
+}
+
+pub fn tss_info(i: u8) -> TssInfo {
+    TssInfo {
+        account: tss(i),
+        endpoint: format!("127.0.0.1:{}", 9000 + i as u16),
+        x25519: [i; 32],
+    }
+}
+
+/// Fast-moving parameters for tests: committee of 3, threshold 2.
+pub fn params() -> Params {
+    Params {
+        committee_size: 3,
+        threshold: 2,
+        session_length: 10,
+        reshare_deadline: 5,
+        max_attempts: 3,
+        slash_permill: 100_000,
+        barred_sessions: 2,
+        unbonding_period: 20,
+        min_bond: 1_000,
+    }
+}
+
+/// A chain with `validators` bonded, validating validators (stashes 1..=validators) and
+/// `extra` funded accounts after them.
+pub fn chain_with(validators: u8, params: Params) -> Chain {
+    let balances = (1..=validators + 3).map(|i| (stash(i), FUNDS)).collect();
+    Chain::new(Genesis {
+        network: NETWORK,
+        params,
+        balances,
+        validators: (1..=validators).map(|i| (stash(i), BOND, tss_info(i))).collect(),
+    })
+    .unwrap()
+}
+
+pub fn randomness(block: u64) -> [u8; 32] {
+    Sha256::digest(block.to_be_bytes()).into()
+}
+
+/// Applies blocks up to and including `to`, returning their events.
+pub fn advance_to(chain: &mut Chain, to: u64) -> Vec<Event> {
+    let mut events = Vec::new();
+    for b in chain.state().block + 1..=to {
+        events.extend(chain.on_block(b, randomness(b)).unwrap());
+    }
+    events
+}
+
+pub fn signed(chain: &mut Chain, who: AccountId, call: Call) -> Result<Vec<Event>, ChainError> {
+    chain.apply(&TestCrypto, Origin::Signed(who), call)
+}
+
+/// Every new member of the attempt in flight confirms one fresh sharing; returns the events.
+pub fn confirm_all(chain: &mut Chain, dealer: &mut Dealer) -> Vec<Event> {
+    let record = chain.state().reshare.clone().expect("a reshare in flight");
+    let mut events = Vec::new();
+    for (member, confirmation) in dealer.confirmations(&record) {
+        let call = Call::Confirm {
+            session: record.session,
+            attempt: record.attempt,
+            confirmation,
+        };
+        events.extend(signed(chain, member, call).unwrap());
+    }
+    events
+}
+
+/// Jumpstarts and confirms: a chain with a parent key and a committee.
+pub fn jumpstarted(validators: u8, dealer: &mut Dealer) -> Chain {
+    let mut chain = chain_with(validators, params());
+    advance_to(&mut chain, 1);
+    chain.apply(&TestCrypto, Origin::Root, Call::Jumpstart).unwrap();
+    let events = confirm_all(&mut chain, dealer);
+    assert!(events.iter().any(|e| matches!(e, Event::ParentKeyCreated { .. })));
+    chain
+}

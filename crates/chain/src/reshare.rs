@@ -22,6 +22,9 @@ use crate::types::{
     SlashReason, SlashRecord,
 };
 
+/// What a confirmation asserts: the verifying key and the public shares.
+type Confirmed<'a> = (&'a [u8], &'a BTreeMap<AccountId, Vec<u8>>);
+
 impl State {
     pub(crate) fn jumpstart(&mut self) -> Result<Vec<Event>, ChainError> {
         if self.parent_key.is_some() || self.reshare.is_some() {
@@ -135,7 +138,7 @@ impl State {
 
     /// Every new member confirmed: rotate if they agree, otherwise exclude the minority.
     fn all_confirmed(&mut self) -> Vec<Event> {
-        let mut groups: BTreeMap<(&[u8], &BTreeMap<AccountId, Vec<u8>>), Vec<AccountId>> = BTreeMap::new();
+        let mut groups: BTreeMap<Confirmed<'_>, Vec<AccountId>> = BTreeMap::new();
         for (member, c) in &self.confirmations {
             groups
                 .entry((&c.verifying_key, &c.public_shares))

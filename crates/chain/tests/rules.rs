@@ -57,11 +57,7 @@ fn jumpstart_picks_n_validators_and_the_confirmed_key_becomes_the_immutable_pare
     let record = chain.state().reshare.clone().unwrap();
     let mut other = Dealer::new(2);
     let (member, confirmation) = other.confirmations(&record).into_iter().next().unwrap();
-    let call = Call::Confirm {
-        session: record.session,
-        attempt: record.attempt,
-        confirmation,
-    };
+    let call = confirm_call(&record, confirmation);
     match signed(&mut chain, member, call) {
         Err(ChainError::ConfirmationMismatch { member: named, .. }) => assert_eq!(named, member),
         other => panic!("expected a mismatch naming {member:?}, got {other:?}"),
@@ -167,13 +163,7 @@ fn unbond_and_chill_are_refused_for_current_and_forming_committee_members() {
     // both locked until the rotation.
     to_next_session(&mut chain);
     let record = chain.state().reshare.clone().unwrap();
-    let committee = chain.state().committee.clone();
-    let joiner = record
-        .new_committee
-        .iter()
-        .find(|m| !committee.contains(m))
-        .unwrap()
-        .validator;
+    let joiner = joiner(&chain).validator;
     let leaver = chain.state().stash_of(record.leaving.iter().next().unwrap()).unwrap();
     for locked in [joiner, leaver] {
         assert_eq!(
@@ -350,11 +340,7 @@ fn retry_after_the_deadline_excludes_the_members_that_did_not_confirm() {
     let confirmations = dealer.confirmations(&record);
     let silent = *confirmations.keys().last().unwrap();
     for (member, confirmation) in confirmations.into_iter().filter(|(m, _)| *m != silent) {
-        let call = Call::Confirm {
-            session: record.session,
-            attempt: record.attempt,
-            confirmation,
-        };
+        let call = confirm_call(&record, confirmation);
         signed(&mut chain, member, call).unwrap();
     }
     let events = advance_to(&mut chain, record.deadline);
@@ -378,13 +364,7 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
     let mut chain = jumpstarted(6, &mut dealer);
     to_next_session(&mut chain);
     let record = chain.state().reshare.clone().unwrap();
-    let committee = chain.state().committee.clone();
-    let joiner = record
-        .new_committee
-        .iter()
-        .find(|m| !committee.contains(m))
-        .unwrap()
-        .tss;
+    let joiner = joiner(&chain).tss;
     let reporters: Vec<_> = record.participants().into_iter().filter(|p| *p != joiner).collect();
     let report = |parties| Call::ReportUnresponsive {
         session: record.session,
@@ -415,11 +395,7 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
     let retry = chain.state().reshare.clone().unwrap();
     let confirmations = dealer.confirmations(&retry);
     let (confirmed, confirmation) = confirmations.into_iter().next().unwrap();
-    let call = Call::Confirm {
-        session: retry.session,
-        attempt: retry.attempt,
-        confirmation,
-    };
+    let call = confirm_call(&retry, confirmation);
     signed(&mut chain, confirmed, call).unwrap();
     let others: Vec<_> = retry.participants().into_iter().filter(|p| *p != confirmed).collect();
     for reporter in others {
@@ -444,11 +420,7 @@ fn confirmations_with_bad_shares_or_proofs_are_rejected_naming_the_member() {
     let mut members = confirmations.keys().copied();
     let (a, b) = (members.next().unwrap(), members.next().unwrap());
     let before = chain.digest();
-    let call = |c| Call::Confirm {
-        session: record.session,
-        attempt: record.attempt,
-        confirmation: c,
-    };
+    let call = |c| confirm_call(&record, c);
 
     // b's proof sent by a: the proof is bound to its member.
     let mut stolen = confirmations[&a].clone();
@@ -505,11 +477,7 @@ fn confirmations_of_different_sharings_abort_and_exclude_the_minority() {
         } else {
             confirmation
         };
-        let call = Call::Confirm {
-            session: record.session,
-            attempt: record.attempt,
-            confirmation,
-        };
+        let call = confirm_call(&record, confirmation);
         last = signed(&mut chain, member, call).unwrap();
     }
     assert!(!rotated(&last));

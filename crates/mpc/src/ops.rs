@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ecdsa::signature::hazmat::PrehashVerifier;
 use ecdsa::{SigningKey, VerifyingKey};
 use elliptic_curve::FieldBytes;
+use manul::protocol::{EntryPoint, Protocol};
 use manul::session::SessionId;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRngCore, SeedableRng};
@@ -101,6 +102,25 @@ fn combine<A, B, C>(
     }
 }
 
+/// Runs this party's session of `kind` in `attempt` over channels `net` opens for it.
+async fn run_in_attempt<EP>(
+    rng: &mut ChaCha20Rng,
+    signer: &PartySigner,
+    attempt: &Attempt,
+    kind: ProtocolKind,
+    entry_point: EP,
+    net: &impl Network,
+) -> Result<Outcome<<EP::Protocol as Protocol<PartyId>>::Result>, MpcError>
+where
+    EP: EntryPoint<PartyId> + Send + 'static,
+    <EP::Protocol as Protocol<PartyId>>::Result: Send,
+    <EP::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
+{
+    let spec = attempt.spec(kind);
+    let mut channels = net.open(signer.party_id(), &spec.session_id);
+    run_session(rng, signer.clone(), &spec, entry_point, &mut channels).await
+}
+
 /// Jumpstart (DKG) for an initial committee: synedrion KeyInit n-of-n, then keywheel's resharing
 /// to `threshold`-of-n, with AuxGen for the committee running concurrently.
 pub async fn jumpstart<P: SchemeParams>(
@@ -126,16 +146,12 @@ pub async fn jumpstart<P: SchemeParams>(
     let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
 
     let aux = async {
-        let spec = attempt.spec(ProtocolKind::AuxGen);
-        let mut channels = net.open(me, &spec.session_id);
         let entry = AuxGen::<P, PartyId>::new(committee.clone()).map_err(local)?;
-        run_session(&mut aux_rng, signer.clone(), &spec, entry, &mut channels).await
+        run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
     };
     let key = async {
-        let spec = attempt.spec(ProtocolKind::KeyInit);
-        let mut channels = net.open(me, &spec.session_id);
         let entry = KeyInit::<P, PartyId>::new(committee.clone()).map_err(local)?;
-        let key_share = match run_session(&mut key_rng, signer.clone(), &spec, entry, &mut channels).await? {
+        let key_share = match run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::KeyInit, entry, net).await? {
             Outcome::Done(k) => k,
             Outcome::Failed { offenders } => return Ok(Outcome::Failed { offenders }),
         };
@@ -148,16 +164,8 @@ pub async fn jumpstart<P: SchemeParams>(
             new_committee: committee.clone(),
             new_threshold: threshold,
         };
-        let spec = attempt.spec(ProtocolKind::Reshare);
-        let mut channels = net.open(me, &spec.session_id);
-        run_session(
-            &mut key_rng,
-            signer.clone(),
-            &spec,
-            Reshare::new(inputs, Some(full)),
-            &mut channels,
-        )
-        .await
+        let entry = Reshare::new(inputs, Some(full));
+        run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, entry, net).await
     };
     let (aux, key) = tokio::join!(aux, key);
     combine(aux?, key?, |aux, share| {
@@ -181,25 +189,15 @@ pub async fn reshare<P: SchemeParams>(
     let new_committee = inputs.new_committee.clone();
     let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
     let reshare = async {
-        let spec = attempt.spec(ProtocolKind::Reshare);
-        let mut channels = net.open(me, &spec.session_id);
-        run_session(
-            &mut key_rng,
-            signer.clone(),
-            &spec,
-            Reshare::new(inputs, old_share),
-            &mut channels,
-        )
-        .await
+        let entry = Reshare::new(inputs, old_share);
+        run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, entry, net).await
     };
     if !new_committee.contains(&me) {
         return Ok(reshare.await?.map(|_| None));
     }
     let aux = async {
-        let spec = attempt.spec(ProtocolKind::AuxGen);
-        let mut channels = net.open(me, &spec.session_id);
         let entry = AuxGen::<P, PartyId>::new(new_committee.clone()).map_err(local)?;
-        run_session(&mut aux_rng, signer.clone(), &spec, entry, &mut channels).await
+        run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
     };
     let (aux, share) = tokio::join!(aux, reshare);
     combine(aux?, share?, |aux, share| {
@@ -270,10 +268,8 @@ where
     let message = prehash_bytes::<P>(prehash);
     let entry = InteractiveSigning::new(message.clone(), key_share, aux).map_err(local)?;
 
-    let spec = attempt.spec(ProtocolKind::Signing);
-    let mut channels = net.open(me, &spec.session_id);
     let mut session_rng = child_rng(rng);
-    let outcome = run_session(&mut session_rng, signer.clone(), &spec, entry, &mut channels).await?;
+    let outcome = run_in_attempt(&mut session_rng, signer, attempt, ProtocolKind::Signing, entry, net).await?;
     let Outcome::Done(signature) = outcome else {
         return Ok(outcome.map(|_| unreachable!("failed outcome has no result")));
     };

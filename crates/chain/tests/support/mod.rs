@@ -199,17 +199,33 @@ pub fn signed(chain: &mut Chain, who: AccountId, call: Call) -> Result<Vec<Event
     chain.apply(&TestCrypto, Origin::Signed(who), call)
 }
 
+/// The `Confirm` call for an attempt.
+pub fn confirm_call(record: &ReshareRecord, confirmation: Confirmation) -> Call {
+    Call::Confirm {
+        session: record.session,
+        attempt: record.attempt,
+        confirmation,
+    }
+}
+
+/// The first member of the attempt in flight that is not in the current committee.
+pub fn joiner(chain: &Chain) -> keywheel_chain::Member {
+    let record = chain.state().reshare.as_ref().expect("a reshare in flight");
+    let committee = &chain.state().committee;
+    record
+        .new_committee
+        .iter()
+        .find(|m| !committee.contains(m))
+        .expect("a joiner")
+        .clone()
+}
+
 /// Every new member of the attempt in flight confirms one fresh sharing; returns the events.
 pub fn confirm_all(chain: &mut Chain, dealer: &mut Dealer) -> Vec<Event> {
     let record = chain.state().reshare.clone().expect("a reshare in flight");
     let mut events = Vec::new();
     for (member, confirmation) in dealer.confirmations(&record) {
-        let call = Call::Confirm {
-            session: record.session,
-            attempt: record.attempt,
-            confirmation,
-        };
-        events.extend(signed(chain, member, call).unwrap());
+        events.extend(signed(chain, member, confirm_call(&record, confirmation)).unwrap());
     }
     events
 }

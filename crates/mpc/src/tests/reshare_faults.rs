@@ -131,6 +131,21 @@ async fn reshare_sessions(
     out
 }
 
+/// Runs the reshare of `s` with `s.everyone[who]` cheating as told; returns the cheater, the
+/// attempt and the honest parties' outcomes.
+async fn with_cheater(
+    s: &Setup,
+    who: usize,
+    how: Cheat,
+    label: &str,
+) -> (PartyId, Attempt, BTreeMap<PartyId, ReshareOutcome>) {
+    let cheater = s.everyone[who].party_id();
+    let at = attempt(label, 30);
+    let net = LocalNetwork::new();
+    let outcomes = reshare_sessions(&s.everyone[1..], &s.inputs, &s.old, Some((cheater, how)), &at, &net).await;
+    (cheater, at, outcomes)
+}
+
 /// A 3-of-5 committee whose oldest member leaves and one joins.
 struct Setup {
     everyone: Vec<PartySigner>,
@@ -220,17 +235,7 @@ async fn honest_reshare_with_the_oldest_leaving_keeps_the_key_and_synedrion_sign
 async fn old_holder_with_a_wrong_secret_is_named_by_every_honest_party_with_verifiable_evidence() {
     super::init_tracing();
     let s = setup();
-    let cheater = s.everyone[2].party_id();
-    let at = attempt("wrong-secret", 30);
-    let outcomes = reshare_sessions(
-        &s.everyone[1..],
-        &s.inputs,
-        &s.old,
-        Some((cheater, Cheat::WrongSecret)),
-        &at,
-        &LocalNetwork::new(),
-    )
-    .await;
+    let (cheater, at, outcomes) = with_cheater(&s, 2, Cheat::WrongSecret, "wrong-secret").await;
     let evidence = assert_named_with_evidence(&outcomes, &s, cheater, &at);
     assert!(
         evidence.description.contains("constant term"),
@@ -243,17 +248,7 @@ async fn old_holder_with_a_wrong_secret_is_named_by_every_honest_party_with_veri
 async fn old_holder_whose_subshare_disagrees_with_its_commitments_is_named_with_verifiable_evidence() {
     super::init_tracing();
     let s = setup();
-    let cheater = s.everyone[3].party_id();
-    let at = attempt("bad-subshare", 30);
-    let outcomes = reshare_sessions(
-        &s.everyone[1..],
-        &s.inputs,
-        &s.old,
-        Some((cheater, Cheat::BadSubshare)),
-        &at,
-        &LocalNetwork::new(),
-    )
-    .await;
+    let (cheater, at, outcomes) = with_cheater(&s, 3, Cheat::BadSubshare, "bad-subshare").await;
     let evidence = assert_named_with_evidence(&outcomes, &s, cheater, &at);
     assert!(evidence.description.contains("subshare"), "{}", evidence.description);
 }
@@ -262,17 +257,7 @@ async fn old_holder_whose_subshare_disagrees_with_its_commitments_is_named_with_
 async fn old_holder_sending_a_malformed_message_is_named_with_verifiable_evidence() {
     super::init_tracing();
     let s = setup();
-    let cheater = s.everyone[4].party_id();
-    let at = attempt("garbled", 30);
-    let outcomes = reshare_sessions(
-        &s.everyone[1..],
-        &s.inputs,
-        &s.old,
-        Some((cheater, Cheat::Garbled)),
-        &at,
-        &LocalNetwork::new(),
-    )
-    .await;
+    let (cheater, at, outcomes) = with_cheater(&s, 4, Cheat::Garbled, "garbled").await;
     assert_named_with_evidence(&outcomes, &s, cheater, &at);
 }
 
@@ -354,17 +339,7 @@ fn reshare_sessions_background(
 async fn tampered_evidence_does_not_verify() {
     super::init_tracing();
     let s = setup();
-    let cheater = s.everyone[2].party_id();
-    let at = attempt("tamper", 30);
-    let outcomes = reshare_sessions(
-        &s.everyone[1..],
-        &s.inputs,
-        &s.old,
-        Some((cheater, Cheat::BadSubshare)),
-        &at,
-        &LocalNetwork::new(),
-    )
-    .await;
+    let (cheater, at, outcomes) = with_cheater(&s, 2, Cheat::BadSubshare, "tamper").await;
     let evidence = assert_named_with_evidence(&outcomes, &s, cheater, &at);
     let session_id = at.spec(ProtocolKind::Reshare).session_id;
 

@@ -154,6 +154,7 @@ impl State {
             kind,
             session,
             attempt,
+            first_attempt: attempt,
             staying,
             leaving,
             new_committee,

@@ -30,8 +30,17 @@ impl State {
         if self.parent_key.is_some() || self.reshare.is_some() {
             return Err(ChainError::AlreadyJumpstarted);
         }
-        let record = self.plan_jumpstart(self.session, 1)?;
+        let record = self.plan_jumpstart(self.session, self.next_attempt(self.session))?;
         Ok(vec![self.start(record)])
+    }
+
+    /// The number of the next first attempt in `session`: attempt numbers are never reused
+    /// within a session (a jumpstart called again after an abandoned one continues them).
+    fn next_attempt(&self, session: SessionIndex) -> AttemptIndex {
+        match self.last_attempt {
+            Some((last_session, last)) if last_session == session => last.saturating_add(1),
+            _ => 1,
+        }
     }
 
     fn start(&mut self, record: ReshareRecord) -> Event {
@@ -46,6 +55,7 @@ impl State {
         };
         self.confirmations.clear();
         self.reports.clear();
+        self.last_attempt = Some((record.session, record.attempt));
         self.reshare = Some(record);
         event
     }
@@ -59,7 +69,7 @@ impl State {
             self.session = session;
             events.push(Event::NewSession { session });
             if self.parent_key.is_some() && self.reshare.is_none() {
-                match self.plan_rotation(session, 1) {
+                match self.plan_rotation(session, self.next_attempt(session)) {
                     Ok(record) => events.push(self.start(record)),
                     Err(_) => events.push(Event::ReshareAbandoned { session, attempts: 0 }),
                 }
@@ -348,7 +358,7 @@ impl State {
             session: record.session,
             attempts: record.attempt,
         };
-        if record.attempt >= self.params.max_attempts {
+        if record.attempt - record.first_attempt + 1 >= self.params.max_attempts {
             events.push(abandoned);
             return events;
         }
@@ -357,7 +367,10 @@ impl State {
             ReshareKind::Rotation => self.plan_rotation(record.session, record.attempt + 1),
         };
         match retry {
-            Ok(next) => events.push(self.start(next)),
+            Ok(mut next) => {
+                next.first_attempt = record.first_attempt;
+                events.push(self.start(next));
+            }
             Err(_) => events.push(abandoned),
         }
         events

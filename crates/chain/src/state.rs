@@ -135,6 +135,8 @@ pub struct State {
     pub parent_key: Option<Vec<u8>>,
     /// The reshare attempt in flight, if any (there is at most one).
     pub reshare: Option<ReshareRecord>,
+    /// The last attempt started: `(session, attempt)`.
+    pub last_attempt: Option<(SessionIndex, AttemptIndex)>,
     /// Confirmations received for the attempt in flight, by TSS account.
     pub confirmations: BTreeMap<AccountId, Confirmation>,
     /// Unresponsive reports for the attempt in flight: accused → reporters (TSS accounts).
@@ -175,6 +177,7 @@ impl Chain {
             sharing: None,
             parent_key: None,
             reshare: None,
+            last_attempt: None,
             confirmations: BTreeMap::new(),
             reports: BTreeMap::new(),
             barred_until: BTreeMap::new(),

@@ -148,8 +148,11 @@ pub struct ReshareRecord {
     pub kind: ReshareKind,
     /// The session it belongs to.
     pub session: SessionIndex,
-    /// The attempt within the session, from 1.
+    /// The attempt within the session, from 1. Attempt numbers are never reused within a
+    /// session: they bind protocol session ids, proofs and evidence.
     pub attempt: AttemptIndex,
+    /// The first attempt of this run of retries (`max_attempts` counts from it).
+    pub first_attempt: AttemptIndex,
     /// TSS accounts of the old holders taking part (empty for a jumpstart).
     pub staying: BTreeSet<AccountId>,
     /// TSS accounts of the old holders leaving (not taking part).

@@ -71,6 +71,7 @@ fn run(ops: &[Op]) -> Result<([u8; 32], Vec<Event>), TestCaseError> {
     let mut foreign = Dealer::new(100);
     let mut parent: Option<Vec<u8>> = None;
     let mut all_events = Vec::new();
+    let mut attempts_seen = BTreeSet::new();
 
     for op in ops {
         let before = chain.clone();
@@ -195,6 +196,12 @@ fn run(ops: &[Op]) -> Result<([u8; 32], Vec<Event>), TestCaseError> {
         match result {
             Ok(events) => {
                 check_invariants(&chain, &events, &mut parent)?;
+                // Attempt numbers bind session ids, proofs and evidence: never reused.
+                for e in &events {
+                    if let Event::ReshareStarted { session, attempt, .. } = e {
+                        prop_assert!(attempts_seen.insert((*session, *attempt)), "attempt reused");
+                    }
+                }
                 all_events.extend(events);
             }
             Err(_) => prop_assert_eq!(chain.digest(), before.digest(), "a refused call changed the state"),

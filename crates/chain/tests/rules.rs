@@ -652,3 +652,40 @@ fn the_state_survives_serialization_with_the_same_digest() {
     assert_eq!(restored.digest(), chain.digest());
     assert_eq!(restored, chain);
 }
+
+#[test]
+fn an_abandoned_jumpstart_can_be_called_again_without_reusing_attempt_numbers() {
+    // Long sessions: every attempt and the second call fall in session 0.
+    let mut p = params();
+    p.session_length = 1_000;
+    let mut chain = chain_with(5, p);
+    advance_to(&mut chain, 1);
+    chain.apply(&TestCrypto, Origin::Root, Call::Jumpstart).unwrap();
+    let max = chain.state().params.max_attempts;
+    let mut events = Vec::new();
+    while chain.state().reshare.is_some() {
+        let deadline = chain.state().reshare.as_ref().unwrap().deadline;
+        events.extend(advance_to(&mut chain, deadline));
+    }
+    let aborted = events
+        .iter()
+        .filter(|e| matches!(e, Event::ReshareAborted { .. }))
+        .count();
+    assert_eq!(aborted, max as usize);
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::ReshareAbandoned { attempts, .. } if *attempts == max)));
+    assert!(chain.state().parent_key.is_none());
+
+    // Root tries again in the same session: a fresh run of attempts, numbered on.
+    let session = chain.state().session;
+    assert_eq!(chain.state().last_attempt, Some((session, max)));
+    chain.apply(&TestCrypto, Origin::Root, Call::Jumpstart).unwrap();
+    let record = chain.state().reshare.clone().unwrap();
+    assert_eq!(
+        (record.session, record.attempt, record.first_attempt),
+        (session, max + 1, max + 1)
+    );
+    let events = confirm_all(&mut chain, &mut Dealer::new(15));
+    assert!(events.iter().any(|e| matches!(e, Event::ParentKeyCreated { .. })));
+}

@@ -224,10 +224,8 @@ impl Chain {
                 given: block,
             });
         }
-        let mut next = self.state.clone();
-        let events = next.begin_block(block, randomness);
-        self.state = next;
-        Ok(events)
+        // Nothing in a block's own processing can fail, so it works on the state in place.
+        Ok(self.state.begin_block(block, randomness))
     }
 
     /// A digest of the whole state: equal states, equal digests.

@@ -196,11 +196,11 @@ impl<T> Outcome<T> {
     }
 }
 
-/// Work done on a blocking thread: a message made for a destination (with its artifact), or a
-/// received message processed. (manul does not name these types publicly, hence the parameters.)
 /// A message made for a destination, with its artifact.
 type Made<Artifact> = (Message<PartyId>, Artifact, PartyId);
 
+/// Work done on a blocking thread: a message made for a destination (with its artifact), or a
+/// received message processed. (manul does not name these types publicly, hence the parameters.)
 enum Task<Artifact, Processed> {
     Made(Box<Result<Made<Artifact>, MpcError>>),
     Processed(Box<Processed>),

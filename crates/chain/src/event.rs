@@ -152,6 +152,7 @@ pub enum Event {
     /// The parent key exists (first rotation).
     ParentKeyCreated {
         /// Compressed SEC1.
+        #[serde(with = "crate::encoding::hex_vec")]
         verifying_key: Vec<u8>,
     },
     /// An account registered for signing.

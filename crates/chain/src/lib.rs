@@ -18,6 +18,7 @@ extern crate alloc;
 
 pub mod committee;
 pub mod crypto;
+pub mod encoding;
 pub mod error;
 pub mod event;
 pub mod registry;
@@ -27,6 +28,7 @@ pub mod state;
 pub mod types;
 
 pub use crypto::{attempt_context, proof_context, Crypto, OffenceContext};
+pub use encoding::{to_hex, AccountParseError};
 pub use error::ChainError;
 pub use event::{AbortReason, Event};
 pub use state::{Call, Chain, Genesis, Origin};

@@ -72,6 +72,7 @@ pub enum Call {
         /// The accused's TSS account.
         offender: AccountId,
         /// Serialized evidence.
+        #[serde(with = "crate::encoding::hex_vec")]
         evidence: Vec<u8>,
     },
     /// A participant names parties whose messages did not arrive (signed by its TSS account).
@@ -96,6 +97,7 @@ pub enum Call {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Genesis {
     /// Identifies this network; part of every attempt context.
+    #[serde(with = "crate::encoding::hex_array")]
     pub network: [u8; 32],
     /// Parameters.
     pub params: Params,
@@ -110,10 +112,12 @@ pub struct Genesis {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
     /// Network id.
+    #[serde(with = "crate::encoding::hex_array")]
     pub network: [u8; 32],
     /// The last block applied.
     pub block: BlockNumber,
     /// That block's randomness.
+    #[serde(with = "crate::encoding::hex_array")]
     pub randomness: [u8; 32],
     /// The current session.
     pub session: SessionIndex,
@@ -132,6 +136,7 @@ pub struct State {
     /// The public side of the current sharing.
     pub sharing: Option<Sharing>,
     /// The parent verifying key (compressed SEC1); never changes once set.
+    #[serde(with = "crate::encoding::hex_opt")]
     pub parent_key: Option<Vec<u8>>,
     /// The reshare attempt in flight, if any (there is at most one).
     pub reshare: Option<ReshareRecord>,

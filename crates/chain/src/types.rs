@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ChainError;
 
 /// An account: an sr25519 public key (validators' stashes, TSS accounts, users).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Human-readable forms (JSON, TOML) show it as an SS58 address; see [`crate::encoding`].
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AccountId(pub [u8; 32]);
 
 impl fmt::Debug for AccountId {
@@ -99,6 +100,7 @@ pub struct TssInfo {
     /// Where peers reach it (`host:port`).
     pub endpoint: String,
     /// Its x25519 transport (Noise) public key.
+    #[serde(with = "crate::encoding::hex_array")]
     pub x25519: [u8; 32],
 }
 
@@ -129,6 +131,7 @@ pub struct Sharing {
     pub threshold: u32,
     /// Public key share (compressed SEC1) per holder's TSS account; share ids are `1..=n` in
     /// account order.
+    #[serde(with = "crate::encoding::hex_map")]
     pub public_shares: BTreeMap<AccountId, Vec<u8>>,
 }
 
@@ -185,10 +188,13 @@ impl ReshareRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confirmation {
     /// The verifying key its share belongs to (compressed SEC1).
+    #[serde(with = "crate::encoding::hex_vec")]
     pub verifying_key: Vec<u8>,
     /// Every new member's public key share (compressed SEC1), by TSS account.
+    #[serde(with = "crate::encoding::hex_map")]
     pub public_shares: BTreeMap<AccountId, Vec<u8>>,
     /// Proof of knowledge of its own secret share, bound to [`crate::proof_context`].
+    #[serde(with = "crate::encoding::hex_vec")]
     pub proof: Vec<u8>,
 }
 
@@ -207,6 +213,7 @@ pub enum SlashReason {
     /// Evidence that verified; its fingerprint.
     Evidence {
         /// Fingerprint the verifier gave the evidence.
+        #[serde(with = "crate::encoding::hex_array")]
         fingerprint: [u8; 32],
     },
     /// Named unresponsive by this many distinct participants.

@@ -7,6 +7,7 @@ use std::fmt;
 use manul::protocol::{Protocol, ProtocolError};
 use manul::session::{Evidence, SessionId};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use synedrion::{AuxGenAssociatedData, AuxGenProtocol, KeyInitAssociatedData, KeyInitProtocol, SchemeParams};
 
 use crate::driver::ProtocolKind;
@@ -16,6 +17,11 @@ use crate::reshare::{ReshareAssociatedData, ReshareInputs, ReshareProtocol};
 
 /// Version of the evidence envelope.
 pub const EVIDENCE_VERSION: u16 = 1;
+
+/// Identifies one proven offence, whatever its encoding: SHA-256 over the protocol kind, the
+/// offender and the canonical re-encoding of the signed part of the evidence (manul's free-text
+/// description excluded, since it is not signed). The chain uses it to punish an offence once.
+pub type Fingerprint = [u8; 32];
 
 /// Serialized, self-contained evidence that `offender` misbehaved in one session.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,7 +91,7 @@ impl EvidenceBlob {
         kind: ProtocolKind,
         session_id: &SessionId,
         associated_data: &<P::ProtocolError as ProtocolError<PartyId>>::AssociatedData,
-    ) -> Result<(), MpcError> {
+    ) -> Result<Fingerprint, MpcError> {
         let invalid = |reason: String| MpcError::InvalidEvidence {
             offender: self.offender,
             reason,
@@ -104,7 +110,20 @@ impl EvidenceBlob {
                 evidence.guilty_party()
             )));
         }
-        evidence.verify(associated_data).map_err(|e| invalid(format!("{e:?}")))
+        evidence
+            .verify(associated_data)
+            .map_err(|e| invalid(format!("{e:?}")))?;
+        // manul's `Evidence` serializes as (guilty party, description, signed evidence); the
+        // re-encoding is canonical even if the submitted bytes were not.
+        let canonical = postcard::to_allocvec(&evidence).map_err(MpcError::encode)?;
+        let (_, signed): ((PartyId, String), &[u8]) =
+            postcard::take_from_bytes(&canonical).map_err(|e| invalid(format!("malformed: {e}")))?;
+        let mut hasher = Sha256::new();
+        hasher.update(b"keywheel/evidence-fingerprint/");
+        hasher.update(kind.name().as_bytes());
+        hasher.update(self.offender.as_bytes());
+        hasher.update(signed);
+        Ok(hasher.finalize().into())
     }
 
     /// Verifies reshare evidence against the reshare's public inputs and session.
@@ -112,7 +131,7 @@ impl EvidenceBlob {
         &self,
         inputs: &ReshareInputs<P>,
         session_id: &SessionId,
-    ) -> Result<(), MpcError> {
+    ) -> Result<Fingerprint, MpcError> {
         let associated = ReshareAssociatedData {
             inputs: inputs.clone(),
             session_id: session_id.as_ref().to_vec(),
@@ -125,7 +144,7 @@ impl EvidenceBlob {
         &self,
         committee: &BTreeSet<PartyId>,
         session_id: &SessionId,
-    ) -> Result<(), MpcError> {
+    ) -> Result<Fingerprint, MpcError> {
         let associated = KeyInitAssociatedData { ids: committee.clone() };
         self.verify_with::<KeyInitProtocol<P, PartyId>>(ProtocolKind::KeyInit, session_id, &associated)
     }
@@ -135,7 +154,7 @@ impl EvidenceBlob {
         &self,
         committee: &BTreeSet<PartyId>,
         session_id: &SessionId,
-    ) -> Result<(), MpcError> {
+    ) -> Result<Fingerprint, MpcError> {
         let associated = AuxGenAssociatedData { ids: committee.clone() };
         self.verify_with::<AuxGenProtocol<P, PartyId>>(ProtocolKind::AuxGen, session_id, &associated)
     }

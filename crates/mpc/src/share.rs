@@ -9,8 +9,8 @@ use synedrion::{AuxInfo, SchemeParams, ThresholdKeyShare};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::curve::{
-    eval_commitments, lagrange_at_zero, mul_generator, point_to_bytes, scalar_from_u64, Point, Scalar, SerPoint,
-    SerScalar,
+    eval_commitments, lagrange_at_zero, mul_generator, point_from_bytes, point_to_bytes, scalar_from_u64, Point,
+    Scalar, SerPoint, SerScalar,
 };
 use crate::error::MpcError;
 use crate::identity::PartyId;
@@ -38,6 +38,33 @@ impl<P: SchemeParams> PublicSharing<P> {
             .enumerate()
             .map(|(i, id)| (*id, scalar_from_u64::<P>(i as u64 + 1)))
             .collect()
+    }
+
+    /// A sharing from untrusted compressed SEC1 public shares (share ids `1..=n` in holder
+    /// order, as the chain records them).
+    pub fn from_encoded(threshold: u32, public_shares: &BTreeMap<PartyId, Vec<u8>>) -> Result<Self, MpcError> {
+        let holders: BTreeSet<PartyId> = public_shares.keys().copied().collect();
+        let public_shares = public_shares
+            .iter()
+            .map(|(holder, bytes)| {
+                point_from_bytes::<P>(bytes)
+                    .map(|point| (*holder, point))
+                    .ok_or_else(|| MpcError::Decode(format!("the public share of {holder:?} is not a curve point")))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            threshold,
+            share_ids: Self::share_ids_for(&holders),
+            public_shares,
+        })
+    }
+
+    /// Checks that these public shares rebuild `verifying_key` (compressed SEC1).
+    pub fn check_verifying_key(&self, verifying_key: &[u8]) -> Result<(), MpcError> {
+        if point_to_bytes::<P>(&self.verifying_key_point()?) != verifying_key {
+            return Err(MpcError::InvalidInput("the public shares rebuild another key".into()));
+        }
+        Ok(())
     }
 
     /// The key these public shares rebuild, after checking that all of them lie on one

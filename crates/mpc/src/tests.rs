@@ -139,9 +139,9 @@ pub(crate) async fn run_sign(
 /// Flips every byte of `blob`'s signed evidence in turn and asserts that `verify` rejects each
 /// result — except inside manul's free-text description, which is informational and not part of
 /// what the evidence proves.
-pub(crate) fn assert_every_flipped_byte_breaks(
+pub(crate) fn assert_every_flipped_byte_breaks<T>(
     blob: &crate::evidence::EvidenceBlob,
-    verify: impl Fn(&crate::evidence::EvidenceBlob) -> Result<(), crate::MpcError>,
+    verify: impl Fn(&crate::evidence::EvidenceBlob) -> Result<T, crate::MpcError>,
 ) {
     let text = blob.description.as_bytes();
     let start = blob

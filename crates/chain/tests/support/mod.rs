@@ -36,22 +36,10 @@ impl Crypto for TestCrypto {
         threshold: u32,
         public_shares: &BTreeMap<AccountId, Vec<u8>>,
     ) -> Result<(), String> {
-        let holders: BTreeSet<PartyId> = public_shares.keys().map(|a| PartyId(a.0)).collect();
-        let mut points = BTreeMap::new();
-        for (account, bytes) in public_shares {
-            let point = keywheel_mpc::curve::point_from_bytes::<P>(bytes).ok_or("a public share is not a point")?;
-            points.insert(PartyId(account.0), point);
-        }
-        let sharing = PublicSharing::<P> {
-            threshold,
-            share_ids: PublicSharing::<P>::share_ids_for(&holders),
-            public_shares: points,
-        };
-        let key = sharing.verifying_key_point().map_err(|e| e.to_string())?;
-        if point_to_bytes::<P>(&key) != verifying_key {
-            return Err("the public shares rebuild another key".into());
-        }
-        Ok(())
+        let shares = public_shares.iter().map(|(a, s)| (PartyId(a.0), s.clone())).collect();
+        PublicSharing::<P>::from_encoded(threshold, &shares)
+            .and_then(|sharing| sharing.check_verifying_key(verifying_key))
+            .map_err(|e| e.to_string())
     }
 
     fn verify_share_proof(&self, public_share: &[u8], context: &[u8], proof: &[u8]) -> Result<(), String> {

@@ -351,6 +351,19 @@ async fn tampered_evidence_does_not_verify() {
     // Changed message: any flipped byte of the signed evidence.
     assert_every_flipped_byte_breaks(&evidence, |e| e.verify_reshare::<TP>(&s.inputs, &session_id));
 
+    // The unsigned description can be changed, but not the offence's fingerprint, so a
+    // re-worded copy cannot be punished twice.
+    let fingerprint = evidence.verify_reshare::<TP>(&s.inputs, &session_id).unwrap();
+    let mut reworded = evidence.clone();
+    let text = reworded.description.as_bytes().to_vec();
+    let at = reworded.evidence.windows(text.len()).position(|w| w == text).unwrap();
+    reworded.evidence[at] ^= 0x01;
+    assert_ne!(reworded.evidence, evidence.evidence);
+    assert_eq!(
+        reworded.verify_reshare::<TP>(&s.inputs, &session_id).unwrap(),
+        fingerprint
+    );
+
     // Another session or other public inputs.
     let other_session = attempt("another-attempt", 1).spec(ProtocolKind::Reshare).session_id;
     assert!(evidence.verify_reshare::<TP>(&s.inputs, &other_session).is_err());

@@ -18,6 +18,8 @@ pub mod error;
 pub mod evidence;
 pub mod identity;
 pub mod local_net;
+#[cfg(any(test, feature = "misbehave"))]
+pub mod misbehave;
 pub mod ops;
 pub mod proof;
 pub mod reshare;

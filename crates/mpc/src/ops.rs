@@ -51,7 +51,7 @@ impl Attempt {
     }
 }
 
-fn child_rng(rng: &mut impl CryptoRngCore) -> ChaCha20Rng {
+pub(crate) fn child_rng(rng: &mut impl CryptoRngCore) -> ChaCha20Rng {
     let mut seed = [0u8; 32];
     rng.fill_bytes(&mut seed);
     ChaCha20Rng::from_seed(seed)

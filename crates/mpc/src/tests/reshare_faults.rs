@@ -3,80 +3,20 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
-use manul::protocol::{
-    Artifact, BoxedFormat, BoxedRound, DirectMessage, EchoBroadcast, LocalError, ProtocolMessagePart,
-};
 use manul::session::Session;
 use proptest::prelude::*;
-use rand_core::{CryptoRngCore, OsRng};
+use rand_core::OsRng;
 
 use super::{assert_every_flipped_byte_breaks, attempt, dealt_shares, ids, rng, run_sign, signers, TP};
 use crate::child_key::account_path;
-use crate::curve::{mul_generator, scalar_from_u64, SerPoint, SerScalar};
-use crate::driver::{encode_message, run_session, Fault, Outcome, Outgoing, ProtocolKind};
+use crate::driver::{encode_message, Fault, Outcome, Outgoing, ProtocolKind};
 use crate::evidence::EvidenceBlob;
 use crate::identity::{PartyId, PartySigner};
 use crate::local_net::LocalNetwork;
+use crate::misbehave::{reshare_session, Cheat};
 use crate::ops::{Attempt, Network};
-use crate::reshare::{Commitments, Reshare, ReshareInputs, ReshareProtocol, Subshare};
+use crate::reshare::{Reshare, ReshareInputs};
 use crate::share::{ParentKeyShare, ThresholdShare};
-
-/// How a cheating old holder departs from the protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Cheat {
-    /// Reshares `x + 1` instead of its share `x`: commitments and subshares are consistent with
-    /// each other, only the committed constant term is wrong.
-    WrongSecret,
-    /// Sends subshares that do not match its (honest) commitments.
-    BadSubshare,
-    /// Sends a direct message that is not a subshare at all.
-    Garbled,
-}
-
-#[derive(Debug)]
-struct Cheater;
-
-impl Misbehaving<PartyId, Cheat> for Cheater {
-    type EntryPoint = Reshare<TP>;
-
-    fn modify_echo_broadcast(
-        _rng: &mut dyn CryptoRngCore,
-        _round: &BoxedRound<PartyId, ReshareProtocol<TP>>,
-        behavior: &Cheat,
-        format: &BoxedFormat,
-        echo_broadcast: EchoBroadcast,
-    ) -> Result<EchoBroadcast, LocalError> {
-        if *behavior != Cheat::WrongSecret {
-            return Ok(echo_broadcast);
-        }
-        let mut commitments: Commitments<TP> = echo_broadcast
-            .deserialize(format)
-            .map_err(|e| LocalError::new(e.to_string()))?;
-        let shifted = commitments.coefficients[0].0 + mul_generator::<TP>(&scalar_from_u64::<TP>(1));
-        commitments.coefficients[0] = SerPoint::new(shifted);
-        EchoBroadcast::new(format, commitments)
-    }
-
-    fn modify_direct_message(
-        _rng: &mut dyn CryptoRngCore,
-        _round: &BoxedRound<PartyId, ReshareProtocol<TP>>,
-        behavior: &Cheat,
-        format: &BoxedFormat,
-        _destination: &PartyId,
-        direct_message: DirectMessage,
-        artifact: Option<Artifact>,
-    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
-        if *behavior == Cheat::Garbled {
-            return Ok((DirectMessage::new(format, [7u8; 3])?, artifact));
-        }
-        let mut subshare: Subshare<TP> = direct_message
-            .deserialize(format)
-            .map_err(|e| LocalError::new(e.to_string()))?;
-        subshare.value = SerScalar::new(subshare.value.0 + scalar_from_u64::<TP>(1));
-        Ok((DirectMessage::new(format, subshare)?, artifact))
-    }
-}
 
 type ReshareOutcome = Outcome<Option<ThresholdShare<TP>>>;
 
@@ -89,27 +29,23 @@ async fn reshare_sessions(
     at: &Attempt,
     net: &LocalNetwork,
 ) -> BTreeMap<PartyId, ReshareOutcome> {
-    let spec = at.spec(ProtocolKind::Reshare);
     let mut tasks = Vec::new();
     for signer in participants {
         let me = signer.party_id();
-        let entry = Reshare::new(inputs.clone(), old.get(&me).cloned());
-        let mut channels = net.open(me, &spec.session_id);
-        let (signer, spec) = (signer.clone(), spec.clone());
+        let (signer, inputs, old_share, at, net) = (
+            signer.clone(),
+            inputs.clone(),
+            old.get(&me).cloned(),
+            at.clone(),
+            net.clone(),
+        );
         let behaviour = cheater.filter(|(id, _)| *id == me).map(|(_, b)| b);
-        let is_cheater = behaviour.is_some();
         tasks.push((
             tokio::spawn(async move {
-                let outcome = match behaviour {
-                    None => run_session(&mut rng(), signer, &spec, entry, &mut channels).await,
-                    Some(b) => {
-                        let entry = MisbehavingEntryPoint::<PartyId, Cheat, Cheater>::new(entry, Some(b));
-                        run_session(&mut rng(), signer, &spec, entry, &mut channels).await
-                    }
-                };
+                let outcome = reshare_session(&mut rng(), &signer, inputs, old_share, behaviour, &at, &net).await;
                 (me, outcome.expect("no local error, whatever the peers do"))
             }),
-            is_cheater,
+            behaviour.is_some(),
         ));
     }
     // The cheater's own session waits for echoes until its deadline and nobody needs its
@@ -418,7 +354,7 @@ proptest! {
         };
         let cheater = cheat.map(|(who, how)| {
             let who = *staying.iter().nth(who % staying.len()).unwrap();
-            let how = [Cheat::WrongSecret, Cheat::BadSubshare, Cheat::Garbled][how as usize];
+            let how = Cheat::ALL[how as usize];
             (who, how)
         });
         let participants: Vec<PartySigner> = everyone

@@ -1,0 +1,137 @@
+//! Deliberate misbehaviour for fault injection: a reshare participant that cheats in one of the
+//! ways keywheel's resharing can prove. Compiled only with the `misbehave` feature (test builds,
+//! and TSS builds made for fault-injection runs); a production build cannot cheat by accident.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::str::FromStr;
+
+use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
+use manul::protocol::{
+    Artifact, BoxedFormat, BoxedRound, DirectMessage, EchoBroadcast, LocalError, ProtocolMessagePart,
+};
+use rand_core::CryptoRngCore;
+use synedrion::SchemeParams;
+
+use crate::curve::{mul_generator, scalar_from_u64, SerPoint, SerScalar};
+use crate::driver::{run_session, Outcome, ProtocolKind};
+use crate::error::MpcError;
+use crate::identity::{PartyId, PartySigner};
+use crate::ops::{Attempt, Network};
+use crate::reshare::{Commitments, Reshare, ReshareInputs, ReshareProtocol, Subshare};
+use crate::share::ThresholdShare;
+
+/// How a cheating old holder departs from the resharing protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cheat {
+    /// Reshares `x + 1` instead of its share `x`: commitments and subshares agree with each
+    /// other, only the committed constant term is wrong.
+    WrongSecret,
+    /// Sends subshares that do not match its (honest) commitments.
+    BadSubshare,
+    /// Sends a direct message that is not a subshare at all.
+    Garbled,
+}
+
+impl Cheat {
+    /// Every kind of cheat.
+    pub const ALL: [Cheat; 3] = [Cheat::WrongSecret, Cheat::BadSubshare, Cheat::Garbled];
+
+    /// A stable lowercase name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::WrongSecret => "wrong-secret",
+            Self::BadSubshare => "bad-subshare",
+            Self::Garbled => "garbled",
+        }
+    }
+}
+
+impl fmt::Display for Cheat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Cheat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("unknown cheat `{s}`: use one of wrong-secret, bad-subshare, garbled"))
+    }
+}
+
+/// The manul message modifiers behind [`Cheat`].
+#[derive(Debug)]
+pub(crate) struct Cheater<P>(PhantomData<P>);
+
+impl<P: SchemeParams> Misbehaving<PartyId, Cheat> for Cheater<P> {
+    type EntryPoint = Reshare<P>;
+
+    fn modify_echo_broadcast(
+        _rng: &mut dyn CryptoRngCore,
+        _round: &BoxedRound<PartyId, ReshareProtocol<P>>,
+        behavior: &Cheat,
+        format: &BoxedFormat,
+        echo_broadcast: EchoBroadcast,
+    ) -> Result<EchoBroadcast, LocalError> {
+        if *behavior != Cheat::WrongSecret {
+            return Ok(echo_broadcast);
+        }
+        let mut commitments: Commitments<P> = echo_broadcast
+            .deserialize(format)
+            .map_err(|e| LocalError::new(e.to_string()))?;
+        let shifted = commitments.coefficients[0].0 + mul_generator::<P>(&scalar_from_u64::<P>(1));
+        commitments.coefficients[0] = SerPoint::new(shifted);
+        EchoBroadcast::new(format, commitments)
+    }
+
+    fn modify_direct_message(
+        _rng: &mut dyn CryptoRngCore,
+        _round: &BoxedRound<PartyId, ReshareProtocol<P>>,
+        behavior: &Cheat,
+        format: &BoxedFormat,
+        _destination: &PartyId,
+        direct_message: DirectMessage,
+        artifact: Option<Artifact>,
+    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+        match behavior {
+            Cheat::Garbled => Ok((DirectMessage::new(format, [7u8; 3])?, artifact)),
+            Cheat::BadSubshare => {
+                let mut subshare: Subshare<P> = direct_message
+                    .deserialize(format)
+                    .map_err(|e| LocalError::new(e.to_string()))?;
+                subshare.value = SerScalar::new(subshare.value.0 + scalar_from_u64::<P>(1));
+                Ok((DirectMessage::new(format, subshare)?, artifact))
+            }
+            Cheat::WrongSecret => Ok((direct_message, artifact)),
+        }
+    }
+}
+
+/// Runs only the resharing session of `attempt` as one party — honestly with `cheat: None`,
+/// otherwise cheating as told. (AuxGen is not run: resharing faults do not depend on it.)
+pub async fn reshare_session<P: SchemeParams>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    inputs: ReshareInputs<P>,
+    old_share: Option<ThresholdShare<P>>,
+    cheat: Option<Cheat>,
+    attempt: &Attempt,
+    net: &impl Network,
+) -> Result<Outcome<Option<ThresholdShare<P>>>, MpcError> {
+    let mut rng = crate::ops::child_rng(rng);
+    let spec = attempt.spec(ProtocolKind::Reshare);
+    let mut channels = net.open(signer.party_id(), &spec.session_id);
+    let entry = Reshare::new(inputs, old_share);
+    match cheat {
+        None => run_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await,
+        Some(cheat) => {
+            let entry = MisbehavingEntryPoint::<PartyId, Cheat, Cheater<P>>::new(entry, Some(cheat));
+            run_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await
+        }
+    }
+}

@@ -33,8 +33,10 @@ pub type SessionIndex = u32;
 /// The number of a reshare attempt within its session, from 1.
 pub type AttemptIndex = u32;
 
-/// The chain's parameters: set at genesis, changeable by root.
+/// The chain's parameters: set at genesis, changeable by root. In human-written files (genesis
+/// TOML) omitted fields take their defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Committee size `n`.
     pub committee_size: u32,

@@ -1,0 +1,91 @@
+//! The chain rules' [`Crypto`] done for real with `keywheel-mpc` at production parameters:
+//! sharings, share proofs and offence evidence are verified, so no validator is slashed on an
+//! accusation that does not prove itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use keywheel_chain::{AccountId, Crypto, OffenceContext, ReshareKind};
+use keywheel_mpc::driver::{session_id, ProtocolKind};
+use keywheel_mpc::evidence::EvidenceBlob;
+use keywheel_mpc::proof::ShareProof;
+use keywheel_mpc::reshare::ReshareInputs;
+use keywheel_mpc::{PartyId, ProductionParams, PublicSharing};
+
+type P = ProductionParams;
+
+/// [`Crypto`] over `keywheel-mpc` with [`ProductionParams`] (secp256k1).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MpcCrypto;
+
+fn party_shares(public_shares: &BTreeMap<AccountId, Vec<u8>>) -> BTreeMap<PartyId, Vec<u8>> {
+    public_shares.iter().map(|(a, s)| (PartyId(a.0), s.clone())).collect()
+}
+
+fn parties(accounts: &BTreeSet<AccountId>) -> BTreeSet<PartyId> {
+    accounts.iter().map(|a| PartyId(a.0)).collect()
+}
+
+impl Crypto for MpcCrypto {
+    fn verify_sharing(
+        &self,
+        verifying_key: &[u8],
+        threshold: u32,
+        public_shares: &BTreeMap<AccountId, Vec<u8>>,
+    ) -> Result<(), String> {
+        PublicSharing::<P>::from_encoded(threshold, &party_shares(public_shares))
+            .and_then(|sharing| sharing.check_verifying_key(verifying_key))
+            .map_err(|e| e.to_string())
+    }
+
+    fn verify_share_proof(&self, public_share: &[u8], context: &[u8], proof: &[u8]) -> Result<(), String> {
+        let proof: ShareProof = postcard::from_bytes(proof).map_err(|e| format!("malformed share proof: {e}"))?;
+        proof.verify::<P>(public_share, context).map_err(|e| e.to_string())
+    }
+
+    fn verify_offence(
+        &self,
+        offence: &OffenceContext<'_>,
+        offender: &AccountId,
+        evidence: &[u8],
+    ) -> Result<[u8; 32], String> {
+        let blob = EvidenceBlob::from_bytes(evidence).map_err(|e| e.to_string())?;
+        if blob.offender != PartyId(offender.0) {
+            return Err("the evidence accuses another party than the one reported".into());
+        }
+        let record = offence.reshare;
+        let new_committee = parties(&record.new_tss());
+        let sid = session_id(blob.kind, &offence.attempt_context);
+        let verified = match (blob.kind, record.kind) {
+            (ProtocolKind::AuxGen, _) => blob.verify_aux_gen::<P>(&new_committee, &sid),
+            (ProtocolKind::KeyInit, ReshareKind::Jumpstart) => blob.verify_key_init::<P>(&new_committee, &sid),
+            (ProtocolKind::Reshare, ReshareKind::Rotation) => {
+                let old = offence
+                    .old_sharing
+                    .ok_or("a rotation without a sharing to replace cannot be judged")?;
+                let old = PublicSharing::<P>::from_encoded(old.threshold, &party_shares(&old.public_shares))
+                    .map_err(|e| e.to_string())?;
+                let inputs = ReshareInputs {
+                    old,
+                    staying: parties(&record.staying),
+                    new_committee,
+                    new_threshold: record.new_threshold,
+                };
+                blob.verify_reshare::<P>(&inputs, &sid)
+            }
+            (ProtocolKind::Reshare, ReshareKind::Jumpstart) => {
+                return Err(
+                    "resharing evidence from a jumpstart cannot be judged on chain: its input sharing \
+                            (KeyInit's output) is not recorded; the attempt ends at its deadline instead"
+                        .into(),
+                )
+            }
+            (ProtocolKind::KeyInit, ReshareKind::Rotation) => {
+                return Err("no KeyInit session runs in a rotation".into())
+            }
+            (ProtocolKind::Signing, _) => {
+                return Err("signing evidence is not judged by the chain: signing is not part of a reshare".into())
+            }
+        };
+        verified.map_err(|e| e.to_string())
+    }
+}

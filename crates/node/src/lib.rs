@@ -1,0 +1,23 @@
+//! keywheel's embedded dev chain: the process a devnet runs on, as `substrate --dev` or anvil
+//! are for theirs.
+//!
+//! - [`runtime`]: the chain rules plus nonces, one block being built at a time (no IO);
+//! - [`author`]: the block author's VRF, which makes each block's randomness;
+//! - [`crypto`]: the chain rules' cryptography done for real with `keywheel-mpc`;
+//! - [`store`]: blocks and state in redb, checked when read;
+//! - [`genesis`]: the genesis TOML file;
+//! - [`service`]: block production and the JSON-RPC server ([`start`]);
+//! - [`keyfile`]: sr25519 seeds in owner-only files.
+
+pub mod author;
+pub mod crypto;
+pub mod error;
+pub mod genesis;
+pub mod keyfile;
+pub mod runtime;
+pub mod service;
+pub mod store;
+
+pub use error::NodeError;
+pub use genesis::GenesisConfig;
+pub use service::{start, NodeConfig, NodeHandle, DEFAULT_BLOCK_TIME, DEFAULT_RPC_ADDR};

@@ -13,6 +13,8 @@
 
 pub mod child_key;
 pub mod curve;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod dealer;
 pub mod driver;
 pub mod error;
 pub mod evidence;

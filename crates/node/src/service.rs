@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonrpsee::core::{async_trait, SubscriptionResult};
@@ -53,7 +53,8 @@ pub struct NodeConfig {
 /// State shared by the producer and the RPC handlers.
 struct Shared {
     runtime: Mutex<Runtime>,
-    store: Store,
+    /// `None` once the node has stopped (the database is closed then).
+    store: RwLock<Option<Store>>,
     author: BlockAuthor,
     crypto: MpcCrypto,
     /// Every sealed block, as it is stored.
@@ -72,13 +73,22 @@ impl Shared {
         self.runtime.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Runs `f` on the store, unless the node has stopped.
+    fn with_store<T>(&self, f: impl FnOnce(&Store) -> Result<T, NodeError>) -> Result<T, NodeError> {
+        let guard = self.store.read().unwrap_or_else(|p| p.into_inner());
+        let store = guard
+            .as_ref()
+            .ok_or_else(|| NodeError::Storage("the node has stopped and closed its database".into()))?;
+        f(store)
+    }
+
     /// Seals the block being built, stores it, publishes it and opens the next one.
     fn seal_and_store(&self, open_next: bool) -> Result<(), NodeError> {
         let mut runtime = self.runtime();
         let Some(head) = runtime.seal(now_ms()) else {
             return Ok(());
         };
-        self.store.commit(&head)?;
+        self.with_store(|store| store.commit(&head))?;
         if open_next {
             runtime.open_block(&self.author);
         }
@@ -150,7 +160,7 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     let (blocks, _) = broadcast::channel(256);
     let shared = Arc::new(Shared {
         runtime: Mutex::new(runtime),
-        store,
+        store: RwLock::new(Some(store)),
         author,
         crypto: MpcCrypto,
         blocks,
@@ -254,6 +264,8 @@ impl NodeHandle {
             .map_err(|e| NodeError::Storage(format!("the block producer panicked: {e}")))?;
         let _ = self.server.stop();
         self.server.stopped().await;
+        // Close the database now, even if clients still hold connections.
+        self.shared.store.write().unwrap_or_else(|p| p.into_inner()).take();
         produced?;
         Ok(status(&self.shared))
     }
@@ -365,8 +377,7 @@ impl KeywheelApiServer for Api {
         })?;
         let block = self
             .shared
-            .store
-            .block(receipt.block)
+            .with_store(|store| store.block(receipt.block))
             .map_err(internal)?
             .ok_or_else(|| internal(format!("sealed block {} is not in the store", receipt.block)))?;
         Ok(Inclusion {
@@ -437,7 +448,7 @@ impl KeywheelApiServer for Api {
             None => self.shared.runtime().head().block.header.number,
         };
         let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.store.block(number))
+        tokio::task::spawn_blocking(move || shared.with_store(|store| store.block(number)))
             .await
             .map_err(internal)?
             .map_err(internal)

@@ -33,12 +33,6 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// The file's format record.
-struct Meta {
-    format: Vec<u8>,
-    genesis_hash: Vec<u8>,
-}
-
 /// What a store holds at its head.
 #[derive(Debug, Clone)]
 pub struct Head {
@@ -55,86 +49,52 @@ fn storage(e: impl std::fmt::Display) -> NodeError {
 impl Store {
     /// Opens the database at `path` for the network `genesis_hash`, creating it with the
     /// genesis block and state if the file does not exist. Returns the store and its head.
+    ///
+    /// An existing file is first checked through a read-only handle, so a file that is refused
+    /// (another program's, another network's, damaged) is left byte for byte as it was.
     pub fn open(
         path: &Path,
         genesis_hash: &[u8; 32],
         genesis: impl FnOnce() -> Head,
     ) -> Result<(Self, Head), NodeError> {
+        if path.exists() {
+            match redb::ReadOnlyDatabase::open(path) {
+                Ok(db) => {
+                    let reader = Reader { db: &db, path };
+                    if reader.check_meta(genesis_hash)? {
+                        reader.head()?;
+                    }
+                }
+                // Left unclean by a killed process: redb repairs it when opened for writing,
+                // and the checks below run on the repaired file.
+                Err(redb::DatabaseError::RepairAborted) => {}
+                Err(redb::DatabaseError::DatabaseAlreadyOpen) => return Err(NodeError::InUse(path.to_path_buf())),
+                Err(e) => return Err(unreadable(path, e)),
+            }
+        }
         let db = Database::create(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => NodeError::InUse(path.to_path_buf()),
-            other => NodeError::Unreadable {
-                path: path.to_path_buf(),
-                reason: other.to_string(),
-            },
+            other => unreadable(path, other),
         })?;
         let store = Self {
             db,
             path: path.to_path_buf(),
         };
-        let meta = store.read_meta()?;
-        match meta {
-            // Tables but no format record: another program's database.
-            None if store.has_any_table()? => Err(NodeError::Foreign(path.to_path_buf())),
-            None => {
-                let head = genesis();
-                store.initialise(genesis_hash, &head)?;
-                Ok((store, head))
-            }
-            Some(Meta { format, genesis_hash: found }) => {
-                if format != FORMAT {
-                    return Err(NodeError::Foreign(path.to_path_buf()));
-                }
-                if found != genesis_hash.as_slice() {
-                    return Err(NodeError::WrongNetwork {
-                        path: path.to_path_buf(),
-                        found: hex::encode(&found),
-                        expected: hex::encode(genesis_hash),
-                    });
-                }
-                let head = store.load_head()?;
-                Ok((store, head))
-            }
+        if store.reader().check_meta(genesis_hash)? {
+            let head = store.reader().head()?;
+            Ok((store, head))
+        } else {
+            let head = genesis();
+            store.initialise(genesis_hash, &head)?;
+            Ok((store, head))
         }
     }
 
-    fn corrupted(&self, what: impl Into<String>) -> NodeError {
-        NodeError::Corrupted {
-            path: self.path.clone(),
-            what: what.into(),
+    fn reader(&self) -> Reader<'_, Database> {
+        Reader {
+            db: &self.db,
+            path: &self.path,
         }
-    }
-
-    fn unreadable(&self, e: impl std::fmt::Display) -> NodeError {
-        NodeError::Unreadable {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        }
-    }
-
-    fn read_meta(&self) -> Result<Option<Meta>, NodeError> {
-        let tx = self.db.begin_read().map_err(|e| self.unreadable(e))?;
-        let table = match tx.open_table(META) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(redb::TableError::TableTypeMismatch { .. }) => return Err(NodeError::Foreign(self.path.clone())),
-            Err(e) => return Err(self.unreadable(e)),
-        };
-        let get = |key: &str| -> Result<Option<Vec<u8>>, NodeError> {
-            Ok(table
-                .get(key)
-                .map_err(|e| self.unreadable(e))?
-                .map(|v| v.value().to_vec()))
-        };
-        match (get("format")?, get("genesis_hash")?) {
-            (Some(format), Some(genesis_hash)) => Ok(Some(Meta { format, genesis_hash })),
-            _ => Err(self.corrupted("its format record is incomplete")),
-        }
-    }
-
-    fn has_any_table(&self) -> Result<bool, NodeError> {
-        let tx = self.db.begin_read().map_err(|e| self.unreadable(e))?;
-        let mut tables = tx.list_tables().map_err(|e| self.unreadable(e))?;
-        Ok(tables.next().is_some())
     }
 
     fn initialise(&self, genesis_hash: &[u8; 32], head: &Head) -> Result<(), NodeError> {
@@ -170,7 +130,83 @@ impl Store {
         tx.commit().map_err(storage)
     }
 
-    fn load_head(&self) -> Result<Head, NodeError> {
+    /// A stored block, checked: it decodes, its body matches its header, its number is its key,
+    /// and its hash is what the next block (if stored) names as parent.
+    pub fn block(&self, number: BlockNumber) -> Result<Option<Block>, NodeError> {
+        self.reader().block(number)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn unreadable(path: &Path, e: impl std::fmt::Display) -> NodeError {
+    NodeError::Unreadable {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    }
+}
+
+/// Checked reads, through a read-only or a read-write handle.
+struct Reader<'a, D: ReadableDatabase> {
+    db: &'a D,
+    path: &'a Path,
+}
+
+impl<D: ReadableDatabase> Reader<'_, D> {
+    fn corrupted(&self, what: impl Into<String>) -> NodeError {
+        NodeError::Corrupted {
+            path: self.path.to_path_buf(),
+            what: what.into(),
+        }
+    }
+
+    fn unreadable(&self, e: impl std::fmt::Display) -> NodeError {
+        unreadable(self.path, e)
+    }
+
+    /// Whether the file is a keywheel database of this network (`false`: empty, new).
+    fn check_meta(&self, genesis_hash: &[u8; 32]) -> Result<bool, NodeError> {
+        let tx = self.db.begin_read().map_err(|e| self.unreadable(e))?;
+        let table = match tx.open_table(META) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => {
+                // Tables but no format record: another program's database.
+                let mut tables = tx.list_tables().map_err(|e| self.unreadable(e))?;
+                return match tables.next() {
+                    Some(_) => Err(NodeError::Foreign(self.path.to_path_buf())),
+                    None => Ok(false),
+                };
+            }
+            Err(redb::TableError::TableTypeMismatch { .. }) => return Err(NodeError::Foreign(self.path.to_path_buf())),
+            Err(e) => return Err(self.unreadable(e)),
+        };
+        let get = |key: &str| -> Result<Option<Vec<u8>>, NodeError> {
+            Ok(table
+                .get(key)
+                .map_err(|e| self.unreadable(e))?
+                .map(|v| v.value().to_vec()))
+        };
+        let (Some(format), Some(found)) = (get("format")?, get("genesis_hash")?) else {
+            return Err(self.corrupted("its format record is incomplete"));
+        };
+        if format != FORMAT {
+            return Err(NodeError::Foreign(self.path.to_path_buf()));
+        }
+        if found != genesis_hash.as_slice() {
+            return Err(NodeError::WrongNetwork {
+                path: self.path.to_path_buf(),
+                found: hex::encode(&found),
+                expected: hex::encode(genesis_hash),
+            });
+        }
+        Ok(true)
+    }
+
+    /// The head block and state, checked against each other.
+    fn head(&self) -> Result<Head, NodeError> {
         let tx = self.db.begin_read().map_err(|e| self.unreadable(e))?;
         let table = tx
             .open_table(HEAD)
@@ -199,12 +235,19 @@ impl Store {
                 "the stored state does not match the digest recorded in head block {number}"
             )));
         }
+        if number > 0 {
+            // The head's header is checked against its parent's record of it.
+            let parent = self
+                .block(number - 1)?
+                .ok_or_else(|| self.corrupted(format!("block {} is missing", number - 1)))?;
+            if block.header.parent_hash != parent.hash() {
+                return Err(self.corrupted(format!("head block {number} does not follow block {}", number - 1)));
+            }
+        }
         Ok(Head { block, state })
     }
 
-    /// A stored block, checked: it decodes, its body matches its header, its number is its key,
-    /// and its hash is what the next block (if stored) names as parent.
-    pub fn block(&self, number: BlockNumber) -> Result<Option<Block>, NodeError> {
+    fn block(&self, number: BlockNumber) -> Result<Option<Block>, NodeError> {
         let tx = self.db.begin_read().map_err(|e| self.unreadable(e))?;
         let table = tx
             .open_table(BLOCKS)
@@ -229,10 +272,5 @@ impl Store {
             }
         }
         Ok(Some(block))
-    }
-
-    /// The file.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }

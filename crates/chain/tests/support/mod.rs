@@ -9,16 +9,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use elliptic_curve::Field;
 use keywheel_chain::{
     attempt_context, proof_context, AccountId, AttemptIndex, Balance, Call, Chain, ChainError, Confirmation, Crypto,
     Event, Genesis, OffenceContext, Origin, Params, ReshareRecord, SessionIndex, TssInfo,
 };
-use keywheel_mpc::curve::{mul_generator, point_to_bytes, scalar_from_u64, Scalar};
+use keywheel_mpc::dealer::encoded_public_shares;
 use keywheel_mpc::proof::ShareProof;
 use keywheel_mpc::{PartyId, ProductionParams, PublicSharing};
-use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
 use sha2::{Digest, Sha256};
 
 type P = ProductionParams;
@@ -72,55 +69,37 @@ pub fn evidence_for(offender: AccountId, session: SessionIndex, attempt: Attempt
     fake_evidence(&offender, &attempt_context(&NETWORK, session, attempt))
 }
 
-/// Knows the parent secret; deals fresh sharings of it.
-pub struct Dealer {
-    secret: Scalar<P>,
-    rng: ChaCha20Rng,
-}
+/// Deals consistent sharings of one parent secret ([`keywheel_mpc::dealer::Dealer`]) and
+/// turns them into confirmations.
+pub struct Dealer(keywheel_mpc::dealer::Dealer<P>);
 
 impl Dealer {
     pub fn new(seed: u64) -> Self {
-        let mut rng = ChaCha20Rng::seed_from_u64(seed);
-        let secret = Scalar::<P>::random(&mut rng);
-        Self { secret, rng }
+        Self(keywheel_mpc::dealer::Dealer::new(seed))
     }
 
     pub fn verifying_key(&self) -> Vec<u8> {
-        point_to_bytes::<P>(&mul_generator::<P>(&self.secret))
-    }
-
-    /// Secret and public shares of a fresh `threshold`-of-committee sharing.
-    fn deal(&mut self, committee: &BTreeSet<AccountId>, threshold: u32) -> BTreeMap<AccountId, (Scalar<P>, Vec<u8>)> {
-        let mut coefficients = vec![self.secret];
-        for _ in 1..threshold {
-            coefficients.push(Scalar::<P>::random(&mut self.rng));
-        }
-        committee
-            .iter()
-            .enumerate()
-            .map(|(i, account)| {
-                let x = scalar_from_u64::<P>(i as u64 + 1);
-                let value = coefficients.iter().rev().fold(Scalar::<P>::ZERO, |acc, c| acc * x + c);
-                (*account, (value, point_to_bytes::<P>(&mul_generator::<P>(&value))))
-            })
-            .collect()
+        self.0.verifying_key()
     }
 
     /// A confirmation per new member of `record`, all of one fresh sharing.
     pub fn confirmations(&mut self, record: &ReshareRecord) -> BTreeMap<AccountId, Confirmation> {
-        let dealt = self.deal(&record.new_tss(), record.new_threshold);
-        let public_shares: BTreeMap<AccountId, Vec<u8>> = dealt.iter().map(|(a, (_, p))| (*a, p.clone())).collect();
-        dealt
+        let committee: BTreeSet<PartyId> = record.new_tss().iter().map(|a| PartyId(a.0)).collect();
+        let shares = self.0.deal(&committee, record.new_threshold);
+        let public = encoded_public_shares::<P>(shares.values().next().expect("a committee").public());
+        let public_shares: BTreeMap<AccountId, Vec<u8>> =
+            public.into_iter().map(|(id, bytes)| (AccountId(id.0), bytes)).collect();
+        shares
             .iter()
-            .map(|(member, (secret, _))| {
-                let context = proof_context(&NETWORK, record.session, record.attempt, member);
-                let proof = ShareProof::prove::<P>(&mut self.rng, secret, &context);
+            .map(|(id, share)| {
+                let member = AccountId(id.0);
+                let context = proof_context(&NETWORK, record.session, record.attempt, &member);
                 let confirmation = Confirmation {
                     verifying_key: self.verifying_key(),
                     public_shares: public_shares.clone(),
-                    proof: postcard::to_allocvec(&proof).unwrap(),
+                    proof: self.0.prove(share, &context),
                 };
-                (*member, confirmation)
+                (member, confirmation)
             })
             .collect()
     }

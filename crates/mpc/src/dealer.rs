@@ -1,0 +1,82 @@
+//! A trusted dealer, for tests only (feature `test-utils`): it knows a parent secret and deals
+//! fresh, consistent sharings of it to any committee, so tests of the chain and the node can
+//! confirm rotations without running the protocols (which this crate's own tests run).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use elliptic_curve::Field;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use synedrion::SchemeParams;
+
+use crate::curve::{mul_generator, point_to_bytes, scalar_from_u64, Scalar};
+use crate::identity::PartyId;
+use crate::proof::ShareProof;
+use crate::share::{PublicSharing, ThresholdShare};
+
+/// Knows one parent secret; deals sharings of it.
+pub struct Dealer<P: SchemeParams> {
+    secret: Scalar<P>,
+    rng: ChaCha20Rng,
+}
+
+impl<P: SchemeParams> Dealer<P> {
+    /// A dealer whose secret (and every later draw) follows from `seed`.
+    pub fn new(seed: u64) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed);
+        let secret = Scalar::<P>::random(&mut rng);
+        Self { secret, rng }
+    }
+
+    /// The parent verifying key (compressed SEC1).
+    pub fn verifying_key(&self) -> Vec<u8> {
+        point_to_bytes::<P>(&mul_generator::<P>(&self.secret))
+    }
+
+    /// A fresh `threshold`-of-committee sharing of the secret (share ids `1..=n` in committee
+    /// order, as the chain and the protocols use them).
+    pub fn deal(&mut self, committee: &BTreeSet<PartyId>, threshold: u32) -> BTreeMap<PartyId, ThresholdShare<P>> {
+        let mut coefficients = vec![self.secret];
+        for _ in 1..threshold {
+            coefficients.push(Scalar::<P>::random(&mut self.rng));
+        }
+        let secrets: BTreeMap<PartyId, Scalar<P>> = committee
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let x = scalar_from_u64::<P>(i as u64 + 1);
+                (
+                    *id,
+                    coefficients.iter().rev().fold(Scalar::<P>::ZERO, |acc, c| acc * x + c),
+                )
+            })
+            .collect();
+        let public = PublicSharing {
+            threshold,
+            share_ids: PublicSharing::<P>::share_ids_for(committee),
+            public_shares: secrets.iter().map(|(id, s)| (*id, mul_generator::<P>(s))).collect(),
+        };
+        secrets
+            .into_iter()
+            .map(|(id, secret)| {
+                let share = ThresholdShare::new(id, secret, public.clone()).expect("a dealt share is consistent");
+                (id, share)
+            })
+            .collect()
+    }
+
+    /// The encoded proof that `share`'s holder knows its secret, bound to `context`.
+    pub fn prove(&mut self, share: &ThresholdShare<P>, context: &[u8]) -> Vec<u8> {
+        let proof = ShareProof::prove::<P>(&mut self.rng, share.secret(), context);
+        postcard::to_allocvec(&proof).expect("serializing plain data into a Vec cannot fail")
+    }
+}
+
+/// Every holder's public key share, compressed SEC1.
+pub fn encoded_public_shares<P: SchemeParams>(sharing: &PublicSharing<P>) -> BTreeMap<PartyId, Vec<u8>> {
+    sharing
+        .public_shares
+        .iter()
+        .map(|(id, point)| (*id, point_to_bytes::<P>(point)))
+        .collect()
+}

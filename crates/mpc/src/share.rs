@@ -59,6 +59,16 @@ impl<P: SchemeParams> PublicSharing<P> {
         })
     }
 
+    /// Checks untrusted encoded public shares (by holder) against `verifying_key`: they must
+    /// lie on one polynomial of degree `threshold - 1` whose constant term is that key.
+    pub fn check_encoded(
+        verifying_key: &[u8],
+        threshold: u32,
+        public_shares: &BTreeMap<PartyId, Vec<u8>>,
+    ) -> Result<(), MpcError> {
+        Self::from_encoded(threshold, public_shares)?.check_verifying_key(verifying_key)
+    }
+
     /// Checks that these public shares rebuild `verifying_key` (compressed SEC1).
     pub fn check_verifying_key(&self, verifying_key: &[u8]) -> Result<(), MpcError> {
         if point_to_bytes::<P>(&self.verifying_key_point()?) != verifying_key {

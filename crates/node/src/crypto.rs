@@ -32,14 +32,12 @@ impl Crypto for MpcCrypto {
         threshold: u32,
         public_shares: &BTreeMap<AccountId, Vec<u8>>,
     ) -> Result<(), String> {
-        PublicSharing::<P>::from_encoded(threshold, &party_shares(public_shares))
-            .and_then(|sharing| sharing.check_verifying_key(verifying_key))
-            .map_err(|e| e.to_string())
+        let shares = public_shares.iter().map(|(a, s)| (PartyId(a.0), s.clone())).collect();
+        PublicSharing::<P>::check_encoded(verifying_key, threshold, &shares).map_err(|e| e.to_string())
     }
 
     fn verify_share_proof(&self, public_share: &[u8], context: &[u8], proof: &[u8]) -> Result<(), String> {
-        let proof: ShareProof = postcard::from_bytes(proof).map_err(|e| format!("malformed share proof: {e}"))?;
-        proof.verify::<P>(public_share, context).map_err(|e| e.to_string())
+        ShareProof::verify_encoded::<P>(proof, public_share, context).map_err(|e| e.to_string())
     }
 
     fn verify_offence(

@@ -43,13 +43,14 @@ pub struct TestNet {
     pub users: Vec<PartySigner>,
 }
 
-/// Params for fast tests: committee 3 of threshold 2, short sessions.
+/// Params for fast tests: committee 3 of threshold 2, short sessions, and a deadline generous
+/// enough (30 s at 100 ms blocks) that a loaded machine does not abort an attempt mid-test.
 pub fn fast_params() -> Params {
     Params {
         committee_size: 3,
         threshold: 2,
         session_length: 40,
-        reshare_deadline: 30,
+        reshare_deadline: 300,
         max_attempts: 3,
         slash_permill: 100_000,
         barred_sessions: 2,

@@ -106,9 +106,12 @@ async fn forged_evidence_slashes_no_one_and_real_evidence_slashes_the_cheater() 
     }
     let (reporter, blob) = {
         let mut found = None;
+        let mut cheating = None;
         for (participant, task) in tasks {
             if participant == cheater {
-                task.abort();
+                // Aborted only once the honest parties are done: earlier, it could be stopped
+                // before it sent anything, and its fault would look like mere silence.
+                cheating = Some(task);
                 continue;
             }
             if let Outcome::Failed { offenders } = task.await.unwrap().unwrap() {
@@ -118,6 +121,9 @@ async fn forged_evidence_slashes_no_one_and_real_evidence_slashes_the_cheater() 
                     found = Some((participant, blob));
                 }
             }
+        }
+        if let Some(task) = cheating {
+            task.abort();
         }
         found.expect("an honest new holder names the cheater with evidence")
     };

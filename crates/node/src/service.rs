@@ -145,7 +145,7 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     })?;
     let genesis = genesis_head(&config.genesis)?;
     let db_path = config.data_dir.join(DB_FILE);
-    let (store, head) = tokio::task::block_in_place(|| Store::open(&db_path, &genesis_hash, || genesis))?;
+    let (store, head) = tokio::task::block_in_place(|| Store::open(&db_path, &genesis_hash, genesis))?;
     let height = head.block.header.number;
     let mut runtime = Runtime::new(&config.genesis, head)?;
     runtime.open_block(&author);
@@ -306,7 +306,7 @@ impl Api {
             .map_err(Into::into)
     }
 
-    async fn stream<T: serde::Serialize + Clone>(
+    async fn stream<T: serde::Serialize>(
         &self,
         pending: PendingSubscriptionSink,
         mut items: impl FnMut(&Block) -> Vec<T>,
@@ -465,6 +465,5 @@ impl KeywheelApiServer for Api {
 
 /// Reads the store's head without running a node (for tools and tests).
 pub fn read_head(data_dir: &std::path::Path, genesis: &GenesisConfig) -> Result<Head, NodeError> {
-    let head = genesis_head(genesis)?;
-    Store::open(&data_dir.join(DB_FILE), &genesis.hash(), || head).map(|(_, head)| head)
+    Store::open(&data_dir.join(DB_FILE), &genesis.hash(), genesis_head(genesis)?).map(|(_, head)| head)
 }

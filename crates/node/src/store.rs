@@ -52,17 +52,14 @@ impl Store {
     ///
     /// An existing file is first checked through a read-only handle, so a file that is refused
     /// (another program's, another network's, damaged) is left byte for byte as it was.
-    pub fn open(
-        path: &Path,
-        genesis_hash: &[u8; 32],
-        genesis: impl FnOnce() -> Head,
-    ) -> Result<(Self, Head), NodeError> {
+    pub fn open(path: &Path, genesis_hash: &[u8; 32], genesis: Head) -> Result<(Self, Head), NodeError> {
+        let mut verified = None;
         if path.exists() {
             match redb::ReadOnlyDatabase::open(path) {
                 Ok(db) => {
                     let reader = Reader { db: &db, path };
                     if reader.check_meta(genesis_hash)? {
-                        reader.head()?;
+                        verified = Some(reader.head()?);
                     }
                 }
                 // Left unclean by a killed process: redb repairs it when opened for writing,
@@ -80,14 +77,15 @@ impl Store {
             db,
             path: path.to_path_buf(),
         };
-        if store.reader().check_meta(genesis_hash)? {
-            let head = store.reader().head()?;
-            Ok((store, head))
-        } else {
-            let head = genesis();
-            store.initialise(genesis_hash, &head)?;
-            Ok((store, head))
-        }
+        let head = match verified {
+            Some(head) => head,
+            None if store.reader().check_meta(genesis_hash)? => store.reader().head()?,
+            None => {
+                store.initialise(genesis_hash, &genesis)?;
+                genesis
+            }
+        };
+        Ok((store, head))
     }
 
     fn reader(&self) -> Reader<'_, Database> {

@@ -67,16 +67,11 @@ impl<P: SchemeParams> Dealer<P> {
 
     /// The encoded proof that `share`'s holder knows its secret, bound to `context`.
     pub fn prove(&mut self, share: &ThresholdShare<P>, context: &[u8]) -> Vec<u8> {
-        let proof = ShareProof::prove::<P>(&mut self.rng, share.secret(), context);
-        postcard::to_allocvec(&proof).expect("serializing plain data into a Vec cannot fail")
+        ShareProof::prove::<P>(&mut self.rng, share.secret(), context).to_bytes()
     }
 }
 
 /// Every holder's public key share, compressed SEC1.
 pub fn encoded_public_shares<P: SchemeParams>(sharing: &PublicSharing<P>) -> BTreeMap<PartyId, Vec<u8>> {
-    sharing
-        .public_shares
-        .iter()
-        .map(|(id, point)| (*id, point_to_bytes::<P>(point)))
-        .collect()
+    sharing.encoded_public_shares()
 }

@@ -53,6 +53,11 @@ impl ShareProof {
         }
     }
 
+    /// The encoded proof, as a confirmation carries it.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("serializing plain data into a Vec cannot fail")
+    }
+
     /// Decodes an untrusted encoded proof and checks it for `public` under `context` (what the
     /// chain does with a confirmation's proof).
     pub fn verify_encoded<P: SchemeParams>(proof: &[u8], public: &[u8], context: &[u8]) -> Result<(), MpcError> {

@@ -59,6 +59,15 @@ impl<P: SchemeParams> PublicSharing<P> {
         })
     }
 
+    /// Every holder's public key share, compressed SEC1: what confirmations carry and the chain
+    /// records.
+    pub fn encoded_public_shares(&self) -> BTreeMap<PartyId, Vec<u8>> {
+        self.public_shares
+            .iter()
+            .map(|(id, point)| (*id, point_to_bytes::<P>(point)))
+            .collect()
+    }
+
     /// Checks untrusted encoded public shares (by holder) against `verifying_key`: they must
     /// lie on one polynomial of degree `threshold - 1` whose constant term is that key.
     pub fn check_encoded(

@@ -17,13 +17,8 @@ pub enum NodeError {
     #[error("invalid genesis: {0}")]
     Genesis(String),
     /// A key file is unusable.
-    #[error("key file {path}: {reason}")]
-    KeyFile {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong and what to do.
-        reason: String,
-    },
+    #[error(transparent)]
+    KeyFile(#[from] keywheel_rpc::keyfile::KeyFileError),
     /// The author key does not belong to the genesis author.
     #[error("the author key is for {key}, but the genesis names {genesis} as author; use that account's key file")]
     WrongAuthor {

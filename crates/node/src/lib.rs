@@ -7,17 +7,17 @@
 //! - [`store`]: blocks and state in redb, checked when read;
 //! - [`genesis`]: the genesis TOML file;
 //! - [`service`]: block production and the JSON-RPC server ([`start`]);
-//! - [`keyfile`]: sr25519 seeds in owner-only files.
+//! - [`keyfile`]: sr25519 seeds in owner-only files (shared with the TSS, from `keywheel-rpc`).
 
 pub mod author;
 pub mod crypto;
 pub mod error;
 pub mod genesis;
-pub mod keyfile;
 pub mod runtime;
 pub mod service;
 pub mod store;
 
 pub use error::NodeError;
 pub use genesis::GenesisConfig;
+pub use keywheel_rpc::keyfile;
 pub use service::{start, NodeConfig, NodeHandle, DEFAULT_BLOCK_TIME, DEFAULT_RPC_ADDR};

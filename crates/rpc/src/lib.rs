@@ -6,7 +6,8 @@
 //! - [`extrinsic`]: signed, nonce-carrying calls and their binary form;
 //! - [`block`]: block headers and bodies, and the check of a block's VRF randomness;
 //! - [`types`]: the answers of queries;
-//! - [`error`]: stable error codes, each with a message that says what to do.
+//! - [`error`]: stable error codes, each with a message that says what to do;
+//! - [`keyfile`]: secret seeds in owner-only files (node, TSS and CLI keys).
 //!
 //! JSON shows accounts as SS58 addresses and bytes as `0x` hex (see
 //! [`keywheel_chain::encoding`]).
@@ -15,6 +16,7 @@ pub mod api;
 pub mod block;
 pub mod error;
 pub mod extrinsic;
+pub mod keyfile;
 pub mod types;
 
 pub use api::{KeywheelApiClient, KeywheelApiServer};

@@ -1,24 +1,32 @@
-//! sr25519 secret seeds in files: 64 hex digits, readable by the owner only (mode 0600).
+//! Secret seeds (sr25519 accounts, x25519 transport keys, keystore keys) in files: 64 hex digits, readable by the owner only (mode 0600).
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use keywheel_mpc::PartySigner;
 use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
-use crate::error::NodeError;
+/// A key file that cannot be used, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("key file {path}: {reason}")]
+pub struct KeyFileError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
 
-fn key_error(path: &Path, reason: impl Into<String>) -> NodeError {
-    NodeError::KeyFile {
+fn key_error(path: &Path, reason: impl Into<String>) -> KeyFileError {
+    KeyFileError {
         path: path.to_path_buf(),
         reason: reason.into(),
     }
 }
 
 /// Reads a seed; refuses a file that others can read.
-pub fn read_seed(path: &Path) -> Result<Zeroizing<[u8; 32]>, NodeError> {
+pub fn read_seed(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
     let meta = std::fs::metadata(path).map_err(|e| key_error(path, format!("cannot read it: {e}")))?;
     if meta.permissions().mode() & 0o077 != 0 {
         return Err(key_error(
@@ -40,7 +48,7 @@ pub fn read_seed(path: &Path) -> Result<Zeroizing<[u8; 32]>, NodeError> {
 }
 
 /// Writes a seed to a new file with mode 0600 (never overwrites).
-pub fn write_seed(path: &Path, seed: &[u8; 32]) -> Result<(), NodeError> {
+pub fn write_seed(path: &Path, seed: &[u8; 32]) -> Result<(), KeyFileError> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -54,7 +62,7 @@ pub fn write_seed(path: &Path, seed: &[u8; 32]) -> Result<(), NodeError> {
 }
 
 /// Generates a fresh key into a new file and returns its signer.
-pub fn generate(path: &Path) -> Result<PartySigner, NodeError> {
+pub fn generate(path: &Path) -> Result<PartySigner, KeyFileError> {
     let mut seed = Zeroizing::new([0u8; 32]);
     OsRng.fill_bytes(seed.as_mut());
     write_seed(path, &seed)?;
@@ -62,7 +70,7 @@ pub fn generate(path: &Path) -> Result<PartySigner, NodeError> {
 }
 
 /// Loads the signer whose seed is in `path`.
-pub fn load_signer(path: &Path) -> Result<PartySigner, NodeError> {
+pub fn load_signer(path: &Path) -> Result<PartySigner, KeyFileError> {
     Ok(PartySigner::from_seed(&*read_seed(path)?))
 }
 

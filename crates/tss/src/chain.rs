@@ -1,0 +1,135 @@
+//! The TSS's client of the chain node: typed queries over WebSocket, extrinsics signed by the
+//! TSS account, and reconnection when the node restarts.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keywheel_chain::{AccountId, Call, Event};
+use keywheel_mpc::PartySigner;
+use keywheel_rpc::jsonrpsee::ws_client::WsClient;
+use keywheel_rpc::{connect_ws, Bytes, Extrinsic, KeywheelApiClient, RpcError, RuntimeCall};
+use tokio::sync::{Mutex, RwLock};
+use tracing::{info, warn};
+
+use crate::error::TssError;
+
+/// A connection to the node that re-dials when it breaks.
+pub struct ChainClient {
+    url: String,
+    client: RwLock<Arc<WsClient>>,
+    signer: PartySigner,
+    genesis_hash: [u8; 32],
+    network: [u8; 32],
+    block_time: Duration,
+    /// Submissions go one at a time so nonces follow each other.
+    submitting: Mutex<()>,
+}
+
+impl std::fmt::Debug for ChainClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainClient")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a submission failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The chain refused it (nothing changed).
+    #[error("refused: {0}")]
+    Refused(RpcError),
+    /// The node could not be reached.
+    #[error("node unreachable: {0}")]
+    Unreachable(String),
+}
+
+impl ChainClient {
+    /// Connects to the node at `url` (e.g. `ws://127.0.0.1:9944`), retrying for up to `patience`.
+    pub async fn connect(url: &str, signer: PartySigner, patience: Duration) -> Result<Self, TssError> {
+        let started = tokio::time::Instant::now();
+        let client = loop {
+            match connect_ws(url).await {
+                Ok(client) => break client,
+                Err(e) if started.elapsed() < patience => {
+                    warn!("node at {url} not reachable yet ({e}); retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => return Err(TssError::Node(format!("cannot connect to {url}: {e}"))),
+            }
+        };
+        let status = client
+            .status()
+            .await
+            .map_err(|e| TssError::Node(format!("{url} did not answer status: {e}")))?;
+        Ok(Self {
+            url: url.to_string(),
+            client: RwLock::new(Arc::new(client)),
+            signer,
+            genesis_hash: status.genesis_hash,
+            network: status.network,
+            block_time: Duration::from_millis(status.block_time_ms),
+            submitting: Mutex::new(()),
+        })
+    }
+
+    /// The network id (part of every attempt context).
+    pub fn network(&self) -> [u8; 32] {
+        self.network
+    }
+
+    /// The genesis hash extrinsics and sign requests are bound to.
+    pub fn genesis_hash(&self) -> [u8; 32] {
+        self.genesis_hash
+    }
+
+    /// The node's block time.
+    pub fn block_time(&self) -> Duration {
+        self.block_time
+    }
+
+    /// The client, re-dialled first if the connection broke (e.g. the node restarted).
+    pub async fn client(&self) -> Result<Arc<WsClient>, TssError> {
+        let current = self.client.read().await.clone();
+        if current.is_connected() {
+            return Ok(current);
+        }
+        let mut slot = self.client.write().await;
+        if slot.is_connected() {
+            return Ok(slot.clone());
+        }
+        let fresh = connect_ws(&self.url)
+            .await
+            .map_err(|e| TssError::Node(format!("cannot reconnect to {}: {e}", self.url)))?;
+        info!("reconnected to the node at {}", self.url);
+        *slot = Arc::new(fresh);
+        Ok(slot.clone())
+    }
+
+    /// The TSS account.
+    pub fn account(&self) -> AccountId {
+        AccountId(self.signer.party_id().0)
+    }
+
+    /// Signs `call` with the TSS account's next nonce and submits it; returns its events.
+    pub async fn submit(&self, call: Call) -> Result<Vec<Event>, SubmitError> {
+        let _turn = self.submitting.lock().await;
+        let client = self
+            .client()
+            .await
+            .map_err(|e| SubmitError::Unreachable(e.to_string()))?;
+        let unreachable = |e: keywheel_rpc::jsonrpsee::core::ClientError| match RpcError::from_client(&e) {
+            Some(api) => SubmitError::Refused(api),
+            None => SubmitError::Unreachable(e.to_string()),
+        };
+        let nonce = client.next_nonce(self.account()).await.map_err(unreachable)?;
+        let extrinsic = Extrinsic::sign(&self.signer, self.genesis_hash, nonce, RuntimeCall::Signed(call));
+        let receipt = client.submit(Bytes(extrinsic.encode())).await.map_err(unreachable)?;
+        Ok(receipt.events)
+    }
+}
+
+/// Maps a query error to the TSS's error.
+pub fn query_error(e: keywheel_rpc::jsonrpsee::core::ClientError) -> TssError {
+    TssError::Node(e.to_string())
+}

@@ -1,0 +1,210 @@
+//! Counters and the signing latency histogram, rendered as Prometheus text for `GET /metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the signing latency buckets.
+const LATENCY_BUCKETS: [f64; 10] = [0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 60.0];
+
+/// Why a frame was dropped (a label of `keywheel_tss_frames_dropped_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dropped {
+    /// Tagged for an attempt older than the one in flight (a replay or a straggler).
+    Stale,
+    /// From a peer that is not a participant of the session it is tagged for.
+    NotParticipant,
+    /// For a session that has ended.
+    Closed,
+    /// The buffer for sessions not opened yet is full.
+    BufferFull,
+    /// Bytes that are not a frame.
+    Malformed,
+    /// Over the size limit.
+    Oversized,
+}
+
+impl Dropped {
+    const ALL: [Dropped; 6] = [
+        Dropped::Stale,
+        Dropped::NotParticipant,
+        Dropped::Closed,
+        Dropped::BufferFull,
+        Dropped::Malformed,
+        Dropped::Oversized,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Dropped::Stale => "stale",
+            Dropped::NotParticipant => "not_participant",
+            Dropped::Closed => "closed",
+            Dropped::BufferFull => "buffer_full",
+            Dropped::Malformed => "malformed",
+            Dropped::Oversized => "oversized",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Histogram {
+    buckets: [u64; LATENCY_BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+/// Everything the TSS counts.
+#[derive(Default)]
+pub struct Metrics {
+    /// Reshare attempts this TSS took part in.
+    pub attempts: AtomicU64,
+    /// Attempts that ended with offenders named by this TSS.
+    pub attempt_failures: AtomicU64,
+    /// Confirmations this TSS submitted.
+    pub confirmations: AtomicU64,
+    /// Rotations of the keystore (`next → current`).
+    pub rotations: AtomicU64,
+    /// Offence and silence reports submitted.
+    pub reports: AtomicU64,
+    /// Signatures returned to users by this TSS as coordinator.
+    pub signatures: AtomicU64,
+    /// Sign requests that ended in an error.
+    pub sign_errors: AtomicU64,
+    /// Connections refused because the peer's key is declared by no TSS.
+    pub unknown_peers: AtomicU64,
+    dropped: [AtomicU64; 6],
+    latency: Mutex<Histogram>,
+}
+
+impl Metrics {
+    /// Counts a dropped frame.
+    pub fn dropped(&self, why: Dropped) {
+        let index = Dropped::ALL.iter().position(|d| *d == why).unwrap_or(0);
+        self.dropped[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Frames dropped for `why` so far.
+    pub fn dropped_count(&self, why: Dropped) -> u64 {
+        let index = Dropped::ALL.iter().position(|d| *d == why).unwrap_or(0);
+        self.dropped[index].load(Ordering::Relaxed)
+    }
+
+    /// Records one signing latency.
+    pub fn observe_signing(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let mut h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        for (bucket, bound) in h.buckets.iter_mut().zip(LATENCY_BUCKETS) {
+            if seconds <= bound {
+                *bucket += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += seconds;
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, value: &AtomicU64| {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                value.load(Ordering::Relaxed)
+            ));
+        };
+        counter(
+            "keywheel_tss_reshare_attempts_total",
+            "Reshare attempts this TSS took part in.",
+            &self.attempts,
+        );
+        counter(
+            "keywheel_tss_reshare_failures_total",
+            "Reshare attempts that ended with offenders named.",
+            &self.attempt_failures,
+        );
+        counter(
+            "keywheel_tss_confirmations_total",
+            "Confirmations submitted.",
+            &self.confirmations,
+        );
+        counter(
+            "keywheel_tss_rotations_total",
+            "Keystore rotations (next to current).",
+            &self.rotations,
+        );
+        counter(
+            "keywheel_tss_reports_total",
+            "Offence and silence reports submitted.",
+            &self.reports,
+        );
+        counter(
+            "keywheel_tss_signatures_total",
+            "Signatures returned to users.",
+            &self.signatures,
+        );
+        counter(
+            "keywheel_tss_sign_errors_total",
+            "Sign requests that failed.",
+            &self.sign_errors,
+        );
+        counter(
+            "keywheel_tss_unknown_peers_total",
+            "Connections refused: the peer's key is declared by no TSS.",
+            &self.unknown_peers,
+        );
+        out.push_str("# HELP keywheel_tss_frames_dropped_total Peer frames dropped, by reason.\n");
+        out.push_str("# TYPE keywheel_tss_frames_dropped_total counter\n");
+        for why in Dropped::ALL {
+            out.push_str(&format!(
+                "keywheel_tss_frames_dropped_total{{reason=\"{}\"}} {}\n",
+                why.label(),
+                self.dropped_count(why)
+            ));
+        }
+        let h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        out.push_str("# HELP keywheel_tss_signing_seconds Time to answer a sign request.\n");
+        out.push_str("# TYPE keywheel_tss_signing_seconds histogram\n");
+        for (bound, count) in LATENCY_BUCKETS.iter().zip(h.buckets) {
+            out.push_str(&format!(
+                "keywheel_tss_signing_seconds_bucket{{le=\"{bound}\"}} {count}\n"
+            ));
+        }
+        out.push_str(&format!(
+            "keywheel_tss_signing_seconds_bucket{{le=\"+Inf\"}} {}\n",
+            h.count
+        ));
+        out.push_str(&format!("keywheel_tss_signing_seconds_sum {}\n", h.sum));
+        out.push_str(&format!("keywheel_tss_signing_seconds_count {}\n", h.count));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let m = Metrics::default();
+        m.observe_signing(Duration::from_millis(700));
+        m.observe_signing(Duration::from_secs(4));
+        m.dropped(Dropped::Stale);
+        let text = m.render();
+        assert!(
+            text.contains("keywheel_tss_signing_seconds_bucket{le=\"0.5\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("keywheel_tss_signing_seconds_bucket{le=\"1\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("keywheel_tss_signing_seconds_bucket{le=\"5\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("keywheel_tss_signing_seconds_count 2\n"), "{text}");
+        assert!(
+            text.contains("keywheel_tss_frames_dropped_total{reason=\"stale\"} 1\n"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,211 @@
+//! The frames TSSs send each other over the Noise transport, in a versioned binary envelope.
+//!
+//! A protocol message travels with its [`Tag`] — which protocol, chain session and attempt (or
+//! which signing request) it belongs to. The receiver derives the manul session id from the
+//! tag itself, so a message cannot claim one attempt and carry another's session id.
+
+use std::collections::BTreeSet;
+
+use keywheel_chain::{attempt_context, AccountId, AttemptIndex, SessionIndex};
+use keywheel_mpc::driver::{session_id, ProtocolKind};
+use serde::{Deserialize, Serialize};
+
+use crate::signing::{SignFailure, SignRequest, SignatureReply};
+
+/// Version of the frame envelope.
+pub const FRAME_VERSION: u16 = 1;
+
+/// The largest frame a TSS sends or accepts (the largest protocol messages, AuxGen's at
+/// production parameters, are far below it).
+pub const MAX_FRAME_BYTES: usize = 32 << 20;
+
+/// What a protocol message belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Tag {
+    /// A session of a reshare attempt (jumpstart or rotation).
+    Reshare {
+        /// KeyInit, Reshare or AuxGen.
+        kind: ProtocolKind,
+        /// The chain session of the attempt.
+        session: SessionIndex,
+        /// The attempt.
+        attempt: AttemptIndex,
+    },
+    /// The signing session of one request.
+    Signing {
+        /// The request's hash ([`SignRequest::hash`]).
+        request: [u8; 32],
+        /// Which try of that request (a retry after a rotation is a new round).
+        round: u32,
+    },
+}
+
+/// The attempt context a signing session's id derives from.
+pub fn signing_context(network: &[u8; 32], request: &[u8; 32], round: u32) -> Vec<u8> {
+    let mut out = b"keywheel/sign/".to_vec();
+    out.extend_from_slice(network);
+    out.extend_from_slice(request);
+    out.extend_from_slice(&round.to_be_bytes());
+    out
+}
+
+impl Tag {
+    /// The bytes of the manul session id of the session this tag names, on `network`.
+    pub fn session_id(&self, network: &[u8; 32]) -> Vec<u8> {
+        let id = match *self {
+            Tag::Reshare { kind, session, attempt } => session_id(kind, &attempt_context(network, session, attempt)),
+            Tag::Signing { request, round } => {
+                session_id(ProtocolKind::Signing, &signing_context(network, &request, round))
+            }
+        };
+        id.as_ref().to_vec()
+    }
+}
+
+/// A signing job the coordinating TSS hands to each chosen signer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignJob {
+    /// The user's signed request (every signer checks it itself).
+    pub request: SignRequest,
+    /// Which try.
+    pub round: u32,
+    /// The signers the coordinator chose (every signer recomputes the choice).
+    pub signers: BTreeSet<AccountId>,
+}
+
+/// A signer's answer to a [`SignJob`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOutcome {
+    /// The request's hash.
+    pub request: [u8; 32],
+    /// Which try.
+    pub round: u32,
+    /// The signature, or why there is none.
+    pub result: Result<SignatureReply, SignFailure>,
+}
+
+/// Everything one TSS sends another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Frame {
+    /// A protocol message (a signed manul message in `keywheel-mpc`'s envelope).
+    Protocol {
+        /// What it belongs to.
+        tag: Tag,
+        /// The message.
+        payload: Vec<u8>,
+    },
+    /// A signing job from a coordinator.
+    SignJob(SignJob),
+    /// A signer's answer to the coordinator.
+    SignOutcome(SignOutcome),
+}
+
+#[derive(Serialize)]
+struct EnvelopeRef<'a> {
+    version: u16,
+    frame: &'a Frame,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    version: u16,
+    frame: Frame,
+}
+
+/// Why bytes are not a frame.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// Larger than [`MAX_FRAME_BYTES`].
+    #[error("frame of {0} bytes is over the limit of {MAX_FRAME_BYTES}")]
+    Oversized(usize),
+    /// Another envelope version.
+    #[error("frame version {0} is not supported (this TSS speaks {FRAME_VERSION})")]
+    Version(u16),
+    /// Does not decode, or has bytes after the frame.
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+}
+
+/// Encodes a frame in its envelope.
+pub fn encode_frame(frame: &Frame) -> Vec<u8> {
+    postcard::to_allocvec(&EnvelopeRef {
+        version: FRAME_VERSION,
+        frame,
+    })
+    .expect("plain data serializes")
+}
+
+/// Decodes untrusted bytes into a frame: the size, the version and exact decoding (no trailing
+/// bytes) are checked.
+pub fn decode_frame(bytes: &[u8]) -> Result<Frame, WireError> {
+    if bytes.len() > MAX_FRAME_BYTES {
+        return Err(WireError::Oversized(bytes.len()));
+    }
+    let (version, _) = postcard::take_from_bytes::<u16>(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if version != FRAME_VERSION {
+        return Err(WireError::Version(version));
+    }
+    let (envelope, rest) =
+        postcard::take_from_bytes::<Envelope>(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(WireError::Malformed(format!("{} bytes after the frame", rest.len())));
+    }
+    debug_assert_eq!(envelope.version, FRAME_VERSION);
+    Ok(envelope.frame)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame() -> Frame {
+        Frame::Protocol {
+            tag: Tag::Reshare {
+                kind: ProtocolKind::AuxGen,
+                session: 3,
+                attempt: 2,
+            },
+            payload: vec![1, 2, 3],
+        }
+    }
+
+    #[test]
+    fn frames_round_trip_and_bad_bytes_are_refused() {
+        let bytes = encode_frame(&frame());
+        assert_eq!(decode_frame(&bytes).unwrap(), frame());
+
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(matches!(decode_frame(&trailing), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            decode_frame(&bytes[..bytes.len() - 1]),
+            Err(WireError::Malformed(_))
+        ));
+        assert!(matches!(decode_frame(&[]), Err(WireError::Malformed(_))));
+        let mut other_version = bytes.clone();
+        other_version[0] = 9;
+        assert_eq!(decode_frame(&other_version), Err(WireError::Version(9)));
+        let mut unknown_variant = bytes;
+        unknown_variant[1] = 77;
+        assert!(matches!(decode_frame(&unknown_variant), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            decode_frame(&vec![0u8; MAX_FRAME_BYTES + 1]),
+            Err(WireError::Oversized(_))
+        ));
+    }
+
+    #[test]
+    fn session_ids_differ_per_attempt_and_kind() {
+        let network = [4; 32];
+        let tag = |kind, attempt| Tag::Reshare {
+            kind,
+            session: 1,
+            attempt,
+        };
+        let a = tag(ProtocolKind::Reshare, 1).session_id(&network);
+        assert_ne!(a, tag(ProtocolKind::Reshare, 2).session_id(&network));
+        assert_ne!(a, tag(ProtocolKind::AuxGen, 1).session_id(&network));
+        assert_ne!(a, tag(ProtocolKind::Reshare, 1).session_id(&[5; 32]));
+        assert_eq!(a, tag(ProtocolKind::Reshare, 1).session_id(&network));
+    }
+}

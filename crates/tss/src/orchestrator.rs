@@ -149,7 +149,13 @@ pub(crate) async fn reconcile(shared: &Arc<Shared>) -> Result<(), TssError> {
     if record.new_tss().contains(&me) {
         let next = shared.keystore().get(Slot::Next)?;
         if let Some(held) = next.filter(|h| (h.info.session, h.info.attempt) == key) {
-            if !view.confirmations.contains_key(&me) && shared.running() != Some(key) {
+            let confirmed_here = shared
+                .last_attempt
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .is_some_and(|r| (r.session, r.attempt) == key && r.result == "confirmed");
+            if !view.confirmations.contains_key(&me) && shared.running() != Some(key) && !confirmed_here {
                 confirm(shared, record, &held).await;
             }
             return Ok(());

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sha3::Keccak256;
 use tokio::sync::mpsc;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::keystore::{sharing_digest, Slot};
 use crate::service::Shared;
@@ -55,10 +55,10 @@ pub struct SignRequest {
     pub account: AccountId,
     /// The message; what is signed is its Keccak-256 hash (as Ethereum signs a transaction's
     /// encoding). Exactly one of `message` and `hash` is given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub message: Option<Bytes>,
     /// A 32-byte hash to sign as it is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub hash: Option<Bytes>,
     /// 16 bytes the user picks at random: two requests never share them.
     #[serde(with = "hex_vec")]
@@ -387,6 +387,8 @@ pub fn now_ms() -> u64 {
 /// where they are), the threshold and the parent key.
 struct SigningCommittee {
     eligible: BTreeSet<AccountId>,
+    /// Whether this TSS is declared by a validating validator (peers accept only those).
+    declared: bool,
     threshold: usize,
     parent_key: Vec<u8>,
     sharing: [u8; 32],
@@ -416,6 +418,7 @@ async fn signing_committee(shared: &Shared) -> Result<SigningCommittee, SignErro
         .collect();
     Ok(SigningCommittee {
         eligible,
+        declared: validating.contains(&shared.identity.account()),
         threshold: sharing.threshold as usize,
         parent_key,
         sharing: sharing_digest(sharing.threshold, &sharing.public_shares),
@@ -472,6 +475,13 @@ async fn coordinate_rounds(shared: &Arc<Shared>, request: SignRequest) -> Result
     let mut failures = Vec::new();
     for round in 0..MAX_ROUNDS {
         let committee = signing_committee(shared).await?;
+        if !committee.declared {
+            return Err(SignError::Unavailable(
+                "this TSS is not declared by a validating validator, so the committee does not accept its \
+                 connections; send the request to a validator's TSS"
+                    .into(),
+            ));
+        }
         let eligible: BTreeSet<AccountId> = committee.eligible.difference(&silent).copied().collect();
         let Some(signers) = choose_signers(&hash, round, &eligible, committee.threshold) else {
             failures.push(format!(
@@ -589,6 +599,7 @@ pub(crate) async fn deliver_outcome(shared: &Shared, from: AccountId, outcome: S
 /// Runs a signing job as one signer and answers the coordinator `from`.
 pub(crate) async fn handle_job(shared: &Arc<Shared>, from: AccountId, job: SignJob) {
     let request = job.request.hash(&shared.chain.genesis_hash()).unwrap_or_default();
+    debug!(?from, round = job.round, "signing job");
     let result = sign_as_member(shared, &job).await;
     if let Err(e) = &result {
         warn!(?from, "signing job failed: {}", e.message);
@@ -759,6 +770,23 @@ mod tests {
         assert!(json.contains("\"message\":\"0x68656c6c6f\""), "{json}");
         let back: SignRequest = serde_json::from_str(&json).unwrap();
         assert_eq!(back, r);
+        let without_hash = json.replace(",\"hash\":null", "");
+        assert_ne!(without_hash, json);
+        assert_eq!(
+            serde_json::from_str::<SignRequest>(&without_hash).unwrap(),
+            r,
+            "an omitted field is None"
+        );
+        // The binary form (a signing job between TSSs) round-trips too.
+        let job = crate::wire::Frame::SignJob(crate::wire::SignJob {
+            request: r,
+            round: 1,
+            signers: [AccountId([1; 32])].into(),
+        });
+        assert_eq!(
+            crate::wire::decode_frame(&crate::wire::encode_frame(&job)).unwrap(),
+            job
+        );
     }
 
     #[test]

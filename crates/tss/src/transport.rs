@@ -150,26 +150,48 @@ fn prologue(network: &[u8; 32]) -> Vec<u8> {
     p
 }
 
+/// A Noise XX handshake state keyed with `secret`, bound to `network` by the prologue.
+fn handshake_state(
+    secret: &[u8; 32],
+    network: &[u8; 32],
+    initiator: bool,
+) -> Result<snow::HandshakeState, TransportError> {
+    let prologue = prologue(network);
+    let builder = snow::Builder::new(NOISE_PARAMS.parse().map_err(noise_error)?)
+        .local_private_key(secret)
+        .prologue(&prologue);
+    let state = if initiator {
+        builder.build_initiator()
+    } else {
+        builder.build_responder()
+    };
+    state.map_err(noise_error)
+}
+
+async fn send_handshake(hs: &mut snow::HandshakeState, stream: &mut TcpStream) -> Result<(), TransportError> {
+    let mut buf = vec![0u8; NOISE_MAX_MESSAGE];
+    let n = hs.write_message(&[], &mut buf).map_err(noise_error)?;
+    write_message(stream, &buf[..n]).await
+}
+
+async fn receive_handshake(hs: &mut snow::HandshakeState, stream: &mut TcpStream) -> Result<(), TransportError> {
+    let msg = read_message(stream).await?;
+    let mut buf = vec![0u8; NOISE_MAX_MESSAGE];
+    hs.read_message(&msg, &mut buf).map_err(noise_error)?;
+    Ok(())
+}
+
 impl NoiseStream {
-    /// Runs the initiator's side of Noise XX.
+    /// Runs the initiator's side of Noise XX (`-> e`, `<- e, ee, s, es`, `-> s, se`).
     pub(crate) async fn initiate(
         mut stream: TcpStream,
         secret: &[u8; 32],
         network: &[u8; 32],
     ) -> Result<Self, TransportError> {
-        let prologue = prologue(network);
-        let mut hs = snow::Builder::new(NOISE_PARAMS.parse().map_err(noise_error)?)
-            .local_private_key(secret)
-            .prologue(&prologue)
-            .build_initiator()
-            .map_err(noise_error)?;
-        let mut buf = vec![0u8; NOISE_MAX_MESSAGE];
-        let n = hs.write_message(&[], &mut buf).map_err(noise_error)?;
-        write_message(&mut stream, &buf[..n]).await?;
-        let msg = read_message(&mut stream).await?;
-        hs.read_message(&msg, &mut buf).map_err(noise_error)?;
-        let n = hs.write_message(&[], &mut buf).map_err(noise_error)?;
-        write_message(&mut stream, &buf[..n]).await?;
+        let mut hs = handshake_state(secret, network, true)?;
+        send_handshake(&mut hs, &mut stream).await?;
+        receive_handshake(&mut hs, &mut stream).await?;
+        send_handshake(&mut hs, &mut stream).await?;
         Self::finish(stream, hs)
     }
 
@@ -179,19 +201,10 @@ impl NoiseStream {
         secret: &[u8; 32],
         network: &[u8; 32],
     ) -> Result<Self, TransportError> {
-        let prologue = prologue(network);
-        let mut hs = snow::Builder::new(NOISE_PARAMS.parse().map_err(noise_error)?)
-            .local_private_key(secret)
-            .prologue(&prologue)
-            .build_responder()
-            .map_err(noise_error)?;
-        let mut buf = vec![0u8; NOISE_MAX_MESSAGE];
-        let msg = read_message(&mut stream).await?;
-        hs.read_message(&msg, &mut buf).map_err(noise_error)?;
-        let n = hs.write_message(&[], &mut buf).map_err(noise_error)?;
-        write_message(&mut stream, &buf[..n]).await?;
-        let msg = read_message(&mut stream).await?;
-        hs.read_message(&msg, &mut buf).map_err(noise_error)?;
+        let mut hs = handshake_state(secret, network, false)?;
+        receive_handshake(&mut hs, &mut stream).await?;
+        send_handshake(&mut hs, &mut stream).await?;
+        receive_handshake(&mut hs, &mut stream).await?;
         Self::finish(stream, hs)
     }
 

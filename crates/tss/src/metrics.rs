@@ -72,21 +72,20 @@ pub struct Metrics {
     pub sign_errors: AtomicU64,
     /// Connections refused because the peer's key is declared by no TSS.
     pub unknown_peers: AtomicU64,
-    dropped: [AtomicU64; 6],
+    /// Indexed by `Dropped as usize` (declaration order, as in `Dropped::ALL`).
+    dropped: [AtomicU64; Dropped::ALL.len()],
     latency: Mutex<Histogram>,
 }
 
 impl Metrics {
     /// Counts a dropped frame.
     pub fn dropped(&self, why: Dropped) {
-        let index = Dropped::ALL.iter().position(|d| *d == why).unwrap_or(0);
-        self.dropped[index].fetch_add(1, Ordering::Relaxed);
+        self.dropped[why as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Frames dropped for `why` so far.
     pub fn dropped_count(&self, why: Dropped) -> u64 {
-        let index = Dropped::ALL.iter().position(|d| *d == why).unwrap_or(0);
-        self.dropped[index].load(Ordering::Relaxed)
+        self.dropped[why as usize].load(Ordering::Relaxed)
     }
 
     /// Records one signing latency.

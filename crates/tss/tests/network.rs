@@ -46,6 +46,7 @@ fn free_port() -> u16 {
 struct Tss {
     dir: PathBuf,
     account: AccountId,
+    x25519: [u8; 32],
     p2p: u16,
     api: u16,
     child: Option<Child>,
@@ -204,6 +205,7 @@ async fn jumpstart_sign_reshare_through_a_crash_rotate_and_sign_again() {
             Tss {
                 dir,
                 account: identity.account(),
+                x25519: identity.x25519_public(),
                 p2p: free_port(),
                 api: free_port(),
                 child: None,
@@ -219,7 +221,7 @@ async fn jumpstart_sign_reshare_through_a_crash_rotate_and_sign_again() {
             bond: 10_000,
             tss_account: tss.account,
             endpoint: format!("127.0.0.1:{}", tss.p2p),
-            x25519: Identity::load_or_generate(&tss.dir).unwrap().x25519_public(),
+            x25519: tss.x25519,
         })
         .collect();
     let params = Params {

@@ -59,7 +59,8 @@ pub fn mul_generator<P: SchemeParams>(scalar: &Scalar<P>) -> Point<P> {
 /// The Lagrange coefficient at zero of `me` among the evaluation points `ids`.
 /// `None` if `me` is not among `ids` or two ids coincide.
 pub fn lagrange_at_zero<P: SchemeParams>(ids: &[Scalar<P>], me: &Scalar<P>) -> Option<Scalar<P>> {
-    if !ids.contains(me) {
+    // `me` must occur exactly once: a second copy would be skipped below, not caught.
+    if ids.iter().filter(|id| *id == me).count() != 1 {
         return None;
     }
     let mut num = Scalar::<P>::ONE;

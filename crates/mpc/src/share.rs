@@ -141,6 +141,9 @@ fn lagrange_at<P: SchemeParams>(xs: &[Scalar<P>], me: &Scalar<P>, at: &Scalar<P>
     if at == &Scalar::<P>::ZERO {
         return lagrange_at_zero::<P>(xs, me);
     }
+    if xs.iter().filter(|x| *x == me).count() != 1 {
+        return None;
+    }
     let mut num = Scalar::<P>::ONE;
     let mut den = Scalar::<P>::ONE;
     for x in xs.iter().filter(|x| *x != me) {
@@ -281,6 +284,28 @@ impl<P: SchemeParams> ThresholdShare<P> {
     }
 }
 
+/// The key that these holders' secret shares stand for together: `Σ λᵢ(0)·sᵢ·G`, each share
+/// at the id its own sharing gives it. It is the parent key when they are `t` shares of one
+/// sharing of it, and an unrelated point when shares of different sharings are mixed (an old
+/// share next to new ones). No secret is combined: each share contributes a point.
+pub fn combined_key<P: SchemeParams>(shares: &[&ThresholdShare<P>]) -> Result<Point<P>, MpcError> {
+    let ids = shares
+        .iter()
+        .map(|s| {
+            s.public.share_ids.get(&s.owner).copied().ok_or_else(|| {
+                MpcError::InvalidInput(format!("{:?} has no id in its own sharing", s.owner))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut key = Point::<P>::identity();
+    for (share, id) in shares.iter().zip(&ids) {
+        let lambda = lagrange_at_zero::<P>(&ids, id)
+            .ok_or_else(|| MpcError::InvalidInput("two shares have the same id".into()))?;
+        key += mul_generator::<P>(&(lambda * share.secret));
+    }
+    Ok(key)
+}
+
 /// Everything a committee member needs to sign with the parent key: its threshold share and
 /// the auxiliary (Paillier) information from AuxGen for the same committee.
 pub struct ParentKeyShare<P: SchemeParams> {
@@ -397,4 +422,32 @@ impl<P: SchemeParams> ParentKeyShare<P> {
 /// The commitment to a holder's share implied by Feldman commitments (used by resharing).
 pub(crate) fn committed_share<P: SchemeParams>(commitments: &[Point<P>], share_id: &Scalar<P>) -> Point<P> {
     eval_commitments::<P>(commitments, share_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dealer::Dealer;
+    use crate::tests::{ids, signers, TP};
+
+    #[test]
+    fn t_shares_of_one_sharing_combine_to_the_key_and_an_old_share_does_not() {
+        let people = signers(6);
+        let mut dealer = Dealer::<TP>::new(7);
+        let key = point_from_bytes::<TP>(&dealer.verifying_key()).unwrap();
+        let old = dealer.deal(&ids(&people[..5]), 3);
+        let new = dealer.deal(&ids(&people[1..]), 3);
+        let (p, q, r) = (people[1].party_id(), people[2].party_id(), people[3].party_id());
+        assert_eq!(combined_key::<TP>(&[&new[&p], &new[&q], &new[&r]]).unwrap(), key);
+        assert_eq!(combined_key::<TP>(&[&old[&p], &old[&q], &old[&r]]).unwrap(), key);
+        // The departed holder's old share (id 1) with two new shares at other ids.
+        let departed = people[0].party_id();
+        let (s, t) = (people[4].party_id(), people[5].party_id());
+        assert_ne!(new[&s].public.share_ids[&s], old[&departed].public.share_ids[&departed]);
+        assert_ne!(combined_key::<TP>(&[&old[&departed], &new[&s], &new[&t]]).unwrap(), key);
+        // Too few shares stand for another point too.
+        assert_ne!(combined_key::<TP>(&[&new[&p], &new[&q]]).unwrap(), key);
+        // Two shares at one id cannot be combined.
+        assert!(combined_key::<TP>(&[&old[&departed], &new[&p], &new[&q]]).is_err());
+    }
 }

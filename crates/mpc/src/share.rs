@@ -292,9 +292,11 @@ pub fn combined_key<P: SchemeParams>(shares: &[&ThresholdShare<P>]) -> Result<Po
     let ids = shares
         .iter()
         .map(|s| {
-            s.public.share_ids.get(&s.owner).copied().ok_or_else(|| {
-                MpcError::InvalidInput(format!("{:?} has no id in its own sharing", s.owner))
-            })
+            s.public
+                .share_ids
+                .get(&s.owner)
+                .copied()
+                .ok_or_else(|| MpcError::InvalidInput(format!("{:?} has no id in its own sharing", s.owner)))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut key = Point::<P>::identity();

@@ -7,9 +7,11 @@
 //! - [`store`]: blocks and state in redb, checked when read;
 //! - [`genesis`]: the genesis TOML file;
 //! - [`service`]: block production and the JSON-RPC server ([`start`]);
+//! - [`cli`]: the command line of `keywheel-node` and `keywheel node`;
 //! - [`keyfile`]: sr25519 seeds in owner-only files (shared with the TSS, from `keywheel-rpc`).
 
 pub mod author;
+pub mod cli;
 pub mod crypto;
 pub mod error;
 pub mod genesis;

@@ -13,10 +13,12 @@
 //! - [`orchestrator`]: follows the chain and runs jumpstart, reshare, confirm, rotate, report;
 //! - [`signing`]: signing requests, their checks, and the coordination of `t` signers;
 //! - [`api`]: the HTTP API (`/v1/sign`, `/v1/status`, `/metrics`);
+//! - [`cli`]: the command line of `keywheel-tss` and `keywheel tss`;
 //! - [`service`]: wires it all together ([`service::start`]); [`config`]: its configuration.
 
 pub mod api;
 pub mod chain;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod identity;

@@ -1,0 +1,876 @@
+//! `keywheel devnet`: a whole network on this machine in one command. A dev node and one TSS per
+//! validator run as separate processes on loopback; the devnet funds and bonds the validators in
+//! genesis, jumpstarts the parent key, registers a demo account, signs, then waits for the
+//! requested number of rotations — each a reshare in which the oldest member leaves and a
+//! random validator joins — signing again after each. At the end it tries a departed member's
+//! old share, checks every keystore still opens, and reports what it found.
+
+mod follow;
+mod old_share;
+mod procs;
+mod progress;
+mod summary;
+
+use std::collections::BTreeSet;
+use std::ffi::OsString;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use keywheel_chain::{AccountId, Call, Event, Member, Params, ReshareKind};
+use keywheel_mpc::curve::point_from_bytes;
+use keywheel_mpc::PartySigner;
+use keywheel_node::genesis::{GenesisBalance, GenesisConfig, GenesisValidator};
+use keywheel_rpc::jsonrpsee::ws_client::WsClient;
+use keywheel_rpc::{keyfile, Block, KeywheelApiClient, RuntimeCall};
+use keywheel_tss::identity::Identity;
+use keywheel_tss::keystore::{KeySource, Keystore, KEYSTORE_FILE};
+use keywheel_tss::signing::ToSign;
+use keywheel_tss::P;
+use tokio::sync::mpsc;
+
+use crate::client::{self, account_of};
+use old_share::{open_share, try_old_share, OldShareTrial};
+use procs::Proc;
+use progress::{short, Progress};
+use summary::{SessionSummary, SignatureSummary, SlashSummary, Summary, ValidatorSummary};
+
+/// `keywheel devnet` options. The defaults are the README's devnet.
+#[derive(Args, Clone, Debug)]
+pub struct DevnetArgs {
+    /// Validators, each with its own TSS process.
+    #[arg(long, default_value_t = 7)]
+    pub validators: usize,
+    /// Committee size.
+    #[arg(long, default_value_t = 5)]
+    pub committee: u32,
+    /// Signing threshold.
+    #[arg(long, default_value_t = 3)]
+    pub threshold: u32,
+    /// Rotations to wait for after the jumpstart.
+    #[arg(long, default_value_t = 2)]
+    pub sessions: u32,
+    /// Milliseconds between blocks.
+    #[arg(long, default_value_t = 500)]
+    pub block_ms: u64,
+    /// Blocks per session.
+    #[arg(long, default_value_t = 100)]
+    pub session_blocks: u64,
+    /// Blocks a reshare attempt may take before the chain aborts it (TSSs give up at 75 %).
+    #[arg(long, default_value_t = 200)]
+    pub reshare_deadline_blocks: u64,
+    /// Keep everything in this directory (it must be empty or new) instead of a fresh temporary
+    /// one that is removed after a successful run.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Write the JSON summary here.
+    #[arg(long)]
+    pub summary: Option<PathBuf>,
+    /// The node's JSON-RPC port (0: any free port).
+    #[arg(long, default_value_t = 9944)]
+    pub rpc_port: u16,
+    /// The first TSS's peer port; validator i uses this + i (0: any free ports).
+    #[arg(long, default_value_t = 7100)]
+    pub p2p_port: u16,
+    /// The first TSS's HTTP API port; validator i uses this + i (0: any free ports).
+    #[arg(long, default_value_t = 8100)]
+    pub api_port: u16,
+}
+
+const MAX_ATTEMPTS: u32 = 3;
+const STAKE: u128 = 100_000;
+
+impl DevnetArgs {
+    fn params(&self) -> anyhow::Result<Params> {
+        let params = Params {
+            committee_size: self.committee,
+            threshold: self.threshold,
+            session_length: self.session_blocks,
+            reshare_deadline: self.reshare_deadline_blocks,
+            max_attempts: MAX_ATTEMPTS,
+            slash_permill: 100_000,
+            barred_sessions: 2,
+            unbonding_period: 10,
+            min_bond: 1_000,
+        };
+        params.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+        if (self.committee as usize) > self.validators {
+            bail!(
+                "a committee of {} needs at least as many validators (--validators)",
+                self.committee
+            );
+        }
+        if self.threshold < 2 {
+            bail!("the threshold must be at least 2: one share alone must not sign");
+        }
+        if self.block_ms == 0 {
+            bail!("--block-ms must be at least 1");
+        }
+        Ok(params)
+    }
+
+    fn block_time(&self) -> Duration {
+        Duration::from_millis(self.block_ms)
+    }
+
+    /// How long one rotation may take at most: a whole session to begin, then every attempt.
+    fn rotation_limit(&self) -> Duration {
+        self.block_time() * (self.session_blocks + self.reshare_deadline_blocks * MAX_ATTEMPTS as u64) as u32
+            + Duration::from_secs(120)
+    }
+}
+
+/// One validator of the devnet: its stash, its TSS's directory, identity, addresses and process.
+struct Validator {
+    name: String,
+    stash: PartySigner,
+    dir: PathBuf,
+    tss: AccountId,
+    x25519: [u8; 32],
+    p2p: SocketAddr,
+    api: SocketAddr,
+    api_url: Option<String>,
+    proc: Option<Proc>,
+}
+
+impl Validator {
+    fn key_file(&self) -> PathBuf {
+        self.dir.join(keywheel_tss::config::DEFAULT_KEY_FILE)
+    }
+}
+
+/// The processes of a devnet and what it needs to drive them.
+struct Network {
+    dir: PathBuf,
+    root: PartySigner,
+    user: PartySigner,
+    genesis: PathBuf,
+    node_addr: SocketAddr,
+    node_url: String,
+    node: Option<Proc>,
+    validators: Vec<Validator>,
+}
+
+/// What a run found so far; it survives a failure half-way.
+#[derive(Default)]
+struct Report {
+    parent: Option<Vec<u8>>,
+    committee: Vec<Member>,
+    sessions: Vec<SessionSummary>,
+    signatures: Vec<SignatureSummary>,
+    /// Copies of departed members' keystores: (validator index, session it left in, path).
+    old_copies: Vec<(usize, u32, PathBuf)>,
+    failures: Vec<String>,
+}
+
+/// Runs the devnet. Returns an error (a non-zero exit) if any check failed.
+pub async fn run(args: DevnetArgs) -> anyhow::Result<()> {
+    let params = args.params()?;
+    let (dir, fresh) = prepare_dir(args.dir.as_deref())?;
+    println!("devnet directory {}", dir.display());
+    let names: Vec<String> = (0..args.validators).map(|i| format!("v{i}")).collect();
+    let progress = Progress::new(&names);
+    let mut net = Network::new(&args, &dir)?;
+    let mut report = Report::default();
+
+    let outcome = tokio::select! {
+        outcome = scenario(&args, &params, &mut net, &mut report, &progress) => Some(outcome),
+        _ = tokio::signal::ctrl_c() => None,
+    };
+    let Some(outcome) = outcome else {
+        progress.finish();
+        eprintln!("interrupted: stopping {} processes", net.running());
+        net.stop_all();
+        eprintln!(
+            "every devnet process has stopped; logs and keys are in {}",
+            dir.display()
+        );
+        std::process::exit(130);
+    };
+    if let Err(e) = &outcome {
+        report.failures.push(format!("{e:#}"));
+    }
+    progress.stage("stopping the TSSs; trying a departed member's old share; checking every keystore");
+    let summary = finish(&args, &mut net, &mut report).await;
+    progress.finish();
+    net.stop_all();
+    if let Some(path) = &args.summary {
+        std::fs::write(path, serde_json::to_string_pretty(&summary)? + "\n")
+            .with_context(|| format!("write the summary to {}", path.display()))?;
+    }
+    println!("\n{}", summary.table());
+    if !summary.failures.is_empty() {
+        for v in &net.validators {
+            eprintln!("---- {} ({}) log tail ----", v.name, v.dir.join("tss.log").display());
+            eprintln!("{}", tail(&v.dir.join("tss.log"), 15));
+        }
+        bail!(
+            "the devnet found {} failure(s); everything is kept in {}",
+            summary.failures.len(),
+            dir.display()
+        );
+    }
+    if fresh {
+        let _ = std::fs::remove_dir_all(&dir);
+    } else {
+        println!("everything is kept in {}", dir.display());
+    }
+    Ok(())
+}
+
+/// A fresh temporary directory, or `dir` (which must be empty or new); `true` if fresh.
+fn prepare_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, bool)> {
+    match dir {
+        None => {
+            let tmp = tempfile::Builder::new()
+                .prefix("keywheel-devnet-")
+                .tempdir()
+                .context("make a temporary directory")?;
+            Ok((tmp.keep(), true))
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+            if std::fs::read_dir(dir)?.next().is_some() {
+                bail!(
+                    "{} is not empty: a devnet starts from nothing (give a new directory)",
+                    dir.display()
+                );
+            }
+            Ok((dir.canonicalize()?, false))
+        }
+    }
+}
+
+fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A loopback address at `port`, after checking it is free; port 0 picks a free one (`keep`:
+/// leave 0 for the process to choose and report).
+fn loopback(port: u16, keep_zero: bool) -> anyhow::Result<SocketAddr> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| {
+        format!("127.0.0.1:{port} is in use (another devnet or node?): choose other ports with --rpc-port, --p2p-port and --api-port, or 0 for any free ones")
+    })?;
+    if port == 0 && keep_zero {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], 0)));
+    }
+    Ok(listener.local_addr()?)
+}
+
+impl Network {
+    /// Keys, identities and addresses for every part (nothing runs yet).
+    fn new(args: &DevnetArgs, dir: &Path) -> anyhow::Result<Self> {
+        let root = keyfile::generate(&dir.join("root.key"))?;
+        let user = keyfile::generate(&dir.join("user.key"))?;
+        let node_addr = loopback(args.rpc_port, true)?;
+        let mut validators = Vec::new();
+        for i in 0..args.validators {
+            let name = format!("v{i}");
+            let stash = keyfile::generate(&dir.join(format!("stash-{name}.key")))?;
+            let tss_dir = dir.join(&name);
+            std::fs::create_dir_all(&tss_dir)?;
+            let identity = Identity::load_or_generate(&tss_dir)?;
+            let port = |base: u16| if base == 0 { 0 } else { base.saturating_add(i as u16) };
+            validators.push(Validator {
+                name,
+                stash,
+                dir: tss_dir,
+                tss: identity.account(),
+                x25519: identity.x25519_public(),
+                p2p: loopback(port(args.p2p_port), false)?,
+                api: loopback(port(args.api_port), true)?,
+                api_url: None,
+                proc: None,
+            });
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            root,
+            user,
+            genesis: dir.join("genesis.toml"),
+            node_addr,
+            node_url: String::new(),
+            node: None,
+            validators,
+        })
+    }
+
+    /// Writes the genesis: every validator funded and bonded, with its TSS declared.
+    fn write_genesis(&self, params: &Params) -> anyhow::Result<()> {
+        let author = keyfile::generate(&self.dir.join("author.key"))?;
+        let mut balances = vec![
+            GenesisBalance {
+                account: account_of(&self.root),
+                amount: 1_000_000_000,
+            },
+            GenesisBalance {
+                account: account_of(&self.user),
+                amount: 1_000_000,
+            },
+        ];
+        let mut validators = Vec::new();
+        for v in &self.validators {
+            balances.push(GenesisBalance {
+                account: account_of(&v.stash),
+                amount: 10 * STAKE,
+            });
+            validators.push(GenesisValidator {
+                stash: account_of(&v.stash),
+                bond: STAKE,
+                tss_account: v.tss,
+                endpoint: v.p2p.to_string(),
+                x25519: v.x25519,
+            });
+        }
+        let genesis = GenesisConfig {
+            name: "keywheel-devnet".into(),
+            root: account_of(&self.root),
+            author: account_of(&author),
+            params: params.clone(),
+            balances,
+            validators,
+        };
+        std::fs::write(&self.genesis, genesis.to_toml()).with_context(|| format!("write {}", self.genesis.display()))
+    }
+
+    /// Starts the node (again, after a stop: at the same address).
+    async fn start_node(&mut self, block_ms: u64) -> anyhow::Result<()> {
+        let args: Vec<OsString> = vec![
+            "node".into(),
+            "run".into(),
+            "--genesis".into(),
+            self.genesis.clone().into(),
+            "--data-dir".into(),
+            self.dir.join("node").into(),
+            "--author-key".into(),
+            self.dir.join("author.key").into(),
+            "--rpc-addr".into(),
+            self.node_addr.to_string().into(),
+            "--block-time-ms".into(),
+            block_ms.to_string().into(),
+        ];
+        let (proc, url) = Proc::spawn(
+            "node",
+            &args,
+            &self.dir.join("node.log"),
+            "rpc ",
+            Duration::from_secs(60),
+        )
+        .await?;
+        let addr = url.trim_start_matches("ws://");
+        self.node_addr = addr.parse().with_context(|| format!("the node reported `{url}`"))?;
+        self.node_url = url;
+        self.node = Some(proc);
+        Ok(())
+    }
+
+    /// Starts validator `i`'s TSS (again, after a stop: at the same addresses).
+    async fn start_tss(&mut self, i: usize) -> anyhow::Result<()> {
+        let node_url = self.node_url.clone();
+        let v = &mut self.validators[i];
+        let args: Vec<OsString> = vec![
+            "tss".into(),
+            "run".into(),
+            "--data-dir".into(),
+            v.dir.clone().into(),
+            "--node".into(),
+            node_url.into(),
+            "--p2p".into(),
+            v.p2p.to_string().into(),
+            "--api".into(),
+            v.api.to_string().into(),
+        ];
+        let (proc, api) = Proc::spawn(&v.name, &args, &v.dir.join("tss.log"), "api ", Duration::from_secs(60)).await?;
+        v.api = api
+            .parse()
+            .with_context(|| format!("{} reported its API at `{api}`", v.name))?;
+        v.api_url = Some(format!("http://{}", v.api));
+        v.proc = Some(proc);
+        Ok(())
+    }
+
+    fn running(&mut self) -> usize {
+        let node = self.node.as_mut().is_some_and(Proc::is_running) as usize;
+        node + self
+            .validators
+            .iter_mut()
+            .filter_map(|v| v.proc.as_mut())
+            .map(|p| p.is_running() as usize)
+            .sum::<usize>()
+    }
+
+    /// Stops every TSS (all signalled at once, then each waited for).
+    fn stop_tss(&mut self) {
+        for v in &mut self.validators {
+            if let Some(p) = &v.proc {
+                p.terminate();
+            }
+        }
+        for v in &mut self.validators {
+            if let Some(mut p) = v.proc.take() {
+                p.stop();
+            }
+        }
+    }
+
+    /// Stops the TSSs, then the node.
+    fn stop_all(&mut self) {
+        self.stop_tss();
+        if let Some(mut node) = self.node.take() {
+            node.stop();
+        }
+    }
+
+    fn api_urls(&self) -> Vec<String> {
+        self.validators.iter().filter_map(|v| v.api_url.clone()).collect()
+    }
+
+    fn name_of(&self, tss: &AccountId) -> String {
+        self.validators
+            .iter()
+            .find(|v| v.tss == *tss)
+            .map_or_else(|| short(tss), |v| v.name.clone())
+    }
+
+    fn names<'a>(&self, accounts: impl IntoIterator<Item = &'a AccountId>) -> String {
+        let v: Vec<String> = accounts.into_iter().map(|a| self.name_of(a)).collect();
+        if v.is_empty() {
+            "-".into()
+        } else {
+            v.join(" ")
+        }
+    }
+
+    /// `devnet.json`: where everything listens and runs, for the user and for tests.
+    fn write_manifest(&self) -> anyhow::Result<()> {
+        let manifest = serde_json::json!({
+            "dir": self.dir,
+            "node": self.node_url,
+            "node_pid": self.node.as_ref().and_then(Proc::pid),
+            "user_key": self.dir.join("user.key"),
+            "validators": self.validators.iter().map(|v| serde_json::json!({
+                "name": v.name,
+                "stash": account_of(&v.stash).to_ss58(),
+                "tss": v.tss.to_ss58(),
+                "api": v.api_url,
+                "p2p": v.p2p.to_string(),
+                "pid": v.proc.as_ref().and_then(Proc::pid),
+                "dir": v.dir,
+            })).collect::<Vec<_>>(),
+        });
+        let path = self.dir.join("devnet.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")
+            .with_context(|| format!("write {}", path.display()))
+    }
+}
+
+/// The chain as the scenario sees it: events in order, from the follower.
+struct Chain {
+    client: WsClient,
+    blocks: mpsc::Receiver<Block>,
+    pending: std::collections::VecDeque<Event>,
+}
+
+impl Chain {
+    /// The next event, waiting at most until `deadline`.
+    async fn next(&mut self, deadline: Instant) -> anyhow::Result<Event> {
+        loop {
+            if let Some(event) = self.pending.pop_front() {
+                return Ok(event);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.blocks.recv()).await {
+                Ok(Some(block)) => self.pending.extend(block.events.into_iter().map(|r| r.event)),
+                Ok(None) => bail!("the chain follower stopped"),
+                Err(_) => bail!("timed out waiting for the chain"),
+            }
+        }
+    }
+}
+
+async fn scenario(
+    args: &DevnetArgs,
+    params: &Params,
+    net: &mut Network,
+    report: &mut Report,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    progress.stage(format!(
+        "starting the dev node and {} TSS processes (committee {}, threshold {})",
+        args.validators, args.committee, args.threshold
+    ));
+    net.write_genesis(params)?;
+    net.start_node(args.block_ms).await?;
+    for i in 0..net.validators.len() {
+        net.start_tss(i).await?;
+    }
+    net.write_manifest()?;
+    progress.log(format!("node {}  (block every {} ms)", net.node_url, args.block_ms));
+    for v in &net.validators {
+        progress.log(format!(
+            "{}  tss {}  api {}  p2p {}",
+            v.name,
+            v.tss,
+            v.api_url.as_deref().unwrap_or("-"),
+            v.p2p
+        ));
+    }
+    progress.poll(
+        net.node_url.replacen("ws://", "http://", 1),
+        net.validators.iter().map(|v| (v.tss, v.api_url.clone())).collect(),
+    );
+    let client = client::connect(&net.node_url).await?;
+    let height = client.status().await?.height;
+    let mut chain = Chain {
+        client,
+        blocks: follow::follow(net.node_url.clone(), height + 1),
+        pending: Default::default(),
+    };
+    let http = reqwest::Client::new();
+
+    // Jumpstart: the chain picks the first committee; its TSSs run the DKG and confirm.
+    progress.stage("jumpstart: the chain picks the first committee, whose TSSs run the DKG");
+    client::submit(&chain.client, &net.root, RuntimeCall::Sudo(Call::Jumpstart)).await?;
+    let deadline = Instant::now() + args.rotation_limit();
+    let parent = loop {
+        match chain.next(deadline).await.context("waiting for the jumpstart")? {
+            Event::ReshareStarted {
+                kind: ReshareKind::Jumpstart,
+                attempt,
+                new_committee,
+                ..
+            } => progress.log(format!(
+                "jumpstart attempt {attempt}: committee {}",
+                net.names(&new_committee)
+            )),
+            Event::ParentKeyCreated { verifying_key } => break verifying_key,
+            e @ (Event::ReshareAborted { .. } | Event::Slashed { .. }) => progress.log(describe(net, &e)),
+            Event::ReshareAbandoned { attempts, .. } => bail!("the jumpstart was abandoned after {attempts} attempts"),
+            _ => {}
+        }
+    };
+    progress.log(format!("parent key 0x{}", hex::encode(&parent)));
+    report.parent = Some(parent.clone());
+    report.committee = chain.client.committee().await?.members;
+
+    progress.stage("registering the demo account and signing a message");
+    client::submit(&chain.client, &net.user, RuntimeCall::Signed(Call::Register)).await?;
+    sign(net, &chain, &http, report, progress, "jumpstart").await;
+    if args.sessions == 0 {
+        return Ok(());
+    }
+
+    for k in 1..=args.sessions {
+        progress.stage(format!(
+            "rotation {k} of {}: waiting for the next session (every {} blocks)",
+            args.sessions, args.session_blocks
+        ));
+        let deadline = Instant::now() + args.rotation_limit();
+        let (session, staying, new_committee) = loop {
+            match chain.next(deadline).await.context("waiting for a rotation to start")? {
+                Event::ReshareStarted {
+                    kind: ReshareKind::Rotation,
+                    session,
+                    staying,
+                    new_committee,
+                    ..
+                } => break (session, staying, new_committee),
+                e @ (Event::ReshareAbandoned { .. } | Event::Slashed { .. }) => progress.log(describe(net, &e)),
+                _ => {}
+            }
+        };
+        let started = Instant::now();
+        let old: Vec<AccountId> = report.committee.iter().map(|m| m.tss).collect();
+        let left: Vec<AccountId> = old.iter().filter(|a| !staying.contains(a)).copied().collect();
+        let joined: Vec<AccountId> = new_committee.iter().filter(|a| !staying.contains(a)).copied().collect();
+        progress.stage(format!(
+            "session {session}: reshare attempt 1 — {} leaves, {} joins",
+            net.names(&left),
+            net.names(&joined)
+        ));
+        // A departed member's keystore, copied before it erases its share: tried at the end.
+        for a in &left {
+            if let Some(i) = net.validators.iter().position(|v| v.tss == *a) {
+                let copies = net.dir.join("old-shares");
+                std::fs::create_dir_all(&copies)?;
+                let copy = copies.join(format!("{}-session{session}.redb", net.validators[i].name));
+                std::fs::copy(net.validators[i].dir.join(KEYSTORE_FILE), &copy)
+                    .with_context(|| format!("copy {}'s keystore", net.validators[i].name))?;
+                report.old_copies.push((i, session, copy));
+            }
+        }
+        if k == args.sessions {
+            // No further session boundaries: the run ends with this rotation.
+            let mut quiet = chain.client.params().await?;
+            quiet.session_length = 1_000_000_000;
+            client::submit(
+                &chain.client,
+                &net.root,
+                RuntimeCall::Sudo(Call::SetParams { params: quiet }),
+            )
+            .await?;
+        }
+        let mut attempts = 1;
+        let rotated = loop {
+            match chain.next(deadline).await.context("waiting for the rotation")? {
+                Event::RotateKey { session: s, attempt } if s == session => {
+                    attempts = attempt;
+                    break true;
+                }
+                Event::ReshareStarted {
+                    session: s,
+                    attempt,
+                    new_committee,
+                    ..
+                } if s == session => {
+                    attempts = attempt;
+                    progress.stage(format!(
+                        "session {session}: reshare attempt {attempt} — committee {}",
+                        net.names(&new_committee)
+                    ));
+                }
+                Event::ReshareAbandoned { session: s, .. } if s == session => break false,
+                Event::Confirmed { member, attempt, .. } => progress.log(format!(
+                    "  {} confirmed its held share (attempt {attempt})",
+                    net.name_of(&member)
+                )),
+                e @ (Event::ReshareAborted { .. } | Event::Slashed { .. }) => progress.log(describe(net, &e)),
+                _ => {}
+            }
+        };
+        let reshare_ms = started.elapsed().as_millis() as u64;
+        let committee = chain.client.committee().await?;
+        if committee.parent_key.as_deref() != Some(parent.as_slice()) {
+            report
+                .failures
+                .push(format!("the parent key changed in session {session}"));
+        }
+        progress.log(format!(
+            "session {session}: {} after {attempts} attempt(s), {:.1} s; committee {}",
+            if rotated { "rotated" } else { "NOT rotated" },
+            reshare_ms as f64 / 1000.0,
+            net.names(committee.members.iter().map(|m| &m.tss))
+        ));
+        report.sessions.push(SessionSummary {
+            index: session,
+            attempts,
+            committee: committee.members.iter().map(|m| m.tss.to_ss58()).collect(),
+            joined: joined.iter().map(AccountId::to_ss58).collect(),
+            left: left.iter().map(AccountId::to_ss58).collect(),
+            reshare_ms,
+            rotated,
+        });
+        if !rotated {
+            bail!("session {session}'s reshare was abandoned");
+        }
+        report.committee = committee.members;
+        progress.rotated(session);
+        progress.stage(format!("session {session}: signing with the new committee"));
+        sign(net, &chain, &http, report, progress, "rotation").await;
+    }
+    Ok(())
+}
+
+/// A line about a reshare failure or a punishment.
+fn describe(net: &Network, event: &Event) -> String {
+    match event {
+        Event::ReshareAborted {
+            session,
+            attempt,
+            reason,
+            offenders,
+        } => format!(
+            "  session {session} attempt {attempt} aborted ({reason:?}); offenders: {}",
+            net.names(offenders)
+        ),
+        Event::Slashed { tss, kind, amount, .. } => {
+            format!("  {} slashed ({kind:?}, {amount} burned)", net.name_of(tss))
+        }
+        Event::ReshareAbandoned { session, attempts } => {
+            format!("  session {session}: reshare abandoned after {attempts} attempt(s)")
+        }
+        other => format!("  {other:?}"),
+    }
+}
+
+/// Signs a message for the demo account through the TSSs (a different one first each time) and
+/// records whether the signature verified here.
+async fn sign(
+    net: &Network,
+    chain: &Chain,
+    http: &reqwest::Client,
+    report: &mut Report,
+    progress: &Progress,
+    after: &str,
+) {
+    let mut urls = net.api_urls();
+    if !urls.is_empty() {
+        let n = report.signatures.len() % urls.len();
+        urls.rotate_left(n);
+    }
+    let session = chain.client.status().await.map(|s| s.session).unwrap_or_default();
+    let message = format!("keywheel devnet: signed in session {session}, after the {after}");
+    let started = Instant::now();
+    let result = client::sign(
+        &chain.client,
+        http,
+        &urls,
+        &net.user,
+        ToSign::Message(message.into_bytes()),
+    )
+    .await;
+    let ms = started.elapsed().as_millis() as u64;
+    let entry = match result {
+        Ok(v) => {
+            progress.signed();
+            progress.log(format!(
+                "  signed by {} in {:.1} s, verified: child address {}",
+                net.names(&v.response.signers),
+                ms as f64 / 1000.0,
+                v.child_address
+            ));
+            SignatureSummary {
+                session,
+                after: after.into(),
+                child_address: Some(v.child_address),
+                verified: true,
+                signers: v.response.signers.iter().map(AccountId::to_ss58).collect(),
+                ms,
+                error: None,
+            }
+        }
+        Err(e) => {
+            progress.log(format!("  signing FAILED: {e:#}"));
+            SignatureSummary {
+                session,
+                after: after.into(),
+                child_address: None,
+                verified: false,
+                signers: Vec::new(),
+                ms,
+                error: Some(format!("{e:#}")),
+            }
+        }
+    };
+    report.signatures.push(entry);
+}
+
+/// Stops the TSSs, tries every departed member's old share against the committee's current
+/// shares, opens every keystore, reads the slashes, and assembles the summary.
+async fn finish(args: &DevnetArgs, net: &mut Network, report: &mut Report) -> Summary {
+    net.stop_tss();
+    let mut failures = std::mem::take(&mut report.failures);
+
+    // Every keystore opens after the run.
+    for v in &net.validators {
+        let path = v.dir.join(KEYSTORE_FILE);
+        if path.exists() {
+            if let Err(e) = Keystore::open(&path, v.tss, &KeySource::KeyFile(v.key_file())) {
+                failures.push(format!("{}'s keystore does not open: {e}", v.name));
+            }
+        }
+    }
+
+    let mut trials = Vec::new();
+    if let (Some(parent), false) = (&report.parent, report.old_copies.is_empty()) {
+        let current: anyhow::Result<Vec<_>> = report
+            .committee
+            .iter()
+            .filter_map(|m| net.validators.iter().find(|v| v.tss == m.tss))
+            .map(|v| open_share(&v.dir.join(KEYSTORE_FILE), v.tss, &v.key_file()))
+            .collect();
+        let parent_point = point_from_bytes::<P>(parent);
+        match (current, parent_point) {
+            (Ok(current), Some(parent_point)) => {
+                for (i, session, copy) in &report.old_copies {
+                    let v = &net.validators[*i];
+                    let outcome = open_share(copy, v.tss, &v.key_file())
+                        .and_then(|old| try_old_share(&old, &current, &parent_point));
+                    let (rejected, detail) = match outcome {
+                        Ok(found) => found,
+                        Err(e) => (false, format!("could not be tried: {e:#}")),
+                    };
+                    trials.push(OldShareTrial {
+                        validator: v.name.clone(),
+                        tss: v.tss,
+                        left_in_session: *session,
+                        rejected,
+                        detail,
+                    });
+                }
+            }
+            (Err(e), _) => failures.push(format!("the current committee's shares could not be read: {e:#}")),
+            (_, None) => failures.push("the parent key does not parse".into()),
+        }
+    }
+    let old_share_rejected = (!trials.is_empty()).then(|| trials.iter().all(|t| t.rejected));
+    if args.sessions > 0 && old_share_rejected != Some(true) {
+        failures.push("no departed member's old share was tried and rejected".into());
+    }
+
+    let slashes = match client::connect(&net.node_url).await {
+        Ok(c) => c.slashes().await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let slashed = slashes
+        .iter()
+        .map(|s| SlashSummary {
+            validator: net.name_of(&s.tss),
+            tss: s.tss.to_ss58(),
+            kind: format!("{:?}", s.kind),
+            session: s.session,
+            attempt: s.attempt,
+            amount: s.amount,
+        })
+        .collect();
+
+    let rotations = report.sessions.iter().filter(|s| s.rotated).count();
+    if rotations < args.sessions as usize {
+        failures.push(format!("{rotations} of {} rotations happened", args.sessions));
+    }
+    if let Some(bad) = report.signatures.iter().find(|s| !s.verified) {
+        failures.push(format!(
+            "a signature after the {} in session {} did not verify: {}",
+            bad.after,
+            bad.session,
+            bad.error.as_deref().unwrap_or("-")
+        ));
+    }
+    let addresses: BTreeSet<&str> = report
+        .signatures
+        .iter()
+        .filter_map(|s| s.child_address.as_deref())
+        .collect();
+    if addresses.len() > 1 {
+        failures.push(format!("the child address changed: {addresses:?}"));
+    }
+    let child_address = match (addresses.len(), report.signatures.iter().all(|s| s.verified)) {
+        (1, true) => addresses.into_iter().next().map(str::to_owned),
+        _ => None,
+    };
+    Summary {
+        parent_verifying_key: report.parent.as_ref().map(|k| format!("0x{}", hex::encode(k))),
+        child_address,
+        sessions: report.sessions.clone(),
+        signatures: report.signatures.clone(),
+        old_share_rejected,
+        old_share_trials: trials,
+        slashed,
+        validators: net
+            .validators
+            .iter()
+            .map(|v| ValidatorSummary {
+                name: v.name.clone(),
+                stash: account_of(&v.stash).to_ss58(),
+                tss: v.tss.to_ss58(),
+            })
+            .collect(),
+        committee_size: args.committee,
+        threshold: args.threshold,
+        failures,
+    }
+}

@@ -1,0 +1,194 @@
+//! What a devnet run found: the JSON summary (`--summary FILE`) and the table printed at the end.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use super::old_share::OldShareTrial;
+
+/// A devnet validator: its name in the devnet's output, its stash and its TSS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ValidatorSummary {
+    /// `v0`, `v1`, …
+    pub name: String,
+    /// The stash account.
+    pub stash: String,
+    /// The TSS account (the name committees use).
+    pub tss: String,
+}
+
+/// One session's rotation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// The chain session.
+    pub index: u32,
+    /// Reshare attempts it took (1 when nothing went wrong).
+    pub attempts: u32,
+    /// The committee after it, oldest member first (TSS accounts).
+    pub committee: Vec<String>,
+    /// Who joined.
+    pub joined: Vec<String>,
+    /// Who left.
+    pub left: Vec<String>,
+    /// From the first attempt's start to the rotation, in milliseconds.
+    pub reshare_ms: u64,
+    /// Whether the chain rotated the key.
+    pub rotated: bool,
+}
+
+/// One signature the devnet asked for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignatureSummary {
+    /// The chain session it was made in.
+    pub session: u32,
+    /// After what: `jumpstart` or `rotation`.
+    pub after: String,
+    /// The child address the signature verified under (derived here from the parent key).
+    pub child_address: Option<String>,
+    /// Whether this process verified it against the child key derived from the parent key.
+    pub verified: bool,
+    /// The TSS accounts that signed.
+    pub signers: Vec<String>,
+    /// Request to verified answer, in milliseconds.
+    pub ms: u64,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// One punishment on chain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SlashSummary {
+    /// The devnet name of the validator punished.
+    pub validator: String,
+    /// Its TSS account.
+    pub tss: String,
+    /// `Stake` (proven offence) or `Excluded` (silence).
+    pub kind: String,
+    /// Where.
+    pub session: u32,
+    /// Where.
+    pub attempt: u32,
+    /// Stake burned.
+    pub amount: u128,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// The parent verifying key (compressed SEC1, hex).
+    pub parent_verifying_key: Option<String>,
+    /// The demo account's child address, when it never changed (`null` otherwise).
+    pub child_address: Option<String>,
+    /// Every rotation waited for.
+    pub sessions: Vec<SessionSummary>,
+    /// Every signature asked for.
+    pub signatures: Vec<SignatureSummary>,
+    /// Whether every departed member's old share was tried and refused (`null`: none left).
+    pub old_share_rejected: Option<bool>,
+    /// Each departed member's old share, tried.
+    pub old_share_trials: Vec<OldShareTrial>,
+    /// Every punishment on chain.
+    pub slashed: Vec<SlashSummary>,
+    /// The validators, with their devnet names.
+    pub validators: Vec<ValidatorSummary>,
+    /// Committee size and threshold.
+    pub committee_size: u32,
+    /// Committee size and threshold.
+    pub threshold: u32,
+    /// Every check that failed (the run exits non-zero if any did).
+    pub failures: Vec<String>,
+}
+
+impl Summary {
+    /// The devnet name of a TSS account, else the account.
+    pub fn name_of(&self, tss: &str) -> String {
+        self.validators
+            .iter()
+            .find(|v| v.tss == tss)
+            .map_or_else(|| tss.to_owned(), |v| v.name.clone())
+    }
+
+    fn names(&self, accounts: &[String]) -> String {
+        if accounts.is_empty() {
+            return "-".into();
+        }
+        accounts.iter().map(|a| self.name_of(a)).collect::<Vec<_>>().join(" ")
+    }
+
+    /// The table printed at the end of a run.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "parent key     {}",
+            self.parent_verifying_key.as_deref().unwrap_or("none")
+        );
+        let _ = writeln!(
+            out,
+            "child address  {}",
+            self.child_address.as_deref().unwrap_or("not constant")
+        );
+        let _ = writeln!(
+            out,
+            "\nsession  attempts  reshare   rotated  left  joined  committee (oldest first)"
+        );
+        for s in &self.sessions {
+            let _ = writeln!(
+                out,
+                "{:<8} {:<9} {:<9} {:<8} {:<5} {:<7} {}",
+                s.index,
+                s.attempts,
+                format!("{:.1} s", s.reshare_ms as f64 / 1000.0),
+                if s.rotated { "yes" } else { "NO" },
+                self.names(&s.left),
+                self.names(&s.joined),
+                self.names(&s.committee)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\nsignature  session  after      verified  signers   time     child address"
+        );
+        for (i, s) in self.signatures.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{:<10} {:<8} {:<10} {:<9} {:<9} {:<8} {}",
+                i + 1,
+                s.session,
+                s.after,
+                if s.verified { "yes" } else { "NO" },
+                self.names(&s.signers),
+                format!("{:.1} s", s.ms as f64 / 1000.0),
+                s.child_address.as_deref().or(s.error.as_deref()).unwrap_or("-")
+            );
+        }
+        let _ = writeln!(out);
+        for t in &self.old_share_trials {
+            let _ = writeln!(
+                out,
+                "old share of {} (left in session {}): {} — {}",
+                t.validator,
+                t.left_in_session,
+                if t.rejected { "rejected" } else { "NOT REJECTED" },
+                t.detail
+            );
+        }
+        if self.slashed.is_empty() {
+            let _ = writeln!(out, "slashed: none");
+        }
+        for s in &self.slashed {
+            let _ = writeln!(
+                out,
+                "slashed: {} ({}) in session {} attempt {}, {} burned",
+                s.validator, s.kind, s.session, s.attempt, s.amount
+            );
+        }
+        if self.failures.is_empty() {
+            let _ = writeln!(out, "all checks passed");
+        }
+        for f in &self.failures {
+            let _ = writeln!(out, "FAILED: {f}");
+        }
+        out
+    }
+}

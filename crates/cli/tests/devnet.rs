@@ -1,0 +1,162 @@
+//! End to end through the real `keywheel` binary: `keywheel devnet` starts a dev node and seven
+//! TSS processes (production parameters, loopback), and its JSON summary must show what the
+//! network promises. A second run is interrupted with SIGINT and must leave no process behind.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn keywheel() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_keywheel"))
+}
+
+fn wait_with_limit(child: &mut Child, limit: Duration) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("keywheel did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The pids the devnet wrote to `devnet.json`: the node's and every TSS's.
+fn child_pids(dir: &Path) -> Vec<i32> {
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("devnet.json")).unwrap()).unwrap();
+    let mut pids = vec![manifest["node_pid"].as_i64().unwrap() as i32];
+    for v in manifest["validators"].as_array().unwrap() {
+        pids.push(v["pid"].as_i64().unwrap() as i32);
+    }
+    pids
+}
+
+fn alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists.
+    unsafe { libc::kill(pid, 0) == 0 }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn devnet_rotates_twice_with_the_same_key_and_rejects_a_departed_members_old_share() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let summary_path = tmp.path().join("summary.json");
+    let mut child = keywheel()
+        .arg("devnet")
+        .arg("--dir")
+        .arg(&dir)
+        .arg("--summary")
+        .arg(&summary_path)
+        .args(["--rpc-port", "0", "--p2p-port", "0", "--api-port", "0"])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_with_limit(&mut child, Duration::from_secs(900));
+    let text = std::fs::read_to_string(&summary_path).expect("the devnet wrote its summary");
+    assert!(status.success(), "the devnet failed ({status}); summary:\n{text}");
+    let summary: Value = serde_json::from_str(&text).unwrap();
+
+    assert!(summary["failures"].as_array().unwrap().is_empty(), "{text}");
+    let parent = summary["parent_verifying_key"].as_str().expect("a parent key");
+    assert_eq!(parent.len(), 2 + 66, "a compressed SEC1 key in hex");
+    let address = summary["child_address"].as_str().expect("one child address throughout");
+
+    // Two rotations, each with one member leaving and one joining, the committee still 5.
+    let sessions = summary["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2, "{text}");
+    let mut previous: Option<u64> = None;
+    for s in sessions {
+        assert_eq!(s["rotated"], Value::Bool(true), "{text}");
+        assert!(s["attempts"].as_u64().unwrap() >= 1);
+        let committee: BTreeSet<String> = strings(&s["committee"]).into_iter().collect();
+        assert_eq!(committee.len(), 5);
+        let (joined, left) = (strings(&s["joined"]), strings(&s["left"]));
+        assert_eq!((joined.len(), left.len()), (1, 1), "the oldest leaves, one joins: {s}");
+        assert!(committee.contains(&joined[0]) && !committee.contains(&left[0]));
+        let index = s["index"].as_u64().unwrap();
+        assert!(previous.is_none_or(|p| index > p), "sessions in order");
+        previous = Some(index);
+    }
+
+    // A signature after the jumpstart and after each rotation, each verified by the CLI
+    // against the child key derived from the parent key, all for the same child address.
+    let signatures = summary["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 3, "{text}");
+    for s in signatures {
+        assert_eq!(s["verified"], Value::Bool(true), "{s}");
+        assert_eq!(s["child_address"].as_str(), Some(address));
+        assert_eq!(strings(&s["signers"]).len(), 3, "threshold 3");
+    }
+    assert_eq!(signatures[0]["after"], "jumpstart");
+
+    // The departed members' old shares were tried, and refused.
+    assert_eq!(summary["old_share_rejected"], Value::Bool(true), "{text}");
+    assert_eq!(summary["old_share_trials"].as_array().unwrap().len(), 2);
+    assert!(
+        summary["slashed"].as_array().unwrap().is_empty(),
+        "nobody misbehaved: {text}"
+    );
+
+    // Nothing is left running.
+    for pid in child_pids(&dir) {
+        assert!(!alive(pid), "process {pid} outlived the devnet");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_every_devnet_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let mut child = keywheel()
+        .arg("devnet")
+        .arg("--dir")
+        .arg(&dir)
+        .args(["--rpc-port", "0", "--p2p-port", "0", "--api-port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !dir.join("devnet.json").exists() {
+        assert!(started.elapsed() < Duration::from_secs(120), "the devnet never came up");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the devnet ended before it came up"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let pids = child_pids(&dir);
+    assert_eq!(pids.len(), 8, "a node and seven TSSs");
+    assert!(
+        pids.iter().all(|p| alive(*p)),
+        "every process runs before the interrupt"
+    );
+
+    // SAFETY: SIGINT to our own child, as a Ctrl-C at the terminal would send.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = wait_with_limit(&mut child, Duration::from_secs(60));
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "an interrupted devnet says so in its exit code"
+    );
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} outlived the interrupted devnet");
+    }
+    assert!(dir.join("genesis.toml").exists(), "the directory given is kept");
+}

@@ -48,7 +48,15 @@ pub async fn submit(client: &WsClient, who: &PartySigner, call: RuntimeCall) -> 
     client
         .submit_and_wait(Bytes(extrinsic.encode()))
         .await
-        .map_err(|e| anyhow::anyhow!("the chain refused the call: {e}"))
+        .map_err(|e| anyhow::anyhow!("{}", rpc_message(&e)))
+}
+
+/// What a node's error says, without the JSON-RPC wrapping.
+pub fn rpc_message(error: &keywheel_rpc::jsonrpsee::core::ClientError) -> String {
+    match error {
+        keywheel_rpc::jsonrpsee::core::ClientError::Call(object) => object.message().to_owned(),
+        other => format!("the node could not be asked: {other}"),
+    }
 }
 
 /// A signature a TSS returned and this process verified.

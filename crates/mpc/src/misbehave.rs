@@ -135,3 +135,36 @@ pub async fn reshare_session<P: SchemeParams>(
         }
     }
 }
+
+/// [`crate::ops::reshare`] with a cheating resharing session: AuxGen for the new committee runs
+/// honestly beside it, so the honest parties' attempt ends as soon as AuxGen does, naming this
+/// party with the resharing's evidence. It is what a malicious TSS built for fault injection
+/// runs instead of the honest reshare.
+pub async fn reshare<P: SchemeParams>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    inputs: ReshareInputs<P>,
+    old_share: Option<ThresholdShare<P>>,
+    cheat: Cheat,
+    attempt: &Attempt,
+    net: &impl Network,
+) -> Result<Outcome<Option<crate::share::ParentKeyShare<P>>>, MpcError> {
+    use crate::ops::{combine, local, run_in_attempt};
+    let me = signer.party_id();
+    let new_committee = inputs.new_committee.clone();
+    let (mut aux_rng, mut key_rng) = (crate::ops::child_rng(rng), crate::ops::child_rng(rng));
+    let entry = MisbehavingEntryPoint::<PartyId, Cheat, Cheater<P>>::new(Reshare::new(inputs, old_share), Some(cheat));
+    let reshare = run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, entry, net);
+    if !new_committee.contains(&me) {
+        return Ok(reshare.await?.map(|_| None));
+    }
+    let aux = async {
+        let entry = synedrion::AuxGen::<P, PartyId>::new(new_committee.clone()).map_err(local)?;
+        run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
+    };
+    let (aux, share) = tokio::join!(aux, reshare);
+    combine(aux?, share?, |aux, share| {
+        let share = share.ok_or_else(|| local("a new member got no share"))?;
+        crate::share::ParentKeyShare::new(share, aux).map(Some)
+    })
+}

@@ -57,7 +57,7 @@ pub(crate) fn child_rng(rng: &mut impl CryptoRngCore) -> ChaCha20Rng {
     ChaCha20Rng::from_seed(seed)
 }
 
-fn local(e: impl std::fmt::Display) -> MpcError {
+pub(crate) fn local(e: impl std::fmt::Display) -> MpcError {
     MpcError::InvalidInput(e.to_string())
 }
 
@@ -72,7 +72,7 @@ fn weight(fault: &Fault) -> u8 {
 
 /// Joins two concurrent sessions' outcomes: both done → `f`; otherwise every party named by
 /// either, each once, with its strongest accusation.
-fn combine<A, B, C>(
+pub(crate) fn combine<A, B, C>(
     a: Outcome<A>,
     b: Outcome<B>,
     f: impl FnOnce(A, B) -> Result<C, MpcError>,
@@ -103,7 +103,7 @@ fn combine<A, B, C>(
 }
 
 /// Runs this party's session of `kind` in `attempt` over channels `net` opens for it.
-async fn run_in_attempt<EP>(
+pub(crate) async fn run_in_attempt<EP>(
     rng: &mut ChaCha20Rng,
     signer: &PartySigner,
     attempt: &Attempt,

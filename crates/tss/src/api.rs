@@ -72,6 +72,13 @@ pub fn router(shared: Arc<Shared>) -> Router {
 async fn sign(State(shared): State<Arc<Shared>>, body: Result<Json<SignRequest>, JsonRejection>) -> Response {
     let request = match body {
         Ok(Json(request)) => request,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                413,
+                "too_large",
+                format!("the request body is over {MAX_BODY} bytes: send a message's hash instead"),
+            );
+        }
         Err(rejection) => {
             let e = SignError::Malformed(rejection.body_text());
             return error(e.http_status(), e.code(), e.to_string());

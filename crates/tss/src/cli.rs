@@ -37,6 +37,10 @@ pub enum TssCommand {
         /// The keystore's key file (else KEYWHEEL_TSS_PASSPHRASE, else one made in the data dir).
         #[arg(long)]
         key_file: Option<PathBuf>,
+        /// Misbehave in rotations: `silent` or `malicious` (devnet fault injection).
+        #[cfg(feature = "fault-injection")]
+        #[arg(long, hide = true)]
+        fault: Option<crate::fault::InjectedFault>,
     },
 }
 
@@ -62,6 +66,8 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             p2p,
             api,
             key_file,
+            #[cfg(feature = "fault-injection")]
+            fault,
         } => {
             let mut cfg = match config {
                 Some(path) => TssConfig::from_file(&path)?,
@@ -81,6 +87,11 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             }
             if key_file.is_some() {
                 cfg.keystore_key_file = key_file;
+            }
+            #[cfg(feature = "fault-injection")]
+            if let Some(fault) = fault {
+                tracing::warn!(%fault, "this TSS misbehaves in rotations on purpose (fault injection)");
+                cfg.fault = Some(fault);
             }
             let handle = crate::start(cfg).await?;
             println!("api {}", handle.api_addr());

@@ -36,6 +36,11 @@ pub struct TssConfig {
     /// directory (fine for a devnet; keep a production key elsewhere).
     #[serde(default)]
     pub keystore_key_file: Option<PathBuf>,
+    /// A deliberate fault (`run --fault`, builds with `fault-injection` only; never from a
+    /// configuration file).
+    #[cfg(feature = "fault-injection")]
+    #[serde(skip)]
+    pub fault: Option<crate::fault::InjectedFault>,
 }
 
 fn default_data_dir() -> PathBuf {
@@ -62,6 +67,8 @@ impl Default for TssConfig {
             p2p_listen: default_p2p(),
             api_listen: default_api(),
             keystore_key_file: None,
+            #[cfg(feature = "fault-injection")]
+            fault: None,
         }
     }
 }

@@ -14,6 +14,7 @@
 //! - [`signing`]: signing requests, their checks, and the coordination of `t` signers;
 //! - [`api`]: the HTTP API (`/v1/sign`, `/v1/status`, `/metrics`);
 //! - [`cli`]: the command line of `keywheel-tss` and `keywheel tss`;
+//! - [`fault`] (feature `fault-injection`): the silent and malicious switches of devnet runs;
 //! - [`service`]: wires it all together ([`service::start`]); [`config`]: its configuration.
 
 pub mod api;
@@ -21,6 +22,8 @@ pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod error;
+#[cfg(feature = "fault-injection")]
+pub mod fault;
 pub mod identity;
 pub mod keystore;
 pub mod metrics;

@@ -248,8 +248,12 @@ async fn run_attempt(shared: &Arc<Shared>, view: &ReshareView, sharing: Option<&
     let result = match protocol(shared, record, sharing).await {
         Ok(Outcome::Done(Some(share))) => match hold(shared, record, &share) {
             Ok(held) => {
-                confirm(shared, record, &held).await;
-                "confirmed".to_string()
+                if confirm(shared, record, &held).await {
+                    "confirmed".to_string()
+                } else {
+                    // Not taken (the node may be down): the next reconcile confirms again.
+                    "held, not confirmed yet".to_string()
+                }
             }
             Err(e) => {
                 error!("could not keep the new share: {e}");
@@ -327,6 +331,23 @@ async fn protocol(
                 new_committee: parties(&record.new_tss()),
                 new_threshold: record.new_threshold,
             };
+            #[cfg(feature = "fault-injection")]
+            match shared.fault {
+                Some(crate::fault::InjectedFault::Silent) => {
+                    warn!("fault injection: taking part without sending anything");
+                    let muted = crate::fault::Muted(&net);
+                    return Ok(ops::reshare::<P>(&mut rng, signer, inputs, old_share, &attempt, &muted).await?);
+                }
+                Some(crate::fault::InjectedFault::Malicious) if old_share.is_some() => {
+                    warn!("fault injection: sending corrupted subshares");
+                    let cheat = keywheel_mpc::misbehave::Cheat::BadSubshare;
+                    return Ok(keywheel_mpc::misbehave::reshare::<P>(
+                        &mut rng, signer, inputs, old_share, cheat, &attempt, &net,
+                    )
+                    .await?);
+                }
+                _ => {}
+            }
             Ok(ops::reshare::<P>(&mut rng, signer, inputs, old_share, &attempt, &net).await?)
         }
     }
@@ -354,14 +375,15 @@ fn hold(shared: &Shared, record: &ReshareRecord, share: &ParentKeyShare<P>) -> R
     Ok(held)
 }
 
-/// Confirms the held share to the chain, with a proof of knowledge of its secret.
-async fn confirm(shared: &Shared, record: &ReshareRecord, held: &Held) {
+/// Confirms the held share to the chain, with a proof of knowledge of its secret; `true` if the
+/// chain took the confirmation.
+async fn confirm(shared: &Shared, record: &ReshareRecord, held: &Held) -> bool {
     let me = shared.identity.account();
     let share = match ParentKeyShare::<P>::from_bytes(&held.secret) {
         Ok(share) => share,
         Err(e) => {
             error!("the held share does not decode: {e}");
-            return;
+            return false;
         }
     };
     let context = proof_context(&shared.transport.network(), record.session, record.attempt, &me);
@@ -382,9 +404,16 @@ async fn confirm(shared: &Shared, record: &ReshareRecord, held: &Held) {
                 .confirmations
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             info!("confirmed the new share to the chain");
+            true
         }
-        Err(SubmitError::Refused(e)) => warn!("the chain refused the confirmation: {e}"),
-        Err(e) => warn!("could not confirm now ({e}); will retry"),
+        Err(SubmitError::Refused(e)) => {
+            warn!("the chain refused the confirmation: {e}");
+            false
+        }
+        Err(e) => {
+            warn!("could not confirm now ({e}); will retry");
+            false
+        }
     }
 }
 

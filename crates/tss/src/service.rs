@@ -33,6 +33,8 @@ pub struct Shared {
     pub(crate) running: Mutex<Option<(SessionIndex, AttemptIndex)>>,
     pub(crate) last_attempt: Mutex<Option<AttemptReport>>,
     pub(crate) chain_session: Mutex<Option<SessionIndex>>,
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fault: Option<crate::fault::InjectedFault>,
     waiters: Mutex<Waiters>,
     requests_seen: Mutex<ReplayCache>,
     jobs_seen: Mutex<ReplayCache>,
@@ -133,6 +135,8 @@ pub async fn start(config: TssConfig) -> Result<TssHandle, TssError> {
         running: Mutex::new(None),
         last_attempt: Mutex::new(None),
         chain_session: Mutex::new(None),
+        #[cfg(feature = "fault-injection")]
+        fault: config.fault,
         waiters: Mutex::new(Waiters::new()),
         requests_seen: Mutex::new(ReplayCache::default()),
         jobs_seen: Mutex::new(ReplayCache::default()),

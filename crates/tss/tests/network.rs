@@ -2,7 +2,7 @@
 //! real `keywheel-tss` binary, Noise over loopback TCP), at production parameters: jumpstart of
 //! a committee of 5 (threshold 3), a signature for a registered account, a reshare during
 //! which one staying member is SIGKILLed and restarted, the retry without it, the rotation,
-//! and a second signature under the same child key.
+//! and a second signature under the same child key; bad sign requests are refused on the way.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -298,6 +298,52 @@ async fn jumpstart_sign_reshare_through_a_crash_rotate_and_sign_again() {
     )
     .expect("the signature verifies under the child key derived from the parent key");
     assert_eq!(first.address, address);
+
+    // Bad sign requests over HTTP: each refused with its status and a reason, none reaching a
+    // signer, the TSS unharmed (it signs again below).
+    let stranger = signer(6, 0);
+    let post_raw = async |body: String| {
+        let reply = http
+            .post(tsss[1].url("/v1/sign"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        (reply.status().as_u16(), reply.text().await.unwrap())
+    };
+    let fresh = |who: &PartySigner, id: u8, expires: u64| {
+        SignRequest::new(who, genesis_hash, ToSign::Hash([id; 32]), [id; 16], expires)
+    };
+    let mut tampered = fresh(&user, 20, now_ms() + 60_000);
+    tampered.signature[5] ^= 1;
+    let mut impersonated = fresh(&user, 21, now_ms() + 60_000);
+    impersonated.account = account(&stranger);
+    let mut short_hash = fresh(&user, 22, now_ms() + 60_000);
+    short_hash.hash = Some(Bytes(vec![1; 31]));
+    let unregistered = fresh(&stranger, 23, now_ms() + 60_000);
+    let json = |r: &SignRequest| serde_json::to_string(r).unwrap();
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("a tampered signature", json(&tampered), 401),
+        ("signed by another account", json(&impersonated), 401),
+        ("expired", json(&fresh(&user, 24, now_ms() - 1)), 400),
+        ("valid for too long", json(&fresh(&user, 25, now_ms() + 3_600_000)), 400),
+        ("a 31-byte hash", json(&short_hash), 400),
+        ("not JSON", "{ not json".into(), 400),
+        ("not a request", "{\"account\": 7}".into(), 400),
+        ("an unregistered account", json(&unregistered), 403),
+        ("the same request again", json(&unregistered), 409),
+        (
+            "an oversized body",
+            format!("{{\"pad\": \"{}\"}}", "x".repeat(300 * 1024)),
+            413,
+        ),
+    ];
+    for (what, body, expected) in cases {
+        let (code, text) = post_raw(body).await;
+        assert_eq!(code, expected, "{what}: {text}");
+        assert!(!text.is_empty(), "{what}: the refusal says why");
+    }
 
     // The next session's rotation: kill a staying member in the middle of it, restart it.
     let started = next_event(&mut events, Duration::from_secs(300), |e| {

@@ -1,13 +1,20 @@
-//! End to end through the real `keywheel` binary: `keywheel devnet` starts a dev node and seven
-//! TSS processes (production parameters, loopback), and its JSON summary must show what the
-//! network promises. A second run is interrupted with SIGINT and must leave no process behind.
+//! End to end through the real `keywheel` binary: `keywheel devnet` starts a dev node and a TSS
+//! process per validator (production parameters, loopback), and its JSON summary must show what
+//! the network promises — plainly, and through one fault of each kind. Another run is
+//! interrupted with SIGINT and must leave no process behind.
+//!
+//! The two full runs take turns (`FULL_RUN`): side by side on two cores they would only slow
+//! each other's AuxGen towards the reshare deadline.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+static FULL_RUN: Mutex<()> = Mutex::new(());
 
 fn keywheel() -> Command {
     Command::new(env!("CARGO_BIN_EXE_keywheel"))
@@ -52,6 +59,7 @@ fn strings(v: &Value) -> Vec<String> {
 
 #[test]
 fn devnet_rotates_twice_with_the_same_key_and_rejects_a_departed_members_old_share() {
+    let _turn = FULL_RUN.lock().unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("devnet");
     let summary_path = tmp.path().join("summary.json");
@@ -159,4 +167,116 @@ fn ctrl_c_stops_every_devnet_process() {
         assert!(!alive(pid), "process {pid} outlived the interrupted devnet");
     }
     assert!(dir.join("genesis.toml").exists(), "the directory given is kept");
+}
+
+/// Runs a devnet with `extra` flags to its end; returns its summary (asserting it succeeded).
+fn run_devnet(extra: &[&str]) -> (Value, Vec<i32>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("devnet");
+    let summary_path = tmp.path().join("summary.json");
+    let mut child = keywheel()
+        .arg("devnet")
+        .arg("--dir")
+        .arg(&dir)
+        .arg("--summary")
+        .arg(&summary_path)
+        .args(["--rpc-port", "0", "--p2p-port", "0", "--api-port", "0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = wait_with_limit(&mut child, Duration::from_secs(1500));
+    let text = std::fs::read_to_string(&summary_path).expect("the devnet wrote its summary");
+    assert!(status.success(), "the devnet failed ({status}); summary:\n{text}");
+    (serde_json::from_str(&text).unwrap(), child_pids(&dir))
+}
+
+/// One devnet run, one fault per rotation: a malicious TSS (corrupted subshares), a silent one,
+/// one SIGKILLed mid-reshare, and the node SIGKILLed mid-reshare. Nine validators, so that the
+/// three offenders leave enough for a committee of five.
+#[test]
+fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
+    let _turn = FULL_RUN.lock().unwrap_or_else(|p| p.into_inner());
+    let (summary, pids) = run_devnet(&[
+        "--validators",
+        "9",
+        "--sessions",
+        "4",
+        "--session-blocks",
+        "60",
+        "--fault",
+        "malicious:auto",
+        "--fault",
+        "silent:auto",
+        "--fault",
+        "crash:auto@reshare",
+        "--fault",
+        "node-restart",
+    ]);
+    let text = serde_json::to_string_pretty(&summary).unwrap();
+    assert!(summary["failures"].as_array().unwrap().is_empty(), "{text}");
+
+    let faults = summary["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 4, "{text}");
+    let expected = [
+        ("malicious", Some("Stake")),
+        ("silent", Some("Excluded")),
+        ("crash", Some("Excluded")),
+        ("node-restart", None),
+    ];
+    let sessions = summary["sessions"].as_array().unwrap();
+    let slashed = summary["slashed"].as_array().unwrap();
+    for (fault, (kind, slash)) in faults.iter().zip(expected) {
+        assert_eq!(fault["kind"], kind);
+        assert_eq!(fault["applied"], Value::Bool(true), "{fault}");
+        assert_eq!(
+            fault["signed_during"],
+            Value::Bool(true),
+            "signing went on during the fault: {fault}"
+        );
+        let session = fault["session"].as_u64().unwrap();
+        let rotation = sessions
+            .iter()
+            .find(|s| s["index"].as_u64() == Some(session))
+            .expect("the fault's session is in the summary");
+        assert_eq!(rotation["rotated"], Value::Bool(true), "{rotation}");
+        assert_eq!(fault["rotated_on_attempt"], rotation["attempts"]);
+        match slash {
+            Some(slash) => {
+                // Named (by evidence or by the unresponsive rule) and punished, and the retry
+                // went on without it.
+                assert_eq!(fault["slashed"].as_str(), Some(slash), "{fault}");
+                assert!(rotation["attempts"].as_u64().unwrap() >= 2, "{rotation}");
+                let offender = fault["tss"].as_str().unwrap();
+                assert!(slashed
+                    .iter()
+                    .any(|s| s["tss"] == offender && s["kind"] == slash && s["session"].as_u64() == Some(session)));
+                assert!(
+                    !strings(&rotation["committee"]).iter().any(|m| m == offender),
+                    "the offender is out"
+                );
+            }
+            None => assert!(fault["slashed"].is_null(), "a node restart punishes no one: {fault}"),
+        }
+    }
+    assert_eq!(slashed.len(), 3, "exactly the three offenders: {text}");
+
+    // Nothing lost: four rotations, one parent key and child address, every signature verified.
+    assert_eq!(sessions.len(), 4);
+    assert!(sessions.iter().all(|s| s["rotated"] == Value::Bool(true)));
+    let address = summary["child_address"].as_str().expect("one child address throughout");
+    let signatures = summary["signatures"].as_array().unwrap();
+    assert_eq!(
+        signatures.len(),
+        1 + 4 + 4,
+        "after jumpstart, during each fault, after each rotation"
+    );
+    for s in signatures {
+        assert_eq!(s["verified"], Value::Bool(true), "{s}");
+        assert_eq!(s["child_address"].as_str(), Some(address));
+    }
+    assert_eq!(summary["old_share_rejected"], Value::Bool(true), "{text}");
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} outlived the devnet");
+    }
 }

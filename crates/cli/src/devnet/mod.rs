@@ -5,6 +5,7 @@
 //! random validator joins — signing again after each. At the end it tries a departed member's
 //! old share, checks every keystore still opens, and reports what it found.
 
+mod faults;
 mod follow;
 mod old_share;
 mod procs;
@@ -26,12 +27,13 @@ use keywheel_node::genesis::{GenesisBalance, GenesisConfig, GenesisValidator};
 use keywheel_rpc::jsonrpsee::ws_client::WsClient;
 use keywheel_rpc::{keyfile, Block, KeywheelApiClient, RuntimeCall};
 use keywheel_tss::identity::Identity;
-use keywheel_tss::keystore::{KeySource, Keystore, KEYSTORE_FILE};
+use keywheel_tss::keystore::{sharing_digest, KeySource, Keystore, Slot, KEYSTORE_FILE};
 use keywheel_tss::signing::ToSign;
 use keywheel_tss::P;
 use tokio::sync::mpsc;
 
 use crate::client::{self, account_of};
+use faults::{FaultSpec, FaultSummary, Target};
 use old_share::{open_share, try_old_share, OldShareTrial};
 use procs::Proc;
 use progress::{short, Progress};
@@ -77,6 +79,11 @@ pub struct DevnetArgs {
     /// The first TSS's HTTP API port; validator i uses this + i (0: any free ports).
     #[arg(long, default_value_t = 8100)]
     pub api_port: u16,
+    /// A fault to inject, repeatable; the i-th acts on rotation i: `crash:<v>@reshare`,
+    /// `silent:<v>`, `malicious:<v>`, `node-restart` (`<v>`: `v3`, or `auto` for the newest
+    /// committee member).
+    #[arg(long = "fault")]
+    pub faults: Vec<FaultSpec>,
 }
 
 const MAX_ATTEMPTS: u32 = 3;
@@ -107,6 +114,30 @@ impl DevnetArgs {
         }
         if self.block_ms == 0 {
             bail!("--block-ms must be at least 1");
+        }
+        if self.faults.len() > self.sessions as usize {
+            bail!(
+                "{} faults need at least as many sessions (fault i acts on rotation i): raise --sessions",
+                self.faults.len()
+            );
+        }
+        for fault in &self.faults {
+            if let Some(Target::Named(i)) = fault.target() {
+                if i >= self.validators {
+                    bail!("--fault {fault}: there is no v{i} among {} validators", self.validators);
+                }
+            }
+            if matches!(fault, FaultSpec::Silent(_) | FaultSpec::Malicious(_)) && !cfg!(feature = "fault-injection") {
+                bail!("--fault {fault} needs TSSs that can misbehave: build keywheel with its default feature fault-injection");
+            }
+        }
+        let excluded = self.faults.iter().filter(|f| f.target().is_some()).count();
+        if self.validators - excluded < self.committee as usize {
+            bail!(
+                "{excluded} offenders leave {} validators for a committee of {}: add --validators",
+                self.validators - excluded,
+                self.committee
+            );
         }
         Ok(params)
     }
@@ -149,6 +180,7 @@ struct Network {
     genesis: PathBuf,
     node_addr: SocketAddr,
     node_url: String,
+    block_ms: u64,
     node: Option<Proc>,
     validators: Vec<Validator>,
 }
@@ -160,8 +192,12 @@ struct Report {
     committee: Vec<Member>,
     sessions: Vec<SessionSummary>,
     signatures: Vec<SignatureSummary>,
+    /// The latest copy of each committee member's keystore, taken while nothing writes to it.
+    snapshots: std::collections::BTreeMap<AccountId, PathBuf>,
     /// Copies of departed members' keystores: (validator index, session it left in, path).
     old_copies: Vec<(usize, u32, PathBuf)>,
+    /// Each `--fault` as it went.
+    faults: Vec<FaultSummary>,
     failures: Vec<String>,
 }
 
@@ -294,6 +330,7 @@ impl Network {
             genesis: dir.join("genesis.toml"),
             node_addr,
             node_url: String::new(),
+            block_ms: args.block_ms,
             node: None,
             validators,
         })
@@ -338,7 +375,7 @@ impl Network {
     }
 
     /// Starts the node (again, after a stop: at the same address).
-    async fn start_node(&mut self, block_ms: u64) -> anyhow::Result<()> {
+    async fn start_node(&mut self) -> anyhow::Result<()> {
         let args: Vec<OsString> = vec![
             "node".into(),
             "run".into(),
@@ -351,7 +388,7 @@ impl Network {
             "--rpc-addr".into(),
             self.node_addr.to_string().into(),
             "--block-time-ms".into(),
-            block_ms.to_string().into(),
+            self.block_ms.to_string().into(),
         ];
         let (proc, url) = Proc::spawn(
             "node",
@@ -368,11 +405,12 @@ impl Network {
         Ok(())
     }
 
-    /// Starts validator `i`'s TSS (again, after a stop: at the same addresses).
-    async fn start_tss(&mut self, i: usize) -> anyhow::Result<()> {
+    /// Starts validator `i`'s TSS (again, after a stop: at the same addresses), misbehaving
+    /// as `fault` says (`silent`, `malicious`).
+    async fn start_tss(&mut self, i: usize, fault: Option<&str>) -> anyhow::Result<()> {
         let node_url = self.node_url.clone();
         let v = &mut self.validators[i];
-        let args: Vec<OsString> = vec![
+        let mut args: Vec<OsString> = vec![
             "tss".into(),
             "run".into(),
             "--data-dir".into(),
@@ -384,6 +422,9 @@ impl Network {
             "--api".into(),
             v.api.to_string().into(),
         ];
+        if let Some(fault) = fault {
+            args.extend(["--fault".into(), fault.into()]);
+        }
         let (proc, api) = Proc::spawn(&v.name, &args, &v.dir.join("tss.log"), "api ", Duration::from_secs(60)).await?;
         v.api = api
             .parse()
@@ -470,21 +511,45 @@ impl Network {
 
 /// The chain as the scenario sees it: events in order, from the follower.
 struct Chain {
+    url: String,
     client: WsClient,
     blocks: mpsc::Receiver<Block>,
-    pending: std::collections::VecDeque<Event>,
+    pending: std::collections::VecDeque<(u64, Event)>,
+    /// The timestamp of the block of the event [`Chain::next`] returned last (chain time).
+    last_at_ms: u64,
 }
 
 impl Chain {
+    /// A fresh RPC connection (after a node restart).
+    async fn reconnect(&mut self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            match keywheel_rpc::connect_ws(&self.url).await {
+                Ok(client) => {
+                    self.client = client;
+                    return Ok(());
+                }
+                Err(e) if started.elapsed() > Duration::from_secs(60) => {
+                    bail!("the node at {} did not come back: {e}", self.url)
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
     /// The next event, waiting at most until `deadline`.
     async fn next(&mut self, deadline: Instant) -> anyhow::Result<Event> {
         loop {
-            if let Some(event) = self.pending.pop_front() {
+            if let Some((at, event)) = self.pending.pop_front() {
+                self.last_at_ms = at;
                 return Ok(event);
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.blocks.recv()).await {
-                Ok(Some(block)) => self.pending.extend(block.events.into_iter().map(|r| r.event)),
+                Ok(Some(block)) => {
+                    let at = block.header.timestamp_ms;
+                    self.pending.extend(block.events.into_iter().map(|r| (at, r.event)));
+                }
                 Ok(None) => bail!("the chain follower stopped"),
                 Err(_) => bail!("timed out waiting for the chain"),
             }
@@ -504,9 +569,9 @@ async fn scenario(
         args.validators, args.committee, args.threshold
     ));
     net.write_genesis(params)?;
-    net.start_node(args.block_ms).await?;
+    net.start_node().await?;
     for i in 0..net.validators.len() {
-        net.start_tss(i).await?;
+        net.start_tss(i, None).await?;
     }
     net.write_manifest()?;
     progress.log(format!("node {}  (block every {} ms)", net.node_url, args.block_ms));
@@ -526,9 +591,11 @@ async fn scenario(
     let client = client::connect(&net.node_url).await?;
     let height = client.status().await?.height;
     let mut chain = Chain {
+        url: net.node_url.clone(),
         client,
         blocks: follow::follow(net.node_url.clone(), height + 1),
         pending: Default::default(),
+        last_at_ms: 0,
     };
     let http = reqwest::Client::new();
 
@@ -555,7 +622,12 @@ async fn scenario(
     };
     progress.log(format!("parent key 0x{}", hex::encode(&parent)));
     report.parent = Some(parent.clone());
-    report.committee = chain.client.committee().await?.members;
+    let committee = chain.client.committee().await?;
+    report.committee = committee.members.clone();
+    if let Some(sharing) = &committee.sharing {
+        check_members_hold(net, &http, report, committee.session, sharing).await;
+    }
+    snapshot(net, report, committee.session)?;
 
     progress.stage("registering the demo account and signing a message");
     client::submit(&chain.client, &net.user, RuntimeCall::Signed(Call::Register)).await?;
@@ -565,6 +637,11 @@ async fn scenario(
     }
 
     for k in 1..=args.sessions {
+        let fault = args.faults.get(k as usize - 1).copied();
+        let target = match fault {
+            Some(f) => arm(net, report, progress, f).await?,
+            None => None,
+        };
         progress.stage(format!(
             "rotation {k} of {}: waiting for the next session (every {} blocks)",
             args.sessions, args.session_blocks
@@ -583,26 +660,13 @@ async fn scenario(
                 _ => {}
             }
         };
-        let started = Instant::now();
+        let started_at_ms = chain.last_at_ms;
         let old: Vec<AccountId> = report.committee.iter().map(|m| m.tss).collect();
-        let left: Vec<AccountId> = old.iter().filter(|a| !staying.contains(a)).copied().collect();
-        let joined: Vec<AccountId> = new_committee.iter().filter(|a| !staying.contains(a)).copied().collect();
         progress.stage(format!(
             "session {session}: reshare attempt 1 — {} leaves, {} joins",
-            net.names(&left),
-            net.names(&joined)
+            net.names(old.iter().filter(|a| !staying.contains(a))),
+            net.names(new_committee.iter().filter(|a| !staying.contains(a)))
         ));
-        // A departed member's keystore, copied before it erases its share: tried at the end.
-        for a in &left {
-            if let Some(i) = net.validators.iter().position(|v| v.tss == *a) {
-                let copies = net.dir.join("old-shares");
-                std::fs::create_dir_all(&copies)?;
-                let copy = copies.join(format!("{}-session{session}.redb", net.validators[i].name));
-                std::fs::copy(net.validators[i].dir.join(KEYSTORE_FILE), &copy)
-                    .with_context(|| format!("copy {}'s keystore", net.validators[i].name))?;
-                report.old_copies.push((i, session, copy));
-            }
-        }
         if k == args.sessions {
             // No further session boundaries: the run ends with this rotation.
             let mut quiet = chain.client.params().await?;
@@ -611,6 +675,21 @@ async fn scenario(
                 &chain.client,
                 &net.root,
                 RuntimeCall::Sudo(Call::SetParams { params: quiet }),
+            )
+            .await?;
+        }
+        if let Some(fault) = fault {
+            strike(
+                net,
+                &mut chain,
+                &http,
+                report,
+                progress,
+                fault,
+                target,
+                session,
+                &staying,
+                &new_committee,
             )
             .await?;
         }
@@ -642,8 +721,18 @@ async fn scenario(
                 _ => {}
             }
         };
-        let reshare_ms = started.elapsed().as_millis() as u64;
+        let reshare_ms = chain.last_at_ms.saturating_sub(started_at_ms);
         let committee = chain.client.committee().await?;
+        let new: Vec<AccountId> = committee.members.iter().map(|m| m.tss).collect();
+        let left: Vec<AccountId> = old.iter().filter(|a| !new.contains(a)).copied().collect();
+        let joined: Vec<AccountId> = new.iter().filter(|a| !old.contains(a)).copied().collect();
+        // A departed member's old share, from the copy of its keystore taken before this
+        // rotation: tried at the end.
+        for a in &left {
+            if let (Some(i), Some(copy)) = (net.validators.iter().position(|v| v.tss == *a), report.snapshots.get(a)) {
+                report.old_copies.push((i, session, copy.clone()));
+            }
+        }
         if committee.parent_key.as_deref() != Some(parent.as_slice()) {
             report
                 .failures
@@ -664,15 +753,223 @@ async fn scenario(
             reshare_ms,
             rotated,
         });
+        if let Some(f) = report.faults.last_mut().filter(|_| fault.is_some()) {
+            f.rotated_on_attempt = rotated.then_some(attempts);
+        }
         if !rotated {
             bail!("session {session}'s reshare was abandoned");
         }
-        report.committee = committee.members;
+        report.committee = committee.members.clone();
         progress.rotated(session);
+        if let Some(sharing) = &committee.sharing {
+            check_members_hold(net, &http, report, session, sharing).await;
+        }
+        snapshot(net, report, session)?;
         progress.stage(format!("session {session}: signing with the new committee"));
         sign(net, &chain, &http, report, progress, "rotation").await;
     }
     Ok(())
+}
+
+/// Prepares a fault before its rotation: resolves `auto` to the newest committee member and
+/// restarts a silent or malicious TSS with its switch. Returns the target validator's index.
+async fn arm(
+    net: &mut Network,
+    report: &mut Report,
+    progress: &Progress,
+    fault: FaultSpec,
+) -> anyhow::Result<Option<usize>> {
+    let target = match fault.target() {
+        None => None,
+        Some(Target::Named(i)) => Some(i),
+        Some(Target::Auto) => {
+            let newest = report
+                .committee
+                .iter()
+                .max_by_key(|m| m.join_seq)
+                .context("no committee to pick a fault's target from")?;
+            net.validators.iter().position(|v| v.tss == newest.tss)
+        }
+    };
+    let resolved = match (fault, target) {
+        (FaultSpec::Crash(_), Some(i)) => FaultSpec::Crash(Target::Named(i)),
+        (FaultSpec::Silent(_), Some(i)) => FaultSpec::Silent(Target::Named(i)),
+        (FaultSpec::Malicious(_), Some(i)) => FaultSpec::Malicious(Target::Named(i)),
+        (other, _) => other,
+    };
+    if let (FaultSpec::Silent(_) | FaultSpec::Malicious(_), Some(i)) = (fault, target) {
+        progress.stage(format!(
+            "fault {resolved}: restarting {} with --fault {}",
+            net.validators[i].name,
+            fault.kind()
+        ));
+        if let Some(mut p) = net.validators[i].proc.take() {
+            p.stop();
+        }
+        net.start_tss(i, Some(fault.kind())).await?;
+        net.write_manifest()?;
+    }
+    report.faults.push(FaultSummary {
+        fault: resolved.to_string(),
+        kind: fault.kind().into(),
+        validator: target.map(|i| net.validators[i].name.clone()),
+        tss: target.map(|i| net.validators[i].tss.to_ss58()),
+        session: None,
+        applied: false,
+        slashed: None,
+        rotated_on_attempt: None,
+        signed_during: None,
+        detail: "armed".into(),
+    });
+    Ok(target)
+}
+
+/// Applies a fault once its rotation has started, and asks for a signature while the attempt
+/// it spoils is still running (the current committee must still sign).
+#[allow(clippy::too_many_arguments)]
+async fn strike(
+    net: &mut Network,
+    chain: &mut Chain,
+    http: &reqwest::Client,
+    report: &mut Report,
+    progress: &Progress,
+    fault: FaultSpec,
+    target: Option<usize>,
+    session: u32,
+    staying: &BTreeSet<AccountId>,
+    new_committee: &BTreeSet<AccountId>,
+) -> anyhow::Result<()> {
+    let takes_part = |i: usize| new_committee.contains(&net.validators[i].tss);
+    let (applied, detail) = match (fault, target) {
+        (FaultSpec::Crash(_), Some(i)) if takes_part(i) => {
+            // A few seconds in, AuxGen is well under way.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            if let Some(mut p) = net.validators[i].proc.take() {
+                p.kill();
+            }
+            progress.log(format!(
+                "  fault: {} SIGKILLed in the middle of the reshare",
+                net.validators[i].name
+            ));
+            (
+                true,
+                format!("{} killed 3 s into attempt 1 and restarted", net.validators[i].name),
+            )
+        }
+        (FaultSpec::Silent(_), Some(i)) if takes_part(i) => (
+            true,
+            format!("{} took part in attempt 1 without sending", net.validators[i].name),
+        ),
+        (FaultSpec::Malicious(_), Some(i)) if staying.contains(&net.validators[i].tss) => (
+            true,
+            format!(
+                "{} stayed and sent corrupted subshares in attempt 1",
+                net.validators[i].name
+            ),
+        ),
+        (FaultSpec::NodeRestart, _) => {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            if let Some(mut p) = net.node.take() {
+                p.kill();
+            }
+            progress.log("  fault: the node SIGKILLed in the middle of the reshare");
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            net.start_node().await?;
+            net.write_manifest()?;
+            chain.reconnect().await?;
+            progress.log(format!("  fault: the node restarted at {}", net.node_url));
+            (
+                true,
+                "the node was killed 3 s into the reshare and restarted 3 s later".into(),
+            )
+        }
+        (_, Some(i)) => (
+            false,
+            format!(
+                "{} took no part in session {session}'s rotation (as needed for this fault)",
+                net.validators[i].name
+            ),
+        ),
+        (_, None) => (false, "no target".into()),
+    };
+    if applied {
+        let before = report.signatures.len();
+        sign(net, chain, http, report, progress, "fault").await;
+        let verified = report.signatures.get(before).map(|s| s.verified);
+        if let Some(f) = report.faults.last_mut() {
+            f.signed_during = verified;
+        }
+    }
+    if let (FaultSpec::Crash(_), Some(i), true) = (fault, target, applied) {
+        net.start_tss(i, None).await?;
+        net.write_manifest()?;
+        progress.log(format!("  fault: {} restarted", net.validators[i].name));
+    }
+    if let Some(f) = report.faults.last_mut() {
+        f.session = Some(session);
+        f.applied = applied;
+        f.detail = detail;
+    }
+    Ok(())
+}
+
+/// Copies every committee member's keystore, as it is between rotations (nothing writes to it
+/// then): whoever leaves in the next rotation leaves this copy of its old share behind.
+fn snapshot(net: &Network, report: &mut Report, session: u32) -> anyhow::Result<()> {
+    let copies = net.dir.join("old-shares");
+    std::fs::create_dir_all(&copies)?;
+    for m in &report.committee {
+        let Some(v) = net.validators.iter().find(|v| v.tss == m.tss) else {
+            continue;
+        };
+        let copy = copies.join(format!("{}-after-session{session}.redb", v.name));
+        std::fs::copy(v.dir.join(KEYSTORE_FILE), &copy).with_context(|| format!("copy {}'s keystore", v.name))?;
+        report.snapshots.insert(m.tss, copy);
+    }
+    Ok(())
+}
+
+/// After a rotation every new member's `current` slot must hold exactly the sharing the chain
+/// confirmed, and nobody else's may: checked through each TSS's status (it rotates on its own
+/// next reconcile, so it gets a few seconds).
+async fn check_members_hold(
+    net: &Network,
+    http: &reqwest::Client,
+    report: &mut Report,
+    session: u32,
+    sharing: &keywheel_chain::Sharing,
+) {
+    let chain = sharing_digest(sharing.threshold, &sharing.public_shares);
+    for v in &net.validators {
+        let Some(url) = &v.api_url else { continue };
+        let member = sharing.public_shares.contains_key(&v.tss);
+        // A member holds exactly the new sharing; anyone else holds nothing (a departed
+        // member erases its old share once it sees the rotation).
+        let settled = |s: &keywheel_tss::api::TssStatus| match &s.current {
+            Some(current) => member && current.sharing_digest() == chain,
+            None => !member,
+        };
+        let started = Instant::now();
+        let ok = loop {
+            let status: Option<keywheel_tss::api::TssStatus> = match http.get(format!("{url}/v1/status")).send().await {
+                Ok(r) => r.json().await.ok(),
+                Err(_) => None,
+            };
+            if status.as_ref().is_some_and(settled) {
+                break true;
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        };
+        if !ok {
+            report.failures.push(format!(
+                "after session {session}'s rotation {}'s current slot is not what the chain confirmed for it",
+                v.name
+            ));
+        }
+    }
 }
 
 /// A line about a reshare failure or a punishment.
@@ -765,12 +1062,32 @@ async fn finish(args: &DevnetArgs, net: &mut Network, report: &mut Report) -> Su
     net.stop_tss();
     let mut failures = std::mem::take(&mut report.failures);
 
-    // Every keystore opens after the run.
+    // Every keystore opens after the run, and holds exactly what the chain says it should.
+    let sharing = match client::connect(&net.node_url).await {
+        Ok(c) => c.committee().await.ok().and_then(|c| c.sharing),
+        Err(_) => None,
+    };
     for v in &net.validators {
         let path = v.dir.join(KEYSTORE_FILE);
-        if path.exists() {
-            if let Err(e) = Keystore::open(&path, v.tss, &KeySource::KeyFile(v.key_file())) {
-                failures.push(format!("{}'s keystore does not open: {e}", v.name));
+        if !path.exists() {
+            continue;
+        }
+        match Keystore::open(&path, v.tss, &KeySource::KeyFile(v.key_file())) {
+            Err(e) => failures.push(format!("{}'s keystore does not open: {e}", v.name)),
+            Ok(keystore) => {
+                let Some(sharing) = &sharing else { continue };
+                let chain = sharing_digest(sharing.threshold, &sharing.public_shares);
+                let member = sharing.public_shares.contains_key(&v.tss);
+                match keystore.info(Slot::Current) {
+                    Ok(Some(c)) if member && c.sharing_digest() == chain => {}
+                    Ok(None) if !member => {}
+                    Ok(other) => failures.push(format!(
+                        "{}'s keystore holds {} at the end, not what the chain confirmed for it",
+                        v.name,
+                        if other.is_some() { "another share" } else { "no share" }
+                    )),
+                    Err(e) => failures.push(format!("{}'s keystore cannot be read: {e}", v.name)),
+                }
             }
         }
     }
@@ -828,6 +1145,40 @@ async fn finish(args: &DevnetArgs, net: &mut Network, report: &mut Report) -> Su
         })
         .collect();
 
+    let mut faults = std::mem::take(&mut report.faults);
+    for f in &mut faults {
+        let spec: Option<FaultSpec> = f.fault.parse().ok();
+        f.slashed = slashes
+            .iter()
+            .find(|s| Some(s.tss.to_ss58()) == f.tss && Some(s.session) == f.session)
+            .map(|s| format!("{:?}", s.kind));
+        if !f.applied {
+            failures.push(format!("fault {} was not applied: {}", f.fault, f.detail));
+            continue;
+        }
+        if let Some(expected) = spec.and_then(|s| s.expected_slash()) {
+            if f.slashed.as_deref() != Some(expected) {
+                failures.push(format!(
+                    "fault {}: the offender should be slashed {expected}, it was {:?}",
+                    f.fault, f.slashed
+                ));
+            }
+            if f.rotated_on_attempt.is_none_or(|a| a < 2) {
+                failures.push(format!(
+                    "fault {}: the rotation should happen on a later attempt, it was {:?}",
+                    f.fault, f.rotated_on_attempt
+                ));
+            }
+        } else if f.rotated_on_attempt.is_none() {
+            failures.push(format!("fault {}: the session did not rotate", f.fault));
+        }
+        if f.signed_during != Some(true) {
+            failures.push(format!(
+                "fault {}: the signature asked for during the fault did not verify",
+                f.fault
+            ));
+        }
+    }
     let rotations = report.sessions.iter().filter(|s| s.rotated).count();
     if rotations < args.sessions as usize {
         failures.push(format!("{rotations} of {} rotations happened", args.sessions));
@@ -860,6 +1211,7 @@ async fn finish(args: &DevnetArgs, net: &mut Network, report: &mut Report) -> Su
         old_share_rejected,
         old_share_trials: trials,
         slashed,
+        faults,
         validators: net
             .validators
             .iter()

@@ -134,6 +134,14 @@ impl Proc {
         let _ = child.wait();
     }
 
+    /// SIGKILL at once (a crash), and reap it.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     fn wait_exit(&mut self) -> String {
         match self.child.take().map(|mut c| c.wait()) {
             Some(Ok(status)) => status.to_string(),

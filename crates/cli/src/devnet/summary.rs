@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use super::faults::FaultSummary;
 use super::old_share::OldShareTrial;
 
 /// A devnet validator: its name in the devnet's output, its stash and its TSS.
@@ -89,6 +90,8 @@ pub struct Summary {
     pub old_share_trials: Vec<OldShareTrial>,
     /// Every punishment on chain.
     pub slashed: Vec<SlashSummary>,
+    /// Every `--fault`, and what came of it.
+    pub faults: Vec<FaultSummary>,
     /// The validators, with their devnet names.
     pub validators: Vec<ValidatorSummary>,
     /// Committee size and threshold.
@@ -171,6 +174,16 @@ impl Summary {
                 t.left_in_session,
                 if t.rejected { "rejected" } else { "NOT REJECTED" },
                 t.detail
+            );
+        }
+        for f in &self.faults {
+            let _ = writeln!(
+                out,
+                "fault {}: {}{} — {}",
+                f.fault,
+                if f.applied { "applied" } else { "NOT APPLIED" },
+                f.session.map_or(String::new(), |s| format!(" in session {s}")),
+                f.detail
             );
         }
         if self.slashed.is_empty() {

@@ -119,6 +119,13 @@ impl Extrinsic {
         if !rest.is_empty() {
             return Err(ExtrinsicError::Malformed(format!("{} trailing bytes", rest.len())));
         }
+        // postcard also reads over-long varints; one extrinsic must have one encoding, or its
+        // hash could be changed by anyone relaying it without touching its signature.
+        if extrinsic.encode() != bytes {
+            return Err(ExtrinsicError::Malformed(
+                "not in canonical form (an over-long number)".into(),
+            ));
+        }
         Ok(extrinsic)
     }
 
@@ -194,6 +201,17 @@ mod tests {
         assert!(matches!(
             Extrinsic::decode(&trailing),
             Err(ExtrinsicError::Malformed(_))
+        ));
+        // The nonce (3, one varint byte at offset 65) written over-long: it would decode to
+        // the same signed extrinsic under another hash.
+        let bytes3 = Extrinsic::sign(&signer(), [1; 32], 3, RuntimeCall::Signed(Call::Chill)).encode();
+        assert_eq!(bytes3[65], 3);
+        let mut overlong = bytes3[..65].to_vec();
+        overlong.extend([0x83, 0x00]);
+        overlong.extend(&bytes3[66..]);
+        assert!(matches!(
+            Extrinsic::decode(&overlong),
+            Err(ExtrinsicError::Malformed(m)) if m.contains("canonical")
         ));
         let huge = vec![EXTRINSIC_VERSION; MAX_EXTRINSIC_SIZE + 1];
         assert!(matches!(

@@ -151,6 +151,12 @@ pub fn decode_frame(bytes: &[u8]) -> Result<Frame, WireError> {
         return Err(WireError::Malformed(format!("{} bytes after the frame", rest.len())));
     }
     debug_assert_eq!(envelope.version, FRAME_VERSION);
+    // postcard also reads over-long varints: a frame has one encoding (found by fuzzing).
+    if encode_frame(&envelope.frame) != bytes {
+        return Err(WireError::Malformed(
+            "not in canonical form (an over-long number)".into(),
+        ));
+    }
     Ok(envelope.frame)
 }
 
@@ -191,6 +197,12 @@ mod tests {
         assert!(matches!(
             decode_frame(&vec![0u8; MAX_FRAME_BYTES + 1]),
             Err(WireError::Oversized(_))
+        ));
+        // From the fuzzer: 127 written as `ff 00` decodes to the frame `7f` encodes.
+        assert!(decode_frame(&[1, 0, 0, 0, 1, 127, 0]).is_ok());
+        assert!(matches!(
+            decode_frame(&[1, 0, 0, 0, 1, 255, 0, 0]),
+            Err(WireError::Malformed(m)) if m.contains("canonical")
         ));
     }
 

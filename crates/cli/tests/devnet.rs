@@ -60,24 +60,8 @@ fn strings(v: &Value) -> Vec<String> {
 #[test]
 fn devnet_rotates_twice_with_the_same_key_and_rejects_a_departed_members_old_share() {
     let _turn = FULL_RUN.lock().unwrap_or_else(|p| p.into_inner());
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("devnet");
-    let summary_path = tmp.path().join("summary.json");
-    let mut child = keywheel()
-        .arg("devnet")
-        .arg("--dir")
-        .arg(&dir)
-        .arg("--summary")
-        .arg(&summary_path)
-        .args(["--rpc-port", "0", "--p2p-port", "0", "--api-port", "0"])
-        .stdin(Stdio::null())
-        .spawn()
-        .unwrap();
-    let status = wait_with_limit(&mut child, Duration::from_secs(900));
-    let text = std::fs::read_to_string(&summary_path).expect("the devnet wrote its summary");
-    assert!(status.success(), "the devnet failed ({status}); summary:\n{text}");
-    let summary: Value = serde_json::from_str(&text).unwrap();
-
+    let (summary, pids) = run_devnet(&[]);
+    let text = serde_json::to_string_pretty(&summary).unwrap();
     assert!(summary["failures"].as_array().unwrap().is_empty(), "{text}");
     let parent = summary["parent_verifying_key"].as_str().expect("a parent key");
     assert_eq!(parent.len(), 2 + 66, "a compressed SEC1 key in hex");
@@ -120,7 +104,7 @@ fn devnet_rotates_twice_with_the_same_key_and_rejects_a_departed_members_old_sha
     );
 
     // Nothing is left running.
-    for pid in child_pids(&dir) {
+    for pid in pids {
         assert!(!alive(pid), "process {pid} outlived the devnet");
     }
 }

@@ -146,6 +146,17 @@ pub async fn sign(
     bail!("no TSS could sign: {}", failures.join("; "))
 }
 
+/// A TSS's `GET /v1/status`, or `None` if it does not answer with one.
+pub async fn tss_status(http: &reqwest::Client, url: &str) -> Option<keywheel_tss::api::TssStatus> {
+    http.get(format!("{url}/v1/status"))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()
+}
+
 /// The `message` of a TSS error body, or the body itself.
 fn error_message(body: &str) -> String {
     serde_json::from_str::<serde_json::Value>(body)

@@ -64,6 +64,16 @@ impl FaultSpec {
         }
     }
 
+    /// The same fault aimed at validator `v<i>` (a node restart has no target).
+    pub fn aimed_at(self, i: usize) -> Self {
+        match self {
+            Self::Crash(_) => Self::Crash(Target::Named(i)),
+            Self::Silent(_) => Self::Silent(Target::Named(i)),
+            Self::Malicious(_) => Self::Malicious(Target::Named(i)),
+            Self::NodeRestart => Self::NodeRestart,
+        }
+    }
+
     /// The slash kind the offender must get, as the chain names it.
     pub fn expected_slash(&self) -> Option<&'static str> {
         match self {

@@ -27,7 +27,7 @@ use keywheel_node::genesis::{GenesisBalance, GenesisConfig, GenesisValidator};
 use keywheel_rpc::jsonrpsee::ws_client::WsClient;
 use keywheel_rpc::{keyfile, Block, KeywheelApiClient, RuntimeCall};
 use keywheel_tss::identity::Identity;
-use keywheel_tss::keystore::{sharing_digest, KeySource, Keystore, Slot, KEYSTORE_FILE};
+use keywheel_tss::keystore::{sharing_digest, KeySource, Keystore, Slot, SlotInfo, KEYSTORE_FILE};
 use keywheel_tss::signing::ToSign;
 use keywheel_tss::P;
 use tokio::sync::mpsc;
@@ -35,7 +35,7 @@ use tokio::sync::mpsc;
 use crate::client::{self, account_of};
 use faults::{FaultSpec, FaultSummary, Target};
 use old_share::{open_share, try_old_share, OldShareTrial};
-use procs::Proc;
+use procs::{tail, Proc};
 use progress::{short, Progress};
 use summary::{SessionSummary, SignatureSummary, SlashSummary, Summary, ValidatorSummary};
 
@@ -277,12 +277,6 @@ fn prepare_dir(dir: Option<&Path>) -> anyhow::Result<(PathBuf, bool)> {
             Ok((dir.canonicalize()?, false))
         }
     }
-}
-
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 /// A loopback address at `port`, after checking it is free; port 0 picks a free one (`keep`:
@@ -791,12 +785,7 @@ async fn arm(
             net.validators.iter().position(|v| v.tss == newest.tss)
         }
     };
-    let resolved = match (fault, target) {
-        (FaultSpec::Crash(_), Some(i)) => FaultSpec::Crash(Target::Named(i)),
-        (FaultSpec::Silent(_), Some(i)) => FaultSpec::Silent(Target::Named(i)),
-        (FaultSpec::Malicious(_), Some(i)) => FaultSpec::Malicious(Target::Named(i)),
-        (other, _) => other,
-    };
+    let resolved = target.map_or(fault, |i| fault.aimed_at(i));
     if let (FaultSpec::Silent(_) | FaultSpec::Malicious(_), Some(i)) = (fault, target) {
         progress.stage(format!(
             "fault {resolved}: restarting {} with --fault {}",
@@ -929,6 +918,18 @@ fn snapshot(net: &Network, report: &mut Report, session: u32) -> anyhow::Result<
     Ok(())
 }
 
+/// Whether a TSS's `current` slot is what the chain says it should be: a member of `sharing`
+/// holds exactly it, anyone else holds nothing.
+fn holds_what_the_chain_says(tss: &AccountId, current: Option<&SlotInfo>, sharing: &keywheel_chain::Sharing) -> bool {
+    match current {
+        Some(c) => {
+            sharing.public_shares.contains_key(tss)
+                && c.sharing_digest() == sharing_digest(sharing.threshold, &sharing.public_shares)
+        }
+        None => !sharing.public_shares.contains_key(tss),
+    }
+}
+
 /// After a rotation every new member's `current` slot must hold exactly the sharing the chain
 /// confirmed, and nobody else's may: checked through each TSS's status (it rotates on its own
 /// next reconcile, so it gets a few seconds).
@@ -939,23 +940,13 @@ async fn check_members_hold(
     session: u32,
     sharing: &keywheel_chain::Sharing,
 ) {
-    let chain = sharing_digest(sharing.threshold, &sharing.public_shares);
     for v in &net.validators {
         let Some(url) = &v.api_url else { continue };
-        let member = sharing.public_shares.contains_key(&v.tss);
-        // A member holds exactly the new sharing; anyone else holds nothing (a departed
-        // member erases its old share once it sees the rotation).
-        let settled = |s: &keywheel_tss::api::TssStatus| match &s.current {
-            Some(current) => member && current.sharing_digest() == chain,
-            None => !member,
-        };
+        // A departed member erases its old share once it sees the rotation.
         let started = Instant::now();
         let ok = loop {
-            let status: Option<keywheel_tss::api::TssStatus> = match http.get(format!("{url}/v1/status")).send().await {
-                Ok(r) => r.json().await.ok(),
-                Err(_) => None,
-            };
-            if status.as_ref().is_some_and(settled) {
+            let status = client::tss_status(http, url).await;
+            if status.is_some_and(|s| holds_what_the_chain_says(&v.tss, s.current.as_ref(), sharing)) {
                 break true;
             }
             if started.elapsed() > Duration::from_secs(20) {
@@ -1063,9 +1054,10 @@ async fn finish(args: &DevnetArgs, net: &mut Network, report: &mut Report) -> Su
     let mut failures = std::mem::take(&mut report.failures);
 
     // Every keystore opens after the run, and holds exactly what the chain says it should.
-    let sharing = match client::connect(&net.node_url).await {
-        Ok(c) => c.committee().await.ok().and_then(|c| c.sharing),
-        Err(_) => None,
+    let node = client::connect(&net.node_url).await.ok();
+    let sharing = match &node {
+        Some(c) => c.committee().await.ok().and_then(|c| c.sharing),
+        None => None,
     };
     for v in &net.validators {
         let path = v.dir.join(KEYSTORE_FILE);
@@ -1076,11 +1068,8 @@ async fn finish(args: &DevnetArgs, net: &mut Network, report: &mut Report) -> Su
             Err(e) => failures.push(format!("{}'s keystore does not open: {e}", v.name)),
             Ok(keystore) => {
                 let Some(sharing) = &sharing else { continue };
-                let chain = sharing_digest(sharing.threshold, &sharing.public_shares);
-                let member = sharing.public_shares.contains_key(&v.tss);
                 match keystore.info(Slot::Current) {
-                    Ok(Some(c)) if member && c.sharing_digest() == chain => {}
-                    Ok(None) if !member => {}
+                    Ok(current) if holds_what_the_chain_says(&v.tss, current.as_ref(), sharing) => {}
                     Ok(other) => failures.push(format!(
                         "{}'s keystore holds {} at the end, not what the chain confirmed for it",
                         v.name,
@@ -1129,9 +1118,9 @@ async fn finish(args: &DevnetArgs, net: &mut Network, report: &mut Report) -> Su
         failures.push("no departed member's old share was tried and rejected".into());
     }
 
-    let slashes = match client::connect(&net.node_url).await {
-        Ok(c) => c.slashes().await.unwrap_or_default(),
-        Err(_) => Vec::new(),
+    let slashes = match &node {
+        Some(c) => c.slashes().await.unwrap_or_default(),
+        None => Vec::new(),
     };
     let slashed = slashes
         .iter()

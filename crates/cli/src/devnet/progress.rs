@@ -11,7 +11,6 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keywheel_chain::AccountId;
 use keywheel_rpc::KeywheelApiClient;
-use keywheel_tss::api::TssStatus;
 
 /// What the scenario tells the display.
 #[derive(Default)]
@@ -144,11 +143,8 @@ impl Progress {
             .map(|c| c.members.iter().map(|m| m.tss).collect())
             .unwrap_or_default();
         for ((account, api), bar) in tss.iter().zip(&self.members) {
-            let status: Option<TssStatus> = match api {
-                Some(url) => match http.get(format!("{url}/v1/status")).send().await {
-                    Ok(r) => r.json().await.ok(),
-                    Err(_) => None,
-                },
+            let status = match api {
+                Some(url) => crate::client::tss_status(http, url).await,
                 None => None,
             };
             let phase = match (&status, &reshare) {

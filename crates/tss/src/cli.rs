@@ -37,10 +37,11 @@ pub enum TssCommand {
         /// The keystore's key file (else KEYWHEEL_TSS_PASSPHRASE, else one made in the data dir).
         #[arg(long)]
         key_file: Option<PathBuf>,
-        /// Misbehave in rotations: `silent` or `malicious` (devnet fault injection).
+        /// Devnet fault injection: misbehave in a rotation attempt as this file says when the
+        /// attempt starts (`silent`, `malicious`; absent or empty: honest).
         #[cfg(feature = "fault-injection")]
         #[arg(long, hide = true)]
-        fault: Option<crate::fault::InjectedFault>,
+        fault_file: Option<PathBuf>,
     },
 }
 
@@ -67,7 +68,7 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             api,
             key_file,
             #[cfg(feature = "fault-injection")]
-            fault,
+            fault_file,
         } => {
             let mut cfg = match config {
                 Some(path) => TssConfig::from_file(&path)?,
@@ -89,9 +90,12 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
                 cfg.keystore_key_file = key_file;
             }
             #[cfg(feature = "fault-injection")]
-            if let Some(fault) = fault {
-                tracing::warn!(%fault, "this TSS misbehaves in rotations on purpose (fault injection)");
-                cfg.fault = Some(fault);
+            if let Some(path) = fault_file {
+                tracing::warn!(
+                    file = %path.display(),
+                    "fault injection: this TSS misbehaves in rotations when this file says so"
+                );
+                cfg.fault = Some(crate::fault::FaultSwitch::new(path));
             }
             let handle = crate::start(cfg).await?;
             println!("api {}", handle.api_addr());

@@ -36,11 +36,11 @@ pub struct TssConfig {
     /// directory (fine for a devnet; keep a production key elsewhere).
     #[serde(default)]
     pub keystore_key_file: Option<PathBuf>,
-    /// A deliberate fault (`run --fault`, builds with `fault-injection` only; never from a
-    /// configuration file).
+    /// Where to read a deliberate fault from (`run --fault-file`, builds with
+    /// `fault-injection` only; never from a configuration file).
     #[cfg(feature = "fault-injection")]
     #[serde(skip)]
-    pub fault: Option<crate::fault::InjectedFault>,
+    pub fault: Option<crate::fault::FaultSwitch>,
 }
 
 fn default_data_dir() -> PathBuf {

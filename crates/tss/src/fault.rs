@@ -1,5 +1,9 @@
 //! Deliberate faults for devnet runs (feature `fault-injection`; a build without it cannot
-//! misbehave). A TSS started with a fault behaves honestly in everything but rotations:
+//! misbehave). A TSS started with `run --fault-file PATH` reads that file at the start of every
+//! rotation attempt it takes part in: `silent` or `malicious` there switches the fault on for
+//! that attempt, an absent or empty file switches it off. Whoever drives the run (the devnet)
+//! arms a fault by writing the file between rotations — no restart, so no race with a rotation
+//! that starts while the process comes up. A TSS misbehaves only in rotations:
 //!
 //! - [`InjectedFault::Silent`]: it runs each rotation it takes part in, receiving every
 //!   message, but sends none — connected and silent, so the others name it unresponsive;
@@ -11,6 +15,7 @@
 //! fail on the fault and the retry succeed without the offender.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use keywheel_mpc::driver::Channels;
@@ -48,6 +53,42 @@ impl FromStr for InjectedFault {
     }
 }
 
+/// The file a TSS reads its fault from (`run --fault-file`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultSwitch(PathBuf);
+
+impl FaultSwitch {
+    /// A switch read from `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self(path.into())
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Arms `fault` (or disarms, with `None`) for the rotation attempts that start from now on.
+    /// The file is replaced whole (written aside, then renamed), so a reader sees either the old
+    /// switch or the new one.
+    pub fn set(&self, fault: Option<InjectedFault>) -> std::io::Result<()> {
+        let aside = self.0.with_extension("new");
+        std::fs::write(&aside, fault.map(|f| f.to_string()).unwrap_or_default())?;
+        std::fs::rename(&aside, &self.0)
+    }
+
+    /// The fault in force now: `None` when the file is absent or empty, an error when it holds
+    /// anything but a fault's name.
+    pub fn current(&self) -> Result<Option<InjectedFault>, String> {
+        match std::fs::read_to_string(&self.0) {
+            Ok(text) if text.trim().is_empty() => Ok(None),
+            Ok(text) => text.trim().parse().map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("cannot read {}: {e}", self.0.display())),
+        }
+    }
+}
+
 /// A network whose sessions deliver incoming messages but drop every outgoing one.
 pub(crate) struct Muted<'a, N>(pub &'a N);
 
@@ -73,5 +114,19 @@ mod tests {
         assert_eq!("malicious".parse(), Ok(InjectedFault::Malicious));
         assert!("crash".parse::<InjectedFault>().is_err());
         assert_eq!(InjectedFault::Malicious.to_string(), "malicious");
+    }
+
+    #[test]
+    fn the_switch_follows_its_file_and_refuses_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let switch = FaultSwitch::new(dir.path().join("fault"));
+        assert_eq!(switch.current(), Ok(None), "no file: no fault");
+        switch.set(Some(InjectedFault::Malicious)).unwrap();
+        assert_eq!(switch.current(), Ok(Some(InjectedFault::Malicious)));
+        switch.set(None).unwrap();
+        assert_eq!(switch.current(), Ok(None), "an empty file disarms");
+        std::fs::write(switch.path(), "loud\n").unwrap();
+        let err = switch.current().unwrap_err();
+        assert!(err.contains("loud"), "{err}");
     }
 }

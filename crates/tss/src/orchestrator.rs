@@ -332,7 +332,16 @@ async fn protocol(
                 new_threshold: record.new_threshold,
             };
             #[cfg(feature = "fault-injection")]
-            match shared.fault {
+            let fault = match shared.fault.as_ref().map(crate::fault::FaultSwitch::current) {
+                Some(Ok(fault)) => fault,
+                Some(Err(e)) => {
+                    warn!("fault injection: {e}; running honestly");
+                    None
+                }
+                None => None,
+            };
+            #[cfg(feature = "fault-injection")]
+            match fault {
                 Some(crate::fault::InjectedFault::Silent) => {
                     warn!("fault injection: taking part without sending anything");
                     let muted = crate::fault::Muted(&net);

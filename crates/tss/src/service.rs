@@ -34,7 +34,7 @@ pub struct Shared {
     pub(crate) last_attempt: Mutex<Option<AttemptReport>>,
     pub(crate) chain_session: Mutex<Option<SessionIndex>>,
     #[cfg(feature = "fault-injection")]
-    pub(crate) fault: Option<crate::fault::InjectedFault>,
+    pub(crate) fault: Option<crate::fault::FaultSwitch>,
     waiters: Mutex<Waiters>,
     requests_seen: Mutex<ReplayCache>,
     jobs_seen: Mutex<ReplayCache>,

@@ -3,11 +3,17 @@
 //!
 //! - `crash:<v>@reshare` — SIGKILL `v`'s TSS a few seconds into the reshare, restart it soon
 //!   after. It cannot rejoin the attempt it began, so the others name it silent.
-//! - `silent:<v>` — restart `v`'s TSS before the rotation with `--fault silent`: it takes part,
+//! - `silent:<v>` — arm `v`'s fault switch (the file its TSS reads at the start of each
+//!   rotation attempt, `tss run --fault-file`) with `silent` before the rotation: it takes part,
 //!   receives everything, sends nothing.
-//! - `malicious:<v>` — restart `v`'s TSS before the rotation with `--fault malicious`: as a
-//!   staying holder it sends subshares that do not match its commitments (a TSS built with the
-//!   `fault-injection` feature; the default `keywheel` build has it).
+//! - `malicious:<v>` — arm `v`'s switch with `malicious`: as a staying holder it sends
+//!   subshares that do not match its commitments (a TSS built with the `fault-injection`
+//!   feature; the default `keywheel` build has it).
+//!
+//! A switch is armed right after the previous rotation (or the jumpstart) while no reshare is
+//! in flight, and checked to be so, and disarmed once its rotation is done. (Restarting the TSS
+//! with a flag instead raced with a session boundary: a rotation that began while the process
+//! came up found it absent, and it was excluded instead of caught.)
 //! - `node-restart` — SIGKILL the node a few seconds into the reshare and start it again.
 //!
 //! `<v>` is a validator's devnet name (`v3`) or `auto`: the newest member of the committee

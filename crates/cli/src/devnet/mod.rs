@@ -170,6 +170,11 @@ impl Validator {
     fn key_file(&self) -> PathBuf {
         self.dir.join(keywheel_tss::config::DEFAULT_KEY_FILE)
     }
+
+    /// The fault switch its TSS reads at the start of every rotation attempt (`--fault-file`).
+    fn fault_file(&self) -> PathBuf {
+        self.dir.join("fault")
+    }
 }
 
 /// The processes of a devnet and what it needs to drive them.
@@ -183,6 +188,9 @@ struct Network {
     block_ms: u64,
     node: Option<Proc>,
     validators: Vec<Validator>,
+    /// Whether the TSSs are started with a fault switch (only when a silent or malicious fault
+    /// is asked for).
+    fault_switches: bool,
 }
 
 /// What a run found so far; it survives a failure half-way.
@@ -327,6 +335,10 @@ impl Network {
             block_ms: args.block_ms,
             node: None,
             validators,
+            fault_switches: args
+                .faults
+                .iter()
+                .any(|f| matches!(f, FaultSpec::Silent(_) | FaultSpec::Malicious(_))),
         })
     }
 
@@ -399,9 +411,8 @@ impl Network {
         Ok(())
     }
 
-    /// Starts validator `i`'s TSS (again, after a stop: at the same addresses), misbehaving
-    /// as `fault` says (`silent`, `malicious`).
-    async fn start_tss(&mut self, i: usize, fault: Option<&str>) -> anyhow::Result<()> {
+    /// Starts validator `i`'s TSS (again, after a stop: at the same addresses).
+    async fn start_tss(&mut self, i: usize) -> anyhow::Result<()> {
         let node_url = self.node_url.clone();
         let v = &mut self.validators[i];
         let mut args: Vec<OsString> = vec![
@@ -416,8 +427,8 @@ impl Network {
             "--api".into(),
             v.api.to_string().into(),
         ];
-        if let Some(fault) = fault {
-            args.extend(["--fault".into(), fault.into()]);
+        if self.fault_switches {
+            args.extend(["--fault-file".into(), v.fault_file().into()]);
         }
         let (proc, api) = Proc::spawn(&v.name, &args, &v.dir.join("tss.log"), "api ", Duration::from_secs(60)).await?;
         v.api = api
@@ -426,6 +437,23 @@ impl Network {
         v.api_url = Some(format!("http://{}", v.api));
         v.proc = Some(proc);
         Ok(())
+    }
+
+    /// Arms validator `i`'s fault switch with `fault` (`silent`, `malicious`), or disarms it.
+    fn set_fault(&self, i: usize, fault: Option<&str>) -> anyhow::Result<()> {
+        let v = &self.validators[i];
+        #[cfg(feature = "fault-injection")]
+        {
+            let fault = fault.map(str::parse).transpose().map_err(anyhow::Error::msg)?;
+            keywheel_tss::fault::FaultSwitch::new(v.fault_file())
+                .set(fault)
+                .with_context(|| format!("set {}'s fault switch", v.name))
+        }
+        #[cfg(not(feature = "fault-injection"))]
+        match fault {
+            Some(f) => bail!("{} cannot act {f}: this build has no fault-injection", v.name),
+            None => Ok(()),
+        }
     }
 
     fn running(&mut self) -> usize {
@@ -565,7 +593,7 @@ async fn scenario(
     net.write_genesis(params)?;
     net.start_node().await?;
     for i in 0..net.validators.len() {
-        net.start_tss(i, None).await?;
+        net.start_tss(i).await?;
     }
     net.write_manifest()?;
     progress.log(format!("node {}  (block every {} ms)", net.node_url, args.block_ms));
@@ -622,6 +650,10 @@ async fn scenario(
         check_members_hold(net, &http, report, committee.session, sharing).await;
     }
     snapshot(net, report, committee.session)?;
+    let mut target = match args.faults.first() {
+        Some(&f) => arm(net, &chain, report, progress, f).await?,
+        None => None,
+    };
 
     progress.stage("registering the demo account and signing a message");
     client::submit(&chain.client, &net.user, RuntimeCall::Signed(Call::Register)).await?;
@@ -632,10 +664,6 @@ async fn scenario(
 
     for k in 1..=args.sessions {
         let fault = args.faults.get(k as usize - 1).copied();
-        let target = match fault {
-            Some(f) => arm(net, report, progress, f).await?,
-            None => None,
-        };
         progress.stage(format!(
             "rotation {k} of {}: waiting for the next session (every {} blocks)",
             args.sessions, args.session_blocks
@@ -754,6 +782,14 @@ async fn scenario(
             bail!("session {session}'s reshare was abandoned");
         }
         report.committee = committee.members.clone();
+        if let (Some(FaultSpec::Silent(_) | FaultSpec::Malicious(_)), Some(i)) = (fault, target) {
+            net.set_fault(i, None)?;
+        }
+        // The next rotation's fault is armed now, while no reshare is in flight.
+        target = match args.faults.get(k as usize) {
+            Some(&f) => arm(net, &chain, report, progress, f).await?,
+            None => None,
+        };
         progress.rotated(session);
         if let Some(sharing) = &committee.sharing {
             check_members_hold(net, &http, report, session, sharing).await;
@@ -765,10 +801,12 @@ async fn scenario(
     Ok(())
 }
 
-/// Prepares a fault before its rotation: resolves `auto` to the newest committee member and
-/// restarts a silent or malicious TSS with its switch. Returns the target validator's index.
+/// Prepares a fault before its rotation, while no reshare is in flight: resolves `auto` to the
+/// newest committee member and arms a silent or malicious TSS's switch, which it reads when the
+/// next rotation attempt starts. Returns the target validator's index.
 async fn arm(
     net: &mut Network,
+    chain: &Chain,
     report: &mut Report,
     progress: &Progress,
     fault: FaultSpec,
@@ -787,16 +825,20 @@ async fn arm(
     };
     let resolved = target.map_or(fault, |i| fault.aimed_at(i));
     if let (FaultSpec::Silent(_) | FaultSpec::Malicious(_), Some(i)) = (fault, target) {
-        progress.stage(format!(
-            "fault {resolved}: restarting {} with --fault {}",
+        net.set_fault(i, Some(fault.kind()))?;
+        // A TSS reads its switch when an attempt starts: armed before any reshare is in flight,
+        // it is sure to act in the next rotation.
+        if let Some(r) = chain.client.reshare().await? {
+            report.failures.push(format!(
+                "fault {resolved} was armed too late: session {}'s attempt {} had already started",
+                r.record.session, r.record.attempt
+            ));
+        }
+        progress.log(format!(
+            "fault {resolved}: {} will act {} in the next rotation",
             net.validators[i].name,
             fault.kind()
         ));
-        if let Some(mut p) = net.validators[i].proc.take() {
-            p.stop();
-        }
-        net.start_tss(i, Some(fault.kind())).await?;
-        net.write_manifest()?;
     }
     report.faults.push(FaultSummary {
         fault: resolved.to_string(),
@@ -890,7 +932,7 @@ async fn strike(
         }
     }
     if let (FaultSpec::Crash(_), Some(i), true) = (fault, target, applied) {
-        net.start_tss(i, None).await?;
+        net.start_tss(i).await?;
         net.write_manifest()?;
         progress.log(format!("  fault: {} restarted", net.validators[i].name));
     }

@@ -11,6 +11,11 @@
 //! A round that fails (a signer silent, or a rotation happened in between) is retried as a new
 //! round — a new signing session — on the committee the chain names then, without the signers
 //! that did not answer.
+//!
+//! Members the peer transport cannot reach (its last dial failed) are left out of the pick
+//! while enough others remain, and probed so that one that is back is picked again; a round
+//! whose signer turns out unreachable after its job was sent ends at once instead of waiting
+//! out [`ROUND_TIMEOUT`].
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -47,6 +52,8 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const MAX_ROUNDS: u32 = 3;
 /// How long one signing round may take.
 pub const ROUND_TIMEOUT: Duration = Duration::from_secs(40);
+/// How often a waiting coordinator looks for signers the transport cannot reach.
+const REACH_CHECK: Duration = Duration::from_millis(200);
 
 /// What a user asks the network to sign, signed by the user's account key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -483,7 +490,8 @@ async fn coordinate_rounds(shared: &Arc<Shared>, request: SignRequest) -> Result
             ));
         }
         let eligible: BTreeSet<AccountId> = committee.eligible.difference(&silent).copied().collect();
-        let Some(signers) = choose_signers(&hash, round, &eligible, committee.threshold) else {
+        let pool = reachable_pool(shared, &eligible, committee.threshold);
+        let Some(signers) = choose_signers(&hash, round, &pool, committee.threshold) else {
             failures.push(format!(
                 "round {round}: only {} of the committee can be reached, {} are needed",
                 eligible.len(),
@@ -522,6 +530,27 @@ async fn coordinate_rounds(shared: &Arc<Shared>, request: SignRequest) -> Result
     Err(SignError::Failed(failures.join(" | ")))
 }
 
+/// The members a round picks from: those the transport can reach, if there are at least
+/// `threshold` of them, else all of `eligible`. Those left out are probed, so a member that is
+/// back is picked again once it answers.
+fn reachable_pool(shared: &Shared, eligible: &BTreeSet<AccountId>, threshold: usize) -> BTreeSet<AccountId> {
+    let me = shared.identity.account();
+    let unreachable = shared.transport.unreachable();
+    let reachable: BTreeSet<AccountId> = eligible
+        .iter()
+        .filter(|a| **a == me || !unreachable.contains_key(a))
+        .copied()
+        .collect();
+    for a in eligible.difference(&reachable) {
+        shared.transport.probe(*a);
+    }
+    if reachable.len() >= threshold {
+        reachable
+    } else {
+        eligible.clone()
+    }
+}
+
 enum RoundResult {
     Signed(SignatureReply),
     Failed {
@@ -545,6 +574,7 @@ async fn run_round(
         round,
         signers: signers.clone(),
     };
+    let sent_at = tokio::time::Instant::now();
     for signer in signers {
         if *signer == me {
             let (shared, job) = (shared.clone(), job.clone());
@@ -556,9 +586,28 @@ async fn run_round(
     let mut answered = BTreeSet::new();
     let mut reasons = Vec::new();
     let mut unresponsive = BTreeSet::new();
-    let deadline = tokio::time::Instant::now() + ROUND_TIMEOUT + Duration::from_secs(5);
+    let deadline = sent_at + ROUND_TIMEOUT + Duration::from_secs(5);
+    let mut reach_check = tokio::time::interval(REACH_CHECK);
     let result = loop {
-        let next = tokio::time::timeout_at(deadline, rx.recv()).await;
+        let next = tokio::select! {
+            next = tokio::time::timeout_at(deadline, rx.recv()) => next,
+            _ = reach_check.tick() => {
+                // A signer the job could not be delivered to cannot take part: end the round now.
+                let down: BTreeSet<AccountId> = shared
+                    .transport
+                    .unreachable()
+                    .into_iter()
+                    .filter(|(a, since)| signers.contains(a) && !answered.contains(a) && *since >= sent_at)
+                    .map(|(a, _)| a)
+                    .collect();
+                if down.is_empty() {
+                    continue;
+                }
+                reasons.push(format!("{} signer(s) cannot be reached", down.len()));
+                unresponsive.extend(down);
+                break RoundResult::Failed { reasons, unresponsive };
+            }
+        };
         let Ok(Some((from, outcome))) = next else {
             unresponsive.extend(signers.difference(&answered).copied());
             reasons.push(format!(

@@ -9,7 +9,12 @@
 //!   sender is one of that session's participants. Frames for sessions not opened yet are
 //!   buffered (bounded); frames tagged for an attempt older than the one in flight are dropped.
 //! - Each peer has one outbound connection, re-dialled with backoff when it breaks; a frame
-//!   that cannot be delivered for [`FRAME_TTL`] is dropped.
+//!   that cannot be delivered for [`FRAME_TTL`] is dropped. Outbound connections carry nothing
+//!   back, so one that turns readable has been closed by the peer (it died or restarted): it is
+//!   re-dialled before the next frame instead of swallowing it.
+//! - A peer whose last dial failed is [`Transport::unreachable`] until a dial succeeds;
+//!   [`Transport::probe`] dials it again without sending anything. The signing coordinator uses
+//!   both to keep a member that is down out of its picks.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -225,6 +230,16 @@ impl NoiseStream {
         self.remote
     }
 
+    /// Whether the peer has closed this connection. The responder never writes after the
+    /// handshake, so anything readable — the end of the stream, an error, or stray bytes — means
+    /// the connection is no good for sending.
+    fn peer_closed(&self) -> bool {
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+        // The socket is non-blocking (tokio's): the peek answers at once.
+        let peeked = socket2::SockRef::from(&self.stream).peek(&mut byte);
+        !matches!(peeked, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+    }
+
     fn encrypt_into(&mut self, plain: &[u8], out: &mut Vec<u8>) -> Result<(), TransportError> {
         let mut buf = vec![0u8; plain.len() + NOISE_TAG];
         let n = self.state.write_message(plain, &mut buf).map_err(noise_error)?;
@@ -429,7 +444,9 @@ struct Inner {
     network: [u8; 32],
     directory: RwLock<Directory>,
     router: Mutex<Router>,
-    peers: Mutex<HashMap<AccountId, mpsc::Sender<Arc<Vec<u8>>>>>,
+    peers: Mutex<HashMap<AccountId, mpsc::Sender<Outbound>>>,
+    /// Peers whose last dial failed, with when it did.
+    unreachable: Mutex<HashMap<AccountId, Instant>>,
     control: mpsc::Sender<(AccountId, Frame)>,
     metrics: Arc<Metrics>,
     local_addr: SocketAddr,
@@ -471,6 +488,7 @@ impl Transport {
             directory: RwLock::new(Directory::default()),
             router: Mutex::new(Router::new(network)),
             peers: Mutex::new(HashMap::new()),
+            unreachable: Mutex::new(HashMap::new()),
             control,
             metrics,
             local_addr,
@@ -553,20 +571,32 @@ impl Transport {
     /// Queues a frame for `to`; it is sent over the peer's connection, dialled as needed.
     pub async fn send(&self, to: AccountId, frame: &Frame) {
         let bytes = Arc::new(encode_frame(frame));
-        let queue = {
-            let mut peers = self.inner.peers.lock().unwrap_or_else(|p| p.into_inner());
-            peers
-                .entry(to)
-                .or_insert_with(|| {
-                    let (tx, rx) = mpsc::channel(PEER_QUEUE);
-                    tokio::spawn(dial(Arc::downgrade(&self.inner), to, rx));
-                    tx
-                })
-                .clone()
-        };
-        if queue.send(bytes).await.is_err() {
+        if self.queue(to).send(Outbound::Frame(bytes)).await.is_err() {
             warn!(?to, "the peer's sender stopped; frame dropped");
         }
+    }
+
+    /// Asks for one dial of `to` if it has no working connection, sending nothing: a peer
+    /// marked unreachable is cleared when it answers. Does nothing if its queue is full.
+    pub fn probe(&self, to: AccountId) {
+        let _ = self.queue(to).try_send(Outbound::Probe);
+    }
+
+    /// The peers whose last dial failed, with when it did (cleared by a dial that succeeds).
+    pub fn unreachable(&self) -> HashMap<AccountId, Instant> {
+        self.inner.unreachable.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn queue(&self, to: AccountId) -> mpsc::Sender<Outbound> {
+        let mut peers = self.inner.peers.lock().unwrap_or_else(|p| p.into_inner());
+        peers
+            .entry(to)
+            .or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(PEER_QUEUE);
+                tokio::spawn(dial(Arc::downgrade(&self.inner), to, rx));
+                tx
+            })
+            .clone()
     }
 
     /// The network a session of this transport belongs to.
@@ -605,15 +635,57 @@ async fn connect(inner: &Inner, peer: AccountId) -> Result<NoiseStream, Transpor
     Ok(noise)
 }
 
-async fn dial(inner: std::sync::Weak<Inner>, peer: AccountId, mut queue: mpsc::Receiver<Arc<Vec<u8>>>) {
+/// What a peer's dialler is asked to do.
+enum Outbound {
+    /// Deliver an encoded frame.
+    Frame(Arc<Vec<u8>>),
+    /// Dial once if there is no working connection; send nothing.
+    Probe,
+}
+
+/// Dials `peer` and records whether that worked.
+async fn dial_once(inner: &Inner, peer: AccountId) -> Result<NoiseStream, TransportError> {
+    let result = connect(inner, peer).await;
+    let mut unreachable = inner.unreachable.lock().unwrap_or_else(|p| p.into_inner());
+    match &result {
+        Ok(_) => {
+            if unreachable.remove(&peer).is_some() {
+                info!(?peer, "peer reachable again");
+            }
+        }
+        Err(_) => {
+            unreachable.insert(peer, Instant::now());
+        }
+    }
+    result
+}
+
+async fn dial(inner: std::sync::Weak<Inner>, peer: AccountId, mut queue: mpsc::Receiver<Outbound>) {
     let mut conn: Option<NoiseStream> = None;
     let mut backoff = BACKOFF_MIN;
-    while let Some(frame) = queue.recv().await {
+    while let Some(outbound) = queue.recv().await {
+        if conn.as_ref().is_some_and(NoiseStream::peer_closed) {
+            debug!(?peer, "the peer closed the connection; re-dialling");
+            conn = None;
+        }
+        let frame = match outbound {
+            Outbound::Frame(frame) => frame,
+            Outbound::Probe => {
+                let Some(inner) = inner.upgrade() else { return };
+                if conn.is_none() {
+                    match dial_once(&inner, peer).await {
+                        Ok(c) => conn = Some(c),
+                        Err(e) => debug!(?peer, "probe: cannot reach peer ({e})"),
+                    }
+                }
+                continue;
+            }
+        };
         let queued = Instant::now();
         loop {
             let Some(inner) = inner.upgrade() else { return };
             if conn.is_none() {
-                match connect(&inner, peer).await {
+                match dial_once(&inner, peer).await {
                     Ok(c) => {
                         conn = Some(c);
                         backoff = BACKOFF_MIN;
@@ -936,6 +1008,60 @@ mod tests {
             a.metrics().dropped_count(Dropped::Malformed) == 1
         })
         .await;
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_dies_is_marked_unreachable_at_the_next_frame_and_cleared_when_back() {
+        let (a, _) = node(1).await;
+        // B is a bare listener that answers the handshake as identity 2, so the test decides
+        // when it dies.
+        let b = identity(2);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = listener.local_addr().unwrap();
+        a.set_directory(Directory::new([(
+            b.account(),
+            Peer {
+                endpoint: at.to_string(),
+                x25519: b.x25519_public(),
+            },
+        )]));
+        let serve_once = |listener: TcpListener| {
+            let secret = *b.x25519_secret();
+            tokio::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                let mut noise = NoiseStream::respond(stream, &secret, &NETWORK).await.unwrap();
+                noise.recv().await.unwrap()
+            })
+        };
+        let frame = Frame::Protocol {
+            tag: reshare_tag(1, 1),
+            payload: vec![7],
+        };
+
+        let first = serve_once(listener);
+        a.send(b.account(), &frame).await;
+        let got = tokio::time::timeout(Duration::from_secs(5), first)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(decode_frame(&got).unwrap(), frame, "B received the first frame");
+        assert!(a.unreachable().is_empty(), "a peer that answered is reachable");
+
+        // B has died: its connection and listener are closed. The next frame finds the
+        // connection closed, re-dials, and is refused.
+        a.send(b.account(), &frame).await;
+        eventually("A marks B unreachable", || a.unreachable().contains_key(&b.account())).await;
+
+        // B is back at the same address: a probe (no frame) reaches it and clears the mark.
+        let listener = TcpListener::bind(at).await.unwrap();
+        let accepted = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let secret = *identity(2).x25519_secret();
+            NoiseStream::respond(stream, &secret, &NETWORK).await.map(|_| ())
+        });
+        a.probe(b.account());
+        eventually("the probe clears the mark", || a.unreachable().is_empty()).await;
+        assert!(accepted.await.unwrap().is_ok(), "the probe completed a handshake");
     }
 
     #[tokio::test]

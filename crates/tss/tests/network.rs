@@ -3,6 +3,8 @@
 //! a committee of 5 (threshold 3), a signature for a registered account, a reshare during
 //! which one staying member is SIGKILLed and restarted, the retry without it, the rotation,
 //! and a second signature under the same child key; bad sign requests are refused on the way.
+//! Then a member goes down for good: the request that needs it signs on a later round, and the
+//! next one is signed on its first round by members the coordinator can reach.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -19,7 +21,7 @@ use keywheel_rpc::{Bytes, EventRecord, Extrinsic, KeywheelApiClient, RuntimeCall
 use keywheel_tss::api::TssStatus;
 use keywheel_tss::identity::Identity;
 use keywheel_tss::keystore::{sharing_digest, KeySource, Keystore, Slot, KEYSTORE_FILE};
-use keywheel_tss::signing::{now_ms, verify_reply, SignRequest, SignResponse, ToSign};
+use keywheel_tss::signing::{choose_signers, now_ms, verify_reply, SignRequest, SignResponse, ToSign};
 
 const VALIDATORS: usize = 6;
 const BLOCK_MS: u64 = 250;
@@ -155,7 +157,6 @@ async fn sign(
     message: &[u8],
     id: u8,
 ) -> SignResponse {
-    let via = &tsss[via];
     let request = SignRequest::new(
         user,
         genesis_hash,
@@ -163,7 +164,11 @@ async fn sign(
         [id; 16],
         now_ms() + 300_000,
     );
-    let reply = http.post(via.url("/v1/sign")).json(&request).send().await.unwrap();
+    send_sign(http, tsss, via, &request).await
+}
+
+async fn send_sign(http: &reqwest::Client, tsss: &[Tss], via: usize, request: &SignRequest) -> SignResponse {
+    let reply = http.post(tsss[via].url("/v1/sign")).json(request).send().await.unwrap();
     let code = reply.status();
     let body = reply.text().await.unwrap();
     if !code.is_success() {
@@ -439,6 +444,54 @@ async fn jumpstart_sign_reshare_through_a_crash_rotate_and_sign_again() {
         second.signers.iter().all(|s| members.contains(s)),
         "the new committee signed"
     );
+
+    // A member goes down for good. A request whose first pick needs it loses that round and
+    // signs on the next; the coordinator, having found it unreachable, leaves it out of the
+    // first pick of the next request that would have needed it.
+    let threshold = committee.sharing.as_ref().expect("a sharing").threshold as usize;
+    let down = tsss
+        .iter()
+        .position(|t| members.contains(&t.account) && t.account != tsss[member].account)
+        .unwrap();
+    let down_account = tsss[down].account;
+    tsss[down].kill();
+    let needing_down = |first_id: u8| {
+        (first_id..=u8::MAX)
+            .map(|id| {
+                let request = SignRequest::new(
+                    &user,
+                    genesis_hash,
+                    ToSign::Hash([id; 32]),
+                    [id; 16],
+                    now_ms() + 300_000,
+                );
+                (id, request)
+            })
+            .find(|(_, request)| {
+                let hash = request.hash(&genesis_hash).unwrap();
+                choose_signers(&hash, 0, &members, threshold)
+                    .unwrap()
+                    .contains(&down_account)
+            })
+            .expect("some request's first pick includes the member that is down")
+    };
+    let (id, lost_round) = needing_down(10);
+    let reply = send_sign(&http, &tsss, member, &lost_round).await;
+    assert!(reply.round >= 1, "round 0 needed the member that is down");
+    assert!(!reply.signers.contains(&down_account), "{:?}", reply.signers);
+    let prehash: [u8; 32] = reply.prehash.clone().try_into().unwrap();
+    assert_eq!(prehash, [id; 32], "the hash asked for was signed");
+    verify_reply(&parent, &account(&user), &prehash, &reply.signature).expect("it verifies");
+    let (id, avoided) = needing_down(id + 1);
+    let reply = send_sign(&http, &tsss, member, &avoided).await;
+    assert_eq!(
+        reply.round, 0,
+        "the coordinator left the unreachable member out of its first pick"
+    );
+    assert!(!reply.signers.contains(&down_account), "{:?}", reply.signers);
+    let prehash: [u8; 32] = reply.prehash.clone().try_into().unwrap();
+    assert_eq!(prehash, [id; 32], "the hash asked for was signed");
+    verify_reply(&parent, &account(&user), &prehash, &reply.signature).expect("it verifies");
 
     // The restarted member rejoined nothing and erased its share once the chain rotated.
     let victim_status = wait_for(

@@ -1,5 +1,8 @@
-//! `--fault`: what the devnet does to a real process, and what it then expects. Fault `i` (in
-//! the order given) acts on rotation `i + 1`:
+//! `--fault`: what the devnet does to a real process, and what it then expects. Faults act in
+//! the order given, one per rotation: each on the first rotation, from its turn on, in which its
+//! target can act ([`FaultSpec::can_act`]). `auto` always can; a named validator may first
+//! have to join the committee. While a fault is still waiting after `--sessions` rotations the
+//! devnet runs up to [`EXTRA_ROTATIONS`] more for it, and says so.
 //!
 //! - `crash:<v>@reshare` — SIGKILL `v`'s TSS a few seconds into the reshare, restart it soon
 //!   after. It cannot rejoin the attempt it began, so the others name it silent.
@@ -24,10 +27,23 @@
 //! attempt rotates without it; a signature asked for while the failed attempt runs verifies;
 //! after a node restart the rotation still happens.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
+use keywheel_chain::AccountId;
 use serde::{Deserialize, Serialize};
+
+/// Rotations the devnet adds after `--sessions` at most, for faults still waiting to act.
+pub const EXTRA_ROTATIONS: u32 = 4;
+
+/// Whether the rotation starting now, the `(done + 1)`-th, must be followed by another: more
+/// were asked for, or `waiting` faults will still wait after it (while the extra rotations
+/// last).
+pub fn another_after(done: u32, sessions: u32, waiting: usize) -> bool {
+    let this = done + 1;
+    this < sessions || (waiting > 0 && this < sessions + EXTRA_ROTATIONS)
+}
 
 /// Whom a fault acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +93,33 @@ impl FaultSpec {
             Self::Silent(_) => Self::Silent(Target::Named(i)),
             Self::Malicious(_) => Self::Malicious(Target::Named(i)),
             Self::NodeRestart => Self::NodeRestart,
+        }
+    }
+
+    /// Whether this fault, aimed at the TSS `target`, can act in a rotation that keeps the old
+    /// holders `staying` and has `new_committee`: a malicious TSS corrupts subshares, which only
+    /// staying holders send; a silent or crashing one must be in the new committee; a node
+    /// restart always acts.
+    pub fn can_act(
+        &self,
+        target: Option<&AccountId>,
+        staying: &BTreeSet<AccountId>,
+        new_committee: &BTreeSet<AccountId>,
+    ) -> bool {
+        match (self, target) {
+            (Self::NodeRestart, _) => true,
+            (Self::Malicious(_), Some(t)) => staying.contains(t),
+            (Self::Silent(_) | Self::Crash(_), Some(t)) => new_committee.contains(t),
+            (_, None) => false,
+        }
+    }
+
+    /// What its target must be in a rotation for the fault to act there.
+    pub fn needs(&self) -> &'static str {
+        match self {
+            Self::Malicious(_) => "a staying member",
+            Self::Silent(_) | Self::Crash(_) => "in the new committee",
+            Self::NodeRestart => "-",
         }
     }
 
@@ -156,6 +199,8 @@ pub struct FaultSummary {
     pub tss: Option<String>,
     /// The session of the rotation it acted on.
     pub session: Option<u32>,
+    /// Sessions whose rotations it waited through: its target could not act there.
+    pub waited: Vec<u32>,
     /// Whether it really acted (the validator took part in that rotation).
     pub applied: bool,
     /// How the offender was punished (`Stake`, `Excluded`), if it was.
@@ -166,6 +211,25 @@ pub struct FaultSummary {
     pub signed_during: Option<bool>,
     /// What the devnet saw.
     pub detail: String,
+}
+
+impl FaultSummary {
+    /// The entry of a fault that has not acted yet, saying why.
+    pub fn pending(fault: FaultSpec, detail: &str) -> Self {
+        Self {
+            fault: fault.to_string(),
+            kind: fault.kind().into(),
+            validator: None,
+            tss: None,
+            session: None,
+            waited: Vec::new(),
+            applied: false,
+            slashed: None,
+            rotated_on_attempt: None,
+            signed_during: None,
+            detail: detail.into(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -186,5 +250,35 @@ mod tests {
         for bad in ["crash:v1@sign", "silent", "loud:v1", "silent:vx", "malicious:"] {
             assert!(bad.parse::<FaultSpec>().is_err(), "{bad} parsed");
         }
+    }
+
+    #[test]
+    fn a_fault_acts_only_where_its_target_can() {
+        let [old, stays, joins, outside] = [1u8, 2, 3, 4].map(|b| AccountId([b; 32]));
+        // `old` leaves, `stays` stays, `joins` joins.
+        let staying = BTreeSet::from([stays]);
+        let new_committee = BTreeSet::from([stays, joins]);
+        let acts = |f: FaultSpec, t: &AccountId| f.can_act(Some(t), &staying, &new_committee);
+        let malicious = FaultSpec::Malicious(Target::Auto);
+        assert!(acts(malicious, &stays));
+        assert!(!acts(malicious, &joins), "a joiner has no old share to corrupt");
+        assert!(!acts(malicious, &old));
+        for f in [FaultSpec::Silent(Target::Auto), FaultSpec::Crash(Target::Auto)] {
+            assert!(acts(f, &stays) && acts(f, &joins), "{f}");
+            assert!(!acts(f, &old) && !acts(f, &outside), "{f}");
+            assert!(!f.can_act(None, &staying, &new_committee), "{f} needs a target");
+        }
+        assert!(FaultSpec::NodeRestart.can_act(None, &staying, &new_committee));
+    }
+
+    #[test]
+    fn rotations_run_as_asked_then_only_while_a_fault_waits() {
+        // Two sessions asked for, nothing waiting: the second rotation is the last.
+        assert!(another_after(0, 2, 0));
+        assert!(!another_after(1, 2, 0));
+        // A fault still waiting after the second: one more, and so on up to the extra limit.
+        assert!(another_after(1, 2, 1));
+        assert!(another_after(2 + EXTRA_ROTATIONS - 2, 2, 1));
+        assert!(!another_after(2 + EXTRA_ROTATIONS - 1, 2, 1));
     }
 }

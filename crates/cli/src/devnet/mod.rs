@@ -12,7 +12,7 @@ mod procs;
 mod progress;
 mod summary;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use std::ffi::OsString;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -129,6 +129,14 @@ impl DevnetArgs {
             }
             if matches!(fault, FaultSpec::Silent(_) | FaultSpec::Malicious(_)) && !cfg!(feature = "fault-injection") {
                 bail!("--fault {fault} needs TSSs that can misbehave: build keywheel with its default feature fault-injection");
+            }
+        }
+        let mut named = BTreeSet::new();
+        for fault in &self.faults {
+            if let Some(Target::Named(i)) = fault.target() {
+                if !named.insert(i) {
+                    bail!("--fault {fault}: an earlier fault already makes v{i} an offender, and an offender is chilled: it could never act again");
+                }
             }
         }
         let excluded = self.faults.iter().filter(|f| f.target().is_some()).count();
@@ -650,8 +658,10 @@ async fn scenario(
         check_members_hold(net, &http, report, committee.session, sharing).await;
     }
     snapshot(net, report, committee.session)?;
-    let mut target = match args.faults.first() {
-        Some(&f) => arm(net, &chain, report, progress, f).await?,
+    // Faults in order; the one armed waits for a rotation in which its target can act.
+    let mut waiting: VecDeque<FaultSpec> = args.faults.iter().copied().collect();
+    let mut armed = match waiting.pop_front() {
+        Some(f) => Some((f, arm(net, &chain, report, progress, f).await?)),
         None => None,
     };
 
@@ -662,12 +672,19 @@ async fn scenario(
         return Ok(());
     }
 
-    for k in 1..=args.sessions {
-        let fault = args.faults.get(k as usize - 1).copied();
-        progress.stage(format!(
-            "rotation {k} of {}: waiting for the next session (every {} blocks)",
-            args.sessions, args.session_blocks
-        ));
+    for k in 1.. {
+        progress.stage(if k <= args.sessions {
+            format!(
+                "rotation {k} of {}: waiting for the next session (every {} blocks)",
+                args.sessions, args.session_blocks
+            )
+        } else {
+            format!(
+                "extra rotation {k}: a fault is still waiting for its target to be able to act \
+                 (at most {} extra)",
+                faults::EXTRA_ROTATIONS
+            )
+        });
         let deadline = Instant::now() + args.rotation_limit();
         let (session, staying, new_committee) = loop {
             match chain.next(deadline).await.context("waiting for a rotation to start")? {
@@ -689,7 +706,29 @@ async fn scenario(
             net.names(old.iter().filter(|a| !staying.contains(a))),
             net.names(new_committee.iter().filter(|a| !staying.contains(a)))
         ));
-        if k == args.sessions {
+        let target_tss = |t: Option<usize>| t.map(|i| net.validators[i].tss);
+        let acting = armed.filter(|(f, t)| f.can_act(target_tss(*t).as_ref(), &staying, &new_committee));
+        match (armed, acting) {
+            (Some(_), Some(_)) => armed = None,
+            (Some((f, t)), None) => {
+                let name = t.map_or("-".into(), |i| net.validators[i].name.clone());
+                progress.log(format!(
+                    "  fault {f}: {name} is not {} in this rotation; it waits for the next",
+                    f.needs()
+                ));
+                if let Some(summary) = report.faults.last_mut() {
+                    summary.waited.push(session);
+                    summary.detail = format!(
+                        "{name} was not {} in the rotations of sessions {:?}",
+                        f.needs(),
+                        summary.waited
+                    );
+                }
+            }
+            _ => {}
+        }
+        let more = faults::another_after(k - 1, args.sessions, waiting.len() + armed.is_some() as usize);
+        if !more {
             // No further session boundaries: the run ends with this rotation.
             let mut quiet = chain.client.params().await?;
             quiet.session_length = 1_000_000_000;
@@ -700,20 +739,8 @@ async fn scenario(
             )
             .await?;
         }
-        if let Some(fault) = fault {
-            strike(
-                net,
-                &mut chain,
-                &http,
-                report,
-                progress,
-                fault,
-                target,
-                session,
-                &staying,
-                &new_committee,
-            )
-            .await?;
+        if let Some((fault, target)) = acting {
+            strike(net, &mut chain, &http, report, progress, fault, target, session).await?;
         }
         let mut attempts = 1;
         let rotated = loop {
@@ -775,21 +802,22 @@ async fn scenario(
             reshare_ms,
             rotated,
         });
-        if let Some(f) = report.faults.last_mut().filter(|_| fault.is_some()) {
+        if let Some(f) = report.faults.last_mut().filter(|_| acting.is_some()) {
             f.rotated_on_attempt = rotated.then_some(attempts);
         }
         if !rotated {
             bail!("session {session}'s reshare was abandoned");
         }
         report.committee = committee.members.clone();
-        if let (Some(FaultSpec::Silent(_) | FaultSpec::Malicious(_)), Some(i)) = (fault, target) {
+        if let Some((FaultSpec::Silent(_) | FaultSpec::Malicious(_), Some(i))) = acting {
             net.set_fault(i, None)?;
         }
-        // The next rotation's fault is armed now, while no reshare is in flight.
-        target = match args.faults.get(k as usize) {
-            Some(&f) => arm(net, &chain, report, progress, f).await?,
-            None => None,
-        };
+        // The next fault is armed now, while no reshare is in flight.
+        if armed.is_none() {
+            if let Some(f) = waiting.pop_front() {
+                armed = Some((f, arm(net, &chain, report, progress, f).await?));
+            }
+        }
         progress.rotated(session);
         if let Some(sharing) = &committee.sharing {
             check_members_hold(net, &http, report, session, sharing).await;
@@ -797,6 +825,14 @@ async fn scenario(
         snapshot(net, report, session)?;
         progress.stage(format!("session {session}: signing with the new committee"));
         sign(net, &chain, &http, report, progress, "rotation").await;
+        if !more {
+            break;
+        }
+    }
+    for f in waiting {
+        report
+            .faults
+            .push(FaultSummary::pending(f, "the fault before it never acted"));
     }
     Ok(())
 }
@@ -841,22 +877,15 @@ async fn arm(
         ));
     }
     report.faults.push(FaultSummary {
-        fault: resolved.to_string(),
-        kind: fault.kind().into(),
         validator: target.map(|i| net.validators[i].name.clone()),
         tss: target.map(|i| net.validators[i].tss.to_ss58()),
-        session: None,
-        applied: false,
-        slashed: None,
-        rotated_on_attempt: None,
-        signed_during: None,
-        detail: "armed".into(),
+        ..FaultSummary::pending(resolved, "armed")
     });
     Ok(target)
 }
 
-/// Applies a fault once its rotation has started, and asks for a signature while the attempt
-/// it spoils is still running (the current committee must still sign).
+/// Applies a fault once a rotation in which it can act has started, and asks for a signature
+/// while the attempt it spoils is still running (the current committee must still sign).
 #[allow(clippy::too_many_arguments)]
 async fn strike(
     net: &mut Network,
@@ -867,12 +896,9 @@ async fn strike(
     fault: FaultSpec,
     target: Option<usize>,
     session: u32,
-    staying: &BTreeSet<AccountId>,
-    new_committee: &BTreeSet<AccountId>,
 ) -> anyhow::Result<()> {
-    let takes_part = |i: usize| new_committee.contains(&net.validators[i].tss);
     let (applied, detail) = match (fault, target) {
-        (FaultSpec::Crash(_), Some(i)) if takes_part(i) => {
+        (FaultSpec::Crash(_), Some(i)) => {
             // A few seconds in, AuxGen is well under way.
             tokio::time::sleep(Duration::from_secs(3)).await;
             if let Some(mut p) = net.validators[i].proc.take() {
@@ -887,11 +913,11 @@ async fn strike(
                 format!("{} killed 3 s into attempt 1 and restarted", net.validators[i].name),
             )
         }
-        (FaultSpec::Silent(_), Some(i)) if takes_part(i) => (
+        (FaultSpec::Silent(_), Some(i)) => (
             true,
             format!("{} took part in attempt 1 without sending", net.validators[i].name),
         ),
-        (FaultSpec::Malicious(_), Some(i)) if staying.contains(&net.validators[i].tss) => (
+        (FaultSpec::Malicious(_), Some(i)) => (
             true,
             format!(
                 "{} stayed and sent corrupted subshares in attempt 1",
@@ -914,13 +940,6 @@ async fn strike(
                 "the node was killed 3 s into the reshare and restarted 3 s later".into(),
             )
         }
-        (_, Some(i)) => (
-            false,
-            format!(
-                "{} took no part in session {session}'s rotation (as needed for this fault)",
-                net.validators[i].name
-            ),
-        ),
         (_, None) => (false, "no target".into()),
     };
     if applied {
@@ -1255,5 +1274,60 @@ async fn finish(args: &DevnetArgs, net: &mut Network, report: &mut Report) -> Su
         committee_size: args.committee,
         threshold: args.threshold,
         failures,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        devnet: DevnetArgs,
+    }
+
+    fn params(line: &[&str]) -> anyhow::Result<Params> {
+        Cli::try_parse_from(std::iter::once("devnet").chain(line.iter().copied()))
+            .expect("the options parse")
+            .devnet
+            .params()
+    }
+
+    #[test]
+    fn options_that_cannot_work_are_refused_before_anything_starts() {
+        assert!(params(&[]).is_ok(), "the defaults work");
+        assert!(params(&["--sessions", "2", "--fault", "malicious:v3", "--fault", "silent:auto"]).is_ok());
+        let cases: [(&[&str], &str); 6] = [
+            (&["--committee", "8"], "at least as many validators"),
+            (&["--threshold", "1"], "at least 2"),
+            (&["--block-ms", "0"], "--block-ms"),
+            (
+                &["--sessions", "1", "--fault", "silent:auto", "--fault", "node-restart"],
+                "raise --sessions",
+            ),
+            (&["--fault", "crash:v7@reshare"], "no v7 among 7"),
+            (
+                &["--validators", "9", "--fault", "silent:v1", "--fault", "malicious:v1"],
+                "already makes v1 an offender",
+            ),
+        ];
+        for (line, why) in cases {
+            let err = params(line).expect_err(&format!("{line:?} was accepted"));
+            assert!(err.to_string().contains(why), "{line:?}: {err}");
+        }
+        let err = params(&[
+            "--sessions",
+            "3",
+            "--fault",
+            "silent:auto",
+            "--fault",
+            "crash:auto@reshare",
+            "--fault",
+            "malicious:auto",
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("add --validators"), "{err}");
     }
 }

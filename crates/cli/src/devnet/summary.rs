@@ -179,10 +179,15 @@ impl Summary {
         for f in &self.faults {
             let _ = writeln!(
                 out,
-                "fault {}: {}{} — {}",
+                "fault {}: {}{}{} — {}",
                 f.fault,
                 if f.applied { "applied" } else { "NOT APPLIED" },
                 f.session.map_or(String::new(), |s| format!(" in session {s}")),
+                if f.waited.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (waited through sessions {:?})", f.waited)
+                },
                 f.detail
             );
         }

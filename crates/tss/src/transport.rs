@@ -1025,20 +1025,18 @@ mod tests {
                 x25519: b.x25519_public(),
             },
         )]));
-        let serve_once = |listener: TcpListener| {
-            let secret = *b.x25519_secret();
-            tokio::spawn(async move {
-                let (stream, _) = listener.accept().await.unwrap();
-                let mut noise = NoiseStream::respond(stream, &secret, &NETWORK).await.unwrap();
-                noise.recv().await.unwrap()
-            })
-        };
+        let secret = *b.x25519_secret();
         let frame = Frame::Protocol {
             tag: reshare_tag(1, 1),
             payload: vec![7],
         };
 
-        let first = serve_once(listener);
+        // B takes one connection, reads one frame, and dies with its listener.
+        let first = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut noise = NoiseStream::respond(stream, &secret, &NETWORK).await.unwrap();
+            noise.recv().await.unwrap()
+        });
         a.send(b.account(), &frame).await;
         let got = tokio::time::timeout(Duration::from_secs(5), first)
             .await
@@ -1056,7 +1054,6 @@ mod tests {
         let listener = TcpListener::bind(at).await.unwrap();
         let accepted = tokio::spawn(async move {
             let (stream, _) = listener.accept().await.unwrap();
-            let secret = *identity(2).x25519_secret();
             NoiseStream::respond(stream, &secret, &NETWORK).await.map(|_| ())
         });
         a.probe(b.account());

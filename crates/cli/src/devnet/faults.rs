@@ -96,6 +96,12 @@ impl FaultSpec {
         }
     }
 
+    /// Whether the fault is the target TSS's own doing, set through its fault switch (silent,
+    /// malicious) rather than done to a process from outside (crash, node restart).
+    pub fn uses_switch(&self) -> bool {
+        matches!(self, Self::Silent(_) | Self::Malicious(_))
+    }
+
     /// Whether this fault, aimed at the TSS `target`, can act in a rotation that keeps the old
     /// holders `staying` and has `new_committee`: a malicious TSS corrupts subshares, which only
     /// staying holders send; a silent or crashing one must be in the new committee; a node

@@ -127,7 +127,7 @@ impl DevnetArgs {
                     bail!("--fault {fault}: there is no v{i} among {} validators", self.validators);
                 }
             }
-            if matches!(fault, FaultSpec::Silent(_) | FaultSpec::Malicious(_)) && !cfg!(feature = "fault-injection") {
+            if fault.uses_switch() && !cfg!(feature = "fault-injection") {
                 bail!("--fault {fault} needs TSSs that can misbehave: build keywheel with its default feature fault-injection");
             }
         }
@@ -343,10 +343,7 @@ impl Network {
             block_ms: args.block_ms,
             node: None,
             validators,
-            fault_switches: args
-                .faults
-                .iter()
-                .any(|f| matches!(f, FaultSpec::Silent(_) | FaultSpec::Malicious(_))),
+            fault_switches: args.faults.iter().any(FaultSpec::uses_switch),
         })
     }
 
@@ -706,26 +703,26 @@ async fn scenario(
             net.names(old.iter().filter(|a| !staying.contains(a))),
             net.names(new_committee.iter().filter(|a| !staying.contains(a)))
         ));
-        let target_tss = |t: Option<usize>| t.map(|i| net.validators[i].tss);
-        let acting = armed.filter(|(f, t)| f.can_act(target_tss(*t).as_ref(), &staying, &new_committee));
-        match (armed, acting) {
-            (Some(_), Some(_)) => armed = None,
-            (Some((f, t)), None) => {
-                let name = t.map_or("-".into(), |i| net.validators[i].name.clone());
-                progress.log(format!(
-                    "  fault {f}: {name} is not {} in this rotation; it waits for the next",
-                    f.needs()
-                ));
-                if let Some(summary) = report.faults.last_mut() {
-                    summary.waited.push(session);
-                    summary.detail = format!(
-                        "{name} was not {} in the rotations of sessions {:?}",
-                        f.needs(),
-                        summary.waited
-                    );
-                }
+        let acting = armed.filter(|(f, t)| {
+            let target = t.map(|i| net.validators[i].tss);
+            f.can_act(target.as_ref(), &staying, &new_committee)
+        });
+        if acting.is_some() {
+            armed = None;
+        } else if let Some((f, t)) = armed {
+            let name = t.map_or("-".into(), |i| net.validators[i].name.clone());
+            progress.log(format!(
+                "  fault {f}: {name} is not {} in this rotation; it waits for the next",
+                f.needs()
+            ));
+            if let Some(summary) = report.faults.last_mut() {
+                summary.waited.push(session);
+                summary.detail = format!(
+                    "{name} was not {} in the rotations of sessions {:?}",
+                    f.needs(),
+                    summary.waited
+                );
             }
-            _ => {}
         }
         let more = faults::another_after(k - 1, args.sessions, waiting.len() + armed.is_some() as usize);
         if !more {
@@ -809,7 +806,7 @@ async fn scenario(
             bail!("session {session}'s reshare was abandoned");
         }
         report.committee = committee.members.clone();
-        if let Some((FaultSpec::Silent(_) | FaultSpec::Malicious(_), Some(i))) = acting {
+        if let Some((_, Some(i))) = acting.filter(|(f, _)| f.uses_switch()) {
             net.set_fault(i, None)?;
         }
         // The next fault is armed now, while no reshare is in flight.
@@ -860,7 +857,7 @@ async fn arm(
         }
     };
     let resolved = target.map_or(fault, |i| fault.aimed_at(i));
-    if let (FaultSpec::Silent(_) | FaultSpec::Malicious(_), Some(i)) = (fault, target) {
+    if let (true, Some(i)) = (fault.uses_switch(), target) {
         net.set_fault(i, Some(fault.kind()))?;
         // A TSS reads its switch when an attempt starts: armed before any reshare is in flight,
         // it is sure to act in the next rotation.

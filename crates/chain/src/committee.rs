@@ -9,6 +9,7 @@
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
 
+use keywheel_primitives::domain;
 use sha2::{Digest, Sha256};
 
 use crate::error::ChainError;
@@ -21,7 +22,7 @@ pub fn pick<T: Clone>(mut pool: Vec<T>, count: usize, seed: &[u8; 32]) -> Vec<T>
     let mut out = Vec::with_capacity(count);
     for i in 0..count.min(pool.len()) {
         let digest = Sha256::new()
-            .chain_update(b"keywheel/pick")
+            .chain_update(domain::COMMITTEE_PICK)
             .chain_update(seed)
             .chain_update((i as u64).to_be_bytes())
             .finalize();
@@ -38,7 +39,7 @@ impl State {
     /// The selection seed of an attempt: the current block's randomness, bound to the attempt.
     fn selection_seed(&self, session: SessionIndex, attempt: AttemptIndex) -> [u8; 32] {
         Sha256::new()
-            .chain_update(b"keywheel/select")
+            .chain_update(domain::SELECTION_SEED)
             .chain_update(self.randomness)
             .chain_update(session.to_be_bytes())
             .chain_update(attempt.to_be_bytes())

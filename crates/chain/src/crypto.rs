@@ -1,11 +1,11 @@
-//! The cryptography the chain relies on but does not do itself, and the context bytes that bind
-//! protocol sessions, proofs and evidence to one attempt.
+//! The cryptography the chain relies on but does not do itself. The context bytes that bind
+//! protocol sessions, proofs and evidence to one attempt are `keywheel_primitives::domain`'s.
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::types::{AccountId, AttemptIndex, ReshareRecord, SessionIndex, Sharing};
+use crate::types::{AccountId, ReshareRecord, Sharing};
 
 /// Verification the driver provides (the dev node implements it with `keywheel-mpc`).
 pub trait Crypto {
@@ -40,23 +40,4 @@ pub struct OffenceContext<'a> {
     pub old_sharing: Option<&'a Sharing>,
     /// The attempt context the protocol sessions' ids derive from.
     pub attempt_context: Vec<u8>,
-}
-
-/// The bytes every participant and the chain derive protocol session ids from for one attempt
-/// (`keywheel-mpc`'s `Attempt::context`).
-pub fn attempt_context(network: &[u8; 32], session: SessionIndex, attempt: AttemptIndex) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(b"keywheel/attempt/");
-    out.extend_from_slice(network);
-    out.extend_from_slice(&session.to_be_bytes());
-    out.extend_from_slice(&attempt.to_be_bytes());
-    out
-}
-
-/// The context a new member's share proof is bound to: its attempt and its own account.
-pub fn proof_context(network: &[u8; 32], session: SessionIndex, attempt: AttemptIndex, member: &AccountId) -> Vec<u8> {
-    let mut out = attempt_context(network, session, attempt);
-    out.extend_from_slice(b"/confirm/");
-    out.extend_from_slice(&member.0);
-    out
 }

@@ -18,7 +18,6 @@ extern crate alloc;
 
 pub mod committee;
 pub mod crypto;
-pub mod encoding;
 pub mod error;
 pub mod event;
 pub mod registry;
@@ -27,9 +26,11 @@ pub mod staking;
 pub mod state;
 pub mod types;
 
-pub use crypto::{attempt_context, proof_context, Crypto, OffenceContext};
-pub use encoding::{to_hex, AccountParseError};
+pub use crypto::{Crypto, OffenceContext};
 pub use error::ChainError;
 pub use event::{AbortReason, Event};
+pub use keywheel_primitives::domain::{attempt_context, proof_context};
+pub use keywheel_primitives::encoding::{self, to_hex};
+pub use keywheel_primitives::AccountParseError;
 pub use state::{Call, Chain, Genesis, Origin};
 pub use types::*;

@@ -13,7 +13,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::crypto::{attempt_context, proof_context, Crypto, OffenceContext};
+use crate::crypto::{Crypto, OffenceContext};
 use crate::error::ChainError;
 use crate::event::{AbortReason, Event};
 use crate::state::State;
@@ -21,6 +21,7 @@ use crate::types::{
     AccountId, AttemptIndex, BlockNumber, Confirmation, ReshareKind, ReshareRecord, SessionIndex, Sharing, SlashKind,
     SlashReason, SlashRecord,
 };
+use keywheel_primitives::domain::{attempt_context, proof_context};
 
 /// What a confirmation asserts: the verifying key and the public shares.
 type Confirmed<'a> = (&'a [u8], &'a BTreeMap<AccountId, Vec<u8>>);

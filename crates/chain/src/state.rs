@@ -305,7 +305,7 @@ impl State {
         if self.registry.contains_key(&account) {
             return Err(ChainError::AlreadyRegistered(account));
         }
-        let path = crate::registry::account_path(&account);
+        let path = crate::registry::account_path(&account).to_vec();
         self.registry.insert(account, path.clone());
         Ok(alloc::vec![Event::Registered { account, path }])
     }

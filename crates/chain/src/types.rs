@@ -3,26 +3,12 @@
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::ChainError;
 
-/// An account: an sr25519 public key (validators' stashes, TSS accounts, users).
-/// Human-readable forms (JSON, TOML) show it as an SS58 address; see [`crate::encoding`].
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct AccountId(pub [u8; 32]);
-
-impl fmt::Debug for AccountId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AccountId(")?;
-        for b in &self.0[..6] {
-            write!(f, "{b:02x}")?;
-        }
-        write!(f, ")")
-    }
-}
+pub use keywheel_primitives::{AccountId, Sharing};
 
 /// An amount of the chain's token.
 pub type Balance = u128;
@@ -124,17 +110,6 @@ pub struct Member {
     pub tss: AccountId,
     /// Join order: lower joined earlier. The oldest member leaves first.
     pub join_seq: u64,
-}
-
-/// The public side of the current sharing of the parent key, as confirmed by its holders.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sharing {
-    /// Threshold of the sharing.
-    pub threshold: u32,
-    /// Public key share (compressed SEC1) per holder's TSS account; share ids are `1..=n` in
-    /// account order.
-    #[serde(with = "crate::encoding::hex_map")]
-    pub public_shares: BTreeMap<AccountId, Vec<u8>>,
 }
 
 /// Which kind of reshare is in flight.

@@ -558,7 +558,7 @@ fn registration_gives_the_same_path_as_keywheel_mpc_and_is_refused_twice() {
         }]
     );
     assert_eq!(path, account_path(&user));
-    let mpc: Vec<u32> = keywheel_mpc::child_key::account_path(&user.0)
+    let mpc: Vec<u32> = keywheel_mpc::child_key::account_path(&user)
         .iter()
         .map(|c| c.index())
         .collect();

@@ -8,8 +8,8 @@ use anyhow::{bail, Context};
 use keywheel_chain::AccountId;
 use keywheel_mpc::PartySigner;
 use keywheel_rpc::jsonrpsee::ws_client::WsClient;
+use keywheel_rpc::sign_request::{now_ms, verify_reply, SignRequest, SignResponse, ToSign};
 use keywheel_rpc::{Bytes, Extrinsic, Inclusion, KeywheelApiClient, RuntimeCall};
-use keywheel_tss::signing::{now_ms, verify_reply, SignRequest, SignResponse, ToSign};
 use rand_core::{OsRng, RngCore};
 
 /// The node a command talks to unless told otherwise (the devnet's and `keywheel node`'s default).
@@ -23,7 +23,7 @@ const SIGN_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// The account an extrinsic is signed by.
 pub fn account_of(signer: &PartySigner) -> AccountId {
-    AccountId(signer.party_id().0)
+    signer.account()
 }
 
 /// Connects to the node's WebSocket endpoint.

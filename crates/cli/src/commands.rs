@@ -6,8 +6,8 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use keywheel_chain::{AccountId, Call};
 use keywheel_mpc::child_key::{account_path, child_verifying_key, eth_address, eth_address_string};
+use keywheel_rpc::sign_request::ToSign;
 use keywheel_rpc::{keyfile, KeywheelApiClient, RuntimeCall};
-use keywheel_tss::signing::ToSign;
 use serde_json::json;
 
 use crate::client::{self, account_of, DEFAULT_NODE, DEFAULT_TSS};
@@ -102,7 +102,7 @@ pub fn account(command: AccountCommand) -> anyhow::Result<()> {
 /// The child key address of `account` under `parent` (compressed SEC1).
 pub fn child_address(parent: &[u8], account: &AccountId) -> anyhow::Result<String> {
     let parent = k256::ecdsa::VerifyingKey::from_sec1_bytes(parent).context("the chain's parent key does not parse")?;
-    let child = child_verifying_key::<keywheel_tss::P>(&parent, &account_path(&account.0))?;
+    let child = child_verifying_key::<keywheel_tss::P>(&parent, &account_path(account))?;
     Ok(eth_address_string(&eth_address(&child)))
 }
 

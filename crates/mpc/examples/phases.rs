@@ -18,7 +18,7 @@ use keywheel_mpc::local_net::LocalNetwork;
 use keywheel_mpc::ops::{self, Attempt, Network};
 use keywheel_mpc::reshare::{Reshare, ReshareInputs};
 use keywheel_mpc::synedrion::{AuxGen, AuxInfo, KeyInit, ThresholdKeyShare};
-use keywheel_mpc::{ParentKeyShare, PartyId, PartySigner, ProductionParams, ThresholdShare};
+use keywheel_mpc::{AccountId, ParentKeyShare, PartySigner, ProductionParams, ThresholdShare};
 use rand_core::OsRng;
 use tokio::time::Instant;
 
@@ -74,19 +74,19 @@ async fn session<EP>(
     label: String,
     kind: ProtocolKind,
     net: &LocalNetwork,
-    entry: impl Fn(PartyId) -> EP,
-) -> BTreeMap<PartyId, <EP::Protocol as manul::protocol::Protocol<PartyId>>::Result>
+    entry: impl Fn(AccountId) -> EP,
+) -> BTreeMap<AccountId, <EP::Protocol as manul::protocol::Protocol<AccountId>>::Result>
 where
-    EP: manul::protocol::EntryPoint<PartyId> + Send + 'static,
-    <EP::Protocol as manul::protocol::Protocol<PartyId>>::Result: Send + 'static,
-    <EP::Protocol as manul::protocol::Protocol<PartyId>>::ProtocolError: Send + Sync,
+    EP: manul::protocol::EntryPoint<AccountId> + Send + 'static,
+    <EP::Protocol as manul::protocol::Protocol<AccountId>>::Result: Send + 'static,
+    <EP::Protocol as manul::protocol::Protocol<AccountId>>::ProtocolError: Send + Sync,
 {
     let spec = attempt(label).spec(kind);
     let tasks: Vec<_> = signers
         .iter()
         .map(|s| {
-            let me = s.party_id();
-            let mut channels = net.open(me, &spec.session_id);
+            let me = s.account();
+            let mut channels = net.open(me, &spec.protocol_session_id);
             let (s, spec, entry) = (s.clone(), spec.clone(), entry(me));
             tokio::spawn(async move { (me, run_session(&mut OsRng, s, &spec, entry, &mut channels).await) })
         })
@@ -102,9 +102,9 @@ where
 async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
     let t = n / 2 + 1;
     let mut everyone: Vec<PartySigner> = (0..=n).map(|_| PartySigner::random(&mut OsRng)).collect();
-    everyone.sort_by_key(|s| s.party_id());
+    everyone.sort_by_key(|s| s.account());
     let committee_signers = &everyone[..n];
-    let committee: BTreeSet<PartyId> = committee_signers.iter().map(|s| s.party_id()).collect();
+    let committee: BTreeSet<AccountId> = committee_signers.iter().map(|s| s.account()).collect();
     let mut rows = Vec::new();
 
     let (key_shares, m) = measure(
@@ -114,13 +114,13 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
             format!("kinit-{n}"),
             ProtocolKind::KeyInit,
             net,
-            |_| KeyInit::<P, PartyId>::new(committee.clone()).expect("committee"),
+            |_| KeyInit::<P, AccountId>::new(committee.clone()).expect("committee"),
         ),
     )
     .await;
     rows.push(("KeyInit (n-of-n)", m));
 
-    let full: BTreeMap<PartyId, ThresholdShare<P>> = key_shares
+    let full: BTreeMap<AccountId, ThresholdShare<P>> = key_shares
         .iter()
         .map(|(id, k)| {
             (
@@ -149,10 +149,10 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
     rows.push(("Reshare n-of-n → t-of-n (jumpstart)", m));
 
     // A session reshare: the oldest leaves, a newcomer joins.
-    let staying: BTreeSet<PartyId> = committee.iter().skip(1).copied().collect();
+    let staying: BTreeSet<AccountId> = committee.iter().skip(1).copied().collect();
     let mut next_committee = staying.clone();
-    next_committee.insert(everyone[n].party_id());
-    let old: BTreeMap<PartyId, ThresholdShare<P>> = threshold_shares
+    next_committee.insert(everyone[n].account());
+    let old: BTreeMap<AccountId, ThresholdShare<P>> = threshold_shares
         .into_iter()
         .map(|(id, s)| (id, s.expect("every member gets a share")))
         .collect();
@@ -175,10 +175,10 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
     .await;
     rows.push(("Reshare t-of-n → t-of-n' (session)", m));
 
-    let (aux, m): (BTreeMap<PartyId, AuxInfo<P, PartyId>>, _) = measure(
+    let (aux, m): (BTreeMap<AccountId, AuxInfo<P, AccountId>>, _) = measure(
         n,
         session(&everyone[1..], format!("aux-{n}"), ProtocolKind::AuxGen, net, |_| {
-            AuxGen::<P, PartyId>::new(next_committee.clone()).expect("committee")
+            AuxGen::<P, AccountId>::new(next_committee.clone()).expect("committee")
         }),
     )
     .await;
@@ -188,7 +188,7 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
         .iter()
         .take(t)
         .map(|s| {
-            let id = s.party_id();
+            let id = s.account();
             let share = next_shares[&id].clone().expect("new member");
             (
                 s.clone(),
@@ -196,8 +196,8 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
             )
         })
         .collect();
-    let set: BTreeSet<PartyId> = shares.iter().map(|(s, _)| s.party_id()).collect();
-    let path = account_path(b"bench-account");
+    let set: BTreeSet<AccountId> = shares.iter().map(|(s, _)| s.account()).collect();
+    let path = account_path(&AccountId([0xbe; 32]));
     let at = attempt(format!("sign-{n}"));
     let (_, m) = measure(t, async {
         let tasks: Vec<_> = shares

@@ -2,26 +2,18 @@
 //! involved), the deterministic path of an account, and Ethereum-style addresses.
 
 use ecdsa::VerifyingKey;
-use sha2::{Digest, Sha256};
-use sha3::Keccak256;
+use sha3::{Digest, Keccak256};
 use synedrion::bip32::{ChildNumber, DerivationPath};
 use synedrion::{DeriveChildKey, PublicTweakable, SchemeParams};
 
 use crate::error::MpcError;
+use crate::identity::AccountId;
 
-/// Number of non-hardened levels in an account's path.
-const ACCOUNT_PATH_DEPTH: usize = 4;
-
-/// The deterministic BIP32 path of an account: four non-hardened indices taken from
-/// `SHA-256("keywheel/account" || account)`. Anyone can recompute it.
-pub fn account_path(account: &[u8]) -> DerivationPath {
-    let digest = Sha256::new()
-        .chain_update(b"keywheel/account")
-        .chain_update(account)
-        .finalize();
+/// The BIP32 path of an account's child key (`keywheel_primitives::account_path`, four
+/// non-hardened indices anyone can recompute).
+pub fn account_path(account: &AccountId) -> DerivationPath {
     let mut path = DerivationPath::default();
-    for chunk in digest.chunks_exact(4).take(ACCOUNT_PATH_DEPTH) {
-        let index = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]) & 0x7fff_ffff;
+    for index in keywheel_primitives::account_path(account) {
         path.push(ChildNumber::new(index, false).expect("index below 2^31 is a valid non-hardened child"));
     }
     path
@@ -78,10 +70,10 @@ mod tests {
 
     #[test]
     fn account_path_is_deterministic_non_hardened_and_distinct() {
-        let a = account_path(b"alice");
-        assert_eq!(a, account_path(b"alice"));
-        assert_ne!(a, account_path(b"bob"));
-        assert_eq!(a.iter().count(), ACCOUNT_PATH_DEPTH);
+        let a = account_path(&AccountId([0xa1; 32]));
+        assert_eq!(a, account_path(&AccountId([0xa1; 32])));
+        assert_ne!(a, account_path(&AccountId([0xb0; 32])));
+        assert_eq!(a.iter().count(), keywheel_primitives::ACCOUNT_PATH_DEPTH);
         assert!(a.iter().all(|c| !c.is_hardened()));
     }
 
@@ -100,7 +92,7 @@ mod tests {
         let ids: BTreeSet<u8> = [1, 2, 3].into();
         let shares = synedrion::ThresholdKeyShare::<P, u8>::new_centralized(&mut OsRng, &ids, 2, None).unwrap();
         let share = shares.get(&1).unwrap();
-        let path = account_path(b"carol");
+        let path = account_path(&AccountId([0xc0; 32]));
         let from_parent = child_verifying_key::<P>(&share.verifying_key().unwrap(), &path).unwrap();
         let from_share = share.derive_bip32(&path).unwrap().verifying_key().unwrap();
         assert_eq!(from_parent, from_share);

@@ -10,7 +10,7 @@ use rand_core::SeedableRng;
 use synedrion::SchemeParams;
 
 use crate::curve::{mul_generator, point_to_bytes, scalar_from_u64, Scalar};
-use crate::identity::PartyId;
+use crate::identity::AccountId;
 use crate::proof::ShareProof;
 use crate::share::{PublicSharing, ThresholdShare};
 
@@ -35,12 +35,12 @@ impl<P: SchemeParams> Dealer<P> {
 
     /// A fresh `threshold`-of-committee sharing of the secret (share ids `1..=n` in committee
     /// order, as the chain and the protocols use them).
-    pub fn deal(&mut self, committee: &BTreeSet<PartyId>, threshold: u32) -> BTreeMap<PartyId, ThresholdShare<P>> {
+    pub fn deal(&mut self, committee: &BTreeSet<AccountId>, threshold: u32) -> BTreeMap<AccountId, ThresholdShare<P>> {
         let mut coefficients = vec![self.secret];
         for _ in 1..threshold {
             coefficients.push(Scalar::<P>::random(&mut self.rng));
         }
-        let secrets: BTreeMap<PartyId, Scalar<P>> = committee
+        let secrets: BTreeMap<AccountId, Scalar<P>> = committee
             .iter()
             .enumerate()
             .map(|(i, id)| {
@@ -72,6 +72,6 @@ impl<P: SchemeParams> Dealer<P> {
 }
 
 /// Every holder's public key share, compressed SEC1.
-pub fn encoded_public_shares<P: SchemeParams>(sharing: &PublicSharing<P>) -> BTreeMap<PartyId, Vec<u8>> {
+pub fn encoded_public_shares<P: SchemeParams>(sharing: &PublicSharing<P>) -> BTreeMap<AccountId, Vec<u8>> {
     sharing.encoded_public_shares()
 }

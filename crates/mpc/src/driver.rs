@@ -21,9 +21,11 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, error, info_span, warn, Instrument};
 
+use keywheel_primitives::{domain, envelope};
+
 use crate::error::MpcError;
 use crate::evidence::EvidenceBlob;
-use crate::identity::{KeywheelSession, PartyId, PartySigner};
+use crate::identity::{AccountId, KeywheelSession, PartySigner};
 
 /// Version of the peer message envelope.
 pub const WIRE_VERSION: u16 = 1;
@@ -55,22 +57,17 @@ impl ProtocolKind {
 
 /// The session id every participant (and the chain, when verifying evidence) derives from the
 /// protocol kind and a context that is unique per attempt (network, session, attempt, …).
-pub fn session_id(kind: ProtocolKind, context: &[u8]) -> SessionId {
-    let mut seed = Vec::with_capacity(context.len() + 32);
-    seed.extend_from_slice(b"keywheel/");
-    seed.extend_from_slice(kind.name().as_bytes());
-    seed.push(b'/');
-    seed.extend_from_slice(context);
-    SessionId::from_seed::<KeywheelSession>(&seed)
+pub fn protocol_session_id(kind: ProtocolKind, context: &[u8]) -> SessionId {
+    SessionId::from_seed::<KeywheelSession>(&domain::session_seed(kind.name(), context))
 }
 
 /// A message on its way out.
 #[derive(Debug, Clone)]
 pub struct Outgoing {
     /// The session it belongs to (the transport tags frames with it).
-    pub session_id: Vec<u8>,
+    pub protocol_session_id: Vec<u8>,
     /// The addressee.
-    pub to: PartyId,
+    pub to: AccountId,
     /// The encoded, signed message ([`WIRE_VERSION`] envelope).
     pub payload: Vec<u8>,
 }
@@ -79,7 +76,7 @@ pub struct Outgoing {
 #[derive(Debug, Clone)]
 pub struct Incoming {
     /// The sender, as authenticated by the transport.
-    pub from: PartyId,
+    pub from: AccountId,
     /// The encoded, signed message.
     pub payload: Vec<u8>,
 }
@@ -96,10 +93,10 @@ pub struct Channels {
 #[derive(Serialize, Deserialize)]
 struct WireEnvelope {
     version: u16,
-    message: Message<PartyId>,
+    message: Message<AccountId>,
 }
 
-pub(crate) fn encode_message(message: Message<PartyId>) -> Result<Vec<u8>, MpcError> {
+pub(crate) fn encode_message(message: Message<AccountId>) -> Result<Vec<u8>, MpcError> {
     postcard::to_allocvec(&WireEnvelope {
         version: WIRE_VERSION,
         message,
@@ -107,17 +104,11 @@ pub(crate) fn encode_message(message: Message<PartyId>) -> Result<Vec<u8>, MpcEr
     .map_err(MpcError::encode)
 }
 
-/// Decodes a peer message envelope; an unknown version or malformed bytes are an error.
-pub fn decode_message(payload: &[u8]) -> Result<Message<PartyId>, MpcError> {
-    let (version, _) =
-        postcard::take_from_bytes::<u16>(payload).map_err(|e| MpcError::Decode(format!("peer message: {e}")))?;
-    if version != WIRE_VERSION {
-        return Err(MpcError::Decode(format!(
-            "peer message version {version} is not supported (expected {WIRE_VERSION})"
-        )));
-    }
-    let envelope: WireEnvelope =
-        postcard::from_bytes(payload).map_err(|e| MpcError::Decode(format!("peer message: {e}")))?;
+/// Decodes a peer message envelope; an unknown version, malformed or non-canonical bytes are an
+/// error.
+pub fn decode_message(payload: &[u8]) -> Result<Message<AccountId>, MpcError> {
+    let envelope: WireEnvelope = envelope::decode_versioned(payload, WIRE_VERSION, usize::MAX)
+        .map_err(|e| MpcError::Decode(format!("peer message: {e}")))?;
     Ok(envelope.message)
 }
 
@@ -126,8 +117,8 @@ pub fn decode_message(payload: &[u8]) -> Result<Message<PartyId>, MpcError> {
 pub struct SessionSpec {
     /// Which protocol runs (recorded in evidence).
     pub kind: ProtocolKind,
-    /// The session id, from [`session_id`].
-    pub session_id: SessionId,
+    /// The session id, from [`protocol_session_id`].
+    pub protocol_session_id: SessionId,
     /// When to stop waiting and name the silent parties.
     pub deadline: Instant,
 }
@@ -153,7 +144,7 @@ pub enum Fault {
 #[derive(Debug, Clone)]
 pub struct Offender {
     /// Who.
-    pub party: PartyId,
+    pub party: AccountId,
     /// Why.
     pub fault: Fault,
 }
@@ -180,7 +171,7 @@ impl<T> Outcome<T> {
     }
 
     /// The parties named by a failed session (empty on success).
-    pub fn offenders(&self) -> Vec<PartyId> {
+    pub fn offenders(&self) -> Vec<AccountId> {
         match self {
             Outcome::Done(_) => Vec::new(),
             Outcome::Failed { offenders } => offenders.iter().map(|o| o.party).collect(),
@@ -197,7 +188,7 @@ impl<T> Outcome<T> {
 }
 
 /// A message made for a destination, with its artifact.
-type Made<Artifact> = (Message<PartyId>, Artifact, PartyId);
+type Made<Artifact> = (Message<AccountId>, Artifact, AccountId);
 
 /// Work done on a blocking thread: a message made for a destination (with its artifact), or a
 /// received message processed. (manul does not name these types publicly, hence the parameters.)
@@ -238,7 +229,7 @@ macro_rules! apply_task {
                 $channels
                     .outgoing
                     .send(Outgoing {
-                        session_id: $session.session_id().as_ref().to_vec(),
+                        protocol_session_id: $session.session_id().as_ref().to_vec(),
                         to,
                         payload,
                     })
@@ -259,14 +250,18 @@ pub async fn run_session<EP>(
     spec: &SessionSpec,
     entry_point: EP,
     channels: &mut Channels,
-) -> Result<Outcome<<EP::Protocol as Protocol<PartyId>>::Result>, MpcError>
+) -> Result<Outcome<<EP::Protocol as Protocol<AccountId>>::Result>, MpcError>
 where
-    EP: EntryPoint<PartyId> + Send + 'static,
-    <EP::Protocol as Protocol<PartyId>>::Result: Send,
-    <EP::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
+    EP: EntryPoint<AccountId> + Send + 'static,
+    <EP::Protocol as Protocol<AccountId>>::Result: Send,
+    <EP::Protocol as Protocol<AccountId>>::ProtocolError: Send + Sync,
 {
-    let label = format!("{}:{}", spec.kind.name(), hex::encode(&spec.session_id.as_ref()[..6]));
-    let span = info_span!("session", kind = spec.kind.name(), id = %label, party = ?signer.party_id());
+    let label = format!(
+        "{}:{}",
+        spec.kind.name(),
+        hex::encode(&spec.protocol_session_id.as_ref()[..6])
+    );
+    let span = info_span!("session", kind = spec.kind.name(), id = %label, party = ?signer.account());
     run_session_inner(rng, signer, spec, entry_point, channels, label)
         .instrument(span)
         .await
@@ -279,11 +274,11 @@ async fn run_session_inner<EP>(
     entry_point: EP,
     channels: &mut Channels,
     label: String,
-) -> Result<Outcome<<EP::Protocol as Protocol<PartyId>>::Result>, MpcError>
+) -> Result<Outcome<<EP::Protocol as Protocol<AccountId>>::Result>, MpcError>
 where
-    EP: EntryPoint<PartyId> + Send + 'static,
-    <EP::Protocol as Protocol<PartyId>>::Result: Send,
-    <EP::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
+    EP: EntryPoint<AccountId> + Send + 'static,
+    <EP::Protocol as Protocol<AccountId>>::Result: Send,
+    <EP::Protocol as Protocol<AccountId>>::ProtocolError: Send + Sync,
 {
     let protocol_err = |e: manul::protocol::LocalError| MpcError::Protocol {
         session: label.clone(),
@@ -303,10 +298,10 @@ where
         ChaCha20Rng::from_seed(seed)
     };
 
-    let session_id = spec.session_id.clone();
+    let protocol_session_id = spec.protocol_session_id.clone();
     let mut first_rng = task_rng(rng);
     let mut session: Session<EP::Protocol, KeywheelSession> =
-        tokio::task::spawn_blocking(move || Session::new(&mut first_rng, session_id, signer, entry_point))
+        tokio::task::spawn_blocking(move || Session::new(&mut first_rng, protocol_session_id, signer, entry_point))
             .await
             .map_err(panicked)?
             .map_err(protocol_err)?;
@@ -418,7 +413,7 @@ where
 /// Names the offenders of a session that produced no result. Parties whose messages are missing
 /// are named unresponsive only when the deadline ended the session (`deadline_passed`): when a
 /// proven fault ended it early, the others were not silent — we merely stopped waiting.
-fn outcome_from_report<P: Protocol<PartyId>>(
+fn outcome_from_report<P: Protocol<AccountId>>(
     spec: &SessionSpec,
     report: SessionReport<P, KeywheelSession>,
     deadline_passed: bool,
@@ -434,7 +429,7 @@ fn outcome_from_report<P: Protocol<PartyId>>(
         return Ok(Outcome::Done(result));
     }
     // Strongest accusation first: evidence, then unprovable misbehaviour, then silence.
-    let mut named: BTreeMap<PartyId, Fault> = BTreeMap::new();
+    let mut named: BTreeMap<AccountId, Fault> = BTreeMap::new();
     let missing = if deadline_passed {
         missing_messages
     } else {
@@ -464,7 +459,12 @@ fn outcome_from_report<P: Protocol<PartyId>>(
         let party = *evidence.guilty_party();
         named.insert(
             party,
-            Fault::Evidence(EvidenceBlob::new(spec.kind, &spec.session_id, &party, &evidence)?),
+            Fault::Evidence(EvidenceBlob::new(
+                spec.kind,
+                &spec.protocol_session_id,
+                &party,
+                &evidence,
+            )?),
         );
     }
     if named.is_empty() {
@@ -497,10 +497,11 @@ mod tests {
         // A real first-round KeyInit message (synedrion's fast test params).
         let parties = signers(2);
         let spec = attempt("wire", 5).spec(ProtocolKind::KeyInit);
-        let entry = KeyInit::<TP, PartyId>::new(ids(&parties)).unwrap();
+        let entry = KeyInit::<TP, AccountId>::new(ids(&parties)).unwrap();
         let session =
-            Session::<_, KeywheelSession>::new(&mut rng(), spec.session_id, parties[0].clone(), entry).unwrap();
-        let (message, _) = session.make_message(&mut rng(), &parties[1].party_id()).unwrap();
+            Session::<_, KeywheelSession>::new(&mut rng(), spec.protocol_session_id, parties[0].clone(), entry)
+                .unwrap();
+        let (message, _) = session.make_message(&mut rng(), &parties[1].account()).unwrap();
         let payload = encode_message(message).unwrap();
         assert!(decode_message(&payload).is_ok());
 

@@ -1,6 +1,6 @@
 //! The error type at `keywheel-mpc`'s boundary.
 
-use crate::identity::PartyId;
+use crate::identity::AccountId;
 
 /// Everything that can go wrong locally while running a protocol. Faults of other parties are
 /// not errors: they are reported as offenders in [`crate::driver::Outcome::Failed`].
@@ -41,7 +41,7 @@ pub enum MpcError {
     #[error("evidence against {offender:?} does not verify: {reason}")]
     InvalidEvidence {
         /// The party the evidence accuses.
-        offender: PartyId,
+        offender: AccountId,
         /// Why it does not verify.
         reason: String,
     },

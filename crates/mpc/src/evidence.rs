@@ -12,7 +12,7 @@ use synedrion::{AuxGenAssociatedData, AuxGenProtocol, KeyInitAssociatedData, Key
 
 use crate::driver::ProtocolKind;
 use crate::error::MpcError;
-use crate::identity::{KeywheelSession, PartyId};
+use crate::identity::{AccountId, KeywheelSession};
 use crate::reshare::{ReshareAssociatedData, ReshareInputs, ReshareProtocol};
 
 /// Version of the evidence envelope.
@@ -31,9 +31,9 @@ pub struct EvidenceBlob {
     /// The protocol the session ran.
     pub kind: ProtocolKind,
     /// The session the evidence comes from.
-    pub session_id: Vec<u8>,
+    pub protocol_session_id: Vec<u8>,
     /// The accused party.
-    pub offender: PartyId,
+    pub offender: AccountId,
     /// A human-readable description of the fault. Informational only: it is not signed, so
     /// nothing may be decided on it — decide on [`Self::verify_reshare`] and friends.
     pub description: String,
@@ -53,16 +53,16 @@ impl fmt::Debug for EvidenceBlob {
 }
 
 impl EvidenceBlob {
-    pub(crate) fn new<P: Protocol<PartyId>>(
+    pub(crate) fn new<P: Protocol<AccountId>>(
         kind: ProtocolKind,
-        session_id: &SessionId,
-        offender: &PartyId,
+        protocol_session_id: &SessionId,
+        offender: &AccountId,
         evidence: &Evidence<P, KeywheelSession>,
     ) -> Result<Self, MpcError> {
         Ok(Self {
             version: EVIDENCE_VERSION,
             kind,
-            session_id: session_id.as_ref().to_vec(),
+            protocol_session_id: protocol_session_id.as_ref().to_vec(),
             offender: *offender,
             description: evidence.description().to_string(),
             evidence: postcard::to_allocvec(evidence).map_err(MpcError::encode)?,
@@ -76,21 +76,15 @@ impl EvidenceBlob {
 
     /// Parses an envelope from untrusted bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
-        let blob: Self = postcard::from_bytes(bytes).map_err(|e| MpcError::Decode(format!("evidence: {e}")))?;
-        if blob.version != EVIDENCE_VERSION {
-            return Err(MpcError::Decode(format!(
-                "evidence version {} is not supported (expected {EVIDENCE_VERSION})",
-                blob.version
-            )));
-        }
-        Ok(blob)
+        keywheel_primitives::envelope::decode_versioned(bytes, EVIDENCE_VERSION, usize::MAX)
+            .map_err(|e| MpcError::Decode(format!("evidence: {e}")))
     }
 
-    fn verify_with<P: Protocol<PartyId>>(
+    fn verify_with<P: Protocol<AccountId>>(
         &self,
         kind: ProtocolKind,
-        session_id: &SessionId,
-        associated_data: &<P::ProtocolError as ProtocolError<PartyId>>::AssociatedData,
+        protocol_session_id: &SessionId,
+        associated_data: &<P::ProtocolError as ProtocolError<AccountId>>::AssociatedData,
     ) -> Result<Fingerprint, MpcError> {
         let invalid = |reason: String| MpcError::InvalidEvidence {
             offender: self.offender,
@@ -99,7 +93,7 @@ impl EvidenceBlob {
         if self.kind != kind {
             return Err(invalid(format!("it is {:?} evidence, not {kind:?}", self.kind)));
         }
-        if self.session_id != session_id.as_ref() {
+        if self.protocol_session_id != protocol_session_id.as_ref() {
             return Err(invalid("it names another session".into()));
         }
         let evidence: Evidence<P, KeywheelSession> =
@@ -116,10 +110,10 @@ impl EvidenceBlob {
         // manul's `Evidence` serializes as (guilty party, description, signed evidence); the
         // re-encoding is canonical even if the submitted bytes were not.
         let canonical = postcard::to_allocvec(&evidence).map_err(MpcError::encode)?;
-        let (_, signed): ((PartyId, String), &[u8]) =
+        let (_, signed): ((AccountId, String), &[u8]) =
             postcard::take_from_bytes(&canonical).map_err(|e| invalid(format!("malformed: {e}")))?;
         let mut hasher = Sha256::new();
-        hasher.update(b"keywheel/evidence-fingerprint/");
+        hasher.update(keywheel_primitives::domain::EVIDENCE_FINGERPRINT);
         hasher.update(kind.name().as_bytes());
         hasher.update(self.offender.as_bytes());
         hasher.update(signed);
@@ -130,32 +124,32 @@ impl EvidenceBlob {
     pub fn verify_reshare<P: SchemeParams>(
         &self,
         inputs: &ReshareInputs<P>,
-        session_id: &SessionId,
+        protocol_session_id: &SessionId,
     ) -> Result<Fingerprint, MpcError> {
         let associated = ReshareAssociatedData {
             inputs: inputs.clone(),
-            session_id: session_id.as_ref().to_vec(),
+            protocol_session_id: protocol_session_id.as_ref().to_vec(),
         };
-        self.verify_with::<ReshareProtocol<P>>(ProtocolKind::Reshare, session_id, &associated)
+        self.verify_with::<ReshareProtocol<P>>(ProtocolKind::Reshare, protocol_session_id, &associated)
     }
 
     /// Verifies KeyInit evidence given the committee that ran it.
     pub fn verify_key_init<P: SchemeParams>(
         &self,
-        committee: &BTreeSet<PartyId>,
-        session_id: &SessionId,
+        committee: &BTreeSet<AccountId>,
+        protocol_session_id: &SessionId,
     ) -> Result<Fingerprint, MpcError> {
         let associated = KeyInitAssociatedData { ids: committee.clone() };
-        self.verify_with::<KeyInitProtocol<P, PartyId>>(ProtocolKind::KeyInit, session_id, &associated)
+        self.verify_with::<KeyInitProtocol<P, AccountId>>(ProtocolKind::KeyInit, protocol_session_id, &associated)
     }
 
     /// Verifies AuxGen evidence given the committee that ran it.
     pub fn verify_aux_gen<P: SchemeParams>(
         &self,
-        committee: &BTreeSet<PartyId>,
-        session_id: &SessionId,
+        committee: &BTreeSet<AccountId>,
+        protocol_session_id: &SessionId,
     ) -> Result<Fingerprint, MpcError> {
         let associated = AuxGenAssociatedData { ids: committee.clone() };
-        self.verify_with::<AuxGenProtocol<P, PartyId>>(ProtocolKind::AuxGen, session_id, &associated)
+        self.verify_with::<AuxGenProtocol<P, AccountId>>(ProtocolKind::AuxGen, protocol_session_id, &associated)
     }
 }

@@ -1,73 +1,18 @@
 //! Who a party is: an sr25519 account key signs every protocol message, so every message and
-//! every piece of evidence is attributable to an on-chain identity.
+//! every piece of evidence is attributable to an on-chain identity. The party id is the chain's
+//! [`AccountId`] itself (`keywheel-primitives`, which also verifies its signatures).
 
 use core::fmt;
 
+pub use keywheel_primitives::{AccountId, PartySignature};
+
+use keywheel_primitives::domain;
 use manul::session::{SessionParameters, WireFormat};
 use manul::signature;
 use rand_core::CryptoRngCore;
 use schnorrkel::{context::attach_rng, signing_context, ExpansionMode, MiniSecretKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
-
-/// Signing context for protocol messages; keeps these signatures apart from extrinsic signatures.
-const MESSAGE_CONTEXT: &[u8] = b"keywheel/mpc/message";
-
-/// A party's identity: its sr25519 public key (32 bytes), as recorded on chain.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct PartyId(pub [u8; 32]);
-
-impl PartyId {
-    /// The raw public key bytes.
-    pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
-
-impl fmt::Debug for PartyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PartyId({})", hex::encode(&self.0[..6]))
-    }
-}
-
-impl fmt::Display for PartyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{}", hex::encode(self.0))
-    }
-}
-
-/// An sr25519 signature over a protocol message digest.
-#[derive(Clone, PartialEq, Eq)]
-pub struct PartySignature(pub [u8; 64]);
-
-impl fmt::Debug for PartySignature {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PartySignature({}…)", hex::encode(&self.0[..6]))
-    }
-}
-
-impl Serialize for PartySignature {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for PartySignature {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = PartySignature;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("64 signature bytes")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
-                let bytes: [u8; 64] = v.try_into().map_err(|_| E::invalid_length(v.len(), &self))?;
-                Ok(PartySignature(bytes))
-            }
-        }
-        deserializer.deserialize_bytes(V)
-    }
-}
 
 /// A party's secret signing key (sr25519). Zeroized on drop; never printed.
 #[derive(Clone)]
@@ -99,8 +44,8 @@ impl PartySigner {
     }
 
     /// The public identity of this signer.
-    pub fn party_id(&self) -> PartyId {
-        PartyId(self.keypair.public.to_bytes())
+    pub fn account(&self) -> AccountId {
+        AccountId(self.keypair.public.to_bytes())
     }
 
     /// Signs `message` under `context` (for non-protocol uses such as confirmations).
@@ -112,28 +57,15 @@ impl PartySigner {
 impl fmt::Debug for PartySigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PartySigner")
-            .field("party", &self.party_id())
+            .field("party", &self.account())
             .finish_non_exhaustive()
     }
 }
 
-impl PartyId {
-    /// Checks an sr25519 signature by this party over `message` under `context`.
-    pub fn verify(&self, context: &[u8], message: &[u8], signature: &PartySignature) -> bool {
-        let Ok(public) = schnorrkel::PublicKey::from_bytes(&self.0) else {
-            return false;
-        };
-        let Ok(sig) = schnorrkel::Signature::from_bytes(&signature.0) else {
-            return false;
-        };
-        public.verify(signing_context(context).bytes(message), &sig).is_ok()
-    }
-}
-
 impl signature::Keypair for PartySigner {
-    type VerifyingKey = PartyId;
-    fn verifying_key(&self) -> PartyId {
-        self.party_id()
+    type VerifyingKey = AccountId;
+    fn verifying_key(&self) -> AccountId {
+        self.account()
     }
 }
 
@@ -144,19 +76,8 @@ impl<D: sha2::Digest> signature::RandomizedDigestSigner<D, PartySignature> for P
         digest: D,
     ) -> Result<PartySignature, signature::Error> {
         let hash = digest.finalize();
-        let transcript = attach_rng(signing_context(MESSAGE_CONTEXT).bytes(&hash), rng);
+        let transcript = attach_rng(signing_context(domain::PROTOCOL_MESSAGE).bytes(&hash), rng);
         Ok(PartySignature(self.keypair.sign(transcript).to_bytes()))
-    }
-}
-
-impl<D: sha2::Digest> signature::DigestVerifier<D, PartySignature> for PartyId {
-    fn verify_digest(&self, digest: D, signature: &PartySignature) -> Result<(), signature::Error> {
-        let hash = digest.finalize();
-        if self.verify(MESSAGE_CONTEXT, &hash, signature) {
-            Ok(())
-        } else {
-            Err(signature::Error::new())
-        }
     }
 }
 
@@ -199,7 +120,7 @@ pub struct KeywheelSession;
 
 impl SessionParameters for KeywheelSession {
     type Signer = PartySigner;
-    type Verifier = PartyId;
+    type Verifier = AccountId;
     type Signature = PartySignature;
     type Digest = sha2::Sha256;
     type WireFormat = Postcard;
@@ -215,10 +136,10 @@ mod tests {
         let a = PartySigner::random(&mut OsRng);
         let b = PartySigner::random(&mut OsRng);
         let sig = a.sign(b"ctx", b"hello");
-        assert!(a.party_id().verify(b"ctx", b"hello", &sig));
-        assert!(!b.party_id().verify(b"ctx", b"hello", &sig));
-        assert!(!a.party_id().verify(b"other", b"hello", &sig));
-        assert!(!a.party_id().verify(b"ctx", b"hellO", &sig));
+        assert!(a.account().verify(b"ctx", b"hello", &sig));
+        assert!(!b.account().verify(b"ctx", b"hello", &sig));
+        assert!(!a.account().verify(b"other", b"hello", &sig));
+        assert!(!a.account().verify(b"ctx", b"hellO", &sig));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use manul::session::SessionId;
 use tokio::sync::mpsc;
 
 use crate::driver::{Channels, Incoming, Outgoing};
-use crate::identity::PartyId;
+use crate::identity::AccountId;
 use crate::ops::Network;
 
 /// Capacity of every in-process channel.
@@ -22,9 +22,9 @@ enum Inbox {
 
 #[derive(Default)]
 struct Hub {
-    inboxes: HashMap<(PartyId, Vec<u8>), Inbox>,
+    inboxes: HashMap<(AccountId, Vec<u8>), Inbox>,
     /// Parties whose outgoing messages are dropped (to simulate silence).
-    muted: BTreeSet<PartyId>,
+    muted: BTreeSet<AccountId>,
 }
 
 /// The in-process network shared by all parties of a test.
@@ -46,11 +46,11 @@ impl LocalNetwork {
     }
 
     /// Drops every message `party` sends from now on: it stays connected but silent.
-    pub fn mute(&self, party: PartyId) {
+    pub fn mute(&self, party: AccountId) {
         self.hub.lock().expect("hub lock").muted.insert(party);
     }
 
-    fn deliver(&self, to: PartyId, session: Vec<u8>, message: Incoming) -> Option<mpsc::Sender<Incoming>> {
+    fn deliver(&self, to: AccountId, session: Vec<u8>, message: Incoming) -> Option<mpsc::Sender<Incoming>> {
         let mut hub = self.hub.lock().expect("hub lock");
         if hub.muted.contains(&message.from) {
             return None;
@@ -70,14 +70,14 @@ impl LocalNetwork {
 }
 
 impl Network for LocalNetwork {
-    fn open(&self, me: PartyId, session_id: &SessionId) -> Channels {
+    fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels {
         let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(CAPACITY);
         let (in_tx, in_rx) = mpsc::channel::<Incoming>(CAPACITY);
         let pending = {
             let mut hub = self.hub.lock().expect("hub lock");
             match hub
                 .inboxes
-                .insert((me, session_id.as_ref().to_vec()), Inbox::Open(in_tx.clone()))
+                .insert((me, protocol_session_id.as_ref().to_vec()), Inbox::Open(in_tx.clone()))
             {
                 Some(Inbox::Pending(queue)) => queue,
                 _ => Vec::new(),
@@ -94,7 +94,7 @@ impl Network for LocalNetwork {
                     from: me,
                     payload: out.payload.clone(),
                 };
-                if let Some(tx) = net.deliver(out.to, out.session_id, incoming.clone()) {
+                if let Some(tx) = net.deliver(out.to, out.protocol_session_id, incoming.clone()) {
                     // The addressee may have finished its session already; that is fine.
                     let _ = tx.send(incoming).await;
                 }

@@ -16,8 +16,8 @@ use synedrion::SchemeParams;
 use crate::curve::{mul_generator, scalar_from_u64, SerPoint, SerScalar};
 use crate::driver::{run_session, Outcome, ProtocolKind};
 use crate::error::MpcError;
-use crate::identity::{PartyId, PartySigner};
-use crate::ops::{Attempt, Network};
+use crate::identity::{AccountId, PartySigner};
+use crate::ops::{Attempt, Network, Reshared};
 use crate::reshare::{Commitments, Reshare, ReshareInputs, ReshareProtocol, Subshare};
 use crate::share::ThresholdShare;
 
@@ -68,12 +68,12 @@ impl FromStr for Cheat {
 #[derive(Debug)]
 pub(crate) struct Cheater<P>(PhantomData<P>);
 
-impl<P: SchemeParams> Misbehaving<PartyId, Cheat> for Cheater<P> {
+impl<P: SchemeParams> Misbehaving<AccountId, Cheat> for Cheater<P> {
     type EntryPoint = Reshare<P>;
 
     fn modify_echo_broadcast(
         _rng: &mut dyn CryptoRngCore,
-        _round: &BoxedRound<PartyId, ReshareProtocol<P>>,
+        _round: &BoxedRound<AccountId, ReshareProtocol<P>>,
         behavior: &Cheat,
         format: &BoxedFormat,
         echo_broadcast: EchoBroadcast,
@@ -91,10 +91,10 @@ impl<P: SchemeParams> Misbehaving<PartyId, Cheat> for Cheater<P> {
 
     fn modify_direct_message(
         _rng: &mut dyn CryptoRngCore,
-        _round: &BoxedRound<PartyId, ReshareProtocol<P>>,
+        _round: &BoxedRound<AccountId, ReshareProtocol<P>>,
         behavior: &Cheat,
         format: &BoxedFormat,
-        _destination: &PartyId,
+        _destination: &AccountId,
         direct_message: DirectMessage,
         artifact: Option<Artifact>,
     ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
@@ -125,12 +125,12 @@ pub async fn reshare_session<P: SchemeParams>(
 ) -> Result<Outcome<Option<ThresholdShare<P>>>, MpcError> {
     let mut rng = crate::ops::child_rng(rng);
     let spec = attempt.spec(ProtocolKind::Reshare);
-    let mut channels = net.open(signer.party_id(), &spec.session_id);
+    let mut channels = net.open(signer.account(), &spec.protocol_session_id);
     let entry = Reshare::new(inputs, old_share);
     match cheat {
         None => run_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await,
         Some(cheat) => {
-            let entry = MisbehavingEntryPoint::<PartyId, Cheat, Cheater<P>>::new(entry, Some(cheat));
+            let entry = MisbehavingEntryPoint::<AccountId, Cheat, Cheater<P>>::new(entry, Some(cheat));
             run_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await
         }
     }
@@ -148,23 +148,24 @@ pub async fn reshare<P: SchemeParams>(
     cheat: Cheat,
     attempt: &Attempt,
     net: &impl Network,
-) -> Result<Outcome<Option<crate::share::ParentKeyShare<P>>>, MpcError> {
+) -> Result<Outcome<Reshared<P>>, MpcError> {
     use crate::ops::{combine, local, run_in_attempt};
-    let me = signer.party_id();
+    let me = signer.account();
     let new_committee = inputs.new_committee.clone();
     let (mut aux_rng, mut key_rng) = (crate::ops::child_rng(rng), crate::ops::child_rng(rng));
-    let entry = MisbehavingEntryPoint::<PartyId, Cheat, Cheater<P>>::new(Reshare::new(inputs, old_share), Some(cheat));
+    let entry =
+        MisbehavingEntryPoint::<AccountId, Cheat, Cheater<P>>::new(Reshare::new(inputs, old_share), Some(cheat));
     let reshare = run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, entry, net);
     if !new_committee.contains(&me) {
-        return Ok(reshare.await?.map(|_| None));
+        return Ok(reshare.await?.map(|_| Reshared::Left));
     }
     let aux = async {
-        let entry = synedrion::AuxGen::<P, PartyId>::new(new_committee.clone()).map_err(local)?;
+        let entry = synedrion::AuxGen::<P, AccountId>::new(new_committee.clone()).map_err(local)?;
         run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
     };
     let (aux, share) = tokio::join!(aux, reshare);
     combine(aux?, share?, |aux, share| {
         let share = share.ok_or_else(|| local("a new member got no share"))?;
-        crate::share::ParentKeyShare::new(share, aux).map(Some)
+        crate::share::ParentKeyShare::new(share, aux).map(Reshared::Holder)
     })
 }

@@ -18,16 +18,16 @@ use synedrion::{
 use tokio::time::Instant;
 
 use crate::child_key::child_verifying_key;
-use crate::driver::{run_session, session_id, Channels, Fault, Offender, Outcome, ProtocolKind, SessionSpec};
+use crate::driver::{protocol_session_id, run_session, Channels, Fault, Offender, Outcome, ProtocolKind, SessionSpec};
 use crate::error::MpcError;
-use crate::identity::{PartyId, PartySigner};
+use crate::identity::{AccountId, PartySigner};
 use crate::reshare::{Reshare, ReshareInputs};
 use crate::share::{ParentKeyShare, ThresholdShare};
 
 /// Opens the channel pair for one session of one party.
 pub trait Network: Send + Sync {
-    /// Channels for `me` in `session_id`; messages that arrived before are delivered first.
-    fn open(&self, me: PartyId, session_id: &SessionId) -> Channels;
+    /// Channels for `me` in `protocol_session_id`; messages that arrived before are delivered first.
+    fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels;
 }
 
 /// What makes an attempt unique, and how long it may run.
@@ -45,7 +45,7 @@ impl Attempt {
     pub fn spec(&self, kind: ProtocolKind) -> SessionSpec {
         SessionSpec {
             kind,
-            session_id: session_id(kind, &self.context),
+            protocol_session_id: protocol_session_id(kind, &self.context),
             deadline: self.deadline,
         }
     }
@@ -80,7 +80,7 @@ pub(crate) fn combine<A, B, C>(
     match (a, b) {
         (Outcome::Done(a), Outcome::Done(b)) => f(a, b).map(Outcome::Done),
         (a, b) => {
-            let mut named: BTreeMap<PartyId, Fault> = BTreeMap::new();
+            let mut named: BTreeMap<AccountId, Fault> = BTreeMap::new();
             let all = [a.map(|_| ()), b.map(|_| ())];
             for outcome in all {
                 if let Outcome::Failed { offenders } = outcome {
@@ -110,14 +110,14 @@ pub(crate) async fn run_in_attempt<EP>(
     kind: ProtocolKind,
     entry_point: EP,
     net: &impl Network,
-) -> Result<Outcome<<EP::Protocol as Protocol<PartyId>>::Result>, MpcError>
+) -> Result<Outcome<<EP::Protocol as Protocol<AccountId>>::Result>, MpcError>
 where
-    EP: EntryPoint<PartyId> + Send + 'static,
-    <EP::Protocol as Protocol<PartyId>>::Result: Send,
-    <EP::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
+    EP: EntryPoint<AccountId> + Send + 'static,
+    <EP::Protocol as Protocol<AccountId>>::Result: Send,
+    <EP::Protocol as Protocol<AccountId>>::ProtocolError: Send + Sync,
 {
     let spec = attempt.spec(kind);
-    let mut channels = net.open(signer.party_id(), &spec.session_id);
+    let mut channels = net.open(signer.account(), &spec.protocol_session_id);
     run_session(rng, signer.clone(), &spec, entry_point, &mut channels).await
 }
 
@@ -126,12 +126,12 @@ where
 pub async fn jumpstart<P: SchemeParams>(
     rng: &mut impl CryptoRngCore,
     signer: &PartySigner,
-    committee: &BTreeSet<PartyId>,
+    committee: &BTreeSet<AccountId>,
     threshold: u32,
     attempt: &Attempt,
     net: &impl Network,
 ) -> Result<Outcome<ParentKeyShare<P>>, MpcError> {
-    let me = signer.party_id();
+    let me = signer.account();
     if !committee.contains(&me) {
         return Err(MpcError::InvalidInput(format!(
             "{me:?} is not in the jumpstart committee"
@@ -146,11 +146,11 @@ pub async fn jumpstart<P: SchemeParams>(
     let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
 
     let aux = async {
-        let entry = AuxGen::<P, PartyId>::new(committee.clone()).map_err(local)?;
+        let entry = AuxGen::<P, AccountId>::new(committee.clone()).map_err(local)?;
         run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
     };
     let key = async {
-        let entry = KeyInit::<P, PartyId>::new(committee.clone()).map_err(local)?;
+        let entry = KeyInit::<P, AccountId>::new(committee.clone()).map_err(local)?;
         let key_share = match run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::KeyInit, entry, net).await? {
             Outcome::Done(k) => k,
             Outcome::Failed { offenders } => return Ok(Outcome::Failed { offenders }),
@@ -184,8 +184,8 @@ pub async fn reshare<P: SchemeParams>(
     old_share: Option<ThresholdShare<P>>,
     attempt: &Attempt,
     net: &impl Network,
-) -> Result<Outcome<Option<ParentKeyShare<P>>>, MpcError> {
-    let me = signer.party_id();
+) -> Result<Outcome<Reshared<P>>, MpcError> {
+    let me = signer.account();
     let new_committee = inputs.new_committee.clone();
     let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
     let reshare = async {
@@ -193,17 +193,36 @@ pub async fn reshare<P: SchemeParams>(
         run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, entry, net).await
     };
     if !new_committee.contains(&me) {
-        return Ok(reshare.await?.map(|_| None));
+        return Ok(reshare.await?.map(|_| Reshared::Left));
     }
     let aux = async {
-        let entry = AuxGen::<P, PartyId>::new(new_committee.clone()).map_err(local)?;
+        let entry = AuxGen::<P, AccountId>::new(new_committee.clone()).map_err(local)?;
         run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
     };
     let (aux, share) = tokio::join!(aux, reshare);
     combine(aux?, share?, |aux, share| {
         let share = share.ok_or_else(|| local("a new member got no share"))?;
-        ParentKeyShare::new(share, aux).map(Some)
+        ParentKeyShare::new(share, aux).map(Reshared::Holder)
     })
+}
+
+/// What a reshare leaves one participant with.
+#[derive(Debug)]
+pub enum Reshared<P: SchemeParams> {
+    /// A member of the new committee: its new share, for the holding slot.
+    Holder(ParentKeyShare<P>),
+    /// A leaving holder: it helped reshare and keeps no new share.
+    Left,
+}
+
+impl<P: SchemeParams> Reshared<P> {
+    /// The new share, if this participant holds one.
+    pub fn into_share(self) -> Option<ParentKeyShare<P>> {
+        match self {
+            Self::Holder(share) => Some(share),
+            Self::Left => None,
+        }
+    }
 }
 
 /// A recoverable ECDSA signature made for a child key.
@@ -235,7 +254,7 @@ pub async fn sign<P: SchemeParams>(
     rng: &mut impl CryptoRngCore,
     signer: &PartySigner,
     share: &ParentKeyShare<P>,
-    signers: &BTreeSet<PartyId>,
+    signers: &BTreeSet<AccountId>,
     path: &DerivationPath,
     prehash: &[u8; 32],
     attempt: &Attempt,
@@ -245,7 +264,7 @@ where
     VerifyingKey<P::Curve>: PublicTweakable,
     SigningKey<P::Curve>: SecretTweakable,
 {
-    let me = signer.party_id();
+    let me = signer.account();
     let threshold = share.share.public().threshold as usize;
     if signers.len() != threshold || !signers.contains(&me) {
         return Err(MpcError::InvalidInput(format!(

@@ -24,7 +24,7 @@ fn challenge<P: SchemeParams>(context: &[u8], public: &Point<P>, commitment: &Po
     // Rejection sampling keeps the challenge uniform for any curve order.
     for counter in 0u32.. {
         let digest = Sha256::new()
-            .chain_update(b"keywheel/share-proof")
+            .chain_update(keywheel_primitives::domain::SHARE_PROOF)
             .chain_update((context.len() as u64).to_be_bytes())
             .chain_update(context)
             .chain_update(point_to_bytes::<P>(public))

@@ -34,7 +34,7 @@ use synedrion::SchemeParams;
 
 use crate::curve::{eval_poly, lagrange_at_zero, mul_generator, random_scalar, Point, Scalar, SerPoint, SerScalar};
 use crate::error::MpcError;
-use crate::identity::PartyId;
+use crate::identity::AccountId;
 use crate::share::{committed_share, PublicSharing, ThresholdShare};
 
 /// Public inputs of one reshare; the chain holds the same values and verifies evidence with them.
@@ -43,9 +43,9 @@ pub struct ReshareInputs<P: SchemeParams> {
     /// The sharing being replaced (as recorded on chain after the last rotation).
     pub old: PublicSharing<P>,
     /// The old holders taking part; at least `old.threshold` of them.
-    pub staying: BTreeSet<PartyId>,
+    pub staying: BTreeSet<AccountId>,
     /// The committee that will hold the new shares.
-    pub new_committee: BTreeSet<PartyId>,
+    pub new_committee: BTreeSet<AccountId>,
     /// Threshold of the new sharing.
     pub new_threshold: u32,
 }
@@ -55,8 +55,8 @@ pub struct ReshareInputs<P: SchemeParams> {
 pub(crate) struct ReshareContext<P: SchemeParams> {
     inputs: ReshareInputs<P>,
     verifying_key: Point<P>,
-    lambdas: BTreeMap<PartyId, Scalar<P>>,
-    new_ids: BTreeMap<PartyId, Scalar<P>>,
+    lambdas: BTreeMap<AccountId, Scalar<P>>,
+    new_ids: BTreeMap<AccountId, Scalar<P>>,
 }
 
 impl<P: SchemeParams> ReshareContext<P> {
@@ -105,7 +105,7 @@ impl<P: SchemeParams> ReshareContext<P> {
         })
     }
 
-    fn expected_constant(&self, holder: &PartyId) -> Option<Point<P>> {
+    fn expected_constant(&self, holder: &AccountId) -> Option<Point<P>> {
         Some(*self.inputs.old.public_shares.get(holder)? * self.lambdas.get(holder)?)
     }
 }
@@ -121,7 +121,7 @@ pub(crate) struct Commitments<P: SchemeParams> {
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 pub(crate) struct Subshare<P: SchemeParams> {
-    pub(crate) recipient: PartyId,
+    pub(crate) recipient: AccountId,
     pub(crate) value: SerScalar<P>,
 }
 
@@ -173,14 +173,14 @@ pub struct ReshareAssociatedData<P: SchemeParams> {
     /// The reshare's public inputs, as the chain recorded them.
     pub inputs: ReshareInputs<P>,
     /// The manul session id of the attempt the evidence must come from.
-    pub session_id: Vec<u8>,
+    pub protocol_session_id: Vec<u8>,
 }
 
 fn invalid(reason: impl Into<String>) -> ProtocolValidationError {
     ProtocolValidationError::InvalidEvidence(reason.into())
 }
 
-impl<P: SchemeParams> ProtocolError<PartyId> for ReshareError<P> {
+impl<P: SchemeParams> ProtocolError<AccountId> for ReshareError<P> {
     type AssociatedData = ReshareAssociatedData<P>;
 
     fn required_messages(&self) -> RequiredMessages {
@@ -194,14 +194,14 @@ impl<P: SchemeParams> ProtocolError<PartyId> for ReshareError<P> {
     fn verify_messages_constitute_error(
         &self,
         format: &BoxedFormat,
-        guilty_party: &PartyId,
+        guilty_party: &AccountId,
         shared_randomness: &[u8],
         associated_data: &Self::AssociatedData,
         message: ProtocolMessage,
         _previous_messages: BTreeMap<RoundId, ProtocolMessage>,
-        _combined_echos: BTreeMap<RoundId, BTreeMap<PartyId, EchoBroadcast>>,
+        _combined_echos: BTreeMap<RoundId, BTreeMap<AccountId, EchoBroadcast>>,
     ) -> Result<(), ProtocolValidationError> {
-        if shared_randomness != associated_data.session_id.as_slice() {
+        if shared_randomness != associated_data.protocol_session_id.as_slice() {
             return Err(invalid("the evidence comes from another session or attempt"));
         }
         let ctx = ReshareContext::new(associated_data.inputs.clone())
@@ -253,7 +253,7 @@ pub struct ReshareProtocol<P: SchemeParams>(PhantomData<P>);
 
 const ROUND1: u8 = 1;
 
-impl<P: SchemeParams> Protocol<PartyId> for ReshareProtocol<P> {
+impl<P: SchemeParams> Protocol<AccountId> for ReshareProtocol<P> {
     type Result = Option<ThresholdShare<P>>;
     type ProtocolError = ReshareError<P>;
 
@@ -336,11 +336,11 @@ struct Contribution<P: SchemeParams> {
 #[derive(Debug)]
 struct Round1<P: SchemeParams> {
     ctx: ReshareContext<P>,
-    me: PartyId,
+    me: AccountId,
     contribution: Option<Contribution<P>>,
 }
 
-impl<P: SchemeParams> EntryPoint<PartyId> for Reshare<P> {
+impl<P: SchemeParams> EntryPoint<AccountId> for Reshare<P> {
     type Protocol = ReshareProtocol<P>;
 
     fn entry_round_id() -> RoundId {
@@ -351,8 +351,8 @@ impl<P: SchemeParams> EntryPoint<PartyId> for Reshare<P> {
         self,
         rng: &mut dyn CryptoRngCore,
         _shared_randomness: &[u8],
-        id: &PartyId,
-    ) -> Result<BoxedRound<PartyId, Self::Protocol>, LocalError> {
+        id: &AccountId,
+    ) -> Result<BoxedRound<AccountId, Self::Protocol>, LocalError> {
         let ctx = ReshareContext::new(self.inputs).map_err(|e| LocalError::new(e.to_string()))?;
         let is_old = ctx.inputs.staying.contains(id);
         if !is_old && !ctx.inputs.new_committee.contains(id) {
@@ -449,17 +449,17 @@ impl<P: SchemeParams> Round1<P> {
     }
 }
 
-impl<P: SchemeParams> Round<PartyId> for Round1<P> {
+impl<P: SchemeParams> Round<AccountId> for Round1<P> {
     type Protocol = ReshareProtocol<P>;
 
     fn transition_info(&self) -> TransitionInfo {
         TransitionInfo::new_linear_terminating(ROUND1)
     }
 
-    fn communication_info(&self) -> CommunicationInfo<PartyId> {
+    fn communication_info(&self) -> CommunicationInfo<AccountId> {
         let inputs = &self.ctx.inputs;
         let is_old = self.contribution.is_some();
-        let others = |set: &BTreeSet<PartyId>| set.iter().filter(|p| **p != self.me).copied().collect();
+        let others = |set: &BTreeSet<AccountId>| set.iter().filter(|p| **p != self.me).copied().collect();
         let message_destinations = if is_old {
             others(&inputs.new_committee)
         } else {
@@ -504,7 +504,7 @@ impl<P: SchemeParams> Round<PartyId> for Round1<P> {
         &self,
         _rng: &mut dyn CryptoRngCore,
         format: &BoxedFormat,
-        destination: &PartyId,
+        destination: &AccountId,
     ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
         let contribution = self
             .contribution
@@ -525,9 +525,9 @@ impl<P: SchemeParams> Round<PartyId> for Round1<P> {
     fn receive_message(
         &self,
         format: &BoxedFormat,
-        from: &PartyId,
+        from: &AccountId,
         message: ProtocolMessage,
-    ) -> Result<Payload, ReceiveError<PartyId, Self::Protocol>> {
+    ) -> Result<Payload, ReceiveError<AccountId, Self::Protocol>> {
         message.normal_broadcast.assert_is_none()?;
         let commitments = message.echo_broadcast.deserialize::<Commitments<P>>(format)?;
         let subshare = message.direct_message.deserialize::<Subshare<P>>(format)?;
@@ -566,9 +566,9 @@ impl<P: SchemeParams> Round<PartyId> for Round1<P> {
     fn finalize(
         self: Box<Self>,
         _rng: &mut dyn CryptoRngCore,
-        payloads: BTreeMap<PartyId, Payload>,
-        _artifacts: BTreeMap<PartyId, Artifact>,
-    ) -> Result<FinalizeOutcome<PartyId, Self::Protocol>, LocalError> {
+        payloads: BTreeMap<AccountId, Payload>,
+        _artifacts: BTreeMap<AccountId, Artifact>,
+    ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
         if !self.is_new() {
             return Ok(FinalizeOutcome::Result(None));
         }

@@ -13,7 +13,7 @@ use crate::curve::{
     Scalar, SerPoint, SerScalar,
 };
 use crate::error::MpcError;
-use crate::identity::PartyId;
+use crate::identity::AccountId;
 
 /// Version of the serialized `ParentKeyShare` envelope.
 pub const SHARE_FORMAT_VERSION: u16 = 1;
@@ -25,14 +25,14 @@ pub struct PublicSharing<P: SchemeParams> {
     /// Minimum number of holders needed to sign or reshare.
     pub threshold: u32,
     /// Each holder's evaluation point.
-    pub share_ids: BTreeMap<PartyId, Scalar<P>>,
+    pub share_ids: BTreeMap<AccountId, Scalar<P>>,
     /// Each holder's public key share `x_i·G`.
-    pub public_shares: BTreeMap<PartyId, Point<P>>,
+    pub public_shares: BTreeMap<AccountId, Point<P>>,
 }
 
 impl<P: SchemeParams> PublicSharing<P> {
     /// Share ids `1..=n` for a committee, in the committee's (sorted) order.
-    pub fn share_ids_for(committee: &BTreeSet<PartyId>) -> BTreeMap<PartyId, Scalar<P>> {
+    pub fn share_ids_for(committee: &BTreeSet<AccountId>) -> BTreeMap<AccountId, Scalar<P>> {
         committee
             .iter()
             .enumerate()
@@ -42,8 +42,8 @@ impl<P: SchemeParams> PublicSharing<P> {
 
     /// A sharing from untrusted compressed SEC1 public shares (share ids `1..=n` in holder
     /// order, as the chain records them).
-    pub fn from_encoded(threshold: u32, public_shares: &BTreeMap<PartyId, Vec<u8>>) -> Result<Self, MpcError> {
-        let holders: BTreeSet<PartyId> = public_shares.keys().copied().collect();
+    pub fn from_encoded(threshold: u32, public_shares: &BTreeMap<AccountId, Vec<u8>>) -> Result<Self, MpcError> {
+        let holders: BTreeSet<AccountId> = public_shares.keys().copied().collect();
         let public_shares = public_shares
             .iter()
             .map(|(holder, bytes)| {
@@ -61,7 +61,7 @@ impl<P: SchemeParams> PublicSharing<P> {
 
     /// Every holder's public key share, compressed SEC1: what confirmations carry and the chain
     /// records.
-    pub fn encoded_public_shares(&self) -> BTreeMap<PartyId, Vec<u8>> {
+    pub fn encoded_public_shares(&self) -> BTreeMap<AccountId, Vec<u8>> {
         self.public_shares
             .iter()
             .map(|(id, point)| (*id, point_to_bytes::<P>(point)))
@@ -73,7 +73,7 @@ impl<P: SchemeParams> PublicSharing<P> {
     pub fn check_encoded(
         verifying_key: &[u8],
         threshold: u32,
-        public_shares: &BTreeMap<PartyId, Vec<u8>>,
+        public_shares: &BTreeMap<AccountId, Vec<u8>>,
     ) -> Result<(), MpcError> {
         Self::from_encoded(threshold, public_shares)?.check_verifying_key(verifying_key)
     }
@@ -156,7 +156,7 @@ fn lagrange_at<P: SchemeParams>(xs: &[Scalar<P>], me: &Scalar<P>, at: &Scalar<P>
 /// One holder's t-of-n share of the parent key, in keywheel's own form.
 /// The secret is zeroized on drop and never printed.
 pub struct ThresholdShare<P: SchemeParams> {
-    owner: PartyId,
+    owner: AccountId,
     secret: Scalar<P>,
     public: PublicSharing<P>,
 }
@@ -192,11 +192,11 @@ impl<P: SchemeParams> core::fmt::Debug for ThresholdShare<P> {
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 struct SynedrionForm<P: SchemeParams> {
-    owner: PartyId,
+    owner: AccountId,
     threshold: u32,
     secret_share: SerScalar<P>,
-    share_ids: Vec<(PartyId, SerScalar<P>)>,
-    public_shares: Vec<(PartyId, SerPoint<P>)>,
+    share_ids: Vec<(AccountId, SerScalar<P>)>,
+    public_shares: Vec<(AccountId, SerPoint<P>)>,
 }
 
 impl<P: SchemeParams> Drop for SynedrionForm<P> {
@@ -208,7 +208,7 @@ impl<P: SchemeParams> Drop for SynedrionForm<P> {
 impl<P: SchemeParams> ThresholdShare<P> {
     /// Builds a share after checking it is consistent: the owner is a holder, the public shares
     /// lie on one degree `threshold-1` polynomial, and the secret matches the owner's public share.
-    pub fn new(owner: PartyId, secret: Scalar<P>, public: PublicSharing<P>) -> Result<Self, MpcError> {
+    pub fn new(owner: AccountId, secret: Scalar<P>, public: PublicSharing<P>) -> Result<Self, MpcError> {
         let share = Self { owner, secret, public };
         share.public.verifying_key_point()?;
         let own = share
@@ -225,7 +225,7 @@ impl<P: SchemeParams> ThresholdShare<P> {
     }
 
     /// The holder of this share.
-    pub fn owner(&self) -> PartyId {
+    pub fn owner(&self) -> AccountId {
         self.owner
     }
 
@@ -248,7 +248,7 @@ impl<P: SchemeParams> ThresholdShare<P> {
     }
 
     /// Converts into synedrion's `ThresholdKeyShare` through its serde form.
-    pub fn to_synedrion(&self) -> Result<ThresholdKeyShare<P, PartyId>, MpcError> {
+    pub fn to_synedrion(&self) -> Result<ThresholdKeyShare<P, AccountId>, MpcError> {
         let form = SynedrionForm::<P> {
             owner: self.owner,
             threshold: self.public.threshold,
@@ -271,7 +271,7 @@ impl<P: SchemeParams> ThresholdShare<P> {
     }
 
     /// Converts from synedrion's `ThresholdKeyShare`, re-checking consistency.
-    pub fn from_synedrion(share: &ThresholdKeyShare<P, PartyId>) -> Result<Self, MpcError> {
+    pub fn from_synedrion(share: &ThresholdKeyShare<P, AccountId>) -> Result<Self, MpcError> {
         let bytes = Zeroizing::new(postcard::to_allocvec(share).map_err(MpcError::encode)?);
         let form: SynedrionForm<P> =
             postcard::from_bytes(&bytes).map_err(|e| MpcError::Conversion(format!("from synedrion form: {e}")))?;
@@ -314,7 +314,7 @@ pub struct ParentKeyShare<P: SchemeParams> {
     /// The threshold share of the parent key.
     pub share: ThresholdShare<P>,
     /// AuxGen output for the committee holding `share`.
-    pub aux: AuxInfo<P, PartyId>,
+    pub aux: AuxInfo<P, AccountId>,
 }
 
 impl<P: SchemeParams> Clone for ParentKeyShare<P> {
@@ -339,16 +339,16 @@ impl<P: SchemeParams> core::fmt::Debug for ParentKeyShare<P> {
 struct ParentKeyShareEnvelope<P: SchemeParams> {
     version: u16,
     share: SynedrionForm<P>,
-    aux: AuxInfo<P, PartyId>,
+    aux: AuxInfo<P, AccountId>,
 }
 
 impl<P: SchemeParams> ParentKeyShare<P> {
     /// Pairs a share with aux info, checking both belong to the same owner and committee.
-    pub fn new(share: ThresholdShare<P>, aux: AuxInfo<P, PartyId>) -> Result<Self, MpcError> {
+    pub fn new(share: ThresholdShare<P>, aux: AuxInfo<P, AccountId>) -> Result<Self, MpcError> {
         if aux.owner() != &share.owner() {
             return Err(MpcError::InvalidInput("aux info belongs to another party".into()));
         }
-        let holders: BTreeSet<PartyId> = share.public().share_ids.keys().copied().collect();
+        let holders: BTreeSet<AccountId> = share.public().share_ids.keys().copied().collect();
         // `subset` fails if any holder is missing from the aux info.
         aux.clone()
             .subset(&holders)
@@ -401,16 +401,9 @@ impl<P: SchemeParams> ParentKeyShare<P> {
 
     /// Parses the versioned envelope, rejecting unknown versions and inconsistent shares.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
-        let version: u16 = postcard::take_from_bytes::<u16>(bytes)
-            .map_err(|e| MpcError::Decode(format!("key share envelope: {e}")))?
-            .0;
-        if version != SHARE_FORMAT_VERSION {
-            return Err(MpcError::Decode(format!(
-                "key share format version {version} is not supported (expected {SHARE_FORMAT_VERSION})"
-            )));
-        }
         let envelope: ParentKeyShareEnvelope<P> =
-            postcard::from_bytes(bytes).map_err(|e| MpcError::Decode(format!("key share envelope: {e}")))?;
+            keywheel_primitives::envelope::decode_versioned(bytes, SHARE_FORMAT_VERSION, usize::MAX)
+                .map_err(|e| MpcError::Decode(format!("key share envelope: {e}")))?;
         let public = PublicSharing {
             threshold: envelope.share.threshold,
             share_ids: envelope.share.share_ids.iter().map(|(k, v)| (*k, v.0)).collect(),
@@ -439,12 +432,12 @@ mod tests {
         let key = point_from_bytes::<TP>(&dealer.verifying_key()).unwrap();
         let old = dealer.deal(&ids(&people[..5]), 3);
         let new = dealer.deal(&ids(&people[1..]), 3);
-        let (p, q, r) = (people[1].party_id(), people[2].party_id(), people[3].party_id());
+        let (p, q, r) = (people[1].account(), people[2].account(), people[3].account());
         assert_eq!(combined_key::<TP>(&[&new[&p], &new[&q], &new[&r]]).unwrap(), key);
         assert_eq!(combined_key::<TP>(&[&old[&p], &old[&q], &old[&r]]).unwrap(), key);
         // The departed holder's old share (id 1) with two new shares at other ids.
-        let departed = people[0].party_id();
-        let (s, t) = (people[4].party_id(), people[5].party_id());
+        let departed = people[0].account();
+        let (s, t) = (people[4].account(), people[5].account());
         assert_ne!(new[&s].public.share_ids[&s], old[&departed].public.share_ids[&departed]);
         assert_ne!(combined_key::<TP>(&[&old[&departed], &new[&s], &new[&t]]).unwrap(), key);
         // Too few shares stand for another point too.

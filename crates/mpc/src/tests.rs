@@ -15,9 +15,9 @@ use synedrion::dev::TestParams;
 use tokio::time::Instant;
 
 use crate::driver::Outcome;
-use crate::identity::{PartyId, PartySigner};
+use crate::identity::{AccountId, PartySigner};
 use crate::local_net::LocalNetwork;
-use crate::ops::{self, Attempt, ChildSignature};
+use crate::ops::{self, Attempt, ChildSignature, Reshared};
 use crate::reshare::ReshareInputs;
 use crate::share::{ParentKeyShare, ThresholdShare};
 
@@ -26,12 +26,12 @@ pub(crate) type TP = TestParams;
 /// `n` signers sorted by party id (so index order is committee order).
 pub(crate) fn signers(n: usize) -> Vec<PartySigner> {
     let mut v: Vec<PartySigner> = (0..n).map(|_| PartySigner::random(&mut OsRng)).collect();
-    v.sort_by_key(|s| s.party_id());
+    v.sort_by_key(|s| s.account());
     v
 }
 
-pub(crate) fn ids(signers: &[PartySigner]) -> BTreeSet<PartyId> {
-    signers.iter().map(|s| s.party_id()).collect()
+pub(crate) fn ids(signers: &[PartySigner]) -> BTreeSet<AccountId> {
+    signers.iter().map(|s| s.account()).collect()
 }
 
 pub(crate) fn attempt(label: &str, seconds: u64) -> Attempt {
@@ -47,8 +47,8 @@ pub(crate) fn rng() -> ChaCha20Rng {
 
 /// A t-of-n sharing of a random key made by a dealer (synedrion's `new_centralized`), converted
 /// into keywheel's form — the starting point of reshare tests that do not need AuxGen.
-pub(crate) fn dealt_shares(committee: &BTreeSet<PartyId>, t: usize) -> BTreeMap<PartyId, ThresholdShare<TP>> {
-    synedrion::ThresholdKeyShare::<TP, PartyId>::new_centralized(&mut OsRng, committee, t, None)
+pub(crate) fn dealt_shares(committee: &BTreeSet<AccountId>, t: usize) -> BTreeMap<AccountId, ThresholdShare<TP>> {
+    synedrion::ThresholdKeyShare::<TP, AccountId>::new_centralized(&mut OsRng, committee, t, None)
         .expect("dealer")
         .iter()
         .map(|(id, s)| (*id, ThresholdShare::from_synedrion(s).expect("conversion")))
@@ -80,19 +80,19 @@ pub(crate) async fn run_jumpstart(signers: &[PartySigner], t: u32, net: &LocalNe
 pub(crate) async fn run_reshare(
     participants: &[PartySigner],
     inputs: &ReshareInputs<TP>,
-    old: &BTreeMap<PartyId, ThresholdShare<TP>>,
+    old: &BTreeMap<AccountId, ThresholdShare<TP>>,
     label: &str,
     net: &LocalNetwork,
-) -> BTreeMap<PartyId, Outcome<Option<ParentKeyShare<TP>>>> {
+) -> BTreeMap<AccountId, Outcome<Reshared<TP>>> {
     let at = attempt(label, 120);
     let tasks: Vec<_> = participants
         .iter()
         .map(|s| {
             let (s, inputs, at, net) = (s.clone(), inputs.clone(), at.clone(), net.clone());
-            let old_share = old.get(&s.party_id()).cloned();
+            let old_share = old.get(&s.account()).cloned();
             tokio::spawn(async move {
                 let outcome = ops::reshare::<TP>(&mut rng(), &s, inputs, old_share, &at, &net).await;
-                (s.party_id(), outcome)
+                (s.account(), outcome)
             })
         })
         .collect();
@@ -113,7 +113,7 @@ pub(crate) async fn run_sign(
     seconds: u64,
     net: &LocalNetwork,
 ) -> Vec<Result<Outcome<ChildSignature>, crate::MpcError>> {
-    let set: BTreeSet<PartyId> = shares.iter().map(|(s, _)| s.party_id()).collect();
+    let set: BTreeSet<AccountId> = shares.iter().map(|(s, _)| s.account()).collect();
     let at = attempt(label, seconds);
     let tasks: Vec<_> = shares
         .iter()

@@ -13,7 +13,7 @@ use keywheel_mpc::driver::Outcome;
 use keywheel_mpc::local_net::LocalNetwork;
 use keywheel_mpc::ops::{self, Attempt};
 use keywheel_mpc::reshare::ReshareInputs;
-use keywheel_mpc::{ParentKeyShare, PartyId, PartySigner, ProductionParams};
+use keywheel_mpc::{AccountId, ParentKeyShare, PartySigner, ProductionParams};
 use rand_core::OsRng;
 use tokio::time::Instant;
 
@@ -37,9 +37,9 @@ fn done<T>(outcome: Outcome<T>, what: &str) -> T {
 async fn production_params_jumpstart_reshare_sign_keeps_the_child_key() {
     let net = LocalNetwork::new();
     let mut everyone: Vec<PartySigner> = (0..4).map(|_| PartySigner::random(&mut OsRng)).collect();
-    everyone.sort_by_key(|s| s.party_id());
+    everyone.sort_by_key(|s| s.account());
     let (first, joiner) = (&everyone[..3], everyone[3].clone());
-    let committee: BTreeSet<PartyId> = first.iter().map(|s| s.party_id()).collect();
+    let committee: BTreeSet<AccountId> = first.iter().map(|s| s.account()).collect();
 
     // Jumpstart: 3 members, threshold 2.
     let at = attempt("production-jumpstart");
@@ -62,23 +62,23 @@ async fn production_params_jumpstart_reshare_sign_keeps_the_child_key() {
     assert_eq!(restored.verifying_key().unwrap(), parent);
 
     // Reshare: the oldest (first by id) leaves, the joiner arrives.
-    let leaver = first[0].party_id();
-    let staying: BTreeSet<PartyId> = committee.iter().copied().filter(|p| *p != leaver).collect();
+    let leaver = first[0].account();
+    let staying: BTreeSet<AccountId> = committee.iter().copied().filter(|p| *p != leaver).collect();
     let mut new_committee = staying.clone();
-    new_committee.insert(joiner.party_id());
+    new_committee.insert(joiner.account());
     let inputs = ReshareInputs {
         old: old[0].share.public().clone(),
         staying,
         new_committee: new_committee.clone(),
         new_threshold: 2,
     };
-    let old_by_owner: BTreeMap<PartyId, _> = old.iter().map(|s| (s.share.owner(), s.share.clone())).collect();
+    let old_by_owner: BTreeMap<AccountId, _> = old.iter().map(|s| (s.share.owner(), s.share.clone())).collect();
     let at = attempt("production-session-1");
     let tasks: Vec<_> = everyone[1..]
         .iter()
         .map(|s| {
             let (s, inputs, at, net) = (s.clone(), inputs.clone(), at.clone(), net.clone());
-            let share = old_by_owner.get(&s.party_id()).cloned();
+            let share = old_by_owner.get(&s.account()).cloned();
             tokio::spawn(async move {
                 (
                     s.clone(),
@@ -90,22 +90,24 @@ async fn production_params_jumpstart_reshare_sign_keeps_the_child_key() {
     let mut new = Vec::new();
     for task in tasks {
         let (signer, outcome) = task.await.unwrap();
-        let share = done(outcome.unwrap(), "reshare").expect("every participant is in the new committee");
+        let share = done(outcome.unwrap(), "reshare")
+            .into_share()
+            .expect("every participant is in the new committee");
         assert_eq!(share.verifying_key().unwrap(), parent);
         new.push((signer, share));
     }
 
     // Two of the new committee — the joiner among them — sign for an account's child key.
-    let path = account_path(b"alice");
+    let path = account_path(&AccountId([0xa1; 32]));
     let expected_child = child_verifying_key::<P>(&parent, &path).unwrap();
     let prehash = [0x42u8; 32];
     let signing: Vec<_> = new
         .iter()
-        .filter(|(s, _)| s.party_id() != new[0].0.party_id())
+        .filter(|(s, _)| s.account() != new[0].0.account())
         .cloned()
         .collect();
-    assert!(signing.iter().any(|(s, _)| s.party_id() == joiner.party_id()));
-    let set: BTreeSet<PartyId> = signing.iter().map(|(s, _)| s.party_id()).collect();
+    assert!(signing.iter().any(|(s, _)| s.account() == joiner.account()));
+    let set: BTreeSet<AccountId> = signing.iter().map(|(s, _)| s.account()).collect();
     let at = attempt("production-sign");
     let tasks: Vec<_> = signing
         .into_iter()

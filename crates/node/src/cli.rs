@@ -80,11 +80,11 @@ pub async fn run(command: NodeCommand) -> anyhow::Result<()> {
             std::fs::create_dir(&out).with_context(|| format!("create {} (it must not exist yet)", out.display()))?;
             let root = keyfile::generate(&out.join("root.key"))?;
             let author = keyfile::generate(&out.join("author.key"))?;
-            let root = keywheel_chain::AccountId(root.party_id().0);
+            let root = root.account();
             let config = GenesisConfig {
                 name,
                 root,
-                author: keywheel_chain::AccountId(author.party_id().0),
+                author: author.account(),
                 params: Params::default(),
                 balances: vec![GenesisBalance {
                     account: root,

@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use keywheel_chain::{AccountId, Crypto, OffenceContext, ReshareKind};
-use keywheel_mpc::driver::{session_id, ProtocolKind};
+use keywheel_mpc::driver::{protocol_session_id, ProtocolKind};
 use keywheel_mpc::evidence::EvidenceBlob;
 use keywheel_mpc::proof::ShareProof;
 use keywheel_mpc::reshare::ReshareInputs;
-use keywheel_mpc::{PartyId, ProductionParams, PublicSharing};
+use keywheel_mpc::{ProductionParams, PublicSharing};
 
 type P = ProductionParams;
 
@@ -17,12 +17,12 @@ type P = ProductionParams;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MpcCrypto;
 
-fn party_shares(public_shares: &BTreeMap<AccountId, Vec<u8>>) -> BTreeMap<PartyId, Vec<u8>> {
-    public_shares.iter().map(|(a, s)| (PartyId(a.0), s.clone())).collect()
+fn party_shares(public_shares: &BTreeMap<AccountId, Vec<u8>>) -> BTreeMap<AccountId, Vec<u8>> {
+    public_shares.iter().map(|(a, s)| (*a, s.clone())).collect()
 }
 
-fn parties(accounts: &BTreeSet<AccountId>) -> BTreeSet<PartyId> {
-    accounts.iter().map(|a| PartyId(a.0)).collect()
+fn parties(accounts: &BTreeSet<AccountId>) -> BTreeSet<AccountId> {
+    accounts.iter().copied().collect()
 }
 
 impl Crypto for MpcCrypto {
@@ -32,7 +32,7 @@ impl Crypto for MpcCrypto {
         threshold: u32,
         public_shares: &BTreeMap<AccountId, Vec<u8>>,
     ) -> Result<(), String> {
-        let shares = public_shares.iter().map(|(a, s)| (PartyId(a.0), s.clone())).collect();
+        let shares = public_shares.iter().map(|(a, s)| (*a, s.clone())).collect();
         PublicSharing::<P>::check_encoded(verifying_key, threshold, &shares).map_err(|e| e.to_string())
     }
 
@@ -47,12 +47,12 @@ impl Crypto for MpcCrypto {
         evidence: &[u8],
     ) -> Result<[u8; 32], String> {
         let blob = EvidenceBlob::from_bytes(evidence).map_err(|e| e.to_string())?;
-        if blob.offender != PartyId(offender.0) {
+        if blob.offender != *offender {
             return Err("the evidence accuses another party than the one reported".into());
         }
         let record = offence.reshare;
         let new_committee = parties(&record.new_tss());
-        let sid = session_id(blob.kind, &offence.attempt_context);
+        let sid = protocol_session_id(blob.kind, &offence.attempt_context);
         let verified = match (blob.kind, record.kind) {
             (ProtocolKind::AuxGen, _) => blob.verify_aux_gen::<P>(&new_committee, &sid),
             (ProtocolKind::KeyInit, ReshareKind::Jumpstart) => blob.verify_key_init::<P>(&new_committee, &sid),

@@ -86,7 +86,7 @@ impl GenesisConfig {
     /// The network id: SHA-256 of the name under a domain tag.
     pub fn network_id(&self) -> [u8; 32] {
         let mut hasher = Sha256::new();
-        hasher.update(b"keywheel/network/");
+        hasher.update(keywheel_primitives::domain::NETWORK_ID);
         hasher.update(self.name.as_bytes());
         hasher.finalize().into()
     }
@@ -96,7 +96,7 @@ impl GenesisConfig {
     pub fn hash(&self) -> [u8; 32] {
         let bytes = postcard::to_allocvec(self).expect("the genesis config is plain data");
         let mut hasher = Sha256::new();
-        hasher.update(b"keywheel/genesis/");
+        hasher.update(keywheel_primitives::domain::GENESIS_HASH);
         hasher.update(bytes);
         hasher.finalize().into()
     }

@@ -33,7 +33,7 @@ impl NodeState {
     pub fn digest(&self) -> [u8; 32] {
         let nonces = postcard::to_allocvec(&self.nonces).expect("serializing plain data into a Vec cannot fail");
         let mut hasher = Sha256::new();
-        hasher.update(b"keywheel/node-state/");
+        hasher.update(keywheel_primitives::domain::NODE_STATE);
         hasher.update(self.chain.digest());
         hasher.update(nonces);
         hasher.finalize().into()

@@ -16,7 +16,7 @@ use keywheel_mpc::local_net::LocalNetwork;
 use keywheel_mpc::misbehave::{reshare_session, Cheat};
 use keywheel_mpc::ops::Attempt;
 use keywheel_mpc::reshare::ReshareInputs;
-use keywheel_mpc::{PartyId, PublicSharing};
+use keywheel_mpc::PublicSharing;
 use keywheel_rpc::{connect_ws, ErrorCode, KeywheelApiClient};
 use rand_core::OsRng;
 use support::*;
@@ -73,17 +73,13 @@ async fn forged_evidence_slashes_no_one_and_real_evidence_slashes_the_cheater() 
     let sharing = committee.sharing.clone().unwrap();
     let old = PublicSharing::<P>::from_encoded(
         sharing.threshold,
-        &sharing
-            .public_shares
-            .iter()
-            .map(|(a, s)| (PartyId(a.0), s.clone()))
-            .collect(),
+        &sharing.public_shares.iter().map(|(a, s)| (*a, s.clone())).collect(),
     )
     .unwrap();
     let inputs = ReshareInputs {
         old,
-        staying: record.staying.iter().map(|a| PartyId(a.0)).collect(),
-        new_committee: record.new_tss().iter().map(|a| PartyId(a.0)).collect(),
+        staying: record.staying.iter().copied().collect(),
+        new_committee: record.new_tss().iter().copied().collect(),
         new_threshold: record.new_threshold,
     };
     let attempt = Attempt {
@@ -145,7 +141,7 @@ async fn forged_evidence_slashes_no_one_and_real_evidence_slashes_the_cheater() 
         .find(|a| **a != cheater && **a != reporter)
         .unwrap();
     let mut misdirected = blob.clone();
-    misdirected.offender = PartyId(honest.0);
+    misdirected.offender = honest;
     for (offender, evidence) in [
         (cheater, tampered),
         (honest, misdirected.to_bytes()),

@@ -74,7 +74,7 @@ async fn every_call_round_trips_over_a_real_socket() {
 
     // submitAndWait, then registry
     let inclusion = send(&ws, &net, alice, Call::Register).await.unwrap();
-    let path = account_path(&account(alice));
+    let path = account_path(&account(alice)).to_vec();
     assert_eq!(
         inclusion.events,
         vec![Event::Registered {

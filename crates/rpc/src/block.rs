@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use crate::types::Bytes;
 
 /// Context under which a block's randomness is drawn from the author's VRF output.
-pub const RANDOMNESS_CONTEXT: &[u8] = b"keywheel/block-randomness";
+pub const RANDOMNESS_CONTEXT: &[u8] = keywheel_primitives::domain::BLOCK_RANDOMNESS;
 
 /// A block's header: everything its hash commits to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

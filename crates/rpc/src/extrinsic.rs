@@ -2,7 +2,7 @@
 //! to one network.
 
 use keywheel_chain::{AccountId, Call};
-use keywheel_mpc::{PartyId, PartySignature, PartySigner};
+use keywheel_mpc::{PartySignature, PartySigner};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -13,7 +13,7 @@ pub const EXTRINSIC_VERSION: u8 = 1;
 pub const MAX_EXTRINSIC_SIZE: usize = 1 << 20;
 
 /// The sr25519 signing context of extrinsics.
-const SIGNING_CONTEXT: &[u8] = b"keywheel/extrinsic";
+const SIGNING_CONTEXT: &[u8] = keywheel_primitives::domain::EXTRINSIC;
 
 /// A call and the origin it asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,7 +76,7 @@ pub enum ExtrinsicError {
 impl Extrinsic {
     /// Signs `call` as `signer` for the network `genesis_hash` with `nonce`.
     pub fn sign(signer: &PartySigner, genesis_hash: [u8; 32], nonce: u64, call: RuntimeCall) -> Self {
-        let account = AccountId(signer.party_id().0);
+        let account = signer.account();
         let payload = SigningPayload {
             version: EXTRINSIC_VERSION,
             genesis_hash: &genesis_hash,
@@ -114,19 +114,9 @@ impl Extrinsic {
             Some(&v) if v != EXTRINSIC_VERSION => return Err(ExtrinsicError::Version(v)),
             Some(_) => {}
         }
-        let (extrinsic, rest): (Self, &[u8]) =
-            postcard::take_from_bytes(bytes).map_err(|e| ExtrinsicError::Malformed(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(ExtrinsicError::Malformed(format!("{} trailing bytes", rest.len())));
-        }
-        // postcard also reads over-long varints; one extrinsic must have one encoding, or its
-        // hash could be changed by anyone relaying it without touching its signature.
-        if extrinsic.encode() != bytes {
-            return Err(ExtrinsicError::Malformed(
-                "not in canonical form (an over-long number)".into(),
-            ));
-        }
-        Ok(extrinsic)
+        // One extrinsic has one encoding, or its hash could be changed by anyone relaying it
+        // without touching its signature.
+        keywheel_primitives::envelope::decode_exact(bytes).map_err(|e| ExtrinsicError::Malformed(e.to_string()))
     }
 
     /// Checks the signer's signature over the extrinsic.
@@ -139,7 +129,7 @@ impl Extrinsic {
             call: &self.call,
         };
         let message = postcard::to_allocvec(&payload).expect("serializing plain data into a Vec cannot fail");
-        if PartyId(self.signer.0).verify(SIGNING_CONTEXT, &message, &self.signature) {
+        if self.signer.verify(SIGNING_CONTEXT, &message, &self.signature) {
             Ok(())
         } else {
             Err(ExtrinsicError::BadSignature(self.signer))

@@ -83,7 +83,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k.key");
         let signer = generate(&path).unwrap();
-        assert_eq!(load_signer(&path).unwrap().party_id(), signer.party_id());
+        assert_eq!(load_signer(&path).unwrap().account(), signer.account());
         assert!(generate(&path).is_err(), "an existing key is never overwritten");
 
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();

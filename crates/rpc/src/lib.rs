@@ -7,7 +7,9 @@
 //! - [`block`]: block headers and bodies, and the check of a block's VRF randomness;
 //! - [`types`]: the answers of queries;
 //! - [`error`]: stable error codes, each with a message that says what to do;
-//! - [`keyfile`]: secret seeds in owner-only files (node, TSS and CLI keys).
+//! - [`keyfile`]: secret seeds in owner-only files (node, TSS and CLI keys);
+//! - [`sign_request`]: what a user asks a TSS to sign, the answer, and its check against the
+//!   parent key alone.
 //!
 //! JSON shows accounts as SS58 addresses and bytes as `0x` hex (see
 //! [`keywheel_chain::encoding`]).
@@ -17,6 +19,7 @@ pub mod block;
 pub mod error;
 pub mod extrinsic;
 pub mod keyfile;
+pub mod sign_request;
 pub mod types;
 
 pub use api::{KeywheelApiClient, KeywheelApiServer};

@@ -11,10 +11,12 @@ use axum::{Json, Router};
 use keywheel_chain::AccountId;
 use serde::{Deserialize, Serialize};
 
+use keywheel_rpc::sign_request::{SignError, SignRequest};
+
 use crate::keystore::{Slot, SlotInfo};
-use crate::orchestrator::AttemptReport;
-use crate::service::Shared;
-use crate::signing::{self, SignError, SignRequest};
+use crate::orchestrator::Orchestrator;
+use crate::resources::Resources;
+use crate::signing::Signing;
 
 /// The largest request body the API reads.
 const MAX_BODY: usize = 256 * 1024;
@@ -50,6 +52,54 @@ pub struct ApiError {
     pub message: String,
 }
 
+/// What the API serves from: the TSS's resources and the subsystems it asks.
+#[derive(Clone)]
+pub struct ApiState {
+    res: Arc<Resources>,
+    orchestrator: Arc<Orchestrator>,
+    signing: Arc<Signing>,
+}
+
+impl ApiState {
+    /// The state of an API over these subsystems.
+    pub(crate) fn new(res: Arc<Resources>, orchestrator: Arc<Orchestrator>, signing: Arc<Signing>) -> Self {
+        Self {
+            res,
+            orchestrator,
+            signing,
+        }
+    }
+}
+
+/// The HTTP status of a sign error.
+fn http_status(e: &SignError) -> u16 {
+    match e {
+        SignError::Malformed(_) | SignError::Expiry(_) => 400,
+        SignError::BadSignature(_) => 401,
+        SignError::Unregistered(_) => 403,
+        SignError::Replay => 409,
+        SignError::Unavailable(_) => 503,
+        SignError::Failed(_) => 502,
+    }
+}
+
+/// The stable short name of a sign error in the error body.
+fn code(e: &SignError) -> &'static str {
+    match e {
+        SignError::Malformed(_) => "malformed",
+        SignError::BadSignature(_) => "bad_signature",
+        SignError::Expiry(_) => "expiry",
+        SignError::Replay => "replay",
+        SignError::Unregistered(_) => "unregistered",
+        SignError::Unavailable(_) => "unavailable",
+        SignError::Failed(_) => "failed",
+    }
+}
+
+fn sign_error(e: &SignError) -> Response {
+    error(http_status(e), code(e), e.to_string())
+}
+
 fn error(status: u16, code: &str, message: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = ApiError {
@@ -60,16 +110,16 @@ fn error(status: u16, code: &str, message: String) -> Response {
 }
 
 /// The API's routes.
-pub fn router(shared: Arc<Shared>) -> Router {
+pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/sign", post(sign))
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
-        .with_state(shared)
+        .with_state(state)
 }
 
-async fn sign(State(shared): State<Arc<Shared>>, body: Result<Json<SignRequest>, JsonRejection>) -> Response {
+async fn sign(State(state): State<ApiState>, body: Result<Json<SignRequest>, JsonRejection>) -> Response {
     let request = match body {
         Ok(Json(request)) => request,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -79,20 +129,17 @@ async fn sign(State(shared): State<Arc<Shared>>, body: Result<Json<SignRequest>,
                 format!("the request body is over {MAX_BODY} bytes: send a message's hash instead"),
             );
         }
-        Err(rejection) => {
-            let e = SignError::Malformed(rejection.body_text());
-            return error(e.http_status(), e.code(), e.to_string());
-        }
+        Err(rejection) => return sign_error(&SignError::Malformed(rejection.body_text())),
     };
-    match signing::coordinate(&shared, request).await {
+    match state.signing.coordinate(request).await {
         Ok(response) => Json(response).into_response(),
-        Err(e) => error(e.http_status(), e.code(), e.to_string()),
+        Err(e) => sign_error(&e),
     }
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> Response {
+async fn status(State(state): State<ApiState>) -> Response {
     let slots = {
-        let keystore = shared.keystore();
+        let keystore = state.res.keystore();
         keystore
             .info(Slot::Current)
             .and_then(|c| Ok((c, keystore.info(Slot::Next)?)))
@@ -101,24 +148,24 @@ async fn status(State(shared): State<Arc<Shared>>) -> Response {
         Ok(slots) => slots,
         Err(e) => return error(500, "keystore", e.to_string()),
     };
-    let last: Option<AttemptReport> = shared.last_attempt.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let attempts = state.orchestrator.status();
     Json(TssStatus {
-        account: shared.identity.account(),
-        x25519: shared.identity.x25519_public(),
-        peer_addr: shared.transport.local_addr().to_string(),
+        account: state.res.identity.account(),
+        x25519: state.res.identity.x25519_public(),
+        peer_addr: state.res.transport.local_addr().to_string(),
         current,
         next,
-        chain_session: *shared.chain_session.lock().unwrap_or_else(|p| p.into_inner()),
-        running: shared.running(),
-        last_attempt: last.and_then(|l| serde_json::to_value(l).ok()),
+        chain_session: attempts.chain_session,
+        running: attempts.running,
+        last_attempt: attempts.last.and_then(|l| serde_json::to_value(l).ok()),
     })
     .into_response()
 }
 
-async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+async fn metrics(State(state): State<ApiState>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        shared.metrics.render(),
+        state.res.metrics.render(),
     )
         .into_response()
 }

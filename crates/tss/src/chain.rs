@@ -108,7 +108,7 @@ impl ChainClient {
 
     /// The TSS account.
     pub fn account(&self) -> AccountId {
-        AccountId(self.signer.party_id().0)
+        self.signer.account()
     }
 
     /// Signs `call` with the TSS account's next nonce and submits it; returns its events.

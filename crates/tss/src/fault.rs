@@ -1,5 +1,6 @@
-//! Deliberate faults for devnet runs (feature `fault-injection`; a build without it cannot
-//! misbehave). A TSS started with `run --fault-file PATH` reads that file at the start of every
+//! How a TSS runs a rotation's reshare: honestly, or — only in a build with the feature
+//! `fault-injection` (devnet runs) — with a deliberate fault ([`Faults`] dispatches; a build
+//! without the feature cannot misbehave). A TSS started with `run --fault-file PATH` reads that file at the start of every
 //! rotation attempt it takes part in: `silent` or `malicious` there switches the fault on for
 //! that attempt, an absent or empty file switches it off. Whoever drives the run (the devnet)
 //! arms a fault by writing the file between rotations — no restart, so no race with a rotation
@@ -14,15 +15,91 @@
 //! Jumpstart and signing are never affected, so a devnet can start, then watch one rotation
 //! fail on the fault and the retry succeed without the offender.
 
+#[cfg(feature = "fault-injection")]
 use std::fmt;
+#[cfg(feature = "fault-injection")]
 use std::path::{Path, PathBuf};
+#[cfg(feature = "fault-injection")]
 use std::str::FromStr;
 
+#[cfg(feature = "fault-injection")]
 use keywheel_mpc::driver::Channels;
-use keywheel_mpc::ops::Network;
-use keywheel_mpc::PartyId;
+use keywheel_mpc::driver::Outcome;
+use keywheel_mpc::ops::{self, Attempt, Network, Reshared};
+use keywheel_mpc::reshare::ReshareInputs;
+#[cfg(feature = "fault-injection")]
+use keywheel_mpc::AccountId;
+use keywheel_mpc::{MpcError, PartySigner, ThresholdShare};
+use rand_chacha::ChaCha20Rng;
+#[cfg(feature = "fault-injection")]
 use tokio::sync::mpsc;
+#[cfg(feature = "fault-injection")]
+use tracing::warn;
 
+use crate::config::TssConfig;
+use crate::P;
+
+/// The faults this TSS may inject in rotations: none in a build without `fault-injection`.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    #[cfg(feature = "fault-injection")]
+    switch: Option<FaultSwitch>,
+}
+
+impl Faults {
+    /// The faults `config` allows (its fault switch, in a build that has them).
+    pub fn from_config(config: &TssConfig) -> Self {
+        #[cfg(not(feature = "fault-injection"))]
+        let _ = config;
+        Self {
+            #[cfg(feature = "fault-injection")]
+            switch: config.fault.clone(),
+        }
+    }
+
+    /// Runs this TSS's part of a rotation's reshare: honestly, unless the fault switch says
+    /// otherwise for this attempt.
+    pub(crate) async fn reshare(
+        &self,
+        rng: &mut ChaCha20Rng,
+        signer: &PartySigner,
+        inputs: ReshareInputs<P>,
+        old_share: Option<ThresholdShare<P>>,
+        attempt: &Attempt,
+        net: &impl Network,
+    ) -> Result<Outcome<Reshared<P>>, MpcError> {
+        #[cfg(feature = "fault-injection")]
+        match self.armed() {
+            Some(InjectedFault::Silent) => {
+                warn!("fault injection: taking part without sending anything");
+                return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &Muted(net)).await;
+            }
+            Some(InjectedFault::Malicious) if old_share.is_some() => {
+                warn!("fault injection: sending corrupted subshares");
+                let cheat = keywheel_mpc::misbehave::Cheat::BadSubshare;
+                return keywheel_mpc::misbehave::reshare::<P>(rng, signer, inputs, old_share, cheat, attempt, net)
+                    .await;
+            }
+            _ => {}
+        }
+        ops::reshare::<P>(rng, signer, inputs, old_share, attempt, net).await
+    }
+
+    /// The fault armed for the attempt that starts now, if any.
+    #[cfg(feature = "fault-injection")]
+    fn armed(&self) -> Option<InjectedFault> {
+        match self.switch.as_ref().map(FaultSwitch::current) {
+            Some(Ok(fault)) => fault,
+            Some(Err(e)) => {
+                warn!("fault injection: {e}; running honestly");
+                None
+            }
+            None => None,
+        }
+    }
+}
+
+#[cfg(feature = "fault-injection")]
 /// A fault a TSS can be started with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InjectedFault {
@@ -32,6 +109,7 @@ pub enum InjectedFault {
     Malicious,
 }
 
+#[cfg(feature = "fault-injection")]
 impl fmt::Display for InjectedFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -41,6 +119,7 @@ impl fmt::Display for InjectedFault {
     }
 }
 
+#[cfg(feature = "fault-injection")]
 impl FromStr for InjectedFault {
     type Err = String;
 
@@ -53,10 +132,12 @@ impl FromStr for InjectedFault {
     }
 }
 
+#[cfg(feature = "fault-injection")]
 /// The file a TSS reads its fault from (`run --fault-file`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultSwitch(PathBuf);
 
+#[cfg(feature = "fault-injection")]
 impl FaultSwitch {
     /// A switch read from `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
@@ -89,12 +170,14 @@ impl FaultSwitch {
     }
 }
 
+#[cfg(feature = "fault-injection")]
 /// A network whose sessions deliver incoming messages but drop every outgoing one.
 pub(crate) struct Muted<'a, N>(pub &'a N);
 
+#[cfg(feature = "fault-injection")]
 impl<N: Network> Network for Muted<'_, N> {
-    fn open(&self, me: PartyId, session_id: &manul::session::SessionId) -> Channels {
-        let real = self.0.open(me, session_id);
+    fn open(&self, me: AccountId, protocol_session: &manul::session::SessionId) -> Channels {
+        let real = self.0.open(me, protocol_session);
         let (outgoing, mut dropped) = mpsc::channel(64);
         tokio::spawn(async move { while dropped.recv().await.is_some() {} });
         Channels {
@@ -104,7 +187,7 @@ impl<N: Network> Network for Muted<'_, N> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "fault-injection"))]
 mod tests {
     use super::*;
 

@@ -66,7 +66,7 @@ impl Identity {
 
     /// The TSS account (its party id in every protocol).
     pub fn account(&self) -> AccountId {
-        AccountId(self.signer.party_id().0)
+        self.signer.account()
     }
 
     /// The x25519 public key validators declare on chain for this TSS.

@@ -13,10 +13,9 @@ use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use keywheel_chain::{AccountId, AttemptIndex, SessionIndex};
+use keywheel_chain::{AccountId, AttemptIndex, SessionIndex, Sharing};
 use redb::{Database, ReadableDatabase, TableDefinition};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 /// File name of the keystore inside the data directory.
@@ -147,14 +146,14 @@ pub struct SlotInfo {
 impl SlotInfo {
     /// SHA-256 over the threshold and the public shares: names one sharing.
     pub fn sharing_digest(&self) -> [u8; 32] {
-        sharing_digest(self.threshold, &self.public_shares)
+        Sharing::digest_of(self.threshold, &self.public_shares)
     }
 }
 
-/// SHA-256 over a sharing's threshold and public shares.
+/// SHA-256 over a sharing's threshold and public shares (until the devnet and the network test
+/// call [`Sharing::digest_of`] themselves).
 pub fn sharing_digest(threshold: u32, public_shares: &BTreeMap<AccountId, Vec<u8>>) -> [u8; 32] {
-    let bytes = postcard::to_allocvec(&(threshold, public_shares)).expect("plain data serializes");
-    Sha256::digest(bytes).into()
+    Sharing::digest_of(threshold, public_shares)
 }
 
 /// A slot's content: its public facts and the secret share bytes.
@@ -232,11 +231,7 @@ fn derive_key(kdf: &Kdf, source: &KeySource, path: &Path) -> Result<Zeroizing<[u
 }
 
 fn associated_data(owner: &AccountId, record: &str) -> Vec<u8> {
-    let mut aad = b"keywheel/keystore/v1/".to_vec();
-    aad.extend_from_slice(&owner.0);
-    aad.push(b'/');
-    aad.extend_from_slice(record.as_bytes());
-    aad
+    keywheel_primitives::domain::keystore_record(owner, record)
 }
 
 /// What the meta table says, read before anything is written.

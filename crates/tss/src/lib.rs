@@ -22,14 +22,15 @@ pub mod chain;
 pub mod cli;
 pub mod config;
 pub mod error;
-#[cfg(feature = "fault-injection")]
 pub mod fault;
 pub mod identity;
 pub mod keystore;
 pub mod metrics;
 pub mod orchestrator;
+pub mod resources;
 pub mod service;
 pub mod signing;
+mod sync;
 pub mod transport;
 pub mod wire;
 

@@ -1,8 +1,9 @@
 //! Counters and the signing latency histogram, rendered as Prometheus text for `GET /metrics`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
+
+use crate::sync::Locked;
 
 /// Upper bounds (seconds) of the signing latency buckets.
 const LATENCY_BUCKETS: [f64; 10] = [0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 21.0, 34.0, 60.0];
@@ -53,6 +54,11 @@ struct Histogram {
     sum: f64,
 }
 
+/// Counts one more of `counter`.
+pub fn count(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
 /// Everything the TSS counts.
 #[derive(Default)]
 pub struct Metrics {
@@ -74,7 +80,7 @@ pub struct Metrics {
     pub unknown_peers: AtomicU64,
     /// Indexed by `Dropped as usize` (declaration order, as in `Dropped::ALL`).
     dropped: [AtomicU64; Dropped::ALL.len()],
-    latency: Mutex<Histogram>,
+    latency: Locked<Histogram>,
 }
 
 impl Metrics {
@@ -91,7 +97,7 @@ impl Metrics {
     /// Records one signing latency.
     pub fn observe_signing(&self, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
-        let mut h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let mut h = self.latency.lock();
         for (bucket, bound) in h.buckets.iter_mut().zip(LATENCY_BUCKETS) {
             if seconds <= bound {
                 *bucket += 1;
@@ -159,7 +165,7 @@ impl Metrics {
                 self.dropped_count(why)
             ));
         }
-        let h = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let h = self.latency.lock();
         out.push_str("# HELP keywheel_tss_signing_seconds Time to answer a sign request.\n");
         out.push_str("# TYPE keywheel_tss_signing_seconds histogram\n");
         for (bound, count) in LATENCY_BUCKETS.iter().zip(h.buckets) {

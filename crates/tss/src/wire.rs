@@ -6,11 +6,13 @@
 
 use std::collections::BTreeSet;
 
-use keywheel_chain::{attempt_context, AccountId, AttemptIndex, SessionIndex};
-use keywheel_mpc::driver::{session_id, ProtocolKind};
+use keywheel_chain::{AccountId, AttemptIndex, SessionIndex};
+use keywheel_mpc::driver::{protocol_session_id, ProtocolKind};
+use keywheel_primitives::domain::{attempt_context, signing_context};
+use keywheel_primitives::envelope::{self, DecodeError};
 use serde::{Deserialize, Serialize};
 
-use crate::signing::{SignFailure, SignRequest, SignatureReply};
+use keywheel_rpc::sign_request::{SignError, SignRequest, SignatureReply};
 
 /// Version of the frame envelope.
 pub const FRAME_VERSION: u16 = 1;
@@ -40,22 +42,15 @@ pub enum Tag {
     },
 }
 
-/// The attempt context a signing session's id derives from.
-pub fn signing_context(network: &[u8; 32], request: &[u8; 32], round: u32) -> Vec<u8> {
-    let mut out = b"keywheel/sign/".to_vec();
-    out.extend_from_slice(network);
-    out.extend_from_slice(request);
-    out.extend_from_slice(&round.to_be_bytes());
-    out
-}
-
 impl Tag {
     /// The bytes of the manul session id of the session this tag names, on `network`.
-    pub fn session_id(&self, network: &[u8; 32]) -> Vec<u8> {
+    pub fn protocol_session_id(&self, network: &[u8; 32]) -> Vec<u8> {
         let id = match *self {
-            Tag::Reshare { kind, session, attempt } => session_id(kind, &attempt_context(network, session, attempt)),
+            Tag::Reshare { kind, session, attempt } => {
+                protocol_session_id(kind, &attempt_context(network, session, attempt))
+            }
             Tag::Signing { request, round } => {
-                session_id(ProtocolKind::Signing, &signing_context(network, &request, round))
+                protocol_session_id(ProtocolKind::Signing, &signing_context(network, &request, round))
             }
         };
         id.as_ref().to_vec()
@@ -69,8 +64,27 @@ pub struct SignJob {
     pub request: SignRequest,
     /// Which try.
     pub round: u32,
-    /// The signers the coordinator chose (every signer recomputes the choice).
+    /// The signers the coordinator chose: each signer checks that they are `t` members of the
+    /// current committee including itself, not that they are the coordinator's pick.
     pub signers: BTreeSet<AccountId>,
+}
+
+/// Why a signer produced no signature.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignFailure {
+    /// What went wrong.
+    pub message: String,
+    /// Signers the session named as not answering.
+    pub unresponsive: Vec<AccountId>,
+}
+
+impl From<SignError> for SignFailure {
+    fn from(e: SignError) -> Self {
+        Self {
+            message: e.to_string(),
+            unresponsive: Vec::new(),
+        }
+    }
 }
 
 /// A signer's answer to a [`SignJob`].
@@ -106,7 +120,7 @@ struct EnvelopeRef<'a> {
     frame: &'a Frame,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct Envelope {
     version: u16,
     frame: Frame,
@@ -138,25 +152,13 @@ pub fn encode_frame(frame: &Frame) -> Vec<u8> {
 /// Decodes untrusted bytes into a frame: the size, the version and exact decoding (no trailing
 /// bytes) are checked.
 pub fn decode_frame(bytes: &[u8]) -> Result<Frame, WireError> {
-    if bytes.len() > MAX_FRAME_BYTES {
-        return Err(WireError::Oversized(bytes.len()));
-    }
-    let (version, _) = postcard::take_from_bytes::<u16>(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
-    if version != FRAME_VERSION {
-        return Err(WireError::Version(version));
-    }
-    let (envelope, rest) =
-        postcard::take_from_bytes::<Envelope>(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
-    if !rest.is_empty() {
-        return Err(WireError::Malformed(format!("{} bytes after the frame", rest.len())));
-    }
-    debug_assert_eq!(envelope.version, FRAME_VERSION);
-    // postcard also reads over-long varints: a frame has one encoding (found by fuzzing).
-    if encode_frame(&envelope.frame) != bytes {
-        return Err(WireError::Malformed(
-            "not in canonical form (an over-long number)".into(),
-        ));
-    }
+    // Exact and canonical: postcard also reads over-long varints (found by fuzzing).
+    let envelope: Envelope =
+        envelope::decode_versioned(bytes, FRAME_VERSION, MAX_FRAME_BYTES).map_err(|e| match e {
+            DecodeError::Oversized { size, .. } => WireError::Oversized(size),
+            DecodeError::Version { found, .. } => WireError::Version(found),
+            DecodeError::Malformed(why) => WireError::Malformed(why),
+        })?;
     Ok(envelope.frame)
 }
 
@@ -207,6 +209,24 @@ mod tests {
     }
 
     #[test]
+    fn a_signing_job_round_trips_in_its_binary_form() {
+        let user = keywheel_mpc::PartySigner::from_seed(&[9; 32]);
+        let request = SignRequest::new(
+            &user,
+            [1; 32],
+            keywheel_rpc::sign_request::ToSign::Message(b"hello".to_vec()),
+            [3; 16],
+            1_000,
+        );
+        let job = Frame::SignJob(SignJob {
+            request,
+            round: 1,
+            signers: [AccountId([1; 32])].into(),
+        });
+        assert_eq!(decode_frame(&encode_frame(&job)).unwrap(), job);
+    }
+
+    #[test]
     fn session_ids_differ_per_attempt_and_kind() {
         let network = [4; 32];
         let tag = |kind, attempt| Tag::Reshare {
@@ -214,10 +234,10 @@ mod tests {
             session: 1,
             attempt,
         };
-        let a = tag(ProtocolKind::Reshare, 1).session_id(&network);
-        assert_ne!(a, tag(ProtocolKind::Reshare, 2).session_id(&network));
-        assert_ne!(a, tag(ProtocolKind::AuxGen, 1).session_id(&network));
-        assert_ne!(a, tag(ProtocolKind::Reshare, 1).session_id(&[5; 32]));
-        assert_eq!(a, tag(ProtocolKind::Reshare, 1).session_id(&network));
+        let a = tag(ProtocolKind::Reshare, 1).protocol_session_id(&network);
+        assert_ne!(a, tag(ProtocolKind::Reshare, 2).protocol_session_id(&network));
+        assert_ne!(a, tag(ProtocolKind::AuxGen, 1).protocol_session_id(&network));
+        assert_ne!(a, tag(ProtocolKind::Reshare, 1).protocol_session_id(&[5; 32]));
+        assert_eq!(a, tag(ProtocolKind::Reshare, 1).protocol_session_id(&network));
     }
 }

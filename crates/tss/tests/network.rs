@@ -17,11 +17,12 @@ use keywheel_node::genesis::{GenesisBalance, GenesisConfig, GenesisValidator};
 use keywheel_node::{keyfile, NodeConfig};
 use keywheel_rpc::jsonrpsee::core::client::Subscription;
 use keywheel_rpc::jsonrpsee::ws_client::WsClient;
+use keywheel_rpc::sign_request::{now_ms, verify_reply, SignRequest, SignResponse, ToSign};
 use keywheel_rpc::{Bytes, EventRecord, Extrinsic, KeywheelApiClient, RuntimeCall};
 use keywheel_tss::api::TssStatus;
 use keywheel_tss::identity::Identity;
 use keywheel_tss::keystore::{sharing_digest, KeySource, Keystore, Slot, KEYSTORE_FILE};
-use keywheel_tss::signing::{choose_signers, now_ms, verify_reply, SignRequest, SignResponse, ToSign};
+use keywheel_tss::signing::choose_signers;
 
 const VALIDATORS: usize = 6;
 const BLOCK_MS: u64 = 250;
@@ -33,7 +34,7 @@ fn signer(tag: u8, i: usize) -> PartySigner {
 }
 
 fn account(s: &PartySigner) -> AccountId {
-    AccountId(s.party_id().0)
+    s.account()
 }
 
 /// A free loopback port (bound, then released: a small race on a busy machine).

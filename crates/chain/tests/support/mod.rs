@@ -15,7 +15,7 @@ use keywheel_chain::{
 };
 use keywheel_mpc::dealer::encoded_public_shares;
 use keywheel_mpc::proof::ShareProof;
-use keywheel_mpc::{PartyId, ProductionParams, PublicSharing};
+use keywheel_mpc::{ProductionParams, PublicSharing};
 use sha2::{Digest, Sha256};
 
 type P = ProductionParams;
@@ -33,7 +33,7 @@ impl Crypto for TestCrypto {
         threshold: u32,
         public_shares: &BTreeMap<AccountId, Vec<u8>>,
     ) -> Result<(), String> {
-        let shares = public_shares.iter().map(|(a, s)| (PartyId(a.0), s.clone())).collect();
+        let shares = public_shares.iter().map(|(a, s)| (*a, s.clone())).collect();
         PublicSharing::<P>::check_encoded(verifying_key, threshold, &shares).map_err(|e| e.to_string())
     }
 
@@ -81,15 +81,14 @@ impl Dealer {
 
     /// A confirmation per new member of `record`, all of one fresh sharing.
     pub fn confirmations(&mut self, record: &ReshareRecord) -> BTreeMap<AccountId, Confirmation> {
-        let committee: BTreeSet<PartyId> = record.new_tss().iter().map(|a| PartyId(a.0)).collect();
+        let committee: BTreeSet<AccountId> = record.new_tss().iter().copied().collect();
         let shares = self.0.deal(&committee, record.new_threshold);
         let public = encoded_public_shares::<P>(shares.values().next().expect("a committee").public());
-        let public_shares: BTreeMap<AccountId, Vec<u8>> =
-            public.into_iter().map(|(id, bytes)| (AccountId(id.0), bytes)).collect();
+        let public_shares: BTreeMap<AccountId, Vec<u8>> = public.into_iter().collect();
         shares
             .iter()
             .map(|(id, share)| {
-                let member = AccountId(id.0);
+                let member = *id;
                 let context = proof_context(&NETWORK, record.session, record.attempt, &member);
                 let confirmation = Confirmation {
                     verifying_key: self.verifying_key(),

@@ -25,10 +25,10 @@ use keywheel_mpc::curve::point_from_bytes;
 use keywheel_mpc::PartySigner;
 use keywheel_node::genesis::{GenesisBalance, GenesisConfig, GenesisValidator};
 use keywheel_rpc::jsonrpsee::ws_client::WsClient;
+use keywheel_rpc::sign_request::ToSign;
 use keywheel_rpc::{keyfile, Block, KeywheelApiClient, RuntimeCall};
 use keywheel_tss::identity::Identity;
 use keywheel_tss::keystore::{sharing_digest, KeySource, Keystore, Slot, SlotInfo, KEYSTORE_FILE};
-use keywheel_tss::signing::ToSign;
 use keywheel_tss::P;
 use tokio::sync::mpsc;
 

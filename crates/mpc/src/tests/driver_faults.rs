@@ -12,7 +12,7 @@ use synedrion::{KeyInit, KeyInitProtocol};
 use super::{assert_every_flipped_byte_breaks, attempt, ids, rng, run_jumpstart, signers, TP};
 use crate::driver::{run_session, Fault, Outcome, ProtocolKind};
 use crate::evidence::EvidenceBlob;
-use crate::identity::{PartyId, PartySigner};
+use crate::identity::{AccountId, PartySigner};
 use crate::local_net::LocalNetwork;
 use crate::ops::{self, Attempt, Network};
 use crate::MpcError;
@@ -25,23 +25,23 @@ async fn sessions<EP, F, W, EW>(
     kind: ProtocolKind,
     net: &LocalNetwork,
     entry: F,
-    twisted: Option<(PartyId, W)>,
-) -> BTreeMap<PartyId, Result<Outcome<()>, MpcError>>
+    twisted: Option<(AccountId, W)>,
+) -> BTreeMap<AccountId, Result<Outcome<()>, MpcError>>
 where
-    EP: EntryPoint<PartyId> + Send + 'static,
-    EW: EntryPoint<PartyId> + Send + 'static,
-    F: Fn(PartyId) -> EP,
+    EP: EntryPoint<AccountId> + Send + 'static,
+    EW: EntryPoint<AccountId> + Send + 'static,
+    F: Fn(AccountId) -> EP,
     W: Fn(EP) -> EW,
-    <EP::Protocol as Protocol<PartyId>>::Result: Send,
-    <EP::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
-    <EW::Protocol as Protocol<PartyId>>::Result: Send,
-    <EW::Protocol as Protocol<PartyId>>::ProtocolError: Send + Sync,
+    <EP::Protocol as Protocol<AccountId>>::Result: Send,
+    <EP::Protocol as Protocol<AccountId>>::ProtocolError: Send + Sync,
+    <EW::Protocol as Protocol<AccountId>>::Result: Send,
+    <EW::Protocol as Protocol<AccountId>>::ProtocolError: Send + Sync,
 {
     let spec = at.spec(kind);
     let mut tasks = Vec::new();
     for signer in signers {
-        let me = signer.party_id();
-        let mut channels = net.open(me, &spec.session_id);
+        let me = signer.account();
+        let mut channels = net.open(me, &spec.protocol_session_id);
         let (signer, spec) = (signer.clone(), spec.clone());
         let task = match &twisted {
             Some((id, wrap)) if *id == me => {
@@ -82,12 +82,12 @@ enum KeyInitFault {
 #[derive(Debug)]
 struct FaultyKeyInit;
 
-impl Misbehaving<PartyId, KeyInitFault> for FaultyKeyInit {
-    type EntryPoint = KeyInit<TP, PartyId>;
+impl Misbehaving<AccountId, KeyInitFault> for FaultyKeyInit {
+    type EntryPoint = KeyInit<TP, AccountId>;
 
     fn modify_echo_broadcast(
         _rng: &mut dyn CryptoRngCore,
-        _round: &BoxedRound<PartyId, KeyInitProtocol<TP, PartyId>>,
+        _round: &BoxedRound<AccountId, KeyInitProtocol<TP, AccountId>>,
         behavior: &KeyInitFault,
         format: &BoxedFormat,
         _echo_broadcast: EchoBroadcast,
@@ -99,13 +99,13 @@ impl Misbehaving<PartyId, KeyInitFault> for FaultyKeyInit {
     }
 }
 
-fn key_init(committee: &BTreeSet<PartyId>) -> impl Fn(PartyId) -> KeyInit<TP, PartyId> + '_ {
+fn key_init(committee: &BTreeSet<AccountId>) -> impl Fn(AccountId) -> KeyInit<TP, AccountId> + '_ {
     move |_| KeyInit::new(committee.clone()).expect("valid committee")
 }
 
 fn faulty(
     behavior: KeyInitFault,
-) -> impl Fn(KeyInit<TP, PartyId>) -> MisbehavingEntryPoint<PartyId, KeyInitFault, FaultyKeyInit> {
+) -> impl Fn(KeyInit<TP, AccountId>) -> MisbehavingEntryPoint<AccountId, KeyInitFault, FaultyKeyInit> {
     move |entry| MisbehavingEntryPoint::new(entry, Some(behavior))
 }
 
@@ -114,12 +114,12 @@ async fn silent_party_is_named_unresponsive_by_everyone_after_the_deadline() {
     super::init_tracing();
     let net = LocalNetwork::new();
     let committee = signers(3);
-    let silent = committee[1].party_id();
+    let silent = committee[1].account();
     net.mute(silent);
 
     let at = attempt("silent-jumpstart", 3);
     let mut tasks = Vec::new();
-    for s in committee.iter().filter(|s| s.party_id() != silent) {
+    for s in committee.iter().filter(|s| s.account() != silent) {
         let (s, ids, at, net) = (s.clone(), ids(&committee), at.clone(), net.clone());
         tasks.push(tokio::spawn(async move {
             ops::jumpstart::<TP>(&mut rng(), &s, &ids, 2, &at, &net).await
@@ -151,9 +151,9 @@ async fn corrupted_key_init_message_names_its_sender_with_evidence_that_verifies
     let net = LocalNetwork::new();
     let committee = signers(3);
     let members = ids(&committee);
-    let cheater = committee[2].party_id();
+    let cheater = committee[2].account();
     let at = attempt("corrupt-key-init", 5);
-    let session_id = at.spec(ProtocolKind::KeyInit).session_id;
+    let protocol_session_id = at.spec(ProtocolKind::KeyInit).protocol_session_id;
 
     let outcomes = sessions(
         &committee,
@@ -179,22 +179,24 @@ async fn corrupted_key_init_message_names_its_sender_with_evidence_that_verifies
             panic!("expected evidence, got {:?}", offenders[0].fault);
         };
         let blob = EvidenceBlob::from_bytes(&blob.to_bytes()).unwrap();
-        blob.verify_key_init::<TP>(&members, &session_id).unwrap();
+        blob.verify_key_init::<TP>(&members, &protocol_session_id).unwrap();
         blobs.push(blob);
     }
 
     let blob = &blobs[0];
     // Blamed on someone else.
     let mut framed = blob.clone();
-    framed.offender = committee[0].party_id();
-    assert!(framed.verify_key_init::<TP>(&members, &session_id).is_err());
+    framed.offender = committee[0].account();
+    assert!(framed.verify_key_init::<TP>(&members, &protocol_session_id).is_err());
     // Moved to another session.
-    let other = attempt("another-attempt", 1).spec(ProtocolKind::KeyInit).session_id;
+    let other = attempt("another-attempt", 1)
+        .spec(ProtocolKind::KeyInit)
+        .protocol_session_id;
     assert!(blob.verify_key_init::<TP>(&members, &other).is_err());
     // Presented as a different protocol's evidence.
-    assert!(blob.verify_aux_gen::<TP>(&members, &session_id).is_err());
+    assert!(blob.verify_aux_gen::<TP>(&members, &protocol_session_id).is_err());
     // Any flipped byte of the signed evidence.
-    assert_every_flipped_byte_breaks(blob, |e| e.verify_key_init::<TP>(&members, &session_id));
+    assert_every_flipped_byte_breaks(blob, |e| e.verify_key_init::<TP>(&members, &protocol_session_id));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,7 +205,7 @@ async fn panic_inside_a_protocol_ends_only_that_session_as_a_local_error() {
     let net = LocalNetwork::new();
     let committee = signers(3);
     let members = ids(&committee);
-    let broken = committee[0].party_id();
+    let broken = committee[0].account();
     let at = attempt("panicking-key-init", 3);
 
     let outcomes = sessions(

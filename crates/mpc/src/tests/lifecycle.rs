@@ -7,7 +7,9 @@ use ecdsa::signature::hazmat::PrehashVerifier;
 use super::{ids, run_jumpstart, run_reshare, run_sign, signers, TP};
 use crate::child_key::{account_path, child_verifying_key};
 use crate::driver::Outcome;
+use crate::identity::AccountId;
 use crate::local_net::LocalNetwork;
+use crate::ops::Reshared;
 use crate::reshare::ReshareInputs;
 use crate::share::ParentKeyShare;
 
@@ -36,7 +38,7 @@ async fn jumpstart_n5_t3_gives_every_member_the_same_verifying_key() {
     let key = shares[0].verifying_key().unwrap();
     for (signer, share) in committee.iter().zip(&shares) {
         assert_eq!(share.verifying_key().unwrap(), key);
-        assert_eq!(share.share.owner(), signer.party_id());
+        assert_eq!(share.share.owner(), signer.account());
         assert_eq!(share.share.public().threshold, 3);
         assert_eq!(share.share.public().share_ids.len(), 5);
     }
@@ -51,10 +53,10 @@ async fn reshare_with_oldest_leaving_and_one_joining_keeps_key_child_keys_and_an
     let old_shares = run_jumpstart(committee, 3, &net).await;
     let original_key = old_shares[0].verifying_key().unwrap();
 
-    let oldest = committee[0].party_id();
+    let oldest = committee[0].account();
     let staying: BTreeSet<_> = ids(committee).into_iter().filter(|p| *p != oldest).collect();
     let mut new_committee = staying.clone();
-    new_committee.insert(joiner.party_id());
+    new_committee.insert(joiner.account());
     let inputs = ReshareInputs {
         old: old_shares[0].share.public().clone(),
         staying: staying.clone(),
@@ -68,8 +70,8 @@ async fn reshare_with_oldest_leaving_and_one_joining_keeps_key_child_keys_and_an
 
     let mut new_shares = Vec::new();
     for signer in &everyone[1..] {
-        match outcomes.get(&signer.party_id()).unwrap() {
-            Outcome::Done(Some(share)) => new_shares.push((signer.clone(), share.clone())),
+        match outcomes.get(&signer.account()).unwrap() {
+            Outcome::Done(Reshared::Holder(share)) => new_shares.push((signer.clone(), share.clone())),
             other => panic!("every new member gets a share, got {other:?}"),
         }
     }
@@ -86,8 +88,8 @@ async fn reshare_with_oldest_leaving_and_one_joining_keeps_key_child_keys_and_an
         );
     }
     // Child keys for several accounts are the same whether derived from the old or the new shares.
-    for account in [&b"alice"[..], b"bob", b"carol"] {
-        let path = account_path(account);
+    for account in [AccountId([0xa1; 32]), AccountId([0xb0; 32]), AccountId([0xc0; 32])] {
+        let path = account_path(&account);
         let before = child_verifying_key::<TP>(&old_shares[0].verifying_key().unwrap(), &path).unwrap();
         let after = child_verifying_key::<TP>(&new_shares[4].1.verifying_key().unwrap(), &path).unwrap();
         assert_eq!(before, after);
@@ -95,7 +97,7 @@ async fn reshare_with_oldest_leaving_and_one_joining_keeps_key_child_keys_and_an
 
     // Two different triples of the new committee (one with the joiner) sign; each signature
     // verifies under the child key derived from the ORIGINAL verifying key.
-    let path = account_path(b"alice");
+    let path = account_path(&AccountId([0xa1; 32]));
     let child = child_verifying_key::<TP>(&original_key, &path).unwrap();
     for (i, triple) in [[0usize, 1, 2], [2, 3, 4]].iter().enumerate() {
         let prehash = [i as u8 + 7; 32];
@@ -119,7 +121,7 @@ async fn an_old_share_cannot_sign_together_with_new_shares() {
     let key = old_shares[0].verifying_key().unwrap();
     let staying: BTreeSet<_> = ids(&committee[1..]);
     let mut new_committee = staying.clone();
-    new_committee.insert(joiner.party_id());
+    new_committee.insert(joiner.account());
     let inputs = ReshareInputs {
         old: old_shares[0].share.public().clone(),
         staying,
@@ -129,8 +131,8 @@ async fn an_old_share_cannot_sign_together_with_new_shares() {
     let old_by_owner = old_shares.iter().map(|s| (s.share.owner(), s.share.clone())).collect();
     let outcomes = run_reshare(&everyone[1..], &inputs, &old_by_owner, "session-1", &net).await;
     let new_share = |k: usize| -> ParentKeyShare<TP> {
-        match outcomes.get(&everyone[k].party_id()).unwrap() {
-            Outcome::Done(Some(s)) => s.clone(),
+        match outcomes.get(&everyone[k].account()).unwrap() {
+            Outcome::Done(Reshared::Holder(s)) => s.clone(),
             other => panic!("expected a new share, got {other:?}"),
         }
     };
@@ -141,7 +143,7 @@ async fn an_old_share_cannot_sign_together_with_new_shares() {
         (everyone[2].clone(), new_share(2)),
         (everyone[3].clone(), new_share(3)),
     ];
-    let path = account_path(b"alice");
+    let path = account_path(&AccountId([0xa1; 32]));
     let child = child_verifying_key::<TP>(&key, &path).unwrap();
     let prehash = [42u8; 32];
     let results = run_sign(&group, &path, prehash, "mixed", 10, &net).await;

@@ -11,7 +11,7 @@ use super::{assert_every_flipped_byte_breaks, attempt, dealt_shares, ids, rng, r
 use crate::child_key::account_path;
 use crate::driver::{encode_message, Fault, Outcome, Outgoing, ProtocolKind};
 use crate::evidence::EvidenceBlob;
-use crate::identity::{PartyId, PartySigner};
+use crate::identity::{AccountId, PartySigner};
 use crate::local_net::LocalNetwork;
 use crate::misbehave::{reshare_session, Cheat};
 use crate::ops::{Attempt, Network};
@@ -24,14 +24,14 @@ type ReshareOutcome = Outcome<Option<ThresholdShare<TP>>>;
 async fn reshare_sessions(
     participants: &[PartySigner],
     inputs: &ReshareInputs<TP>,
-    old: &BTreeMap<PartyId, ThresholdShare<TP>>,
-    cheater: Option<(PartyId, Cheat)>,
+    old: &BTreeMap<AccountId, ThresholdShare<TP>>,
+    cheater: Option<(AccountId, Cheat)>,
     at: &Attempt,
     net: &LocalNetwork,
-) -> BTreeMap<PartyId, ReshareOutcome> {
+) -> BTreeMap<AccountId, ReshareOutcome> {
     let mut tasks = Vec::new();
     for signer in participants {
-        let me = signer.party_id();
+        let me = signer.account();
         let (signer, inputs, old_share, at, net) = (
             signer.clone(),
             inputs.clone(),
@@ -74,8 +74,8 @@ async fn with_cheater(
     who: usize,
     how: Cheat,
     label: &str,
-) -> (PartyId, Attempt, BTreeMap<PartyId, ReshareOutcome>) {
-    let cheater = s.everyone[who].party_id();
+) -> (AccountId, Attempt, BTreeMap<AccountId, ReshareOutcome>) {
+    let cheater = s.everyone[who].account();
     let at = attempt(label, 30);
     let net = LocalNetwork::new();
     let outcomes = reshare_sessions(&s.everyone[1..], &s.inputs, &s.old, Some((cheater, how)), &at, &net).await;
@@ -86,7 +86,7 @@ async fn with_cheater(
 struct Setup {
     everyone: Vec<PartySigner>,
     inputs: ReshareInputs<TP>,
-    old: BTreeMap<PartyId, ThresholdShare<TP>>,
+    old: BTreeMap<AccountId, ThresholdShare<TP>>,
 }
 
 fn setup() -> Setup {
@@ -106,12 +106,12 @@ fn setup() -> Setup {
 /// Asserts that every honest new holder names exactly `cheater`, with evidence that verifies
 /// against the public inputs; returns one such evidence.
 fn assert_named_with_evidence(
-    outcomes: &BTreeMap<PartyId, ReshareOutcome>,
+    outcomes: &BTreeMap<AccountId, ReshareOutcome>,
     s: &Setup,
-    cheater: PartyId,
+    cheater: AccountId,
     at: &Attempt,
 ) -> EvidenceBlob {
-    let session_id = at.spec(ProtocolKind::Reshare).session_id;
+    let protocol_session_id = at.spec(ProtocolKind::Reshare).protocol_session_id;
     let mut evidence = None;
     for new_holder in s.inputs.new_committee.iter().filter(|p| **p != cheater) {
         let Outcome::Failed { offenders } = &outcomes[new_holder] else {
@@ -124,7 +124,7 @@ fn assert_named_with_evidence(
         };
         // Verified from the bytes alone, as the chain would.
         let blob = EvidenceBlob::from_bytes(&blob.to_bytes()).unwrap();
-        blob.verify_reshare::<TP>(&s.inputs, &session_id).unwrap();
+        blob.verify_reshare::<TP>(&s.inputs, &protocol_session_id).unwrap();
         evidence = Some(blob);
     }
     evidence.expect("at least one honest new holder")
@@ -140,7 +140,7 @@ async fn honest_reshare_with_the_oldest_leaving_keeps_the_key_and_synedrion_sign
     let key = s.old.values().next().unwrap().verifying_key_point();
     let new: Vec<ThresholdShare<TP>> = s.everyone[1..]
         .iter()
-        .map(|p| match &outcomes[&p.party_id()] {
+        .map(|p| match &outcomes[&p.account()] {
             Outcome::Done(Some(share)) => share.clone(),
             other => panic!("{other:?}"),
         })
@@ -153,16 +153,16 @@ async fn honest_reshare_with_the_oldest_leaving_keeps_the_key_and_synedrion_sign
         assert_eq!(round_trip.public(), share.public());
     }
     // synedrion signs with the reshared shares (aux info from a dealer: AuxGen is not under test).
-    let aux = synedrion::AuxInfo::<TP, PartyId>::new_centralized(&mut OsRng, &s.inputs.new_committee);
+    let aux = synedrion::AuxInfo::<TP, AccountId>::new_centralized(&mut OsRng, &s.inputs.new_committee);
     let group: Vec<(PartySigner, ParentKeyShare<TP>)> = [0usize, 2, 4]
         .iter()
         .map(|&k| {
             let signer = s.everyone[k + 1].clone();
-            let share = ParentKeyShare::new(new[k].clone(), aux[&signer.party_id()].clone()).unwrap();
+            let share = ParentKeyShare::new(new[k].clone(), aux[&signer.account()].clone()).unwrap();
             (signer, share)
         })
         .collect();
-    for result in run_sign(&group, &account_path(b"dave"), [9; 32], "sign", 60, &net).await {
+    for result in run_sign(&group, &account_path(&AccountId([0xd0; 32])), [9; 32], "sign", 60, &net).await {
         assert!(matches!(result, Ok(Outcome::Done(_))), "{result:?}");
     }
 }
@@ -218,21 +218,29 @@ async fn old_holder_sending_different_commitments_to_different_parties_is_named(
     let spec = at.spec(ProtocolKind::Reshare);
 
     let honest = reshare_sessions_background(&everyone[1..], &inputs, &old, &at, &net);
-    let channels = net.open(equivocator.party_id(), &spec.session_id);
-    let entry = || Reshare::new(inputs.clone(), old.get(&equivocator.party_id()).cloned());
-    let a =
-        Session::<_, crate::KeywheelSession>::new(&mut rng(), spec.session_id.clone(), equivocator.clone(), entry())
-            .unwrap();
-    let b =
-        Session::<_, crate::KeywheelSession>::new(&mut rng(), spec.session_id.clone(), equivocator.clone(), entry())
-            .unwrap();
+    let channels = net.open(equivocator.account(), &spec.protocol_session_id);
+    let entry = || Reshare::new(inputs.clone(), old.get(&equivocator.account()).cloned());
+    let a = Session::<_, crate::KeywheelSession>::new(
+        &mut rng(),
+        spec.protocol_session_id.clone(),
+        equivocator.clone(),
+        entry(),
+    )
+    .unwrap();
+    let b = Session::<_, crate::KeywheelSession>::new(
+        &mut rng(),
+        spec.protocol_session_id.clone(),
+        equivocator.clone(),
+        entry(),
+    )
+    .unwrap();
     for (k, to) in inputs.new_committee.iter().enumerate() {
         let session = if k % 2 == 0 { &a } else { &b };
         let (message, _) = session.make_message(&mut rng(), to).unwrap();
         channels
             .outgoing
             .send(Outgoing {
-                session_id: spec.session_id.as_ref().to_vec(),
+                protocol_session_id: spec.protocol_session_id.as_ref().to_vec(),
                 to: *to,
                 payload: encode_message(message).unwrap(),
             })
@@ -245,21 +253,21 @@ async fn old_holder_sending_different_commitments_to_different_parties_is_named(
             panic!("{party:?} finished despite equivocation");
         };
         assert_eq!(offenders.len(), 1, "{offenders:?}");
-        assert_eq!(offenders[0].party, equivocator.party_id());
+        assert_eq!(offenders[0].party, equivocator.account());
         let Fault::Evidence(blob) = &offenders[0].fault else {
             panic!("expected evidence, got {:?}", offenders[0].fault)
         };
-        blob.verify_reshare::<TP>(&inputs, &spec.session_id).unwrap();
+        blob.verify_reshare::<TP>(&inputs, &spec.protocol_session_id).unwrap();
     }
 }
 
 fn reshare_sessions_background(
     participants: &[PartySigner],
     inputs: &ReshareInputs<TP>,
-    old: &BTreeMap<PartyId, ThresholdShare<TP>>,
+    old: &BTreeMap<AccountId, ThresholdShare<TP>>,
     at: &Attempt,
     net: &LocalNetwork,
-) -> impl std::future::Future<Output = BTreeMap<PartyId, ReshareOutcome>> {
+) -> impl std::future::Future<Output = BTreeMap<AccountId, ReshareOutcome>> {
     let (participants, inputs, old, at, net) = (
         participants.to_vec(),
         inputs.clone(),
@@ -277,38 +285,42 @@ async fn tampered_evidence_does_not_verify() {
     let s = setup();
     let (cheater, at, outcomes) = with_cheater(&s, 2, Cheat::BadSubshare, "tamper").await;
     let evidence = assert_named_with_evidence(&outcomes, &s, cheater, &at);
-    let session_id = at.spec(ProtocolKind::Reshare).session_id;
+    let protocol_session_id = at.spec(ProtocolKind::Reshare).protocol_session_id;
 
     // Changed sender: the same evidence pinned on an honest party.
     let mut other = evidence.clone();
-    other.offender = s.everyone[1].party_id();
-    assert!(other.verify_reshare::<TP>(&s.inputs, &session_id).is_err());
+    other.offender = s.everyone[1].account();
+    assert!(other.verify_reshare::<TP>(&s.inputs, &protocol_session_id).is_err());
 
     // Changed message: any flipped byte of the signed evidence.
-    assert_every_flipped_byte_breaks(&evidence, |e| e.verify_reshare::<TP>(&s.inputs, &session_id));
+    assert_every_flipped_byte_breaks(&evidence, |e| e.verify_reshare::<TP>(&s.inputs, &protocol_session_id));
 
     // The unsigned description can be changed, but not the offence's fingerprint, so a
     // re-worded copy cannot be punished twice.
-    let fingerprint = evidence.verify_reshare::<TP>(&s.inputs, &session_id).unwrap();
+    let fingerprint = evidence.verify_reshare::<TP>(&s.inputs, &protocol_session_id).unwrap();
     let mut reworded = evidence.clone();
     let text = reworded.description.as_bytes().to_vec();
     let at = reworded.evidence.windows(text.len()).position(|w| w == text).unwrap();
     reworded.evidence[at] ^= 0x01;
     assert_ne!(reworded.evidence, evidence.evidence);
     assert_eq!(
-        reworded.verify_reshare::<TP>(&s.inputs, &session_id).unwrap(),
+        reworded.verify_reshare::<TP>(&s.inputs, &protocol_session_id).unwrap(),
         fingerprint
     );
 
     // Another session or other public inputs.
-    let other_session = attempt("another-attempt", 1).spec(ProtocolKind::Reshare).session_id;
+    let other_session = attempt("another-attempt", 1)
+        .spec(ProtocolKind::Reshare)
+        .protocol_session_id;
     assert!(evidence.verify_reshare::<TP>(&s.inputs, &other_session).is_err());
     // Inputs under which the accused was not a staying holder (a subshare mismatch is a fault
     // whatever the rest of the inputs; the session id binds the evidence to its attempt).
     let mut other_inputs = s.inputs.clone();
     other_inputs.staying.remove(&cheater);
-    other_inputs.staying.insert(s.everyone[0].party_id());
-    let err = evidence.verify_reshare::<TP>(&other_inputs, &session_id).unwrap_err();
+    other_inputs.staying.insert(s.everyone[0].account());
+    let err = evidence
+        .verify_reshare::<TP>(&other_inputs, &protocol_session_id)
+        .unwrap_err();
     assert!(err.to_string().contains("not a staying old holder"), "{err}");
     // And garbage bytes are a decode error, not a panic.
     assert!(EvidenceBlob::from_bytes(&[1, 2, 3]).is_err());
@@ -333,7 +345,7 @@ proptest! {
         let old_committee = ids(&everyone[..n_old]);
         let old = dealt_shares(&old_committee, t_old);
         // Staying: a random subset of the old committee of size ≥ t_old.
-        let mut staying: BTreeSet<PartyId> = old_committee
+        let mut staying: BTreeSet<AccountId> = old_committee
             .iter()
             .enumerate()
             .filter(|(i, _)| staying_seed >> i & 1 == 1)
@@ -344,7 +356,7 @@ proptest! {
             staying.insert(*p);
         }
         let mut new_committee = staying.clone();
-        new_committee.extend(everyone[n_old..].iter().map(|s| s.party_id()));
+        new_committee.extend(everyone[n_old..].iter().map(|s| s.account()));
         let t_new = 1 + (t_new_seed % new_committee.len()) as u32;
         let inputs = ReshareInputs {
             old: old.values().next().unwrap().public().clone(),
@@ -359,14 +371,14 @@ proptest! {
         });
         let participants: Vec<PartySigner> = everyone
             .iter()
-            .filter(|s| staying.contains(&s.party_id()) || new_committee.contains(&s.party_id()))
+            .filter(|s| staying.contains(&s.account()) || new_committee.contains(&s.account()))
             .cloned()
             .collect();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         let at = attempt("prop", 30);
         let outcomes = runtime.block_on(reshare_sessions(&participants, &inputs, &old, cheater, &at, &LocalNetwork::new()));
         let key = old.values().next().unwrap().verifying_key_point();
-        let session_id = at.spec(ProtocolKind::Reshare).session_id;
+        let protocol_session_id = at.spec(ProtocolKind::Reshare).protocol_session_id;
         for holder in &new_committee {
             if Some(*holder) == cheater.map(|c| c.0) { continue; }
             match (&outcomes[holder], cheater) {
@@ -380,7 +392,7 @@ proptest! {
                     let Fault::Evidence(blob) = &offenders[0].fault else {
                         return Err(TestCaseError::fail(format!("no evidence: {:?}", offenders[0].fault)));
                     };
-                    prop_assert!(blob.verify_reshare::<TP>(&inputs, &session_id).is_ok());
+                    prop_assert!(blob.verify_reshare::<TP>(&inputs, &protocol_session_id).is_ok());
                 }
                 (other, c) => return Err(TestCaseError::fail(format!("unexpected {other:?} with cheater {c:?}"))),
             }
@@ -395,12 +407,12 @@ proptest! {
 async fn a_full_cheating_reshare_is_named_with_evidence_beside_honest_auxgen() {
     super::init_tracing();
     let s = setup();
-    let cheater = s.everyone[2].party_id();
+    let cheater = s.everyone[2].account();
     let at = attempt("full-cheat", 60);
     let net = LocalNetwork::new();
     let mut tasks = Vec::new();
     for signer in &s.everyone[1..] {
-        let me = signer.party_id();
+        let me = signer.account();
         let (signer, inputs, old_share, at, net) = (
             signer.clone(),
             s.inputs.clone(),
@@ -443,10 +455,10 @@ async fn a_full_cheating_reshare_is_named_with_evidence_beside_honest_auxgen() {
         let Fault::Evidence(blob) = &offenders[0].fault else {
             panic!("expected evidence, got {:?}", offenders[0].fault);
         };
-        let session_id = at.spec(ProtocolKind::Reshare).session_id;
+        let protocol_session_id = at.spec(ProtocolKind::Reshare).protocol_session_id;
         EvidenceBlob::from_bytes(&blob.to_bytes())
             .unwrap()
-            .verify_reshare::<TP>(&s.inputs, &session_id)
+            .verify_reshare::<TP>(&s.inputs, &protocol_session_id)
             .expect("the evidence verifies from its bytes");
     }
     assert!(

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use keywheel_chain::{attempt_context, proof_context, AccountId, Call, Confirmation, Params, ReshareRecord, TssInfo};
 use keywheel_mpc::dealer::{encoded_public_shares, Dealer};
-use keywheel_mpc::{PartyId, PartySigner, ProductionParams, ThresholdShare};
+use keywheel_mpc::{PartySigner, ProductionParams, ThresholdShare};
 use keywheel_node::genesis::{GenesisBalance, GenesisConfig, GenesisValidator};
 use keywheel_node::{keyfile, NodeConfig};
 use keywheel_rpc::jsonrpsee::core::client::Subscription;
@@ -30,7 +30,7 @@ pub fn key(tag: u8, i: usize) -> PartySigner {
 }
 
 pub fn account(signer: &PartySigner) -> AccountId {
-    AccountId(signer.party_id().0)
+    signer.account()
 }
 
 /// Everyone in a test network.
@@ -127,7 +127,7 @@ impl TestNet {
     pub fn tss_signer(&self, account: &AccountId) -> &PartySigner {
         self.tss
             .iter()
-            .find(|s| s.party_id().0 == account.0)
+            .find(|s| s.account().0 == account.0)
             .expect("a TSS of this net")
     }
 }
@@ -186,12 +186,8 @@ pub async fn next_event(
 
 /// A dealer's sharing for the committee of `record`, as shares by TSS account.
 pub fn deal(dealer: &mut Dealer<P>, record: &ReshareRecord) -> BTreeMap<AccountId, ThresholdShare<P>> {
-    let committee: BTreeSet<PartyId> = record.new_tss().iter().map(|a| PartyId(a.0)).collect();
-    dealer
-        .deal(&committee, record.new_threshold)
-        .into_iter()
-        .map(|(id, share)| (AccountId(id.0), share))
-        .collect()
+    let committee: BTreeSet<AccountId> = record.new_tss().iter().copied().collect();
+    dealer.deal(&committee, record.new_threshold).into_iter().collect()
 }
 
 /// The confirmation `member` sends for `shares` in the attempt of `record`.
@@ -203,10 +199,7 @@ pub fn confirmation(
     member: &AccountId,
 ) -> Confirmation {
     let share = &shares[member];
-    let public_shares = encoded_public_shares::<P>(share.public())
-        .into_iter()
-        .map(|(id, bytes)| (AccountId(id.0), bytes))
-        .collect();
+    let public_shares = encoded_public_shares::<P>(share.public()).into_iter().collect();
     let context = proof_context(network, record.session, record.attempt, member);
     Confirmation {
         verifying_key: dealer.verifying_key(),

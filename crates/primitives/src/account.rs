@@ -1,9 +1,10 @@
-//! How chain values look outside the chain: accounts as SS58 addresses, bytes as `0x` hex.
+//! The account: an sr25519 public key, 32 bytes. Validators' stashes, TSS accounts and users
+//! are accounts, and so is every party of a protocol session (manul's party id), so a protocol
+//! message, a piece of evidence and a chain call all name the same identity the same way.
 //!
-//! Only human-readable formats (JSON over RPC, TOML genesis files) are affected; binary formats
-//! (postcard: state, blocks, extrinsics, the digest) keep the plain byte layout.
+//! Human-readable forms (JSON, TOML) show an account as an SS58 address; binary forms as its
+//! 32 bytes.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -13,7 +14,28 @@ use blake2::{Blake2b512, Digest};
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::types::AccountId;
+use crate::encoding::parse_hex_array;
+
+/// An account: an sr25519 public key (validators' stashes, TSS accounts, users, protocol parties).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId(pub [u8; 32]);
+
+impl AccountId {
+    /// The raw public key bytes.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccountId(")?;
+        for b in &self.0[..6] {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ")")
+    }
+}
 
 /// The SS58 address format keywheel prints: 42, Substrate's generic format.
 pub const SS58_FORMAT: u8 = 42;
@@ -117,128 +139,10 @@ impl<'de> Deserialize<'de> for AccountId {
     }
 }
 
-/// `0x`-prefixed lowercase hex.
-pub fn to_hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(2 + 2 * bytes.len());
-    out.push_str("0x");
-    out.push_str(&hex::encode(bytes));
-    out
-}
-
-/// Parses hex with or without a `0x` prefix.
-pub fn from_hex(s: &str) -> Result<Vec<u8>, String> {
-    let digits = s.strip_prefix("0x").unwrap_or(s);
-    hex::decode(digits).map_err(|e| alloc::format!("not hex: {e}"))
-}
-
-fn parse_hex_array<const N: usize>(s: &str) -> Result<[u8; N], String> {
-    let bytes = from_hex(s)?;
-    bytes
-        .try_into()
-        .map_err(|b: Vec<u8>| alloc::format!("expected {N} bytes of hex, got {}", b.len()))
-}
-
-/// Serde for `Vec<u8>`: hex when human-readable, bytes otherwise.
-pub mod hex_vec {
-    use super::*;
-
-    /// Serializes.
-    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            serializer.serialize_str(&to_hex(bytes))
-        } else {
-            bytes.serialize(serializer)
-        }
-    }
-
-    /// Deserializes.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
-        if deserializer.is_human_readable() {
-            from_hex(&String::deserialize(deserializer)?).map_err(D::Error::custom)
-        } else {
-            Vec::deserialize(deserializer)
-        }
-    }
-}
-
-/// Serde for `Option<Vec<u8>>`: hex when human-readable, bytes otherwise.
-pub mod hex_opt {
-    use super::*;
-
-    /// Serializes.
-    pub fn serialize<S: Serializer>(bytes: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            bytes.as_deref().map(to_hex).serialize(serializer)
-        } else {
-            bytes.serialize(serializer)
-        }
-    }
-
-    /// Deserializes.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
-        if deserializer.is_human_readable() {
-            Option::<String>::deserialize(deserializer)?
-                .map(|s| from_hex(&s).map_err(D::Error::custom))
-                .transpose()
-        } else {
-            Option::deserialize(deserializer)
-        }
-    }
-}
-
-/// Serde for `[u8; 32]`: hex when human-readable, bytes otherwise.
-pub mod hex_array {
-    use super::*;
-
-    /// Serializes.
-    pub fn serialize<S: Serializer>(bytes: &[u8; 32], serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            serializer.serialize_str(&to_hex(bytes))
-        } else {
-            bytes.serialize(serializer)
-        }
-    }
-
-    /// Deserializes.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 32], D::Error> {
-        if deserializer.is_human_readable() {
-            parse_hex_array(&String::deserialize(deserializer)?).map_err(D::Error::custom)
-        } else {
-            <[u8; 32]>::deserialize(deserializer)
-        }
-    }
-}
-
-/// Serde for `BTreeMap<AccountId, Vec<u8>>`: hex values when human-readable, bytes otherwise.
-pub mod hex_map {
-    use super::*;
-
-    /// Serializes.
-    pub fn serialize<S: Serializer>(map: &BTreeMap<AccountId, Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            let view: BTreeMap<&AccountId, String> = map.iter().map(|(k, v)| (k, to_hex(v))).collect();
-            view.serialize(serializer)
-        } else {
-            map.serialize(serializer)
-        }
-    }
-
-    /// Deserializes.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<AccountId, Vec<u8>>, D::Error> {
-        if deserializer.is_human_readable() {
-            BTreeMap::<AccountId, String>::deserialize(deserializer)?
-                .into_iter()
-                .map(|(k, v)| from_hex(&v).map(|v| (k, v)).map_err(D::Error::custom))
-                .collect()
-        } else {
-            BTreeMap::deserialize(deserializer)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::String;
 
     /// Substrate's well-known development account Alice (`//Alice`).
     const ALICE: &str = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY";

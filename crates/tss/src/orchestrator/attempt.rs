@@ -1,0 +1,161 @@
+//! One attempt this TSS takes part in: its protocol (jumpstart or rotation), the new share into
+//! the holding slot, the confirmation, or the report of the offenders it named.
+
+use std::sync::Arc;
+
+use keywheel_chain::{ReshareKind, ReshareRecord, Sharing};
+use keywheel_mpc::driver::Outcome;
+use keywheel_mpc::ops::{self, Attempt, Reshared};
+use keywheel_mpc::reshare::ReshareInputs;
+use keywheel_mpc::{ParentKeyShare, PublicSharing};
+use keywheel_rpc::{KeywheelApiClient, ReshareView};
+use rand_core::SeedableRng;
+use tracing::{error, info, warn};
+
+use super::status::{AttemptReport, AttemptResult, AttemptStatus};
+use super::submit::{confirm, report};
+use crate::chain::query_error;
+use crate::error::TssError;
+use crate::fault::Faults;
+use crate::keystore::{Held, Slot, SlotInfo};
+use crate::metrics::count;
+use crate::resources::Resources;
+use crate::sync::Locked;
+use crate::transport::ProtocolNet;
+use crate::P;
+
+/// The share of the chain deadline a TSS gives its protocol sessions, so that its silence
+/// reports reach the chain before the chain's own deadline.
+const LOCAL_DEADLINE_SHARE: f64 = 0.75;
+
+/// Runs this TSS's part of the attempt `view`, records how it ended in `status`, and clears
+/// `status.running`.
+pub(super) async fn run(
+    res: &Arc<Resources>,
+    faults: &Faults,
+    status: &Locked<AttemptStatus>,
+    view: &ReshareView,
+    sharing: Option<&Sharing>,
+) {
+    let record = &view.record;
+    let started = tokio::time::Instant::now();
+    count(&res.metrics.attempts);
+    info!(participants = record.participants().len(), "taking part in the attempt");
+    let result = match protocol(res, faults, record, sharing).await {
+        Ok(Outcome::Done(Reshared::Holder(share))) => match hold(res, record, &share) {
+            Ok(held) => {
+                if confirm(res, record, &held).await {
+                    AttemptResult::Confirmed
+                } else {
+                    // Not taken (the node may be down): the next reconcile confirms again.
+                    AttemptResult::HeldNotConfirmed
+                }
+            }
+            Err(e) => {
+                error!("could not keep the new share: {e}");
+                AttemptResult::Error(e.to_string())
+            }
+        },
+        Ok(Outcome::Done(Reshared::Left)) => AttemptResult::Left,
+        Ok(Outcome::Failed { offenders }) => {
+            count(&res.metrics.attempt_failures);
+            let named: Vec<_> = offenders.iter().map(|o| o.party).collect();
+            warn!(?named, "the attempt failed");
+            report(res, record, offenders).await;
+            AttemptResult::Failed { named }
+        }
+        Err(e) => {
+            error!("the attempt could not run: {e}");
+            AttemptResult::Error(e.to_string())
+        }
+    };
+    let mut status = status.lock();
+    status.last = Some(AttemptReport {
+        session: record.session,
+        attempt: record.attempt,
+        result,
+        took_ms: started.elapsed().as_millis() as u64,
+    });
+    status.running = None;
+}
+
+/// When this TSS's protocol sessions of `record` give up: a share of the time to the chain
+/// deadline.
+async fn local_deadline(res: &Resources, record: &ReshareRecord) -> Result<tokio::time::Instant, TssError> {
+    let status = res.chain.client().await?.status().await.map_err(query_error)?;
+    let blocks = record.deadline.saturating_sub(status.height);
+    let remaining = res.chain.block_time().mul_f64(blocks as f64 * LOCAL_DEADLINE_SHARE);
+    Ok(tokio::time::Instant::now() + remaining)
+}
+
+async fn protocol(
+    res: &Resources,
+    faults: &Faults,
+    record: &ReshareRecord,
+    sharing: Option<&Sharing>,
+) -> Result<Outcome<Reshared<P>>, TssError> {
+    let attempt = Attempt {
+        context: keywheel_chain::attempt_context(&res.transport.network(), record.session, record.attempt),
+        deadline: local_deadline(res, record).await?,
+    };
+    let net = ProtocolNet::attempt(&res.transport, record.session, record.attempt, record.participants());
+    let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng).map_err(|e| TssError::Config(e.to_string()))?;
+    let signer = res.identity.signer();
+    match record.kind {
+        ReshareKind::Jumpstart => {
+            let outcome = ops::jumpstart::<P>(
+                &mut rng,
+                signer,
+                &record.new_tss(),
+                record.new_threshold,
+                &attempt,
+                &net,
+            )
+            .await?;
+            Ok(outcome.map(Reshared::Holder))
+        }
+        ReshareKind::Rotation => {
+            let sharing = sharing.ok_or_else(|| TssError::Node("a rotation without a current sharing".into()))?;
+            let old = PublicSharing::<P>::from_encoded(sharing.threshold, &sharing.public_shares)?;
+            let old_share = if record.staying.contains(&res.identity.account()) {
+                let held = res
+                    .keystore()
+                    .get(Slot::Current)?
+                    .filter(|h| h.info.sharing_digest() == sharing.digest())
+                    .ok_or_else(|| {
+                        TssError::Config("this TSS stays but holds no share of the current sharing".into())
+                    })?;
+                Some(ParentKeyShare::<P>::from_bytes(&held.secret)?.share)
+            } else {
+                None
+            };
+            let inputs = ReshareInputs {
+                old,
+                staying: record.staying.clone(),
+                new_committee: record.new_tss(),
+                new_threshold: record.new_threshold,
+            };
+            Ok(faults
+                .reshare(&mut rng, signer, inputs, old_share, &attempt, &net)
+                .await?)
+        }
+    }
+}
+
+/// Puts a new share into the holding slot.
+fn hold(res: &Resources, record: &ReshareRecord, share: &ParentKeyShare<P>) -> Result<Held, TssError> {
+    let public = share.share.public();
+    let held = Held {
+        info: SlotInfo {
+            session: record.session,
+            attempt: record.attempt,
+            verifying_key: share.verifying_key_bytes(),
+            threshold: public.threshold,
+            public_shares: public.encoded_public_shares(),
+        },
+        secret: share.to_bytes()?,
+    };
+    res.keystore().put_next(&held)?;
+    info!("the new share is in the holding slot");
+    Ok(held)
+}

@@ -1,0 +1,171 @@
+//! Follows the chain and does what it says: runs jumpstart and reshare attempts this TSS takes
+//! part in, keeps the result in the holding slot and confirms it, rotates when the chain has
+//! rotated, erases shares of sharings that are no longer the chain's, and reports offenders.
+//!
+//! Everything happens in [`Orchestrator::reconcile`], which compares the chain's state with the
+//! keystore and acts on the difference. Events only trigger it (and a timer does too), so a TSS
+//! that was down — or missed events — does the right thing as soon as it reads the chain again:
+//!
+//! - `RotateKey` passed while it was down and `next` holds the confirmed sharing: it rotates;
+//! - it is no longer in the committee: its old share is erased;
+//! - the attempt in flight is one it began before a crash: it waits for the attempt to end (it
+//!   cannot take part again — fresh randomness in the same session would be equivocation), and
+//!   the other participants report it;
+//! - it holds `next` for the attempt in flight but has not confirmed: it confirms.
+//!
+//! Modules, leaves first: `status` (what the API shows), `slots` (rotate and erase), `submit`
+//! (confirmations and reports), `attempt` (one attempt's protocol run).
+
+mod attempt;
+mod slots;
+mod status;
+mod submit;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keywheel_chain::Event;
+use keywheel_rpc::KeywheelApiClient;
+use tracing::{debug, info_span, warn, Instrument};
+
+pub use status::{AttemptReport, AttemptResult, AttemptStatus};
+
+use crate::chain::query_error;
+use crate::error::TssError;
+use crate::fault::Faults;
+use crate::keystore::Slot;
+use crate::resources::Resources;
+use crate::sync::Locked;
+use crate::transport::Directory;
+
+/// How often the TSS reads the chain even without events.
+const RECONCILE_EVERY: Duration = Duration::from_secs(2);
+
+/// The subsystem that follows the chain's reshare lifecycle for this TSS.
+pub struct Orchestrator {
+    res: Arc<Resources>,
+    faults: Faults,
+    status: Arc<Locked<AttemptStatus>>,
+}
+
+impl Orchestrator {
+    /// An orchestrator over the TSS's resources, with the faults its build and configuration
+    /// allow.
+    pub(crate) fn new(res: Arc<Resources>, faults: Faults) -> Self {
+        Self {
+            res,
+            faults,
+            status: Arc::default(),
+        }
+    }
+
+    /// Its attempts: the one running and how the last one ended.
+    pub fn status(&self) -> AttemptStatus {
+        self.status.lock().clone()
+    }
+
+    /// Keeps following the chain until the process stops.
+    pub(crate) async fn run(self: Arc<Self>) {
+        loop {
+            let client = match self.res.chain.client().await {
+                Ok(client) => client,
+                Err(e) => {
+                    warn!("{e}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let mut events = match client.subscribe_events().await {
+                Ok(events) => events,
+                Err(e) => {
+                    warn!("cannot subscribe to the node's events ({e}); retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let mut tick = tokio::time::interval(RECONCILE_EVERY);
+            loop {
+                tokio::select! {
+                    record = events.next() => match record {
+                        Some(Ok(record)) => if relevant(&record.event) { self.reconcile_logged().await },
+                        Some(Err(e)) => { warn!("event does not decode: {e}"); }
+                        None => break,
+                    },
+                    _ = tick.tick() => self.reconcile_logged().await,
+                }
+            }
+            warn!("the node's event subscription ended; resubscribing");
+        }
+    }
+
+    async fn reconcile_logged(&self) {
+        if let Err(e) = self.reconcile().await {
+            warn!("could not follow the chain this time: {e}");
+        }
+    }
+
+    /// Compares the chain with the keystore and acts on the difference.
+    pub(crate) async fn reconcile(&self) -> Result<(), TssError> {
+        let res = &self.res;
+        let client = res.chain.client().await?;
+        let validators = client.validators().await.map_err(query_error)?;
+        res.transport.set_directory(Directory::from_validators(&validators));
+        let committee = client.committee().await.map_err(query_error)?;
+        let reshare = client.reshare().await.map_err(query_error)?;
+        self.status.lock().chain_session = Some(committee.session);
+
+        if let Some(sharing) = &committee.sharing {
+            slots::settle(res, sharing, reshare.as_ref())?;
+        }
+        let Some(view) = reshare else { return Ok(()) };
+        let record = &view.record;
+        res.transport.set_floor(record.session, record.attempt);
+        let me = res.identity.account();
+        if !record.participants().contains(&me) {
+            return Ok(());
+        }
+        let key = (record.session, record.attempt);
+        let running = || self.status.lock().running;
+        if record.new_tss().contains(&me) {
+            let next = res.keystore().get(Slot::Next)?;
+            if let Some(held) = next.filter(|h| (h.info.session, h.info.attempt) == key) {
+                let confirmed_here = self.status.lock().confirmed(key);
+                if !view.confirmations.contains_key(&me) && running() != Some(key) && !confirmed_here {
+                    submit::confirm(res, record, &held).await;
+                }
+                return Ok(());
+            }
+        }
+        if running() == Some(key) {
+            return Ok(());
+        }
+        if res.keystore().started()? == Some(key) {
+            debug!(
+                session = key.0,
+                attempt = key.1,
+                "this TSS began this attempt before it restarted and cannot rejoin it; waiting for it to end"
+            );
+            return Ok(());
+        }
+        res.keystore().mark_started(record.session, record.attempt)?;
+        self.status.lock().running = Some(key);
+        let (res, faults, status) = (res.clone(), self.faults.clone(), self.status.clone());
+        let (view, sharing) = (view.clone(), committee.sharing.clone());
+        let span = info_span!("reshare", kind = ?view.record.kind, session = key.0, attempt = key.1);
+        tokio::spawn(
+            async move { attempt::run(&res, &faults, &status, &view, sharing.as_ref()).await }.instrument(span),
+        );
+        Ok(())
+    }
+}
+
+fn relevant(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::ReshareStarted { .. }
+            | Event::RotateKey { .. }
+            | Event::ReshareAborted { .. }
+            | Event::Confirmed { .. }
+            | Event::Validating { .. }
+    )
+}

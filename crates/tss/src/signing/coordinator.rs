@@ -1,0 +1,246 @@
+//! The coordinator's side of a signing request: its rounds, the signers it picks, and the
+//! outcomes it waits for.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use keywheel_chain::AccountId;
+use keywheel_rpc::sign_request::{now_ms, verify_reply, SignError, SignRequest, SignResponse, SignatureReply};
+use tokio::sync::mpsc;
+use tracing::{info, info_span, warn, Instrument};
+
+use super::committee::{check_registered, choose_signers, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT};
+use super::replay::ReplayCache;
+use super::signer::Signer;
+use crate::metrics::count;
+use crate::resources::Resources;
+use crate::sync::Locked;
+use crate::wire::{Frame, SignJob, SignOutcome};
+
+/// How often a waiting coordinator looks for signers the transport cannot reach.
+const REACH_CHECK: Duration = Duration::from_millis(200);
+
+/// The rounds waiting for signers' outcomes, by request hash and round.
+type Waiters = HashMap<([u8; 32], u32), mpsc::Sender<(AccountId, SignOutcome)>>;
+
+/// The coordinator of the requests users send this TSS: the rounds it runs and the requests it
+/// has seen.
+pub(super) struct Coordinator {
+    res: Arc<Resources>,
+    signer: Arc<Signer>,
+    waiters: Locked<Waiters>,
+    requests_seen: Locked<ReplayCache>,
+}
+
+impl Coordinator {
+    /// A coordinator that asks `signer` when this TSS is one of a round's signers.
+    pub(super) fn new(res: Arc<Resources>, signer: Arc<Signer>) -> Self {
+        Self {
+            res,
+            signer,
+            waiters: Locked::default(),
+            requests_seen: Locked::default(),
+        }
+    }
+
+    /// Coordinates a user's request: checks it, runs rounds with chosen signers until one
+    /// returns a signature that verifies under the child key, and answers.
+    pub(super) async fn coordinate(self: &Arc<Self>, request: SignRequest) -> Result<SignResponse, SignError> {
+        let started = tokio::time::Instant::now();
+        let result = coordinate_rounds(self, request).await;
+        match &result {
+            Ok(_) => {
+                count(&self.res.metrics.signatures);
+                self.res.metrics.observe_signing(started.elapsed());
+            }
+            Err(_) => count(&self.res.metrics.sign_errors),
+        }
+        result
+    }
+
+    /// Delivers a signer's outcome to the round waiting for it (if any).
+    pub(super) async fn deliver(&self, from: AccountId, outcome: SignOutcome) {
+        let waiter = self.waiters.lock().get(&(outcome.request, outcome.round)).cloned();
+        match waiter {
+            Some(tx) => {
+                let _ = tx.send((from, outcome)).await;
+            }
+            None => warn!(?from, "a signing outcome for no round in progress; ignored"),
+        }
+    }
+}
+
+async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest) -> Result<SignResponse, SignError> {
+    let genesis = coordinator.res.chain.genesis_hash();
+    let now = now_ms();
+    let prehash = request.check(&genesis, now)?;
+    let hash = request.hash(&genesis)?;
+    coordinator
+        .requests_seen
+        .lock()
+        .insert(hash.to_vec(), request.expires_at_ms, now)?;
+    check_registered(&coordinator.res, &request.account).await?;
+
+    let mut silent: BTreeSet<AccountId> = BTreeSet::new();
+    let mut failures = Vec::new();
+    for round in 0..MAX_ROUNDS {
+        let committee = signing_committee(&coordinator.res).await?;
+        if !committee.declared {
+            return Err(SignError::Unavailable(
+                "this TSS is not declared by a validating validator, so the committee does not accept its \
+                 connections; send the request to a validator's TSS"
+                    .into(),
+            ));
+        }
+        let eligible: BTreeSet<AccountId> = committee.eligible.difference(&silent).copied().collect();
+        let pool = reachable_pool(coordinator, &eligible, committee.threshold);
+        let Some(signers) = choose_signers(&hash, round, &pool, committee.threshold) else {
+            failures.push(format!(
+                "round {round}: only {} of the committee can be reached, {} are needed",
+                eligible.len(),
+                committee.threshold
+            ));
+            break;
+        };
+        let span = info_span!("signing", request = %hex::encode(&hash[..6]), round);
+        let outcome = run_round(coordinator, &request, hash, round, &signers)
+            .instrument(span)
+            .await;
+        match outcome {
+            RoundResult::Signed(reply) => match verify_reply(&committee.parent_key, &request.account, &prehash, &reply)
+            {
+                Ok(address) => {
+                    return Ok(SignResponse {
+                        signature: reply,
+                        address,
+                        prehash: prehash.to_vec(),
+                        signers: signers.into_iter().collect(),
+                        round,
+                    })
+                }
+                Err(e) => failures.push(format!("round {round}: a signer's reply does not verify: {e}")),
+            },
+            RoundResult::Failed { reasons, unresponsive } => {
+                failures.push(format!("round {round}: {}", reasons.join("; ")));
+                silent.extend(unresponsive);
+            }
+        }
+        info!(
+            round,
+            "coordinator round failed; trying again on the committee the chain names now"
+        );
+    }
+    Err(SignError::Failed(failures.join(" | ")))
+}
+
+/// The members a round picks from: those the transport can reach, if there are at least
+/// `threshold` of them, else all of `eligible`. Those left out are probed, so a member that is
+/// back is picked again once it answers.
+fn reachable_pool(coordinator: &Coordinator, eligible: &BTreeSet<AccountId>, threshold: usize) -> BTreeSet<AccountId> {
+    let me = coordinator.res.identity.account();
+    let unreachable = coordinator.res.transport.unreachable();
+    let reachable: BTreeSet<AccountId> = eligible
+        .iter()
+        .filter(|a| **a == me || !unreachable.contains_key(a))
+        .copied()
+        .collect();
+    for a in eligible.difference(&reachable) {
+        coordinator.res.transport.probe(*a);
+    }
+    if reachable.len() >= threshold {
+        reachable
+    } else {
+        eligible.clone()
+    }
+}
+
+enum RoundResult {
+    Signed(SignatureReply),
+    Failed {
+        reasons: Vec<String>,
+        unresponsive: BTreeSet<AccountId>,
+    },
+}
+
+async fn run_round(
+    coordinator: &Arc<Coordinator>,
+    request: &SignRequest,
+    hash: [u8; 32],
+    round: u32,
+    signers: &BTreeSet<AccountId>,
+) -> RoundResult {
+    let me = coordinator.res.identity.account();
+    let (tx, mut rx) = mpsc::channel(signers.len() + 1);
+    coordinator.waiters.lock().insert((hash, round), tx);
+    let job = SignJob {
+        request: request.clone(),
+        round,
+        signers: signers.clone(),
+    };
+    let sent_at = tokio::time::Instant::now();
+    for signer in signers {
+        if *signer == me {
+            let (coordinator, job) = (coordinator.clone(), job.clone());
+            tokio::spawn(async move {
+                let outcome = coordinator.signer.run_job(me, &job).await;
+                coordinator.deliver(me, outcome).await;
+            });
+        } else {
+            coordinator
+                .res
+                .transport
+                .send(*signer, &Frame::SignJob(job.clone()))
+                .await;
+        }
+    }
+    let mut answered = BTreeSet::new();
+    let mut reasons = Vec::new();
+    let mut unresponsive = BTreeSet::new();
+    let deadline = sent_at + ROUND_TIMEOUT + Duration::from_secs(5);
+    let mut reach_check = tokio::time::interval(REACH_CHECK);
+    let result = loop {
+        let next = tokio::select! {
+            next = tokio::time::timeout_at(deadline, rx.recv()) => next,
+            _ = reach_check.tick() => {
+                // A signer the job could not be delivered to cannot take part: end the round now.
+                let down: BTreeSet<AccountId> = coordinator
+                    .res.transport
+                    .unreachable()
+                    .into_iter()
+                    .filter(|(a, since)| signers.contains(a) && !answered.contains(a) && *since >= sent_at)
+                    .map(|(a, _)| a)
+                    .collect();
+                if down.is_empty() {
+                    continue;
+                }
+                reasons.push(format!("{} signer(s) cannot be reached", down.len()));
+                unresponsive.extend(down);
+                break RoundResult::Failed { reasons, unresponsive };
+            }
+        };
+        let Ok(Some((from, outcome))) = next else {
+            unresponsive.extend(signers.difference(&answered).copied());
+            reasons.push(format!(
+                "{} signer(s) did not answer in time",
+                signers.len() - answered.len()
+            ));
+            break RoundResult::Failed { reasons, unresponsive };
+        };
+        if !signers.contains(&from) || !answered.insert(from) {
+            continue;
+        }
+        match outcome.result {
+            Ok(reply) => break RoundResult::Signed(reply),
+            Err(failure) => {
+                reasons.push(format!("{from}: {}", failure.message));
+                unresponsive.extend(failure.unresponsive);
+            }
+        }
+        if answered.len() == signers.len() {
+            break RoundResult::Failed { reasons, unresponsive };
+        }
+    };
+    coordinator.waiters.lock().remove(&(hash, round));
+    result
+}

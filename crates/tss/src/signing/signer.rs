@@ -1,0 +1,135 @@
+//! A signer's side of a signing request: every check again, then the signing protocol session
+//! on the account's child of this TSS's share.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use keywheel_chain::AccountId;
+use keywheel_mpc::child_key::account_path;
+use keywheel_mpc::driver::Outcome;
+use keywheel_mpc::ops::{self, Attempt};
+use keywheel_mpc::ParentKeyShare;
+use keywheel_rpc::sign_request::{now_ms, SignError, SignatureReply};
+use rand_core::SeedableRng;
+use tracing::{debug, warn};
+
+use super::committee::{check_registered, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT};
+use super::replay::ReplayCache;
+use crate::keystore::Slot;
+use crate::resources::Resources;
+use crate::sync::Locked;
+use crate::transport::ProtocolNet;
+use crate::wire::{SignFailure, SignJob, SignOutcome};
+use crate::P;
+
+/// A signer: runs the signing jobs coordinators send it, after checking each again.
+pub(super) struct Signer {
+    res: Arc<Resources>,
+    jobs_seen: Locked<ReplayCache>,
+}
+
+impl Signer {
+    /// A signer over the TSS's resources.
+    pub(super) fn new(res: Arc<Resources>) -> Self {
+        Self {
+            res,
+            jobs_seen: Locked::default(),
+        }
+    }
+
+    /// Runs a signing job from the coordinator `from`; the outcome goes back to it.
+    pub(super) async fn run_job(&self, from: AccountId, job: &SignJob) -> SignOutcome {
+        let request = job.request.hash(&self.res.chain.genesis_hash()).unwrap_or_default();
+        debug!(?from, round = job.round, "signing job");
+        let result = sign_as_member(self, job).await;
+        if let Err(e) = &result {
+            warn!(?from, "signing job failed: {}", e.message);
+        }
+        SignOutcome {
+            request,
+            round: job.round,
+            result,
+        }
+    }
+}
+
+async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureReply, SignFailure> {
+    let genesis = signing.res.chain.genesis_hash();
+    let now = now_ms();
+    let request = &job.request;
+    let prehash = request.check(&genesis, now)?;
+    let hash = request.hash(&genesis)?;
+    if job.round >= MAX_ROUNDS {
+        return Err(SignError::Malformed(format!("round {} is past the last round", job.round)).into());
+    }
+    let mut key = hash.to_vec();
+    key.extend_from_slice(&job.round.to_be_bytes());
+    signing.jobs_seen.lock().insert(key, request.expires_at_ms, now)?;
+    check_registered(&signing.res, &request.account).await?;
+
+    let me = signing.res.identity.account();
+    let committee = signing_committee(&signing.res).await?;
+    if job.signers.len() != committee.threshold
+        || !job.signers.contains(&me)
+        || !job.signers.is_subset(&committee.eligible)
+    {
+        return Err(SignError::Malformed(format!(
+            "the signers are not {} reachable members of the current committee including this TSS",
+            committee.threshold
+        ))
+        .into());
+    }
+    let share = current_share(&signing.res, &committee.sharing)?;
+    let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
+    let attempt = Attempt {
+        context: keywheel_primitives::domain::signing_context(&signing.res.transport.network(), &hash, job.round),
+        deadline: tokio::time::Instant::now() + ROUND_TIMEOUT,
+    };
+    let net = ProtocolNet::signing(&signing.res.transport, hash, job.round, job.signers.clone());
+    let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng)
+        .map_err(|e| SignFailure::from(SignError::Failed(e.to_string())))?;
+    let outcome = ops::sign::<P>(
+        &mut rng,
+        signing.res.identity.signer(),
+        &share,
+        &signers,
+        &account_path(&request.account),
+        &prehash,
+        &attempt,
+        &net,
+    )
+    .await
+    .map_err(|e| SignFailure::from(SignError::Failed(e.to_string())))?;
+    match outcome {
+        Outcome::Done(sig) => Ok(SignatureReply {
+            r: sig.r,
+            s: sig.s,
+            v: sig.v,
+            child_key: sig.child_key,
+        }),
+        Outcome::Failed { offenders } => Err(SignFailure {
+            message: format!(
+                "the signing session failed; named: {:?}",
+                offenders.iter().map(|o| o.party).collect::<Vec<_>>()
+            ),
+            unresponsive: offenders.iter().map(|o| o.party).collect(),
+        }),
+    }
+}
+
+/// This TSS's current share, if it is a share of the sharing the chain names now.
+fn current_share(res: &Resources, sharing: &[u8; 32]) -> Result<ParentKeyShare<P>, SignFailure> {
+    let held = res
+        .keystore()
+        .get(Slot::Current)
+        .map_err(|e| SignFailure::from(SignError::Unavailable(e.to_string())))?
+        .ok_or_else(|| SignFailure::from(SignError::Unavailable("this TSS holds no current share".into())))?;
+    if held.info.sharing_digest() != *sharing {
+        return Err(SignError::Unavailable(
+            "this TSS's share is not of the sharing the chain names now (a rotation is under way); retry".into(),
+        )
+        .into());
+    }
+    ParentKeyShare::<P>::from_bytes(&held.secret)
+        .map_err(|e| SignFailure::from(SignError::Unavailable(format!("the stored share does not decode: {e}"))))
+}

@@ -1,0 +1,118 @@
+//! Outbound connections: one per peer, dialled on demand and re-dialled with backoff when it
+//! breaks. Outbound connections carry nothing back, so one that turns readable has been closed
+//! by the peer (it died or restarted): it is re-dialled before the next frame instead of
+//! swallowing it. A peer whose last dial failed is marked unreachable until a dial succeeds.
+
+use std::time::Duration;
+
+use keywheel_chain::AccountId;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use super::error::TransportError;
+use super::noise::NoiseStream;
+use super::noise::HANDSHAKE_TIMEOUT;
+use super::state::{Outbound, TransportState};
+
+/// How long a frame may wait for its peer to become reachable.
+pub const FRAME_TTL: Duration = Duration::from_secs(120);
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+pub(super) async fn connect(state: &TransportState, peer: AccountId) -> Result<NoiseStream, TransportError> {
+    let declared = state
+        .directory
+        .lock()
+        .peer(&peer)
+        .cloned()
+        .ok_or(TransportError::UnknownPeer(peer))?;
+    let stream = TcpStream::connect(&declared.endpoint).await?;
+    stream.set_nodelay(true)?;
+    let noise = tokio::time::timeout(
+        HANDSHAKE_TIMEOUT,
+        NoiseStream::initiate(stream, state.identity.x25519_secret(), &state.network),
+    )
+    .await
+    .map_err(|_| TransportError::Timeout)??;
+    if noise.remote_key() != declared.x25519 {
+        return Err(TransportError::WrongPeer {
+            endpoint: declared.endpoint,
+            peer,
+        });
+    }
+    Ok(noise)
+}
+
+/// Dials `peer` and records whether that worked.
+async fn dial_once(state: &TransportState, peer: AccountId) -> Result<NoiseStream, TransportError> {
+    let result = connect(state, peer).await;
+    let mut unreachable = state.unreachable.lock();
+    match &result {
+        Ok(_) => {
+            if unreachable.remove(&peer).is_some() {
+                info!(?peer, "peer reachable again");
+            }
+        }
+        Err(_) => {
+            unreachable.insert(peer, Instant::now());
+        }
+    }
+    result
+}
+
+pub(super) async fn dial(state: std::sync::Weak<TransportState>, peer: AccountId, mut queue: mpsc::Receiver<Outbound>) {
+    let mut conn: Option<NoiseStream> = None;
+    let mut backoff = BACKOFF_MIN;
+    while let Some(outbound) = queue.recv().await {
+        if conn.as_ref().is_some_and(NoiseStream::peer_closed) {
+            debug!(?peer, "the peer closed the connection; re-dialling");
+            conn = None;
+        }
+        let frame = match outbound {
+            Outbound::Frame(frame) => frame,
+            Outbound::Probe => {
+                let Some(state) = state.upgrade() else { return };
+                if conn.is_none() {
+                    match dial_once(&state, peer).await {
+                        Ok(c) => conn = Some(c),
+                        Err(e) => debug!(?peer, "probe: cannot reach peer ({e})"),
+                    }
+                }
+                continue;
+            }
+        };
+        let queued = Instant::now();
+        loop {
+            let Some(state) = state.upgrade() else { return };
+            if conn.is_none() {
+                match dial_once(&state, peer).await {
+                    Ok(c) => {
+                        conn = Some(c);
+                        backoff = BACKOFF_MIN;
+                    }
+                    Err(e) => {
+                        if queued.elapsed() > FRAME_TTL {
+                            warn!(?peer, "cannot reach peer ({e}); frame dropped after {FRAME_TTL:?}");
+                            break;
+                        }
+                        debug!(?peer, "cannot reach peer ({e}); retrying in {backoff:?}");
+                        drop(state);
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(BACKOFF_MAX);
+                        continue;
+                    }
+                }
+            }
+            let Some(stream) = conn.as_mut() else { continue };
+            match stream.send(&frame).await {
+                Ok(()) => break,
+                Err(e) => {
+                    debug!(?peer, "connection broke ({e}); re-dialling");
+                    conn = None;
+                }
+            }
+        }
+    }
+}

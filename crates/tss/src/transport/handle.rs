@@ -1,0 +1,185 @@
+//! [`Transport`], the handle the rest of the TSS uses: bind, open protocol sessions, send,
+//! probe, and follow the chain's directory and the attempt in flight.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use keywheel_chain::{AccountId, AttemptIndex, SessionIndex};
+use keywheel_mpc::driver::{Channels, Outgoing};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::directory::Directory;
+use super::router::Router;
+use super::state::{Outbound, TransportState};
+use super::{dialer, listener};
+use crate::error::TssError;
+use crate::identity::Identity;
+use crate::metrics::{Dropped, Metrics};
+use crate::sync::Locked;
+use crate::wire::{encode_frame, Frame, Tag};
+
+/// Messages a protocol session's channels hold.
+const PROTOCOL_SESSION_CHANNEL: usize = 4096;
+/// Frames a peer's outbound queue holds.
+const PEER_QUEUE: usize = 1024;
+
+/// The peer transport of one TSS.
+#[derive(Clone)]
+pub struct Transport {
+    pub(super) state: Arc<TransportState>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport")
+            .field("local_addr", &self.state.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// Listens on `listen`; returns the transport and the receiver of control frames (signing
+    /// jobs and outcomes) from authenticated peers.
+    pub async fn bind(
+        identity: Identity,
+        network: [u8; 32],
+        listen: SocketAddr,
+        metrics: Arc<Metrics>,
+    ) -> Result<(Self, mpsc::Receiver<(AccountId, Frame)>), TssError> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| TssError::io(format!("listen for peers on {listen}"), e))?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|e| TssError::io("read the peer listener's address", e))?;
+        let (control, control_rx) = mpsc::channel(1024);
+        let state = Arc::new(TransportState {
+            identity,
+            network,
+            directory: Locked::new(Directory::default()),
+            router: Locked::new(Router::new(network)),
+            peers: Locked::new(HashMap::new()),
+            unreachable: Locked::new(HashMap::new()),
+            control,
+            metrics,
+            local_addr,
+        });
+        let weak = Arc::downgrade(&state);
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, addr)) = listener.accept().await else {
+                    continue;
+                };
+                let Some(state) = weak.upgrade() else { return };
+                tokio::spawn(async move { listener::serve(state, stream, addr).await });
+            }
+        });
+        info!(%local_addr, "peer transport listening");
+        Ok((Self { state }, control_rx))
+    }
+
+    /// Where it listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.state.local_addr
+    }
+
+    /// Replaces the directory of declared TSSs.
+    pub fn set_directory(&self, directory: Directory) {
+        *self.state.directory.lock() = directory;
+    }
+
+    /// Marks `(session, attempt)` as the reshare attempt in flight: frames for older attempts
+    /// are dropped from now on.
+    pub fn set_floor(&self, session: SessionIndex, attempt: AttemptIndex) {
+        self.state.router.lock().set_floor((session, attempt));
+    }
+
+    /// Opens the protocol session `tag` names with these participants: the driver's channel
+    /// pair.
+    pub fn open_protocol_session(&self, tag: Tag, participants: BTreeSet<AccountId>) -> Channels {
+        let protocol_session = tag.protocol_session_id(&self.state.network);
+        let (in_tx, in_rx) = mpsc::channel(PROTOCOL_SESSION_CHANNEL);
+        let (out_tx, mut out_rx) = mpsc::channel::<Outgoing>(PROTOCOL_SESSION_CHANNEL);
+        let (early, refused) =
+            self.state
+                .router
+                .lock()
+                .open(protocol_session.clone(), participants.clone(), in_tx.clone());
+        for _ in 0..refused {
+            self.state.metrics.dropped(Dropped::NotParticipant);
+        }
+        for m in early {
+            // A fresh channel with room for PROTOCOL_SESSION_CHANNEL messages.
+            let _ = in_tx.try_send(m);
+        }
+        let transport = self.clone();
+        tokio::spawn(async move {
+            while let Some(out) = out_rx.recv().await {
+                let to = out.to;
+                if !participants.contains(&to) {
+                    warn!(?to, "a session tried to send to a non-participant; dropped");
+                    continue;
+                }
+                transport
+                    .send(
+                        to,
+                        &Frame::Protocol {
+                            tag,
+                            payload: out.payload,
+                        },
+                    )
+                    .await;
+            }
+            transport.state.router.lock().close(&protocol_session);
+        });
+        Channels {
+            outgoing: out_tx,
+            incoming: in_rx,
+        }
+    }
+
+    /// Queues a frame for `to`; it is sent over the peer's connection, dialled as needed.
+    pub async fn send(&self, to: AccountId, frame: &Frame) {
+        let bytes = Arc::new(encode_frame(frame));
+        if self.queue(to).send(Outbound::Frame(bytes)).await.is_err() {
+            warn!(?to, "the peer's sender stopped; frame dropped");
+        }
+    }
+
+    /// Asks for one dial of `to` if it has no working connection, sending nothing: a peer
+    /// marked unreachable is cleared when it answers. Does nothing if its queue is full.
+    pub fn probe(&self, to: AccountId) {
+        let _ = self.queue(to).try_send(Outbound::Probe);
+    }
+
+    /// The peers whose last dial failed, with when it did (cleared by a dial that succeeds).
+    pub fn unreachable(&self) -> HashMap<AccountId, Instant> {
+        self.state.unreachable.lock().clone()
+    }
+
+    fn queue(&self, to: AccountId) -> mpsc::Sender<Outbound> {
+        let mut peers = self.state.peers.lock();
+        peers
+            .entry(to)
+            .or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(PEER_QUEUE);
+                tokio::spawn(dialer::dial(Arc::downgrade(&self.state), to, rx));
+                tx
+            })
+            .clone()
+    }
+
+    /// The network a session of this transport belongs to.
+    pub fn network(&self) -> [u8; 32] {
+        self.state.network
+    }
+
+    /// The counters the transport updates.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.state.metrics
+    }
+}

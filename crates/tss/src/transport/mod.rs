@@ -1,0 +1,41 @@
+//! The peer transport: TCP with Noise XX (`Noise_XX_25519_ChaChaPoly_BLAKE2s`), keyed with the
+//! x25519 keys validators declare on chain.
+//!
+//! - A connection is accepted only from a key the [`Directory`] (the chain's TSS declarations)
+//!   knows, and a dialled peer must answer with the key declared for it.
+//! - Each frame is sent as a 4-byte length (refused above [`MAX_FRAME_BYTES`]) and chunks, each
+//!   a Noise message with a 2-byte length on the wire.
+//! - Protocol frames are routed by their [`Tag`] to the session opened for it, only if the
+//!   sender is one of that session's participants. Frames for sessions not opened yet are
+//!   buffered (bounded); frames tagged for an attempt older than the one in flight are dropped.
+//! - Each peer has one outbound connection, re-dialled with backoff when it breaks; a frame
+//!   that cannot be delivered for [`FRAME_TTL`] is dropped. Outbound connections carry nothing
+//!   back, so one that turns readable has been closed by the peer (it died or restarted): it is
+//!   re-dialled before the next frame instead of swallowing it.
+//! - A peer whose last dial failed is [`Transport::unreachable`] until a dial succeeds;
+//!   [`Transport::probe`] dials it again without sending anything. The signing coordinator uses
+//!   both to keep a member that is down out of its picks.
+//!
+//! Modules, leaves first: [`error`](TransportError), `noise` (handshake and framing),
+//! `directory`, `router` (pure: which frame goes where), `state` (what the tasks share),
+//! `dialer` (outbound), `listener` (inbound), `handle` ([`Transport`]) and `protocol_net`
+//! ([`ProtocolNet`], the session driver's network).
+
+mod dialer;
+mod directory;
+mod error;
+mod handle;
+mod listener;
+mod noise;
+mod protocol_net;
+mod router;
+mod state;
+
+pub use dialer::FRAME_TTL;
+pub use directory::{Directory, Peer};
+pub use error::TransportError;
+pub use handle::Transport;
+pub use protocol_net::ProtocolNet;
+
+#[cfg(test)]
+mod tests;

@@ -74,6 +74,14 @@ impl Default for TssConfig {
 }
 
 impl TssConfig {
+    /// The faults this configuration arms (none in a build without `fault-injection`).
+    pub fn faults(&self) -> crate::fault::Faults {
+        #[cfg(feature = "fault-injection")]
+        return crate::fault::Faults::new(self.fault.clone());
+        #[cfg(not(feature = "fault-injection"))]
+        crate::fault::Faults::default()
+    }
+
     /// Reads a TOML configuration file.
     pub fn from_file(path: &Path) -> Result<Self, TssError> {
         let text = std::fs::read_to_string(path).map_err(|e| TssError::io(format!("read {}", path.display()), e))?;

@@ -36,7 +36,6 @@ use tokio::sync::mpsc;
 #[cfg(feature = "fault-injection")]
 use tracing::warn;
 
-use crate::config::TssConfig;
 use crate::P;
 
 /// The faults this TSS may inject in rotations: none in a build without `fault-injection`.
@@ -47,14 +46,10 @@ pub struct Faults {
 }
 
 impl Faults {
-    /// The faults `config` allows (its fault switch, in a build that has them).
-    pub fn from_config(config: &TssConfig) -> Self {
-        #[cfg(not(feature = "fault-injection"))]
-        let _ = config;
-        Self {
-            #[cfg(feature = "fault-injection")]
-            switch: config.fault.clone(),
-        }
+    /// The faults a fault switch arms.
+    #[cfg(feature = "fault-injection")]
+    pub fn new(switch: Option<FaultSwitch>) -> Self {
+        Self { switch }
     }
 
     /// Runs this TSS's part of a rotation's reshare: honestly, unless the fault switch says

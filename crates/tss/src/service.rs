@@ -11,7 +11,6 @@ use crate::api::{self, ApiState};
 use crate::chain::ChainClient;
 use crate::config::TssConfig;
 use crate::error::TssError;
-use crate::fault::Faults;
 use crate::identity::Identity;
 use crate::keystore::{Keystore, KEYSTORE_FILE};
 use crate::metrics::Metrics;
@@ -91,7 +90,7 @@ pub async fn start(config: TssConfig) -> Result<TssHandle, TssError> {
         "TSS started"
     );
 
-    let orchestrator = Arc::new(Orchestrator::new(res.clone(), Faults::from_config(&config)));
+    let orchestrator = Arc::new(Orchestrator::new(res.clone(), config.faults()));
     let signing = Arc::new(Signing::new(res.clone()));
     let app = api::router(ApiState::new(res.clone(), orchestrator.clone(), signing.clone()));
     let tasks = vec![

@@ -13,7 +13,7 @@ use std::future::Future;
 use std::time::{Duration, Instant as WallInstant};
 
 use keywheel_mpc::child_key::account_path;
-use keywheel_mpc::driver::{run_session, Outcome, ProtocolKind};
+use keywheel_mpc::driver::{run_protocol_session, Outcome, ProtocolKind};
 use keywheel_mpc::local_net::LocalNetwork;
 use keywheel_mpc::ops::{self, Attempt, Network};
 use keywheel_mpc::reshare::{Reshare, ReshareInputs};
@@ -88,7 +88,12 @@ where
             let me = s.account();
             let mut channels = net.open(me, &spec.protocol_session_id);
             let (s, spec, entry) = (s.clone(), spec.clone(), entry(me));
-            tokio::spawn(async move { (me, run_session(&mut OsRng, s, &spec, entry, &mut channels).await) })
+            tokio::spawn(async move {
+                (
+                    me,
+                    run_protocol_session(&mut OsRng, s, &spec, entry, &mut channels).await,
+                )
+            })
         })
         .collect();
     let mut out = BTreeMap::new();

@@ -25,7 +25,7 @@ use keywheel_primitives::{domain, envelope};
 
 use crate::error::MpcError;
 use crate::evidence::EvidenceBlob;
-use crate::identity::{AccountId, KeywheelSession, PartySigner};
+use crate::identity::{AccountId, PartySigner, ProtocolSessionParams};
 
 /// Version of the peer message envelope.
 pub const WIRE_VERSION: u16 = 1;
@@ -58,7 +58,7 @@ impl ProtocolKind {
 /// The session id every participant (and the chain, when verifying evidence) derives from the
 /// protocol kind and a context that is unique per attempt (network, session, attempt, …).
 pub fn protocol_session_id(kind: ProtocolKind, context: &[u8]) -> SessionId {
-    SessionId::from_seed::<KeywheelSession>(&domain::session_seed(kind.name(), context))
+    SessionId::from_seed::<ProtocolSessionParams>(&domain::session_seed(kind.name(), context))
 }
 
 /// A message on its way out.
@@ -114,7 +114,7 @@ pub fn decode_message(payload: &[u8]) -> Result<Message<AccountId>, MpcError> {
 
 /// What a session is and how long it may take.
 #[derive(Debug, Clone)]
-pub struct SessionSpec {
+pub struct ProtocolSessionSpec {
     /// Which protocol runs (recorded in evidence).
     pub kind: ProtocolKind,
     /// The session id, from [`protocol_session_id`].
@@ -244,10 +244,10 @@ macro_rules! apply_task {
 
 /// Runs one session to its end. `Err` only for local failures (bugs, panics, a closed
 /// transport); every fault of another party is an [`Outcome::Failed`].
-pub async fn run_session<EP>(
+pub async fn run_protocol_session<EP>(
     rng: &mut impl CryptoRngCore,
     signer: PartySigner,
-    spec: &SessionSpec,
+    spec: &ProtocolSessionSpec,
     entry_point: EP,
     channels: &mut Channels,
 ) -> Result<Outcome<<EP::Protocol as Protocol<AccountId>>::Result>, MpcError>
@@ -270,7 +270,7 @@ where
 async fn run_session_inner<EP>(
     rng: &mut impl CryptoRngCore,
     signer: PartySigner,
-    spec: &SessionSpec,
+    spec: &ProtocolSessionSpec,
     entry_point: EP,
     channels: &mut Channels,
     label: String,
@@ -300,7 +300,7 @@ where
 
     let protocol_session_id = spec.protocol_session_id.clone();
     let mut first_rng = task_rng(rng);
-    let mut session: Session<EP::Protocol, KeywheelSession> =
+    let mut session: Session<EP::Protocol, ProtocolSessionParams> =
         tokio::task::spawn_blocking(move || Session::new(&mut first_rng, protocol_session_id, signer, entry_point))
             .await
             .map_err(panicked)?
@@ -414,8 +414,8 @@ where
 /// are named unresponsive only when the deadline ended the session (`deadline_passed`): when a
 /// proven fault ended it early, the others were not silent — we merely stopped waiting.
 fn outcome_from_report<P: Protocol<AccountId>>(
-    spec: &SessionSpec,
-    report: SessionReport<P, KeywheelSession>,
+    spec: &ProtocolSessionSpec,
+    report: SessionReport<P, ProtocolSessionParams>,
     deadline_passed: bool,
     label: &str,
 ) -> Result<Outcome<P::Result>, MpcError> {
@@ -499,7 +499,7 @@ mod tests {
         let spec = attempt("wire", 5).spec(ProtocolKind::KeyInit);
         let entry = KeyInit::<TP, AccountId>::new(ids(&parties)).unwrap();
         let session =
-            Session::<_, KeywheelSession>::new(&mut rng(), spec.protocol_session_id, parties[0].clone(), entry)
+            Session::<_, ProtocolSessionParams>::new(&mut rng(), spec.protocol_session_id, parties[0].clone(), entry)
                 .unwrap();
         let (message, _) = session.make_message(&mut rng(), &parties[1].account()).unwrap();
         let payload = encode_message(message).unwrap();

@@ -12,7 +12,7 @@ use synedrion::{AuxGenAssociatedData, AuxGenProtocol, KeyInitAssociatedData, Key
 
 use crate::driver::ProtocolKind;
 use crate::error::MpcError;
-use crate::identity::{AccountId, KeywheelSession};
+use crate::identity::{AccountId, ProtocolSessionParams};
 use crate::reshare::{ReshareAssociatedData, ReshareInputs, ReshareProtocol};
 
 /// Version of the evidence envelope.
@@ -57,7 +57,7 @@ impl EvidenceBlob {
         kind: ProtocolKind,
         protocol_session_id: &SessionId,
         offender: &AccountId,
-        evidence: &Evidence<P, KeywheelSession>,
+        evidence: &Evidence<P, ProtocolSessionParams>,
     ) -> Result<Self, MpcError> {
         Ok(Self {
             version: EVIDENCE_VERSION,
@@ -96,7 +96,7 @@ impl EvidenceBlob {
         if self.protocol_session_id != protocol_session_id.as_ref() {
             return Err(invalid("it names another session".into()));
         }
-        let evidence: Evidence<P, KeywheelSession> =
+        let evidence: Evidence<P, ProtocolSessionParams> =
             postcard::from_bytes(&self.evidence).map_err(|e| invalid(format!("malformed: {e}")))?;
         if evidence.guilty_party() != &self.offender {
             return Err(invalid(format!(

@@ -116,9 +116,9 @@ impl WireFormat for Postcard {
 
 /// manul session parameters for keywheel: sr25519 identities, SHA-256 digests, postcard.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct KeywheelSession;
+pub struct ProtocolSessionParams;
 
-impl SessionParameters for KeywheelSession {
+impl SessionParameters for ProtocolSessionParams {
     type Signer = PartySigner;
     type Verifier = AccountId;
     type Signature = PartySignature;

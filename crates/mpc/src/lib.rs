@@ -28,7 +28,7 @@ pub mod reshare;
 pub mod share;
 
 pub use error::MpcError;
-pub use identity::{AccountId, KeywheelSession, PartySignature, PartySigner};
+pub use identity::{AccountId, PartySignature, PartySigner, ProtocolSessionParams};
 pub use share::{ParentKeyShare, PublicSharing, ThresholdShare};
 
 /// The scheme parameters of the shipped network: secp256k1 with 112-bit-security Paillier.

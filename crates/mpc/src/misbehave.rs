@@ -14,7 +14,7 @@ use rand_core::CryptoRngCore;
 use synedrion::SchemeParams;
 
 use crate::curve::{mul_generator, scalar_from_u64, SerPoint, SerScalar};
-use crate::driver::{run_session, Outcome, ProtocolKind};
+use crate::driver::{run_protocol_session, Outcome, ProtocolKind};
 use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner};
 use crate::ops::{Attempt, Network, Reshared};
@@ -128,10 +128,10 @@ pub async fn reshare_session<P: SchemeParams>(
     let mut channels = net.open(signer.account(), &spec.protocol_session_id);
     let entry = Reshare::new(inputs, old_share);
     match cheat {
-        None => run_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await,
+        None => run_protocol_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await,
         Some(cheat) => {
             let entry = MisbehavingEntryPoint::<AccountId, Cheat, Cheater<P>>::new(entry, Some(cheat));
-            run_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await
+            run_protocol_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await
         }
     }
 }

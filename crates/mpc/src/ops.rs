@@ -1,5 +1,5 @@
 //! The operations a committee member runs, each as one party: jumpstart (the DKG), reshare, and
-//! signing for a child key. Each runs its protocol sessions through [`run_session`] over channels
+//! signing for a child key. Each runs its protocol sessions through [`run_protocol_session`] over channels
 //! that a [`Network`] opens per session.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,7 +18,9 @@ use synedrion::{
 use tokio::time::Instant;
 
 use crate::child_key::child_verifying_key;
-use crate::driver::{protocol_session_id, run_session, Channels, Fault, Offender, Outcome, ProtocolKind, SessionSpec};
+use crate::driver::{
+    protocol_session_id, run_protocol_session, Channels, Fault, Offender, Outcome, ProtocolKind, ProtocolSessionSpec,
+};
 use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner};
 use crate::reshare::{Reshare, ReshareInputs};
@@ -42,8 +44,8 @@ pub struct Attempt {
 
 impl Attempt {
     /// The spec of this attempt's session of `kind`.
-    pub fn spec(&self, kind: ProtocolKind) -> SessionSpec {
-        SessionSpec {
+    pub fn spec(&self, kind: ProtocolKind) -> ProtocolSessionSpec {
+        ProtocolSessionSpec {
             kind,
             protocol_session_id: protocol_session_id(kind, &self.context),
             deadline: self.deadline,
@@ -118,7 +120,7 @@ where
 {
     let spec = attempt.spec(kind);
     let mut channels = net.open(signer.account(), &spec.protocol_session_id);
-    run_session(rng, signer.clone(), &spec, entry_point, &mut channels).await
+    run_protocol_session(rng, signer.clone(), &spec, entry_point, &mut channels).await
 }
 
 /// Jumpstart (DKG) for an initial committee: synedrion KeyInit n-of-n, then keywheel's resharing

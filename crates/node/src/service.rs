@@ -50,8 +50,8 @@ pub struct NodeConfig {
     pub author_key: PathBuf,
 }
 
-/// State shared by the producer and the RPC handlers.
-struct Shared {
+/// State node by the producer and the RPC handlers.
+struct RunningNode {
     runtime: Mutex<Runtime>,
     /// `None` once the node has stopped (the database is closed then).
     store: RwLock<Option<Store>>,
@@ -66,7 +66,7 @@ struct Shared {
     block_time: Duration,
 }
 
-impl Shared {
+impl RunningNode {
     fn runtime(&self) -> MutexGuard<'_, Runtime> {
         // A panic while holding the lock cannot leave the runtime half-changed (every change
         // is applied to a copy first), so a poisoned lock is still consistent.
@@ -116,7 +116,7 @@ fn now_ms() -> u64 {
 /// A running node.
 pub struct NodeHandle {
     rpc_addr: SocketAddr,
-    shared: Arc<Shared>,
+    node: Arc<RunningNode>,
     server: ServerHandle,
     producer: JoinHandle<Result<(), NodeError>>,
     stop: watch::Sender<bool>,
@@ -158,7 +158,7 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
     );
 
     let (blocks, _) = broadcast::channel(256);
-    let shared = Arc::new(Shared {
+    let node = Arc::new(RunningNode {
         runtime: Mutex::new(runtime),
         store: RwLock::new(Some(store)),
         author,
@@ -186,36 +186,36 @@ pub async fn start(config: NodeConfig) -> Result<NodeHandle, NodeError> {
         addr: config.rpc_addr.to_string(),
         reason: e.to_string(),
     })?;
-    let server = server.start(Api { shared: shared.clone() }.into_rpc());
+    let server = server.start(Api { node: node.clone() }.into_rpc());
     tracing::info!(%rpc_addr, "JSON-RPC listening (WebSocket and HTTP)");
 
     let (stop, stop_rx) = watch::channel(false);
-    let producer = tokio::spawn(produce(shared.clone(), stop_rx));
+    let producer = tokio::spawn(produce(node.clone(), stop_rx));
     Ok(NodeHandle {
         rpc_addr,
-        shared,
+        node,
         server,
         producer,
         stop,
     })
 }
 
-async fn produce(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> Result<(), NodeError> {
-    let mut next = tokio::time::Instant::now() + shared.block_time;
+async fn produce(node: Arc<RunningNode>, mut stop: watch::Receiver<bool>) -> Result<(), NodeError> {
+    let mut next = tokio::time::Instant::now() + node.block_time;
     loop {
         tokio::select! {
             _ = tokio::time::sleep_until(next) => {}
             _ = stop.changed() => {
                 // A graceful stop seals what was submitted, so nothing accepted is lost.
-                let shared = shared.clone();
-                return tokio::task::spawn_blocking(move || shared.seal_and_store(false))
+                let node = node.clone();
+                return tokio::task::spawn_blocking(move || node.seal_and_store(false))
                     .await
                     .map_err(|e| NodeError::Storage(e.to_string()))?;
             }
         }
         let now = tokio::time::Instant::now();
-        next = (next + shared.block_time).max(now);
-        let s = shared.clone();
+        next = (next + node.block_time).max(now);
+        let s = node.clone();
         let sealed = tokio::task::spawn_blocking(move || s.seal_and_store(true))
             .await
             .map_err(|e| NodeError::Storage(e.to_string()))?;
@@ -244,7 +244,7 @@ impl NodeHandle {
 
     /// The node's status now.
     pub fn status(&self) -> NodeStatus {
-        status(&self.shared)
+        status(&self.node)
     }
 
     /// Waits until block production stops on its own (a storage failure); returns why.
@@ -265,32 +265,32 @@ impl NodeHandle {
         let _ = self.server.stop();
         self.server.stopped().await;
         // Close the database now, even if clients still hold connections.
-        self.shared.store.write().unwrap_or_else(|p| p.into_inner()).take();
+        self.node.store.write().unwrap_or_else(|p| p.into_inner()).take();
         produced?;
-        Ok(status(&self.shared))
+        Ok(status(&self.node))
     }
 }
 
-fn status(shared: &Shared) -> NodeStatus {
-    let runtime = shared.runtime();
+fn status(node: &RunningNode) -> NodeStatus {
+    let runtime = node.runtime();
     let header = &runtime.head().block.header;
     NodeStatus {
-        network_name: shared.genesis.name.clone(),
-        network: shared.genesis.network_id(),
-        genesis_hash: shared.genesis_hash,
-        author: shared.genesis.author,
-        root: shared.genesis.root,
+        network_name: node.genesis.name.clone(),
+        network: node.genesis.network_id(),
+        genesis_hash: node.genesis_hash,
+        author: node.genesis.author,
+        root: node.genesis.root,
         height: header.number,
         best_hash: header.hash(),
         state_digest: header.state_digest,
         session: runtime.chain().state().session,
-        block_time_ms: shared.block_time.as_millis() as u64,
+        block_time_ms: node.block_time.as_millis() as u64,
     }
 }
 
 /// The JSON-RPC handlers.
 struct Api {
-    shared: Arc<Shared>,
+    node: Arc<RunningNode>,
 }
 
 fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
@@ -299,8 +299,8 @@ fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
 
 impl Api {
     async fn submit_inner(&self, extrinsic: Bytes) -> Result<SubmitReceipt, ErrorObjectOwned> {
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.runtime().submit(&shared.crypto, &extrinsic.0))
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || node.runtime().submit(&node.crypto, &extrinsic.0))
             .await
             .map_err(internal)?
             .map_err(Into::into)
@@ -311,7 +311,7 @@ impl Api {
         pending: PendingSubscriptionSink,
         mut items: impl FnMut(&Block) -> Vec<T>,
     ) -> SubscriptionResult {
-        let mut rx = self.shared.blocks.subscribe();
+        let mut rx = self.node.blocks.subscribe();
         let sink = pending.accept().await?;
         loop {
             tokio::select! {
@@ -341,11 +341,11 @@ impl Api {
 #[async_trait]
 impl KeywheelApiServer for Api {
     async fn status(&self) -> Result<NodeStatus, ErrorObjectOwned> {
-        Ok(status(&self.shared))
+        Ok(status(&self.node))
     }
 
     async fn account(&self, account: AccountId) -> Result<AccountInfo, ErrorObjectOwned> {
-        let runtime = self.shared.runtime();
+        let runtime = self.node.runtime();
         let state = runtime.chain().state();
         Ok(AccountInfo {
             account,
@@ -359,7 +359,7 @@ impl KeywheelApiServer for Api {
     }
 
     async fn next_nonce(&self, account: AccountId) -> Result<u64, ErrorObjectOwned> {
-        Ok(self.shared.runtime().next_nonce(&account))
+        Ok(self.node.runtime().next_nonce(&account))
     }
 
     async fn submit(&self, extrinsic: Bytes) -> Result<SubmitReceipt, ErrorObjectOwned> {
@@ -368,7 +368,7 @@ impl KeywheelApiServer for Api {
 
     async fn submit_and_wait(&self, extrinsic: Bytes) -> Result<Inclusion, ErrorObjectOwned> {
         let receipt = self.submit_inner(extrinsic).await?;
-        let mut sealed = self.shared.sealed.subscribe();
+        let mut sealed = self.node.sealed.subscribe();
         sealed.wait_for(|height| *height >= receipt.block).await.map_err(|_| {
             ErrorObjectOwned::from(RpcError::new(
                 ErrorCode::Unavailable,
@@ -376,7 +376,7 @@ impl KeywheelApiServer for Api {
             ))
         })?;
         let block = self
-            .shared
+            .node
             .with_store(|store| store.block(receipt.block))
             .map_err(internal)?
             .ok_or_else(|| internal(format!("sealed block {} is not in the store", receipt.block)))?;
@@ -390,7 +390,7 @@ impl KeywheelApiServer for Api {
     }
 
     async fn committee(&self) -> Result<CommitteeView, ErrorObjectOwned> {
-        let runtime = self.shared.runtime();
+        let runtime = self.node.runtime();
         let state = runtime.chain().state();
         Ok(CommitteeView {
             session: state.session,
@@ -401,7 +401,7 @@ impl KeywheelApiServer for Api {
     }
 
     async fn reshare(&self) -> Result<Option<ReshareView>, ErrorObjectOwned> {
-        let runtime = self.shared.runtime();
+        let runtime = self.node.runtime();
         let state = runtime.chain().state();
         Ok(state.reshare.clone().map(|record| ReshareView {
             record,
@@ -411,15 +411,15 @@ impl KeywheelApiServer for Api {
     }
 
     async fn parent_key(&self) -> Result<Option<Bytes>, ErrorObjectOwned> {
-        Ok(self.shared.runtime().chain().state().parent_key.clone().map(Bytes))
+        Ok(self.node.runtime().chain().state().parent_key.clone().map(Bytes))
     }
 
     async fn params(&self) -> Result<Params, ErrorObjectOwned> {
-        Ok(self.shared.runtime().chain().state().params.clone())
+        Ok(self.node.runtime().chain().state().params.clone())
     }
 
     async fn validators(&self) -> Result<Vec<ValidatorInfo>, ErrorObjectOwned> {
-        let runtime = self.shared.runtime();
+        let runtime = self.node.runtime();
         let state = runtime.chain().state();
         Ok(state
             .validators
@@ -435,20 +435,20 @@ impl KeywheelApiServer for Api {
     }
 
     async fn slashes(&self) -> Result<Vec<SlashRecord>, ErrorObjectOwned> {
-        Ok(self.shared.runtime().chain().state().slashes.clone())
+        Ok(self.node.runtime().chain().state().slashes.clone())
     }
 
     async fn registry(&self, account: AccountId) -> Result<Option<Vec<u32>>, ErrorObjectOwned> {
-        Ok(self.shared.runtime().chain().state().registry.get(&account).cloned())
+        Ok(self.node.runtime().chain().state().registry.get(&account).cloned())
     }
 
     async fn block(&self, number: Option<BlockNumber>) -> Result<Option<Block>, ErrorObjectOwned> {
         let number = match number {
             Some(n) => n,
-            None => self.shared.runtime().head().block.header.number,
+            None => self.node.runtime().head().block.header.number,
         };
-        let shared = self.shared.clone();
-        tokio::task::spawn_blocking(move || shared.with_store(|store| store.block(number)))
+        let node = self.node.clone();
+        tokio::task::spawn_blocking(move || node.with_store(|store| store.block(number)))
             .await
             .map_err(internal)?
             .map_err(internal)

@@ -10,7 +10,7 @@ use rand_core::CryptoRngCore;
 use synedrion::{KeyInit, KeyInitProtocol};
 
 use super::{assert_every_flipped_byte_breaks, attempt, ids, rng, run_jumpstart, signers, TP};
-use crate::driver::{run_session, Fault, Outcome, ProtocolKind};
+use crate::driver::{run_protocol_session, Fault, Outcome, ProtocolKind};
 use crate::evidence::EvidenceBlob;
 use crate::identity::{AccountId, PartySigner};
 use crate::local_net::LocalNetwork;
@@ -47,7 +47,7 @@ where
             Some((id, wrap)) if *id == me => {
                 let entry = wrap(entry(me));
                 tokio::spawn(async move {
-                    run_session(&mut rng(), signer, &spec, entry, &mut channels)
+                    run_protocol_session(&mut rng(), signer, &spec, entry, &mut channels)
                         .await
                         .map(|o| o.map(|_| ()))
                 })
@@ -55,7 +55,7 @@ where
             _ => {
                 let entry = entry(me);
                 tokio::spawn(async move {
-                    run_session(&mut rng(), signer, &spec, entry, &mut channels)
+                    run_protocol_session(&mut rng(), signer, &spec, entry, &mut channels)
                         .await
                         .map(|o| o.map(|_| ()))
                 })

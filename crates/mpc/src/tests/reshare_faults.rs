@@ -220,14 +220,14 @@ async fn old_holder_sending_different_commitments_to_different_parties_is_named(
     let honest = reshare_sessions_background(&everyone[1..], &inputs, &old, &at, &net);
     let channels = net.open(equivocator.account(), &spec.protocol_session_id);
     let entry = || Reshare::new(inputs.clone(), old.get(&equivocator.account()).cloned());
-    let a = Session::<_, crate::KeywheelSession>::new(
+    let a = Session::<_, crate::ProtocolSessionParams>::new(
         &mut rng(),
         spec.protocol_session_id.clone(),
         equivocator.clone(),
         entry(),
     )
     .unwrap();
-    let b = Session::<_, crate::KeywheelSession>::new(
+    let b = Session::<_, crate::ProtocolSessionParams>::new(
         &mut rng(),
         spec.protocol_session_id.clone(),
         equivocator.clone(),

@@ -53,6 +53,20 @@ struct Pending {
     events: Vec<EventRecord>,
 }
 
+/// A block sealed but not stored yet (see [`Runtime::seal`]).
+#[derive(Debug)]
+pub struct Sealed {
+    head: Head,
+    pending: Pending,
+}
+
+impl Sealed {
+    /// The block and the state after it, as they are to be stored.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+}
+
 /// The chain as the node runs it.
 #[derive(Debug)]
 pub struct Runtime {
@@ -236,13 +250,14 @@ impl Runtime {
         })
     }
 
-    /// Seals the block being built at `timestamp_ms`; it becomes the head. The caller stores
-    /// the returned head, then opens the next block.
-    pub fn seal(&mut self, timestamp_ms: u64) -> Option<Head> {
+    /// Seals the block being built at `timestamp_ms`. It does not become the head yet: the
+    /// caller stores it, then [`Self::commit`]s it — or, if storing failed, [`Self::reopen`]s
+    /// it — so queries and subscriptions only ever see blocks that are stored.
+    pub fn seal(&mut self, timestamp_ms: u64) -> Option<Sealed> {
         let pending = self.pending.take()?;
         let state = NodeState {
             chain: pending.chain.state().clone(),
-            nonces: pending.nonces,
+            nonces: pending.nonces.clone(),
         };
         let header = Header {
             number: pending.number,
@@ -251,20 +266,91 @@ impl Runtime {
             author: self.author,
             randomness: pending.randomness,
             vrf_output: pending.vrf_output,
-            vrf_proof: pending.vrf_proof,
+            vrf_proof: pending.vrf_proof.clone(),
             extrinsics_root: Block::extrinsics_root(&pending.extrinsics),
             events_root: Block::events_root(&pending.events),
             state_digest: state.digest(),
         };
-        self.head = Head {
+        let head = Head {
             block: Block {
                 header,
-                extrinsics: pending.extrinsics,
-                events: pending.events,
+                extrinsics: pending.extrinsics.clone(),
+                events: pending.events.clone(),
             },
             state,
         };
-        self.sealed_chain = pending.chain;
-        Some(self.head.clone())
+        Some(Sealed { head, pending })
+    }
+
+    /// The sealed block was stored: it becomes the head.
+    pub fn commit(&mut self, sealed: Sealed) -> Head {
+        self.head = sealed.head;
+        self.sealed_chain = sealed.pending.chain;
+        self.head.clone()
+    }
+
+    /// Storing the sealed block failed: the head stays as it was and the block is open again,
+    /// with its extrinsics, so the next seal tries again.
+    pub fn reopen(&mut self, sealed: Sealed) {
+        self.pending = Some(sealed.pending);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use keywheel_chain::{Call, Params};
+    use keywheel_mpc::PartySigner;
+    use keywheel_rpc::RuntimeCall;
+
+    use super::*;
+    use crate::genesis::GenesisBalance;
+
+    #[test]
+    fn a_sealed_block_becomes_the_head_only_once_committed() {
+        let author = BlockAuthor::from_seed(&[1; 32]);
+        let user = PartySigner::from_seed(&[2; 32]);
+        let config = GenesisConfig {
+            name: "runtime-test".into(),
+            root: AccountId([3; 32]),
+            author: author.account(),
+            params: Params::default(),
+            balances: vec![GenesisBalance {
+                account: user.account(),
+                amount: 1_000_000,
+            }],
+            validators: Vec::new(),
+        };
+        let mut runtime = Runtime::new(&config, genesis_head(&config).unwrap()).unwrap();
+        let genesis = runtime.head().block.hash();
+        runtime.open_block(&author);
+        let call = RuntimeCall::Signed(Call::Register);
+        let extrinsic = Extrinsic::sign(&user, config.hash(), 0, call).encode();
+        runtime.submit(&crate::crypto::MpcCrypto, &extrinsic).unwrap();
+
+        // Storing failed: the head did not move and the block, with its extrinsic, is open again.
+        let sealed = runtime.seal(1_000).expect("a block was open");
+        assert_eq!(
+            runtime.head().block.hash(),
+            genesis,
+            "a sealed block is not the head yet"
+        );
+        runtime.reopen(sealed);
+        assert_eq!(runtime.head().block.hash(), genesis);
+        assert_eq!(runtime.pending_number(), Some(1));
+        assert_eq!(
+            runtime.next_nonce(&user.account()),
+            1,
+            "the extrinsic is still in the open block"
+        );
+
+        // Stored: now it is the head, and the chain state after it is what queries see.
+        let sealed = runtime.seal(2_000).expect("the block is open again");
+        let stored = sealed.head().block.hash();
+        let head = runtime.commit(sealed);
+        assert_eq!(head.block.hash(), stored);
+        assert_eq!(runtime.head().block.hash(), stored);
+        assert_eq!(runtime.head().block.extrinsics.len(), 1);
+        assert!(runtime.chain().state().registry.contains_key(&user.account()));
+        assert_eq!(runtime.pending_number(), None);
     }
 }

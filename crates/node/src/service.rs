@@ -85,10 +85,15 @@ impl RunningNode {
     /// Seals the block being built, stores it, publishes it and opens the next one.
     fn seal_and_store(&self, open_next: bool) -> Result<(), NodeError> {
         let mut runtime = self.runtime();
-        let Some(head) = runtime.seal(now_ms()) else {
+        let Some(sealed) = runtime.seal(now_ms()) else {
             return Ok(());
         };
-        self.with_store(|store| store.commit(&head))?;
+        // The block becomes the head (and reaches RPC and subscriptions) only once stored.
+        if let Err(e) = self.with_store(|store| store.commit(sealed.head())) {
+            runtime.reopen(sealed);
+            return Err(e);
+        }
+        let head = runtime.commit(sealed);
         if open_next {
             runtime.open_block(&self.author);
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use keywheel_chain::{AccountId, Call, Event};
 use keywheel_mpc::PartySigner;
 use keywheel_rpc::jsonrpsee::ws_client::WsClient;
-use keywheel_rpc::{connect_ws, Bytes, Extrinsic, KeywheelApiClient, RpcError, RuntimeCall};
+use keywheel_rpc::{connect_ws, Bytes, ErrorCode, Extrinsic, KeywheelApiClient, RpcError, RuntimeCall};
 use tokio::sync::{Mutex, RwLock};
 use tracing::{info, warn};
 
@@ -111,21 +111,34 @@ impl ChainClient {
         self.signer.account()
     }
 
-    /// Signs `call` with the TSS account's next nonce and submits it; returns its events.
+    /// Signs `call` with the TSS account's next nonce and submits it; returns its events once a
+    /// sealed (stored) block holds it. An error means it may not be in any block: submit again.
     pub async fn submit(&self, call: Call) -> Result<Vec<Event>, SubmitError> {
         let _turn = self.submitting.lock().await;
         let client = self
             .client()
             .await
             .map_err(|e| SubmitError::Unreachable(e.to_string()))?;
+        // The node stopping before the seal, or a nonce race, is worth another try; anything
+        // else the node says is its final word on this call.
         let unreachable = |e: keywheel_rpc::jsonrpsee::core::ClientError| match RpcError::from_client(&e) {
-            Some(api) => SubmitError::Refused(api),
-            None => SubmitError::Unreachable(e.to_string()),
+            Some(api)
+                if !matches!(
+                    api.code,
+                    ErrorCode::Unavailable | ErrorCode::Internal | ErrorCode::StaleNonce | ErrorCode::FutureNonce
+                ) =>
+            {
+                SubmitError::Refused(api)
+            }
+            _ => SubmitError::Unreachable(e.to_string()),
         };
         let nonce = client.next_nonce(self.account()).await.map_err(unreachable)?;
         let extrinsic = Extrinsic::sign(&self.signer, self.genesis_hash, nonce, RuntimeCall::Signed(call));
-        let receipt = client.submit(Bytes(extrinsic.encode())).await.map_err(unreachable)?;
-        Ok(receipt.events)
+        let inclusion = client
+            .submit_and_wait(Bytes(extrinsic.encode()))
+            .await
+            .map_err(unreachable)?;
+        Ok(inclusion.events)
     }
 }
 

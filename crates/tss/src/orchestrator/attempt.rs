@@ -13,7 +13,7 @@ use rand_core::SeedableRng;
 use tracing::{error, info, warn};
 
 use super::status::{AttemptReport, AttemptResult, AttemptStatus};
-use super::submit::{confirm, report};
+use super::submit::{confirm, report, Confirmed};
 use crate::chain::query_error;
 use crate::error::TssError;
 use crate::fault::Faults;
@@ -28,8 +28,7 @@ use crate::P;
 /// reports reach the chain before the chain's own deadline.
 const LOCAL_DEADLINE_SHARE: f64 = 0.75;
 
-/// Runs this TSS's part of the attempt `view`, records how it ended in `status`, and clears
-/// `status.running`.
+/// Runs this TSS's part of the attempt `view` and records how it ended in `status`.
 pub(super) async fn run(
     res: &Arc<Resources>,
     faults: &Faults,
@@ -38,19 +37,21 @@ pub(super) async fn run(
     sharing: Option<&Sharing>,
 ) {
     let record = &view.record;
+    let key = (record.session, record.attempt);
     let started = tokio::time::Instant::now();
     count(&res.metrics.attempts);
     info!(participants = record.participants().len(), "taking part in the attempt");
     let result = match protocol(res, faults, record, sharing).await {
         Ok(Outcome::Done(Reshared::Holder(share))) => match hold(res, record, &share) {
-            Ok(held) => {
-                if confirm(res, record, &held).await {
-                    AttemptResult::Confirmed
-                } else {
-                    // Not taken (the node may be down): the next reconcile confirms again.
+            Ok(held) => match confirm(res, record, &held).await {
+                Confirmed::Sealed => AttemptResult::Confirmed,
+                // The next reconcile confirms again while no sealed block holds it.
+                Confirmed::NotYet => AttemptResult::HeldNotConfirmed,
+                Confirmed::Refused => {
+                    status.lock().confirmation_refused = Some(key);
                     AttemptResult::HeldNotConfirmed
                 }
-            }
+            },
             Err(e) => {
                 error!("could not keep the new share: {e}");
                 AttemptResult::Error(e.to_string())
@@ -61,7 +62,11 @@ pub(super) async fn run(
             count(&res.metrics.attempt_failures);
             let named: Vec<_> = offenders.iter().map(|o| o.party).collect();
             warn!(?named, "the attempt failed");
-            report(res, record, offenders).await;
+            let unsent = report(res, record, offenders).await;
+            status
+                .lock()
+                .unsent_reports
+                .extend(unsent.into_iter().map(|call| (key, call)));
             AttemptResult::Failed { named }
         }
         Err(e) => {
@@ -69,14 +74,13 @@ pub(super) async fn run(
             AttemptResult::Error(e.to_string())
         }
     };
-    let mut status = status.lock();
-    status.last = Some(AttemptReport {
+    let report = AttemptReport {
         session: record.session,
         attempt: record.attempt,
         result,
         took_ms: started.elapsed().as_millis() as u64,
-    });
-    status.running = None;
+    };
+    status.lock().finish(key, report);
 }
 
 /// When this TSS's protocol sessions of `record` give up: a share of the time to the chain

@@ -24,9 +24,10 @@ mod submit;
 use std::sync::Arc;
 use std::time::Duration;
 
-use keywheel_chain::Event;
+use keywheel_chain::{AttemptIndex, Call, Event, SessionIndex};
 use keywheel_rpc::KeywheelApiClient;
-use tracing::{debug, info_span, warn, Instrument};
+use tokio::task::AbortHandle;
+use tracing::{debug, info, info_span, warn, Instrument};
 
 pub use status::{AttemptReport, AttemptResult, AttemptStatus};
 
@@ -37,6 +38,7 @@ use crate::keystore::Slot;
 use crate::resources::Resources;
 use crate::sync::Locked;
 use crate::transport::Directory;
+use submit::Confirmed;
 
 /// How often the TSS reads the chain even without events.
 const RECONCILE_EVERY: Duration = Duration::from_secs(2);
@@ -46,7 +48,13 @@ pub struct Orchestrator {
     res: Arc<Resources>,
     faults: Faults,
     status: Arc<Locked<AttemptStatus>>,
+    /// The task of the attempt that runs now: cancelled once the chain's attempt in flight is
+    /// another one, so a superseded attempt cannot write the holding slot late.
+    task: Locked<Option<(AttemptKey, AbortHandle)>>,
 }
+
+/// A reshare attempt: `(session, attempt)`.
+type AttemptKey = (SessionIndex, AttemptIndex);
 
 impl Orchestrator {
     /// An orchestrator over the TSS's resources, with the faults its build and configuration
@@ -56,6 +64,7 @@ impl Orchestrator {
             res,
             faults,
             status: Arc::default(),
+            task: Locked::default(),
         }
     }
 
@@ -117,6 +126,7 @@ impl Orchestrator {
         if let Some(sharing) = &committee.sharing {
             slots::settle(res, sharing, reshare.as_ref())?;
         }
+        self.supersede(reshare.as_ref().map(|v| (v.record.session, v.record.attempt)));
         let Some(view) = reshare else { return Ok(()) };
         let record = &view.record;
         res.transport.set_floor(record.session, record.attempt);
@@ -125,13 +135,20 @@ impl Orchestrator {
             return Ok(());
         }
         let key = (record.session, record.attempt);
+        self.send_unsent_reports(key).await;
         let running = || self.status.lock().running;
         if record.new_tss().contains(&me) {
             let next = res.keystore().get(Slot::Next)?;
             if let Some(held) = next.filter(|h| (h.info.session, h.info.attempt) == key) {
-                let confirmed_here = self.status.lock().confirmed(key);
-                if !view.confirmations.contains_key(&me) && running() != Some(key) && !confirmed_here {
-                    submit::confirm(res, record, &held).await;
+                // Until a sealed block holds the confirmation, send it again: the block it went
+                // into may have been lost with the node.
+                let refused = self.status.lock().confirmation_refused == Some(key);
+                if !view.confirmations.contains_key(&me)
+                    && running() != Some(key)
+                    && !refused
+                    && submit::confirm(res, record, &held).await == Confirmed::Refused
+                {
+                    self.status.lock().confirmation_refused = Some(key);
                 }
                 return Ok(());
             }
@@ -152,10 +169,53 @@ impl Orchestrator {
         let (res, faults, status) = (res.clone(), self.faults.clone(), self.status.clone());
         let (view, sharing) = (view.clone(), committee.sharing.clone());
         let span = info_span!("reshare", kind = ?view.record.kind, session = key.0, attempt = key.1);
-        tokio::spawn(
+        let task = tokio::spawn(
             async move { attempt::run(&res, &faults, &status, &view, sharing.as_ref()).await }.instrument(span),
         );
+        *self.task.lock() = Some((key, task.abort_handle()));
         Ok(())
+    }
+
+    /// Cancels the running attempt if the chain's attempt in flight is another one (or none),
+    /// and forgets unsent reports of attempts that are over.
+    fn supersede(&self, in_flight: Option<AttemptKey>) {
+        let mut task = self.task.lock();
+        if let Some((key, handle)) = task.as_ref() {
+            if Some(*key) != in_flight {
+                handle.abort();
+                info!(
+                    session = key.0,
+                    attempt = key.1,
+                    "the chain moved on from this attempt: cancelled it"
+                );
+                let mut status = self.status.lock();
+                if status.running == Some(*key) {
+                    status.running = None;
+                }
+                *task = None;
+            }
+        }
+        self.status
+            .lock()
+            .unsent_reports
+            .retain(|(key, _)| Some(*key) == in_flight);
+    }
+
+    /// Sends again the reports of `key` that no sealed block holds yet.
+    async fn send_unsent_reports(&self, key: AttemptKey) {
+        let unsent: Vec<Call> = {
+            let mut status = self.status.lock();
+            let (mine, others) = std::mem::take(&mut status.unsent_reports)
+                .into_iter()
+                .partition(|(k, _)| *k == key);
+            status.unsent_reports = others;
+            mine.into_iter().map(|(_, call)| call).collect()
+        };
+        for call in unsent {
+            if let Some(call) = submit::submit_report(&self.res, call).await {
+                self.status.lock().unsent_reports.push((key, call));
+            }
+        }
     }
 }
 

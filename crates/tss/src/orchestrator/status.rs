@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use keywheel_chain::{AccountId, AttemptIndex, SessionIndex};
+use keywheel_chain::{AccountId, AttemptIndex, Call, SessionIndex};
 use serde::{Serialize, Serializer};
 
 /// How an attempt this TSS took part in ended for it.
@@ -65,14 +65,21 @@ pub struct AttemptStatus {
     pub last: Option<AttemptReport>,
     /// The chain session it saw last.
     pub chain_session: Option<SessionIndex>,
+    /// Reports of an attempt that no sealed block holds yet: sent again while that attempt is
+    /// in flight.
+    pub unsent_reports: Vec<((SessionIndex, AttemptIndex), Call)>,
+    /// The attempt whose confirmation the chain refused (not sent again).
+    pub confirmation_refused: Option<(SessionIndex, AttemptIndex)>,
 }
 
 impl AttemptStatus {
-    /// Whether this TSS confirmed the attempt `key` itself (its confirmation was taken).
-    pub fn confirmed(&self, key: (SessionIndex, AttemptIndex)) -> bool {
-        self.last
-            .as_ref()
-            .is_some_and(|r| (r.session, r.attempt) == key && r.result == AttemptResult::Confirmed)
+    /// Records that the attempt `key` ended as `report` says. It stops being the running one
+    /// only if it still is: a superseded attempt that ends late does not clear its successor.
+    pub fn finish(&mut self, key: (SessionIndex, AttemptIndex), report: AttemptReport) {
+        if self.running == Some(key) {
+            self.running = None;
+        }
+        self.last = Some(report);
     }
 }
 
@@ -93,14 +100,25 @@ mod tests {
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["result"], format!("failed: named [{:?}]", AccountId([1; 32])));
         assert_eq!(serde_json::to_value(AttemptResult::Confirmed).unwrap(), "confirmed");
-        let status = AttemptStatus {
-            last: Some(AttemptReport {
-                result: AttemptResult::Confirmed,
-                ..report
-            }),
+    }
+
+    #[test]
+    fn a_superseded_attempt_that_ends_late_does_not_clear_its_successor() {
+        let report = AttemptReport {
+            session: 1,
+            attempt: 2,
+            result: AttemptResult::Left,
+            took_ms: 5,
+        };
+        let mut status = AttemptStatus {
+            running: Some((1, 3)),
             ..AttemptStatus::default()
         };
-        assert!(status.confirmed((1, 2)));
-        assert!(!status.confirmed((1, 3)));
+        // Attempt 2 was superseded by attempt 3 and ends late: attempt 3 stays the running one.
+        status.finish((1, 2), report.clone());
+        assert_eq!(status.running, Some((1, 3)));
+        assert_eq!(status.last.as_ref().map(|r| r.attempt), Some(2));
+        status.finish((1, 3), AttemptReport { attempt: 3, ..report });
+        assert_eq!(status.running, None);
     }
 }

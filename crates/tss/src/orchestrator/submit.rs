@@ -13,15 +13,26 @@ use crate::metrics::count;
 use crate::resources::Resources;
 use crate::P;
 
-/// Confirms the held share to the chain, with a proof of knowledge of its secret; `true` if the
-/// chain took the confirmation.
-pub(super) async fn confirm(res: &Resources, record: &ReshareRecord, held: &Held) -> bool {
+/// Where a confirmation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Confirmed {
+    /// A sealed block holds it.
+    Sealed,
+    /// It may be in no block (the node is down, or stopped before sealing): send it again.
+    NotYet,
+    /// The chain refused it.
+    Refused,
+}
+
+/// Confirms the held share to the chain, with a proof of knowledge of its secret, and waits
+/// until a sealed block holds the confirmation.
+pub(super) async fn confirm(res: &Resources, record: &ReshareRecord, held: &Held) -> Confirmed {
     let me = res.identity.account();
     let share = match ParentKeyShare::<P>::from_bytes(&held.secret) {
         Ok(share) => share,
         Err(e) => {
             error!("the held share does not decode: {e}");
-            return false;
+            return Confirmed::Refused;
         }
     };
     let context = proof_context(&res.transport.network(), record.session, record.attempt, &me);
@@ -38,23 +49,25 @@ pub(super) async fn confirm(res: &Resources, record: &ReshareRecord, held: &Held
     match res.chain.submit(call).await {
         Ok(_) => {
             count(&res.metrics.confirmations);
-            info!("confirmed the new share to the chain");
-            true
+            info!("confirmed the new share to the chain (sealed)");
+            Confirmed::Sealed
         }
         Err(SubmitError::Refused(e)) => {
             warn!("the chain refused the confirmation: {e}");
-            false
+            Confirmed::Refused
         }
         Err(e) => {
             warn!("could not confirm now ({e}); will retry");
-            false
+            Confirmed::NotYet
         }
     }
 }
 
 /// Reports the offenders a failed attempt named: evidence as offences, the rest as silent.
-pub(super) async fn report(res: &Resources, record: &ReshareRecord, offenders: Vec<Offender>) {
+/// Returns the reports no sealed block holds yet (the node could not be reached).
+pub(super) async fn report(res: &Resources, record: &ReshareRecord, offenders: Vec<Offender>) -> Vec<Call> {
     let mut silent = Vec::new();
+    let mut unsent = Vec::new();
     for offender in offenders {
         let accused = offender.party;
         match offender.fault {
@@ -65,7 +78,7 @@ pub(super) async fn report(res: &Resources, record: &ReshareRecord, offenders: V
                     offender: accused,
                     evidence: blob.to_bytes(),
                 };
-                submit_report(res, call, "offence").await;
+                unsent.extend(submit_report(res, call).await);
             }
             Fault::Unresponsive { .. } | Fault::Unprovable { .. } => silent.push(accused),
         }
@@ -76,17 +89,32 @@ pub(super) async fn report(res: &Resources, record: &ReshareRecord, offenders: V
             attempt: record.attempt,
             parties: silent,
         };
-        submit_report(res, call, "silence").await;
+        unsent.extend(submit_report(res, call).await);
     }
+    unsent
 }
 
-async fn submit_report(res: &Resources, call: Call, what: &str) {
-    match res.chain.submit(call).await {
+/// Submits a report and waits until a sealed block holds it; returns it back if it may be in
+/// no block (to send again), `None` once the chain took or refused it.
+pub(super) async fn submit_report(res: &Resources, call: Call) -> Option<Call> {
+    let what = match call {
+        Call::ReportOffence { .. } => "offence",
+        _ => "silence",
+    };
+    match res.chain.submit(call.clone()).await {
         Ok(_) => {
             count(&res.metrics.reports);
-            info!("reported {what}");
+            info!("reported {what} (sealed)");
+            None
         }
         // Another participant's report may have ended the attempt first.
-        Err(e) => info!("the {what} report was not taken: {e}"),
+        Err(SubmitError::Refused(e)) => {
+            info!("the {what} report was not taken: {e}");
+            None
+        }
+        Err(e) => {
+            warn!("could not report {what} now ({e}); will send it again");
+            Some(call)
+        }
     }
 }

@@ -168,7 +168,7 @@ pub struct Confirmation {
     #[serde(with = "crate::encoding::hex_vec")]
     pub verifying_key: Vec<u8>,
     /// Every new member's public key share (compressed SEC1), by TSS account.
-    #[serde(with = "crate::encoding::hex_map")]
+    #[serde(with = "keywheel_primitives::account::hex_map")]
     pub public_shares: BTreeMap<AccountId, Vec<u8>>,
     /// Proof of knowledge of its own secret share, bound to [`crate::proof_context`].
     #[serde(with = "crate::encoding::hex_vec")]

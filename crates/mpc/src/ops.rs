@@ -178,7 +178,8 @@ pub async fn jumpstart<P: SchemeParams>(
 
 /// One reshare as one party: the new shares by keywheel's resharing and, for members of the
 /// new committee, AuxGen for that committee — concurrently (AuxGen does not depend on the key).
-/// Returns the new `ParentKeyShare` for new members, `None` for old holders that leave.
+/// Returns [`Reshared::Holder`] with the new `ParentKeyShare` for new members,
+/// [`Reshared::Left`] for old holders that leave.
 pub async fn reshare<P: SchemeParams>(
     rng: &mut impl CryptoRngCore,
     signer: &PartySigner,

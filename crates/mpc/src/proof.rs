@@ -61,8 +61,8 @@ impl ShareProof {
     /// Decodes an untrusted encoded proof and checks it for `public` under `context` (what the
     /// chain does with a confirmation's proof).
     pub fn verify_encoded<P: SchemeParams>(proof: &[u8], public: &[u8], context: &[u8]) -> Result<(), MpcError> {
-        let proof: Self =
-            postcard::from_bytes(proof).map_err(|e| MpcError::Decode(format!("malformed share proof: {e}")))?;
+        let proof: Self = keywheel_primitives::envelope::decode_exact(proof)
+            .map_err(|e| MpcError::Decode(format!("malformed share proof: {e}")))?;
         proof.verify::<P>(public, context)
     }
 

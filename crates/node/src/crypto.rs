@@ -2,7 +2,7 @@
 //! sharings, share proofs and offence evidence are verified, so no validator is slashed on an
 //! accusation that does not prove itself.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use keywheel_chain::{AccountId, Crypto, OffenceContext, ReshareKind};
 use keywheel_mpc::driver::{protocol_session_id, ProtocolKind};
@@ -17,14 +17,6 @@ type P = ProductionParams;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MpcCrypto;
 
-fn party_shares(public_shares: &BTreeMap<AccountId, Vec<u8>>) -> BTreeMap<AccountId, Vec<u8>> {
-    public_shares.iter().map(|(a, s)| (*a, s.clone())).collect()
-}
-
-fn parties(accounts: &BTreeSet<AccountId>) -> BTreeSet<AccountId> {
-    accounts.iter().copied().collect()
-}
-
 impl Crypto for MpcCrypto {
     fn verify_sharing(
         &self,
@@ -32,8 +24,7 @@ impl Crypto for MpcCrypto {
         threshold: u32,
         public_shares: &BTreeMap<AccountId, Vec<u8>>,
     ) -> Result<(), String> {
-        let shares = public_shares.iter().map(|(a, s)| (*a, s.clone())).collect();
-        PublicSharing::<P>::check_encoded(verifying_key, threshold, &shares).map_err(|e| e.to_string())
+        PublicSharing::<P>::check_encoded(verifying_key, threshold, public_shares).map_err(|e| e.to_string())
     }
 
     fn verify_share_proof(&self, public_share: &[u8], context: &[u8], proof: &[u8]) -> Result<(), String> {
@@ -51,7 +42,7 @@ impl Crypto for MpcCrypto {
             return Err("the evidence accuses another party than the one reported".into());
         }
         let record = offence.reshare;
-        let new_committee = parties(&record.new_tss());
+        let new_committee = record.new_tss();
         let sid = protocol_session_id(blob.kind, &offence.attempt_context);
         let verified = match (blob.kind, record.kind) {
             (ProtocolKind::AuxGen, _) => blob.verify_aux_gen::<P>(&new_committee, &sid),
@@ -60,11 +51,11 @@ impl Crypto for MpcCrypto {
                 let old = offence
                     .old_sharing
                     .ok_or("a rotation without a sharing to replace cannot be judged")?;
-                let old = PublicSharing::<P>::from_encoded(old.threshold, &party_shares(&old.public_shares))
-                    .map_err(|e| e.to_string())?;
+                let old =
+                    PublicSharing::<P>::from_encoded(old.threshold, &old.public_shares).map_err(|e| e.to_string())?;
                 let inputs = ReshareInputs {
                     old,
-                    staying: parties(&record.staying),
+                    staying: record.staying.clone(),
                     new_committee,
                     new_threshold: record.new_threshold,
                 };

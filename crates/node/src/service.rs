@@ -50,7 +50,7 @@ pub struct NodeConfig {
     pub author_key: PathBuf,
 }
 
-/// State node by the producer and the RPC handlers.
+/// A running node as its block producer and its RPC handlers share it.
 struct RunningNode {
     runtime: Mutex<Runtime>,
     /// `None` once the node has stopped (the database is closed then).

@@ -139,6 +139,36 @@ impl<'de> Deserialize<'de> for AccountId {
     }
 }
 
+/// Serde for `BTreeMap<AccountId, Vec<u8>>`: hex values when human-readable, bytes otherwise.
+pub mod hex_map {
+    use alloc::collections::BTreeMap;
+
+    use super::*;
+    use crate::encoding::{from_hex, to_hex};
+
+    /// Serializes.
+    pub fn serialize<S: Serializer>(map: &BTreeMap<AccountId, Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            let view: BTreeMap<&AccountId, String> = map.iter().map(|(k, v)| (k, to_hex(v))).collect();
+            view.serialize(serializer)
+        } else {
+            map.serialize(serializer)
+        }
+    }
+
+    /// Deserializes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<AccountId, Vec<u8>>, D::Error> {
+        if deserializer.is_human_readable() {
+            BTreeMap::<AccountId, String>::deserialize(deserializer)?
+                .into_iter()
+                .map(|(k, v)| from_hex(&v).map(|v| (k, v)).map_err(D::Error::custom))
+                .collect()
+        } else {
+            BTreeMap::deserialize(deserializer)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

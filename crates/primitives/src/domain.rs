@@ -97,6 +97,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn tags_are_pinned_and_distinct() {
+        let tags: [(&[u8], &[u8]); 13] = [
+            (PROTOCOL_MESSAGE, b"keywheel/mpc/message"),
+            (EXTRINSIC, b"keywheel/extrinsic"),
+            (BLOCK_RANDOMNESS, b"keywheel/block-randomness"),
+            (SIGN_REQUEST, b"keywheel/sign-request"),
+            (SIGN_REQUEST_PAYLOAD.as_bytes(), b"keywheel/sign-request/v1"),
+            (ACCOUNT_PATH, b"keywheel/account"),
+            (COMMITTEE_PICK, b"keywheel/pick"),
+            (SELECTION_SEED, b"keywheel/select"),
+            (SIGNER_PICK, b"keywheel/signers"),
+            (SHARE_PROOF, b"keywheel/share-proof"),
+            (EVIDENCE_FINGERPRINT, b"keywheel/evidence-fingerprint/"),
+            (NETWORK_ID, b"keywheel/network/"),
+            (GENESIS_HASH, b"keywheel/genesis/"),
+        ];
+        for (i, (tag, pinned)) in tags.iter().enumerate() {
+            assert_eq!(tag, pinned);
+            assert!(
+                tags[i + 1..].iter().all(|(other, _)| other != tag),
+                "a tag is used twice"
+            );
+        }
+        assert_eq!(NODE_STATE, b"keywheel/node-state/");
+    }
+
+    #[test]
     fn contexts_are_pinned_and_distinct_per_attempt() {
         let network = [7; 32];
         let a = attempt_context(&network, 1, 2);

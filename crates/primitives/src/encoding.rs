@@ -2,14 +2,11 @@
 //! genesis files), the plain byte layout in binary ones (postcard: state, blocks, extrinsics,
 //! digests). Accounts print as SS58 addresses ([`crate::account`]).
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-use crate::account::AccountId;
 
 /// `0x`-prefixed lowercase hex.
 pub fn to_hex(bytes: &[u8]) -> String {
@@ -99,33 +96,6 @@ pub mod hex_array {
             parse_hex_array(&String::deserialize(deserializer)?).map_err(D::Error::custom)
         } else {
             <[u8; 32]>::deserialize(deserializer)
-        }
-    }
-}
-
-/// Serde for `BTreeMap<AccountId, Vec<u8>>`: hex values when human-readable, bytes otherwise.
-pub mod hex_map {
-    use super::*;
-
-    /// Serializes.
-    pub fn serialize<S: Serializer>(map: &BTreeMap<AccountId, Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            let view: BTreeMap<&AccountId, String> = map.iter().map(|(k, v)| (k, to_hex(v))).collect();
-            view.serialize(serializer)
-        } else {
-            map.serialize(serializer)
-        }
-    }
-
-    /// Deserializes.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<AccountId, Vec<u8>>, D::Error> {
-        if deserializer.is_human_readable() {
-            BTreeMap::<AccountId, String>::deserialize(deserializer)?
-                .into_iter()
-                .map(|(k, v)| from_hex(&v).map(|v| (k, v)).map_err(D::Error::custom))
-                .collect()
-        } else {
-            BTreeMap::deserialize(deserializer)
         }
     }
 }

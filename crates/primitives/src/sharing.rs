@@ -17,7 +17,7 @@ pub struct Sharing {
     pub threshold: u32,
     /// Public key share (compressed SEC1) per holder's TSS account; share ids are `1..=n` in
     /// account order.
-    #[serde(with = "crate::encoding::hex_map")]
+    #[serde(with = "crate::account::hex_map")]
     pub public_shares: BTreeMap<AccountId, Vec<u8>>,
 }
 

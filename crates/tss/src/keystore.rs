@@ -139,7 +139,7 @@ pub struct SlotInfo {
     /// The sharing's threshold.
     pub threshold: u32,
     /// Every holder's public key share (compressed SEC1).
-    #[serde(with = "keywheel_chain::encoding::hex_map")]
+    #[serde(with = "keywheel_primitives::account::hex_map")]
     pub public_shares: BTreeMap<AccountId, Vec<u8>>,
 }
 

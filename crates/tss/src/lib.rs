@@ -4,18 +4,24 @@
 //! the chain says so, rotates only when the chain says every new member confirmed, reports
 //! offenders, and signs for users' child keys.
 //!
-//! - [`identity`]: the TSS's sr25519 account and x25519 transport key, made on first start;
-//! - [`keystore`]: the encrypted two-slot store (`current` and the holding slot `next`);
+//! Subsystems own their state and form a DAG (`tests/module_graph.rs` checks it), leaves first:
+//!
+//! - [`identity`], [`keystore`] (the encrypted two-slot store: `current` and the holding slot
+//!   `next`), [`metrics`], [`config`], [`error`], `sync` (the one poison-recovering lock);
 //! - [`wire`]: the versioned frames peers exchange;
 //! - [`transport`]: Noise XX over TCP between the TSSs declared on chain, routing protocol
-//!   messages to the session they are tagged for;
-//! - [`chain`]: the node client (queries, signed submissions, event subscription);
+//!   messages to the protocol session they are tagged for;
+//! - [`chain`]: the node client (queries, signed submissions followed to a sealed block, events);
+//! - [`resources`]: the handles the subsystems share (identity, keystore, chain, transport,
+//!   metrics);
+//! - [`fault`]: how a rotation's reshare runs — honestly, or (feature `fault-injection`, devnet
+//!   runs only) silent or malicious;
 //! - [`orchestrator`]: follows the chain and runs jumpstart, reshare, confirm, rotate, report;
-//! - [`signing`]: signing requests, their checks, and the coordination of `t` signers;
+//! - [`signing`]: the coordinator and the signer of users' sign requests
+//!   (`keywheel_rpc::sign_request`);
 //! - [`api`]: the HTTP API (`/v1/sign`, `/v1/status`, `/metrics`);
-//! - [`cli`]: the command line of `keywheel-tss` and `keywheel tss`;
-//! - [`fault`] (feature `fault-injection`): the silent and malicious switches of devnet runs;
-//! - [`service`]: wires it all together ([`service::start`]); [`config`]: its configuration.
+//! - [`service`]: builds them all ([`service::start`]); nothing imports it; [`cli`]: the command
+//!   line of `keywheel-tss` and `keywheel tss`.
 
 pub mod api;
 pub mod chain;

@@ -74,7 +74,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
         || !job.signers.is_subset(&committee.eligible)
     {
         return Err(SignError::Malformed(format!(
-            "the signers are not {} reachable members of the current committee including this TSS",
+            "the signers are not {} members of the current committee (whose validators still validate) including this TSS",
             committee.threshold
         ))
         .into());

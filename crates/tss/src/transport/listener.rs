@@ -13,7 +13,7 @@ use super::error::TransportError;
 use super::noise::NoiseStream;
 use super::noise::HANDSHAKE_TIMEOUT;
 use super::state::TransportState;
-use crate::metrics::Dropped;
+use crate::metrics::{count, Dropped};
 use crate::wire::{decode_frame, Frame};
 
 pub(super) async fn serve(state: Arc<TransportState>, stream: TcpStream, addr: SocketAddr) {
@@ -36,10 +36,7 @@ pub(super) async fn serve(state: Arc<TransportState>, stream: TcpStream, addr: S
     };
     let known = state.directory.lock().account_of(&noise.remote_key());
     let Some(from) = known else {
-        state
-            .metrics
-            .unknown_peers
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        count(&state.metrics.unknown_peers);
         warn!(%addr, key = %hex::encode(noise.remote_key()), "refused a peer whose key no TSS declared");
         return;
     };

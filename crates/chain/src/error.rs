@@ -3,7 +3,7 @@
 use alloc::string::String;
 use core::fmt;
 
-use crate::types::{AccountId, AttemptIndex, Balance, SessionIndex};
+use keywheel_primitives::{AccountId, AttemptIndex, Balance, SessionIndex};
 
 /// Why a call was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,16 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ChainError;
 
-pub use keywheel_primitives::{AccountId, Sharing};
-
-/// An amount of the chain's token.
-pub type Balance = u128;
-/// A block height.
-pub type BlockNumber = u64;
-/// A session number (`block / session_length`).
-pub type SessionIndex = u32;
-/// The number of a reshare attempt within its session, from 1.
-pub type AttemptIndex = u32;
+pub use keywheel_primitives::{AccountId, AttemptIndex, Balance, BlockNumber, SessionIndex, Sharing};
 
 /// The chain's parameters: set at genesis, changeable by root. In human-written files (genesis
 /// TOML) omitted fields take their defaults.

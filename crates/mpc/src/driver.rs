@@ -23,37 +23,14 @@ use tracing::{debug, error, info_span, warn, Instrument};
 
 use keywheel_primitives::{domain, envelope};
 
+pub use crate::kind::ProtocolKind;
+
 use crate::error::MpcError;
 use crate::evidence::EvidenceBlob;
 use crate::identity::{AccountId, PartySigner, ProtocolSessionParams};
 
 /// Version of the peer message envelope.
 pub const WIRE_VERSION: u16 = 1;
-
-/// The protocols keywheel runs; part of every session id and evidence envelope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum ProtocolKind {
-    /// synedrion KeyInit (n-of-n DKG), the first step of jumpstart.
-    KeyInit,
-    /// keywheel's attributable resharing.
-    Reshare,
-    /// synedrion AuxGen (Paillier keys and proofs for a committee).
-    AuxGen,
-    /// synedrion InteractiveSigning.
-    Signing,
-}
-
-impl ProtocolKind {
-    /// A stable lowercase name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::KeyInit => "key-init",
-            Self::Reshare => "reshare",
-            Self::AuxGen => "aux-gen",
-            Self::Signing => "signing",
-        }
-    }
-}
 
 /// The session id every participant (and the chain, when verifying evidence) derives from the
 /// protocol kind and a context that is unique per attempt (network, session, attempt, …).

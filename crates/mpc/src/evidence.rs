@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use synedrion::{AuxGenAssociatedData, AuxGenProtocol, KeyInitAssociatedData, KeyInitProtocol, SchemeParams};
 
-use crate::driver::ProtocolKind;
 use crate::error::MpcError;
 use crate::identity::{AccountId, ProtocolSessionParams};
+use crate::kind::ProtocolKind;
 use crate::reshare::{ReshareAssociatedData, ReshareInputs, ReshareProtocol};
 
 /// Version of the evidence envelope.

@@ -19,6 +19,7 @@ pub mod driver;
 pub mod error;
 pub mod evidence;
 pub mod identity;
+pub mod kind;
 pub mod local_net;
 #[cfg(any(test, feature = "misbehave"))]
 pub mod misbehave;

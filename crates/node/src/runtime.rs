@@ -17,7 +17,6 @@ use sha2::{Digest, Sha256};
 use crate::author::BlockAuthor;
 use crate::error::NodeError;
 use crate::genesis::GenesisConfig;
-use crate::store::Head;
 
 /// Everything the node keeps between blocks: the chain state and each account's nonce.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,6 +37,15 @@ impl NodeState {
         hasher.update(nonces);
         hasher.finalize().into()
     }
+}
+
+/// The last sealed block and the node state after it: the head of the chain, as stored.
+#[derive(Debug, Clone)]
+pub struct Head {
+    /// The last stored block.
+    pub block: Block,
+    /// The node state after it.
+    pub state: NodeState,
 }
 
 /// The block being built.

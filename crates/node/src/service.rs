@@ -23,8 +23,9 @@ use crate::crypto::MpcCrypto;
 use crate::error::NodeError;
 use crate::genesis::GenesisConfig;
 use crate::keyfile;
+use crate::runtime::Head;
 use crate::runtime::{genesis_head, Runtime};
-use crate::store::{Head, Store};
+use crate::store::Store;
 
 /// Where the RPC server listens unless told otherwise: loopback only.
 pub const DEFAULT_RPC_ADDR: &str = "127.0.0.1:9944";

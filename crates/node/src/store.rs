@@ -12,7 +12,7 @@ use keywheel_rpc::Block;
 use redb::{Database, ReadableDatabase, TableDefinition};
 
 use crate::error::NodeError;
-use crate::runtime::NodeState;
+use crate::runtime::{Head, NodeState};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("keywheel_meta");
 const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("keywheel_blocks");
@@ -31,15 +31,6 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("path", &self.path).finish()
     }
-}
-
-/// What a store holds at its head.
-#[derive(Debug, Clone)]
-pub struct Head {
-    /// The last stored block.
-    pub block: Block,
-    /// The node state after it.
-    pub state: NodeState,
 }
 
 fn storage(e: impl std::fmt::Display) -> NodeError {

@@ -22,6 +22,15 @@ pub mod sharing;
 #[cfg(feature = "sr25519")]
 pub mod signature;
 
+/// An amount of the chain's token.
+pub type Balance = u128;
+/// A block height.
+pub type BlockNumber = u64;
+/// A session number (`block / session_length`).
+pub type SessionIndex = u32;
+/// The number of a reshare attempt within its session, from 1.
+pub type AttemptIndex = u32;
+
 pub use account::{AccountId, AccountParseError};
 pub use child_path::{account_path, ACCOUNT_PATH_DEPTH};
 pub use sharing::Sharing;

@@ -1,4 +1,4 @@
-//! The module graph of `keywheel-tss` is a DAG: no module imports one that imports it back
+//! The module graph of `keywheel-tss` — and of every other crate of the workspace — is a DAG: no module imports one that imports it back
 //! (`docs/architecture.md` shows the graph this test prints with `--nocapture`). A module is a
 //! source file; an import is a `crate::…` or `super::…` path in its non-test code, or a `use` of
 //! one of its own children by relative path, resolved to the module file it names. Declaring a
@@ -25,7 +25,7 @@ fn modules(src: &Path) -> BTreeMap<String, PathBuf> {
             }
             let rel = path.strip_prefix(src).expect("under src").with_extension("");
             let mut parts: Vec<String> = rel.iter().map(|p| p.to_string_lossy().into_owned()).collect();
-            if parts.last().is_some_and(|l| l == "mod" || l == "lib") {
+            if parts.last().is_some_and(|l| l == "mod" || l == "lib" || l == "main") {
                 parts.pop();
             }
             if parts.last().is_some_and(|l| l == "tests") {
@@ -215,6 +215,18 @@ fn the_tss_module_graph_has_no_cycle() {
     );
     if let Some(cycle) = cycle(&edges) {
         panic!("modules import each other back: {}", cycle.join(" -> "));
+    }
+}
+
+#[test]
+fn no_crate_of_the_workspace_has_a_module_cycle() {
+    let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for name in ["primitives", "mpc", "chain", "rpc", "node", "tss", "cli"] {
+        let edges = graph(&crates.join(name).join("src"));
+        assert!(edges.len() > 3, "{name}: the walk found its modules");
+        if let Some(cycle) = cycle(&edges) {
+            panic!("{name}: modules import each other back: {}", cycle.join(" -> "));
+        }
     }
 }
 

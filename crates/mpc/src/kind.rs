@@ -1,0 +1,29 @@
+//! Which protocol a protocol session runs: part of every protocol session id and evidence
+//! envelope.
+
+use serde::{Deserialize, Serialize};
+
+/// The protocols keywheel runs; part of every session id and evidence envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ProtocolKind {
+    /// synedrion KeyInit (n-of-n DKG), the first step of jumpstart.
+    KeyInit,
+    /// keywheel's attributable resharing.
+    Reshare,
+    /// synedrion AuxGen (Paillier keys and proofs for a committee).
+    AuxGen,
+    /// synedrion InteractiveSigning.
+    Signing,
+}
+
+impl ProtocolKind {
+    /// A stable lowercase name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::KeyInit => "key-init",
+            Self::Reshare => "reshare",
+            Self::AuxGen => "aux-gen",
+            Self::Signing => "signing",
+        }
+    }
+}

@@ -115,7 +115,7 @@ impl Orchestrator {
         self.status.lock().chain_session = Some(committee.session);
 
         if let Some(sharing) = &committee.sharing {
-            slots::settle(res, sharing, reshare.as_ref())?;
+            slots::settle(res, committee.session, sharing, reshare.as_ref())?;
         }
         let Some(view) = reshare else { return Ok(()) };
         let record = &view.record;

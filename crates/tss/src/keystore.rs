@@ -1,6 +1,7 @@
 //! The keystore: a redb file with two slots for the parent key share, `current` (what the TSS
 //! signs with) and `next` (the holding slot a reshare fills), the shares it *retired* from them,
-//! and the marker `started`. Every record is sealed with XChaCha20-Poly1305 under a key from a passphrase
+//! and the markers the orchestrator keeps (`started`, the chain binding, the chain high-water
+//! mark). Every record is sealed with XChaCha20-Poly1305 under a key from a passphrase
 //! (Argon2id) or from a 0600 key file.
 //!
 //! **Nothing lost.** No method destroys a share on its own say: rotation and [`Keystore::retire`]
@@ -12,7 +13,8 @@
 //! - `keywheel_keystore_meta`: `format` (u16, big-endian), `owner` (32 bytes), `kdf` (postcard)
 //!   in the clear; `check` (sealed fixed text, tells a wrong key from a damaged record)
 //!   and `index` (sealed, see below).
-//! - `keywheel_keystore_sealed`: the records `current`, `next`, `started`.
+//! - `keywheel_keystore_sealed`: the records `current`, `next`, `started`, `chain`,
+//!   `high_water`.
 //! - `keywheel_keystore_retired`: one record per retired share, keyed by its id
 //!   (`s{session}-a{attempt}-{n}`); its name in the index and in its associated data is
 //!   `retired/{id}`.
@@ -31,8 +33,8 @@
 //! written by the keystore, or one rolled back to an older copy is refused as
 //! [`KeystoreError::Tampered`], never read as empty. (A damaged record does not stop the others
 //! from being read.) What this cannot see from inside the file: the whole file replaced by an
-//! older copy of itself that is consistent (a restored backup): the orchestrator has to tell that
-//! case from the chain.
+//! older copy of itself that is consistent (a restored backup). The orchestrator tells that case
+//! from the chain (the chain binding and the high-water mark, which the backup has older).
 //!
 //! Each change is one redb write transaction: after a crash the keystore is as it was before the
 //! change or after it. The file is made readable by its owner only (0600) on every open.
@@ -43,7 +45,7 @@ use std::path::{Path, PathBuf};
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use keywheel_chain::{AccountId, AttemptIndex, SessionIndex, Sharing};
+use keywheel_chain::{to_hex, AccountId, AttemptIndex, SessionIndex, Sharing};
 use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -64,6 +66,8 @@ const NONCE_LEN: usize = 24;
 const CHECK: &str = "check";
 const INDEX: &str = "index";
 const STARTED: &str = "started";
+const CHAIN: &str = "chain";
+const HIGH_WATER: &str = "high_water";
 const RETIRED_PREFIX: &str = "retired/";
 
 /// What is wrong with a tampered record.
@@ -132,6 +136,48 @@ pub enum KeystoreError {
     /// A rotation was asked for with an empty holding slot.
     #[error("nothing to rotate: the holding slot `next` is empty")]
     NothingToRotate,
+    /// The keystore belongs to another chain than the one it is asked to bind to.
+    #[error(
+        "the keystore {path} belongs to the chain with {bound}, and the node serves the chain with {offered}: \
+         point the TSS at a node of its own chain, or give a TSS of the other chain its own data directory"
+    )]
+    OtherChain {
+        /// The file.
+        path: PathBuf,
+        /// The chain it is bound to.
+        bound: Box<ChainBinding>,
+        /// The chain it was asked to bind to.
+        offered: Box<ChainBinding>,
+    },
+    /// The chain is shown at a point behind (or beside) what this TSS saw of it before.
+    #[error(
+        "the keystore {path} has seen the chain up to {seen}, and is now shown {offered}: the node is behind what \
+         this TSS saw (restored from an older backup?) or on another fork; let the node sync past what the TSS \
+         saw, or check that it serves the same chain"
+    )]
+    Behind {
+        /// The file.
+        path: PathBuf,
+        /// The highest point recorded.
+        seen: Box<HighWater>,
+        /// The point offered.
+        offered: Box<HighWater>,
+    },
+    /// An attempt earlier than the last one this TSS began was to be recorded as begun.
+    #[error(
+        "the keystore {path} records that this TSS began attempt {} of session {}, and will not record the \
+         earlier attempt {} of session {}: the chain it follows is behind what it saw (a node restored from an \
+         older backup?); let the node sync to the chain it followed before",
+        .started.1, .started.0, .offered.1, .offered.0
+    )]
+    StartedBehind {
+        /// The file.
+        path: PathBuf,
+        /// The last attempt begun: (session, attempt).
+        started: (SessionIndex, AttemptIndex),
+        /// The attempt offered: (session, attempt).
+        offered: (SessionIndex, AttemptIndex),
+    },
     /// The key material could not be derived.
     #[error("keystore key: {0}")]
     Key(String),
@@ -241,6 +287,85 @@ pub struct RetiredInfo {
     pub info: SlotInfo,
     /// The chain session in which it was retired.
     pub retired_in_session: SessionIndex,
+}
+
+/// The chain a keystore belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainBinding {
+    /// The network id.
+    #[serde(with = "keywheel_chain::encoding::hex_array")]
+    pub network: [u8; 32],
+    /// The genesis block's hash.
+    #[serde(with = "keywheel_chain::encoding::hex_array")]
+    pub genesis_hash: [u8; 32],
+}
+
+impl std::fmt::Display for ChainBinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "network {} and genesis {}",
+            to_hex(&self.network),
+            to_hex(&self.genesis_hash)
+        )
+    }
+}
+
+/// The furthest point of the chain the TSS has seen (and acted on).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HighWater {
+    /// The block's height.
+    pub height: u64,
+    /// The block's hash.
+    #[serde(with = "keywheel_chain::encoding::hex_array")]
+    pub block_hash: [u8; 32],
+    /// The chain's session at that block.
+    pub session: SessionIndex,
+    /// The digest of the chain's sharing at that block, if it had one.
+    #[serde(with = "hex_opt_array")]
+    pub sharing: Option<[u8; 32]>,
+}
+
+impl std::fmt::Display for HighWater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "block {} ({}, session {})",
+            self.height,
+            to_hex(&self.block_hash),
+            self.session
+        )
+    }
+}
+
+/// Serde for `Option<[u8; 32]>`: hex when human-readable, bytes otherwise.
+mod hex_opt_array {
+    use keywheel_chain::encoding::{from_hex, to_hex};
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &Option<[u8; 32]>, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            bytes.as_ref().map(|b| to_hex(b)).serialize(serializer)
+        } else {
+            bytes.serialize(serializer)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<[u8; 32]>, D::Error> {
+        if deserializer.is_human_readable() {
+            Option::<String>::deserialize(deserializer)?
+                .map(|s| {
+                    from_hex(&s)?
+                        .try_into()
+                        .map_err(|b: Vec<u8>| format!("expected 32 bytes of hex, got {}", b.len()))
+                })
+                .transpose()
+                .map_err(D::Error::custom)
+        } else {
+            Option::deserialize(deserializer)
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -878,7 +1003,8 @@ impl Keystore {
     /// The keystore does not check that this is safe: **the caller must**. A retired share may be
     /// the only copy of a share the chain still names (a node that showed an old or another chain
     /// made the TSS retire it), so shred only a share retired at least the policy's number of
-    /// sessions ago, on a chain the caller has verified, whose sharing is not this share's.
+    /// sessions ago, on a chain the caller has verified (bound with [`Keystore::bind_chain`], at
+    /// or above [`Keystore::high_water`]), whose sharing is not this share's.
     pub fn shred(&mut self, id: &str) -> Result<bool, KeystoreError> {
         let name = retired_name(id);
         {
@@ -902,9 +1028,25 @@ impl Keystore {
 
     /// Records that this TSS began taking part in `(session, attempt)`, before it sends any
     /// protocol message: after a crash it must not run that attempt again (new randomness for
-    /// the same session would be equivocation).
+    /// the same session would be equivocation). The record only moves forward: an attempt
+    /// earlier than the one recorded is refused ([`KeystoreError::StartedBehind`]); the same one
+    /// again is Ok.
     pub fn mark_started(&self, session: SessionIndex, attempt: AttemptIndex) -> Result<(), KeystoreError> {
         let mut change = Change::begin(self)?;
+        if let Some(plain) = change.get(STARTED)? {
+            let started: (SessionIndex, AttemptIndex) =
+                postcard::from_bytes(&plain).map_err(|_| self.tampered(STARTED))?;
+            if (session, attempt) < started {
+                return Err(KeystoreError::StartedBehind {
+                    path: self.path.clone(),
+                    started,
+                    offered: (session, attempt),
+                });
+            }
+            if (session, attempt) == started {
+                return Ok(());
+            }
+        }
         let plain = postcard::to_allocvec(&(session, attempt)).expect("plain data serializes");
         change.put(STARTED, &plain)?;
         change.commit()
@@ -920,6 +1062,59 @@ impl Keystore {
             return Ok(None);
         };
         postcard::from_bytes(&plain).map(Some).map_err(|_| self.tampered(name))
+    }
+
+    /// The chain this keystore belongs to, once bound.
+    pub fn chain_binding(&self) -> Result<Option<ChainBinding>, KeystoreError> {
+        self.read_value(CHAIN)
+    }
+
+    /// Binds the keystore to a chain, once: the same binding again is Ok, another is refused
+    /// ([`KeystoreError::OtherChain`]).
+    pub fn bind_chain(&mut self, binding: &ChainBinding) -> Result<(), KeystoreError> {
+        let mut change = Change::begin(self)?;
+        if let Some(plain) = change.get(CHAIN)? {
+            let bound: ChainBinding = postcard::from_bytes(&plain).map_err(|_| self.tampered(CHAIN))?;
+            if bound == *binding {
+                return Ok(());
+            }
+            return Err(KeystoreError::OtherChain {
+                path: self.path.clone(),
+                bound: Box::new(bound),
+                offered: Box::new(*binding),
+            });
+        }
+        let plain = postcard::to_allocvec(binding).expect("plain data serializes");
+        change.put(CHAIN, &plain)?;
+        change.commit()
+    }
+
+    /// The furthest point of the chain recorded, if any.
+    pub fn high_water(&self) -> Result<Option<HighWater>, KeystoreError> {
+        self.read_value(HIGH_WATER)
+    }
+
+    /// Records a further point of the chain. A lower height, or the same height with another
+    /// block hash, is refused ([`KeystoreError::Behind`]); the same block again is Ok (and writes
+    /// nothing).
+    pub fn raise_high_water(&mut self, mark: &HighWater) -> Result<(), KeystoreError> {
+        let mut change = Change::begin(self)?;
+        if let Some(plain) = change.get(HIGH_WATER)? {
+            let seen: HighWater = postcard::from_bytes(&plain).map_err(|_| self.tampered(HIGH_WATER))?;
+            if mark.height == seen.height && mark.block_hash == seen.block_hash {
+                return Ok(());
+            }
+            if mark.height <= seen.height {
+                return Err(KeystoreError::Behind {
+                    path: self.path.clone(),
+                    seen: Box::new(seen),
+                    offered: Box::new(mark.clone()),
+                });
+            }
+        }
+        let plain = postcard::to_allocvec(mark).expect("plain data serializes");
+        change.put(HIGH_WATER, &plain)?;
+        change.commit()
     }
 }
 
@@ -1282,7 +1477,8 @@ mod tests {
         );
     }
 
-    /// A keystore with every kind of record: `current`, `next`, a retired share and `started`.
+    /// A keystore with every kind of record: `current`, `next`, a retired share, `started`, the
+    /// chain binding and the high-water mark.
     fn full_keystore(path: &Path) {
         let mut ks = open(path).unwrap();
         ks.put_next(&held(1, b"one")).unwrap();
@@ -1291,6 +1487,24 @@ mod tests {
         ks.rotate(2).unwrap();
         ks.put_next(&held(3, b"three")).unwrap();
         ks.mark_started(3, 1).unwrap();
+        ks.bind_chain(&binding(1, 1)).unwrap();
+        ks.raise_high_water(&mark(10, 1)).unwrap();
+    }
+
+    fn binding(network: u8, genesis: u8) -> ChainBinding {
+        ChainBinding {
+            network: [network; 32],
+            genesis_hash: [genesis; 32],
+        }
+    }
+
+    fn mark(height: u64, hash: u8) -> HighWater {
+        HighWater {
+            height,
+            block_hash: [hash; 32],
+            session: 3,
+            sharing: Some([4; 32]),
+        }
     }
 
     #[test]
@@ -1303,6 +1517,8 @@ mod tests {
             (SEALED, "current", "current"),
             (SEALED, "next", "next"),
             (SEALED, "started", "started"),
+            (SEALED, "chain", "chain"),
+            (SEALED, "high_water", "high_water"),
             (RETIRED, "s1-a1-0", "retired/s1-a1-0"),
             (META, "index", "index"),
         ];
@@ -1321,6 +1537,8 @@ mod tests {
         assert_eq!(ks.get(Slot::Next).unwrap().unwrap().secret.as_slice(), b"three");
         assert_eq!(ks.get_retired("s1-a1-0").unwrap().unwrap().secret.as_slice(), b"one");
         assert_eq!(ks.started().unwrap(), Some((3, 1)));
+        assert_eq!(ks.chain_binding().unwrap(), Some(binding(1, 1)));
+        assert_eq!(ks.high_water().unwrap(), Some(mark(10, 1)));
     }
 
     #[test]
@@ -1334,6 +1552,7 @@ mod tests {
         let mut ks = open(&path).unwrap();
         ks.rotate(1).unwrap();
         ks.mark_started(1, 1).unwrap();
+        ks.raise_high_water(&mark(10, 1)).unwrap();
         drop(ks);
         let old = raw_records(&path);
         let old_index = raw_table(&path, META)["index"].clone();
@@ -1341,6 +1560,7 @@ mod tests {
         ks.put_next(&held(2, b"two")).unwrap();
         ks.rotate(2).unwrap();
         ks.mark_started(2, 1).unwrap();
+        ks.raise_high_water(&mark(20, 2)).unwrap();
         drop(ks);
         let pristine = std::fs::read(&path).unwrap();
 
@@ -1354,10 +1574,17 @@ mod tests {
         drop(ks);
         assert_tampered(open(&path).unwrap().get(Slot::Current), "current", NOT_LAST);
 
-        // `started` back to an older value: refused, not moved back.
-        std::fs::write(&path, &pristine).unwrap();
-        write_raw(&path, "started", &old["started"]);
-        assert_tampered(open(&path).unwrap().started(), "started", NOT_LAST);
+        // `started` and the high-water mark back to older values: refused, not moved back.
+        for (name, older) in [("started", &old["started"]), ("high_water", &old["high_water"])] {
+            std::fs::write(&path, &pristine).unwrap();
+            write_raw(&path, name, older);
+            let ks = open(&path).unwrap();
+            if name == "started" {
+                assert_tampered(ks.started(), name, NOT_LAST);
+            } else {
+                assert_tampered(ks.high_water(), name, NOT_LAST);
+            }
+        }
 
         // A holding slot brought back after it was rotated away: refused at open.
         std::fs::write(&path, &pristine).unwrap();
@@ -1374,6 +1601,79 @@ mod tests {
         let ks = open(&path).unwrap();
         assert_eq!(ks.get(Slot::Current).unwrap().unwrap().secret.as_slice(), b"two");
         assert_eq!(ks.started().unwrap(), Some((2, 1)));
+        assert_eq!(ks.high_water().unwrap(), Some(mark(20, 2)));
+    }
+
+    #[test]
+    fn started_only_moves_forward() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEYSTORE_FILE);
+        let ks = open(&path).unwrap();
+        ks.mark_started(3, 2).unwrap();
+        for (session, attempt) in [(3, 1), (2, 9)] {
+            let err = ks.mark_started(session, attempt).unwrap_err();
+            assert!(
+                matches!(err, KeystoreError::StartedBehind { started: (3, 2), offered, .. } if offered == (session, attempt)),
+                "{err}"
+            );
+            assert!(err.to_string().contains("began attempt 2 of session 3"), "{err}");
+        }
+        ks.mark_started(3, 2).unwrap();
+        assert_eq!(ks.started().unwrap(), Some((3, 2)));
+        ks.mark_started(4, 1).unwrap();
+        drop(ks);
+        let ks = open(&path).unwrap();
+        assert_eq!(ks.started().unwrap(), Some((4, 1)));
+        assert!(ks.mark_started(3, 5).is_err());
+    }
+
+    #[test]
+    fn the_chain_binding_is_set_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEYSTORE_FILE);
+        let mut ks = open(&path).unwrap();
+        assert_eq!(ks.chain_binding().unwrap(), None);
+        ks.bind_chain(&binding(1, 2)).unwrap();
+        ks.bind_chain(&binding(1, 2)).unwrap();
+        for other in [binding(9, 2), binding(1, 9)] {
+            let err = ks.bind_chain(&other).unwrap_err();
+            assert!(
+                matches!(&err, KeystoreError::OtherChain { bound, offered, .. } if **bound == binding(1, 2) && **offered == other),
+                "{err}"
+            );
+            assert!(err.to_string().contains("its own data directory"), "{err}");
+        }
+        drop(ks);
+        assert_eq!(open(&path).unwrap().chain_binding().unwrap(), Some(binding(1, 2)));
+        let json = serde_json::to_value(binding(1, 2)).unwrap();
+        assert_eq!(json["network"], format!("0x{}", "01".repeat(32)));
+    }
+
+    #[test]
+    fn the_high_water_mark_only_rises() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEYSTORE_FILE);
+        let mut ks = open(&path).unwrap();
+        assert_eq!(ks.high_water().unwrap(), None);
+        ks.raise_high_water(&mark(10, 1)).unwrap();
+        ks.raise_high_water(&mark(10, 1)).unwrap();
+        for behind in [mark(9, 1), mark(10, 2)] {
+            let err = ks.raise_high_water(&behind).unwrap_err();
+            assert!(
+                matches!(&err, KeystoreError::Behind { seen, offered, .. } if **seen == mark(10, 1) && **offered == behind),
+                "{err}"
+            );
+            assert!(err.to_string().contains("let the node sync"), "{err}");
+        }
+        assert_eq!(ks.high_water().unwrap(), Some(mark(10, 1)));
+        ks.raise_high_water(&mark(11, 3)).unwrap();
+        drop(ks);
+        let ks = open(&path).unwrap();
+        assert_eq!(ks.high_water().unwrap(), Some(mark(11, 3)));
+        let json = serde_json::to_value(mark(11, 3)).unwrap();
+        assert_eq!(json["sharing"], format!("0x{}", "04".repeat(32)));
+        let back: HighWater = serde_json::from_value(json).unwrap();
+        assert_eq!(back, mark(11, 3));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! and extrinsics) and an x25519 static key (its Noise transport key). Both are made on first
 //! start and kept in the data directory as owner-only key files.
 
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
 
 use keywheel_chain::AccountId;
@@ -40,9 +41,37 @@ fn load_or_generate_seed(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileErro
     keyfile::read_seed(path)
 }
 
+/// Makes the data directory if it is missing, and owner-only (0700) either way: it holds the key
+/// files and the keystore.
+fn owner_only_dir(dir: &Path) -> Result<(), KeyFileError> {
+    let failed = |what: &str, e: std::io::Error| KeyFileError {
+        path: dir.to_path_buf(),
+        reason: format!(
+            "cannot {what} the data directory ({e}); run `mkdir -p -m 700 {}`",
+            dir.display()
+        ),
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| failed("create", e))?;
+    let mode = std::fs::metadata(dir)
+        .map_err(|e| failed("read", e))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| failed("make owner-only (chmod 700)", e))?;
+    }
+    Ok(())
+}
+
 impl Identity {
-    /// Loads the keys from `dir`, generating whichever is missing.
+    /// Loads the keys from `dir`, generating whichever is missing (and `dir` itself, owner-only;
+    /// an existing `dir` is made owner-only).
     pub fn load_or_generate(dir: &Path) -> Result<Self, KeyFileError> {
+        owner_only_dir(dir)?;
         let account = load_or_generate_seed(&dir.join(ACCOUNT_KEY_FILE))?;
         let transport = load_or_generate_seed(&dir.join(TRANSPORT_KEY_FILE))?;
         Ok(Self::from_seeds(&account, &transport))
@@ -94,5 +123,19 @@ mod tests {
         let shown = format!("{first:?}");
         assert!(!shown.contains(&hex::encode(first.x25519_secret())), "{shown}");
         assert!(!shown.contains(&hex::encode(first.signer().seed())), "{shown}");
+    }
+
+    #[test]
+    fn the_data_directory_and_key_files_are_owner_only() {
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("tss");
+        Identity::load_or_generate(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700, "a new data directory");
+        assert_eq!(mode(&dir.join(ACCOUNT_KEY_FILE)), 0o600);
+        assert_eq!(mode(&dir.join(TRANSPORT_KEY_FILE)), 0o600);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Identity::load_or_generate(&dir).unwrap();
+        assert_eq!(mode(&dir), 0o700, "an existing data directory others could read");
     }
 }

@@ -2,6 +2,7 @@
 //! transport and the HTTP API, and runs the orchestrator and the signing job handler.
 
 use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
 use std::sync::Arc;
 
 use tokio::task::JoinHandle;
@@ -64,7 +65,11 @@ impl TssHandle {
 
 /// Starts a TSS with `config`.
 pub async fn start(config: TssConfig) -> Result<TssHandle, TssError> {
-    std::fs::create_dir_all(&config.data_dir)
+    // Owner-only: it holds the identity keys, the keystore and perhaps the keystore's key file.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
         .map_err(|e| TssError::io(format!("create the data directory {}", config.data_dir.display()), e))?;
     let identity = Identity::load_or_generate(&config.data_dir)?;
     let keystore = Keystore::open(

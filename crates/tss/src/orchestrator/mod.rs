@@ -124,7 +124,7 @@ impl Orchestrator {
         self.status.lock().chain_session = Some(committee.session);
 
         if let Some(sharing) = &committee.sharing {
-            slots::settle(res, sharing, reshare.as_ref())?;
+            slots::settle(res, committee.session, sharing, reshare.as_ref())?;
         }
         self.supersede(reshare.as_ref().map(|v| (v.record.session, v.record.attempt)));
         let Some(view) = reshare else { return Ok(()) };

@@ -2,7 +2,7 @@
 //! in the holding slot; erase a share of a sharing that is not the chain's (a departed member's,
 //! or a holding slot no rotation will use).
 
-use keywheel_chain::Sharing;
+use keywheel_chain::{SessionIndex, Sharing};
 use keywheel_rpc::ReshareView;
 use tracing::info;
 
@@ -13,7 +13,12 @@ use crate::resources::Resources;
 
 /// Rotates to `next` once the chain's sharing is `next`'s, and erases shares of any sharing that
 /// is not the chain's.
-pub(super) fn settle(res: &Resources, sharing: &Sharing, reshare: Option<&ReshareView>) -> Result<(), TssError> {
+pub(super) fn settle(
+    res: &Resources,
+    session: SessionIndex,
+    sharing: &Sharing,
+    reshare: Option<&ReshareView>,
+) -> Result<(), TssError> {
     let chain = sharing.digest();
     let mut keystore = res.keystore();
     let current = keystore.info(Slot::Current)?;
@@ -21,7 +26,7 @@ pub(super) fn settle(res: &Resources, sharing: &Sharing, reshare: Option<&Reshar
     let current_ok = current.as_ref().is_some_and(|c| c.sharing_digest() == chain);
     if let Some(n) = &next {
         if n.sharing_digest() == chain && !current_ok {
-            let info = keystore.rotate()?;
+            let info = keystore.rotate(session)?;
             count(&res.metrics.rotations);
             info!(
                 session = info.session,
@@ -32,17 +37,17 @@ pub(super) fn settle(res: &Resources, sharing: &Sharing, reshare: Option<&Reshar
         }
     }
     if current.is_some() && !current_ok {
-        keystore.erase(Slot::Current)?;
-        info!("erased a share of a sharing the chain no longer uses (this TSS left the committee)");
+        keystore.retire(Slot::Current, session)?;
+        info!("retired a share of a sharing the chain no longer uses (this TSS left the committee)");
     }
     if let Some(n) = next {
         let in_flight = reshare.map(|v| (v.record.session, v.record.attempt));
         if in_flight != Some((n.session, n.attempt)) {
-            keystore.erase(Slot::Next)?;
+            keystore.retire(Slot::Next, session)?;
             info!(
                 session = n.session,
                 attempt = n.attempt,
-                "erased a held share of an attempt that ended without rotating to it"
+                "retired a held share of an attempt that ended without rotating to it"
             );
         }
     }

@@ -77,6 +77,31 @@ pub mod hex_opt {
     }
 }
 
+/// Serde for `Option<[u8; 32]>`: hex when human-readable, bytes otherwise.
+pub mod hex_opt_array {
+    use super::*;
+
+    /// Serializes.
+    pub fn serialize<S: Serializer>(bytes: &Option<[u8; 32]>, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            bytes.as_ref().map(|b| to_hex(b)).serialize(serializer)
+        } else {
+            bytes.serialize(serializer)
+        }
+    }
+
+    /// Deserializes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<[u8; 32]>, D::Error> {
+        if deserializer.is_human_readable() {
+            Option::<String>::deserialize(deserializer)?
+                .map(|s| parse_hex_array(&s).map_err(D::Error::custom))
+                .transpose()
+        } else {
+            Option::deserialize(deserializer)
+        }
+    }
+}
+
 /// Serde for `[u8; 32]`: hex when human-readable, bytes otherwise.
 pub mod hex_array {
     use super::*;

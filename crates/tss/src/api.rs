@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use keywheel_rpc::sign_request::{SignError, SignRequest};
 
-use crate::keystore::{Slot, SlotInfo};
+use crate::keystore::{RetiredInfo, Slot, SlotInfo};
 use crate::orchestrator::Orchestrator;
 use crate::resources::Resources;
 use crate::signing::Signing;
@@ -41,6 +41,12 @@ pub struct TssStatus {
     pub running: Option<(u32, u32)>,
     /// The last attempt it took part in, if it ended.
     pub last_attempt: Option<serde_json::Value>,
+    /// Why key actions are halted, if they are (the node is behind, forked or foreign).
+    #[serde(default)]
+    pub halted: Option<String>,
+    /// The retired shares it keeps (shares of sharings the chain no longer uses).
+    #[serde(default)]
+    pub retired: Vec<RetiredInfo>,
 }
 
 /// The error body of every failed call.
@@ -142,9 +148,9 @@ async fn status(State(state): State<ApiState>) -> Response {
         let keystore = state.res.keystore();
         keystore
             .info(Slot::Current)
-            .and_then(|c| Ok((c, keystore.info(Slot::Next)?)))
+            .and_then(|c| Ok((c, keystore.info(Slot::Next)?, keystore.retired()?)))
     };
-    let (current, next) = match slots {
+    let (current, next, retired) = match slots {
         Ok(slots) => slots,
         Err(e) => return error(500, "keystore", e.to_string()),
     };
@@ -158,6 +164,8 @@ async fn status(State(state): State<ApiState>) -> Response {
         chain_session: attempts.chain_session,
         running: attempts.running,
         last_attempt: attempts.last.and_then(|l| serde_json::to_value(l).ok()),
+        halted: attempts.halted,
+        retired,
     })
     .into_response()
 }

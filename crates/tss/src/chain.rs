@@ -21,6 +21,7 @@ pub struct ChainClient {
     genesis_hash: [u8; 32],
     network: [u8; 32],
     block_time: Duration,
+    followed_from: keywheel_chain::BlockNumber,
     /// Submissions go one at a time so nonces follow each other.
     submitting: Mutex<()>,
 }
@@ -69,6 +70,7 @@ impl ChainClient {
             genesis_hash: status.genesis_hash,
             network: status.network,
             block_time: Duration::from_millis(status.block_time_ms),
+            followed_from: status.height,
             submitting: Mutex::new(()),
         })
     }
@@ -81,6 +83,12 @@ impl ChainClient {
     /// The genesis hash extrinsics and sign requests are bound to.
     pub fn genesis_hash(&self) -> [u8; 32] {
         self.genesis_hash
+    }
+
+    /// The node's best block when this process first read the chain: an attempt that began at
+    /// or before it began before this process followed the chain.
+    pub fn followed_from(&self) -> keywheel_chain::BlockNumber {
+        self.followed_from
     }
 
     /// The node's block time.

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Subcommand;
 
 use crate::identity::Identity;
+use crate::keystore::{Keystore, KEYSTORE_FILE};
 use crate::TssConfig;
 
 #[derive(Subcommand)]
@@ -37,12 +38,63 @@ pub enum TssCommand {
         /// The keystore's key file (else KEYWHEEL_TSS_PASSPHRASE, else one made in the data dir).
         #[arg(long)]
         key_file: Option<PathBuf>,
+        /// The genesis hash of the network to serve (0x + 64 hex digits): a node of another
+        /// genesis is never followed.
+        #[arg(long, value_parser = parse_genesis)]
+        genesis_hash: Option<[u8; 32]>,
+        /// Follow a node over plain ws:// on a host that is not this machine.
+        #[arg(long)]
+        insecure_node: bool,
         /// Devnet fault injection: misbehave in a rotation attempt as this file says when the
         /// attempt starts (`silent`, `malicious`; absent or empty: honest).
         #[cfg(feature = "fault-injection")]
         #[arg(long, hide = true)]
         fault_file: Option<PathBuf>,
     },
+    /// List the retired shares the keystore keeps (shares of sharings the chain no longer
+    /// uses), as JSON. The TSS must not be running (it holds the keystore).
+    Retired {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The keystore's key file (else KEYWHEEL_TSS_PASSPHRASE, else the data dir's).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Shred one retired share now, before the TSS would (it keeps each for
+    /// `keep_retired_sessions` sessions after its rotation). Irreversible. The TSS must not be
+    /// running.
+    Shred {
+        /// The data directory.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The keystore's key file (else KEYWHEEL_TSS_PASSPHRASE, else the data dir's).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// The retired share's id, as `retired` lists it.
+        id: String,
+    },
+}
+
+fn parse_genesis(s: &str) -> Result<[u8; 32], String> {
+    keywheel_chain::encoding::from_hex(s)?
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("a genesis hash is 32 bytes, not {}", b.len()))
+}
+
+/// Opens the keystore of a TSS that is not running.
+fn open_keystore(data_dir: PathBuf, key_file: Option<PathBuf>) -> anyhow::Result<Keystore> {
+    let config = TssConfig {
+        data_dir,
+        keystore_key_file: key_file,
+        ..TssConfig::default()
+    };
+    let identity = Identity::load(&config.data_dir)?;
+    let path = config.data_dir.join(KEYSTORE_FILE);
+    if !path.exists() {
+        anyhow::bail!("{} has no keystore", config.data_dir.display());
+    }
+    Ok(Keystore::open(&path, identity.account(), &config.key_source()?)?)
 }
 
 /// Runs one TSS command until it ends (`run`: until SIGINT or SIGTERM).
@@ -67,6 +119,8 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             p2p,
             api,
             key_file,
+            genesis_hash,
+            insecure_node,
             #[cfg(feature = "fault-injection")]
             fault_file,
         } => {
@@ -89,6 +143,10 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             if key_file.is_some() {
                 cfg.keystore_key_file = key_file;
             }
+            if genesis_hash.is_some() {
+                cfg.genesis_hash = genesis_hash;
+            }
+            cfg.insecure_node |= insecure_node;
             #[cfg(feature = "fault-injection")]
             if let Some(path) = fault_file {
                 tracing::warn!(
@@ -101,6 +159,19 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             println!("api {}", handle.api_addr());
             wait_for_stop().await;
             handle.stop();
+            Ok(())
+        }
+        TssCommand::Retired { data_dir, key_file } => {
+            let keystore = open_keystore(data_dir, key_file)?;
+            println!("{}", serde_json::to_string_pretty(&keystore.retired()?)?);
+            Ok(())
+        }
+        TssCommand::Shred { data_dir, key_file, id } => {
+            let mut keystore = open_keystore(data_dir, key_file)?;
+            if !keystore.shred(&id)? {
+                anyhow::bail!("no retired share `{id}` in this keystore (`retired` lists them)");
+            }
+            println!("shredded {id}");
             Ok(())
         }
     }

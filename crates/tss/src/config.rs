@@ -36,11 +36,27 @@ pub struct TssConfig {
     /// directory (fine for a devnet; keep a production key elsewhere).
     #[serde(default)]
     pub keystore_key_file: Option<PathBuf>,
+    /// The genesis hash of the network this TSS serves: a node of another genesis is never
+    /// followed, even on the very first start (before the keystore is bound to a chain).
+    #[serde(default, with = "keywheel_chain::encoding::hex_opt_array", skip_serializing_if = "Option::is_none")]
+    pub genesis_hash: Option<[u8; 32]>,
+    /// Follow a node over plain `ws://` on a non-loopback address (anyone on the path could
+    /// then answer for the node). Off by default.
+    #[serde(default)]
+    pub insecure_node: bool,
+    /// How many chain sessions a retired share is kept after the rotation that retired it,
+    /// before it is shredded (the chain must have been checked at each step).
+    #[serde(default = "default_keep_retired")]
+    pub keep_retired_sessions: u32,
     /// Where to read a deliberate fault from (`run --fault-file`, builds with
     /// `fault-injection` only; never from a configuration file).
     #[cfg(feature = "fault-injection")]
     #[serde(skip)]
     pub fault: Option<crate::fault::FaultSwitch>,
+}
+
+fn default_keep_retired() -> u32 {
+    2
 }
 
 fn default_data_dir() -> PathBuf {
@@ -67,6 +83,9 @@ impl Default for TssConfig {
             p2p_listen: default_p2p(),
             api_listen: default_api(),
             keystore_key_file: None,
+            genesis_hash: None,
+            insecure_node: false,
+            keep_retired_sessions: default_keep_retired(),
             #[cfg(feature = "fault-injection")]
             fault: None,
         }
@@ -74,6 +93,36 @@ impl Default for TssConfig {
 }
 
 impl TssConfig {
+    /// Refuses a node address anyone on the path could answer for: plain `ws://` to a host
+    /// that is not loopback, unless `insecure_node` says the operator knows.
+    pub fn check_node_url(&self) -> Result<(), TssError> {
+        let url = self.node_url.trim();
+        let Some(rest) = url.strip_prefix("ws://") else {
+            return if url.starts_with("wss://") {
+                Ok(())
+            } else {
+                Err(TssError::Config(format!(
+                    "the node address `{url}` is not a ws:// or wss:// URL"
+                )))
+            };
+        };
+        let authority = rest.split('/').next().unwrap_or("");
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(""),
+            None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+        };
+        let loopback = host == "localhost"
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if loopback || self.insecure_node {
+            Ok(())
+        } else {
+            Err(TssError::Config(format!(
+                "the node address `{url}` is plain ws:// to a host that is not this machine: anyone on the path \
+                 could answer for the node; use wss://, a loopback address, or --insecure-node if you accept that"
+            )))
+        }
+    }
+
     /// The faults this configuration arms (none in a build without `fault-injection`).
     pub fn faults(&self) -> crate::fault::Faults {
         #[cfg(feature = "fault-injection")]
@@ -119,5 +168,27 @@ mod tests {
         assert_eq!(config.api_listen, default_api());
         assert!(config.p2p_listen.ip().is_loopback());
         assert!(toml::from_str::<TssConfig>("colour = \"blue\"").is_err());
+        assert_eq!(config.keep_retired_sessions, 2);
+        assert!(!config.insecure_node);
+        let pinned: TssConfig = toml::from_str(&format!("genesis_hash = \"0x{}\"", "ab".repeat(32))).unwrap();
+        assert_eq!(pinned.genesis_hash, Some([0xab; 32]));
+        assert!(toml::from_str::<TssConfig>("genesis_hash = \"0x12\"").is_err());
+    }
+
+    #[test]
+    fn plain_ws_is_refused_off_this_machine_unless_the_operator_says_so() {
+        let with = |url: &str, insecure| TssConfig {
+            node_url: url.into(),
+            insecure_node: insecure,
+            ..TssConfig::default()
+        };
+        for ok in ["ws://127.0.0.1:9944", "ws://localhost:9944", "ws://[::1]:9944/", "wss://node.example:443"] {
+            assert!(with(ok, false).check_node_url().is_ok(), "{ok}");
+        }
+        for refused in ["ws://10.0.0.5:9944", "ws://node.example:9944", "http://127.0.0.1:9944", "ws://127.0.0.1.evil:1"] {
+            let err = with(refused, false).check_node_url().unwrap_err().to_string();
+            assert!(err.contains(refused), "{err}");
+        }
+        assert!(with("ws://10.0.0.5:9944", true).check_node_url().is_ok());
     }
 }

@@ -77,6 +77,13 @@ impl Identity {
         Ok(Self::from_seeds(&account, &transport))
     }
 
+    /// Loads the keys from `dir`; refuses if either is missing (nothing is generated).
+    pub fn load(dir: &Path) -> Result<Self, KeyFileError> {
+        let account = keyfile::read_seed(&dir.join(ACCOUNT_KEY_FILE))?;
+        let transport = keyfile::read_seed(&dir.join(TRANSPORT_KEY_FILE))?;
+        Ok(Self::from_seeds(&account, &transport))
+    }
+
     /// The identity with these seeds.
     pub fn from_seeds(account_seed: &[u8; 32], x25519_secret: &[u8; 32]) -> Self {
         let secret = x25519_dalek::StaticSecret::from(*x25519_secret);

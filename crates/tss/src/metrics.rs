@@ -78,6 +78,10 @@ pub struct Metrics {
     pub sign_errors: AtomicU64,
     /// Connections refused because the peer's key is declared by no TSS.
     pub unknown_peers: AtomicU64,
+    /// 1 while key actions are halted because the node cannot be trusted, else 0.
+    pub halted: AtomicU64,
+    /// Retired shares shredded once the chain was far enough past their rotation.
+    pub shredded: AtomicU64,
     /// Indexed by `Dropped as usize` (declaration order, as in `Dropped::ALL`).
     dropped: [AtomicU64; Dropped::ALL.len()],
     latency: Locked<Histogram>,
@@ -156,6 +160,16 @@ impl Metrics {
             "Connections refused: the peer's key is declared by no TSS.",
             &self.unknown_peers,
         );
+        counter(
+            "keywheel_tss_shredded_total",
+            "Retired shares shredded, K sessions after their rotation on a checked chain.",
+            &self.shredded,
+        );
+        out.push_str(&format!(
+            "# HELP keywheel_tss_halted 1 while key actions are halted (the node is behind, forked or foreign).\n\
+             # TYPE keywheel_tss_halted gauge\nkeywheel_tss_halted {}\n",
+            self.halted.load(Ordering::Relaxed)
+        ));
         out.push_str("# HELP keywheel_tss_frames_dropped_total Peer frames dropped, by reason.\n");
         out.push_str("# TYPE keywheel_tss_frames_dropped_total counter\n");
         for why in Dropped::ALL {

@@ -15,7 +15,7 @@ use crate::error::TssError;
 use crate::identity::Identity;
 use crate::keystore::{Keystore, KEYSTORE_FILE};
 use crate::metrics::Metrics;
-use crate::orchestrator::Orchestrator;
+use crate::orchestrator::{FollowRules, Orchestrator};
 use crate::resources::Resources;
 use crate::signing::Signing;
 use crate::transport::Transport;
@@ -65,6 +65,7 @@ impl TssHandle {
 
 /// Starts a TSS with `config`.
 pub async fn start(config: TssConfig) -> Result<TssHandle, TssError> {
+    config.check_node_url()?;
     // Owner-only: it holds the identity keys, the keystore and perhaps the keystore's key file.
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -95,7 +96,14 @@ pub async fn start(config: TssConfig) -> Result<TssHandle, TssError> {
         "TSS started"
     );
 
-    let orchestrator = Arc::new(Orchestrator::new(res.clone(), config.faults()));
+    let orchestrator = Arc::new(Orchestrator::new(
+        res.clone(),
+        config.faults(),
+        FollowRules {
+            pinned_genesis: config.genesis_hash,
+            keep_retired_sessions: config.keep_retired_sessions,
+        },
+    ));
     let signing = Arc::new(Signing::new(res.clone()));
     let app = api::router(ApiState::new(res.clone(), orchestrator.clone(), signing.clone()));
     let tasks = vec![

@@ -17,6 +17,7 @@
 //! (confirmations and reports), `attempt` (one attempt's protocol run).
 
 mod attempt;
+mod guard;
 mod slots;
 mod status;
 mod submit;
@@ -25,16 +26,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keywheel_chain::{AttemptIndex, Call, Event, SessionIndex};
-use keywheel_rpc::KeywheelApiClient;
+use keywheel_rpc::jsonrpsee::ws_client::WsClient;
+use keywheel_rpc::{CommitteeView, KeywheelApiClient, NodeStatus};
 use tokio::task::AbortHandle;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{debug, error, info, info_span, warn, Instrument};
 
+pub use guard::Halt;
 pub use status::{AttemptReport, AttemptResult, AttemptStatus};
 
 use crate::chain::query_error;
 use crate::error::TssError;
 use crate::fault::Faults;
-use crate::keystore::Slot;
+use crate::keystore::{ChainBinding, Slot};
 use crate::resources::Resources;
 use crate::sync::Locked;
 use crate::transport::Directory;
@@ -47,10 +50,20 @@ const RECONCILE_EVERY: Duration = Duration::from_secs(2);
 pub struct Orchestrator {
     res: Arc<Resources>,
     faults: Faults,
+    rules: FollowRules,
     status: Arc<Locked<AttemptStatus>>,
     /// The task of the attempt that runs now: cancelled once the chain's attempt in flight is
     /// another one, so a superseded attempt cannot write the holding slot late.
     task: Locked<Option<(AttemptKey, AbortHandle)>>,
+}
+
+/// What the operator configured about following the chain.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowRules {
+    /// The genesis the configuration pins, if any.
+    pub pinned_genesis: Option<[u8; 32]>,
+    /// Sessions a retired share is kept after its rotation.
+    pub keep_retired_sessions: u32,
 }
 
 /// A reshare attempt: `(session, attempt)`.
@@ -59,10 +72,11 @@ type AttemptKey = (SessionIndex, AttemptIndex);
 impl Orchestrator {
     /// An orchestrator over the TSS's resources, with the faults its build and configuration
     /// allow.
-    pub(crate) fn new(res: Arc<Resources>, faults: Faults) -> Self {
+    pub(crate) fn new(res: Arc<Resources>, faults: Faults, rules: FollowRules) -> Self {
         Self {
             res,
             faults,
+            rules,
             status: Arc::default(),
             task: Locked::default(),
         }
@@ -117,14 +131,19 @@ impl Orchestrator {
     pub(crate) async fn reconcile(&self) -> Result<(), TssError> {
         let res = &self.res;
         let client = res.chain.client().await?;
+        let node = client.status().await.map_err(query_error)?;
+        let committee = client.committee().await.map_err(query_error)?;
+        self.status.lock().chain_session = Some(committee.session);
+        if !self.trust_node(&client, &node, &committee).await? {
+            return Ok(());
+        }
         let validators = client.validators().await.map_err(query_error)?;
         res.transport.set_directory(Directory::from_validators(&validators));
-        let committee = client.committee().await.map_err(query_error)?;
         let reshare = client.reshare().await.map_err(query_error)?;
-        self.status.lock().chain_session = Some(committee.session);
 
         if let Some(sharing) = &committee.sharing {
-            slots::settle(res, committee.session, sharing, reshare.as_ref())?;
+            let keep = self.rules.keep_retired_sessions;
+            slots::settle(res, committee.session, sharing, reshare.as_ref(), keep)?;
         }
         self.supersede(reshare.as_ref().map(|v| (v.record.session, v.record.attempt)));
         let Some(view) = reshare else { return Ok(()) };
@@ -156,12 +175,9 @@ impl Orchestrator {
         if running() == Some(key) {
             return Ok(());
         }
-        if res.keystore().started()? == Some(key) {
-            debug!(
-                session = key.0,
-                attempt = key.1,
-                "this TSS began this attempt before it restarted and cannot rejoin it; waiting for it to end"
-            );
+        let started = res.keystore().started()?;
+        if let Err(why) = guard::may_begin(record, started, res.chain.followed_from()) {
+            debug!(session = key.0, attempt = key.1, "not taking part: {why}; waiting for the attempt to end");
             return Ok(());
         }
         res.keystore().mark_started(record.session, record.attempt)?;
@@ -174,6 +190,76 @@ impl Orchestrator {
         );
         *self.task.lock() = Some((key, task.abort_handle()));
         Ok(())
+    }
+
+    /// Whether the node can be trusted with key actions now (see `guard`): records the new
+    /// high-water mark and resumes if so; halts, says why, and changes nothing if not.
+    async fn trust_node(
+        &self,
+        client: &WsClient,
+        node: &NodeStatus,
+        committee: &CommitteeView,
+    ) -> Result<bool, TssError> {
+        let res = &self.res;
+        let (binding, high_water) = {
+            let keystore = res.keystore();
+            (keystore.chain_binding()?, keystore.high_water()?)
+        };
+        let hash_at_high_water = match &high_water {
+            Some(seen) if node.height >= seen.height => client
+                .block(Some(seen.height))
+                .await
+                .map_err(query_error)?
+                .map(|b| b.hash()),
+            _ => None,
+        };
+        let view = guard::NodeView {
+            network: node.network,
+            genesis_hash: node.genesis_hash,
+            height: node.height,
+            best_hash: node.best_hash,
+            session: committee.session,
+            sharing: committee.sharing.as_ref().map(|s| s.digest()),
+            hash_at_high_water,
+        };
+        match guard::judge(binding.as_ref(), self.rules.pinned_genesis, high_water.as_ref(), &view) {
+            Ok(mark) => {
+                {
+                    let mut keystore = res.keystore();
+                    if binding.is_none() {
+                        keystore.bind_chain(&ChainBinding {
+                            network: node.network,
+                            genesis_hash: node.genesis_hash,
+                        })?;
+                    }
+                    keystore.raise_high_water(&mark)?;
+                }
+                self.set_halt(None);
+                Ok(true)
+            }
+            Err(halt) => {
+                self.set_halt(Some(halt));
+                Ok(false)
+            }
+        }
+    }
+
+    /// Records whether key actions are halted, logging each change once.
+    fn set_halt(&self, halt: Option<Halt>) {
+        let why = halt.map(|h| h.to_string());
+        let mut status = self.status.lock();
+        if status.halted == why {
+            return;
+        }
+        match &why {
+            Some(why) => error!("halting key actions (no rotate, retire, shred or new attempt): {why}"),
+            None => info!("the node is the chain this TSS follows again: key actions resume"),
+        }
+        self.res
+            .metrics
+            .halted
+            .store(u64::from(why.is_some()), std::sync::atomic::Ordering::Relaxed);
+        status.halted = why;
     }
 
     /// Cancels the running attempt if the chain's attempt in flight is another one (or none),

@@ -31,7 +31,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use keywheel_chain::AccountId;
+use keywheel_chain::{AccountId, SlashRecord};
 use serde::{Deserialize, Serialize};
 
 /// Rotations the devnet adds after `--sessions` at most, for faults still waiting to act.
@@ -235,6 +235,45 @@ impl FaultSummary {
             signed_during: None,
             detail: detail.into(),
         }
+    }
+
+    /// At the end of the run: records how the offender was slashed in its session, and returns
+    /// what did not follow as it must (nothing when all did) — applied, the expected slash, a
+    /// later attempt rotating (or, for a node restart, any), the signature during it verified.
+    pub fn judge(&mut self, slashes: &[SlashRecord]) -> Vec<String> {
+        let mut failures = Vec::new();
+        let spec: Option<FaultSpec> = self.fault.parse().ok();
+        self.slashed = slashes
+            .iter()
+            .find(|s| Some(s.tss.to_ss58()) == self.tss && Some(s.session) == self.session)
+            .map(|s| format!("{:?}", s.kind));
+        if !self.applied {
+            failures.push(format!("fault {} was not applied: {}", self.fault, self.detail));
+            return failures;
+        }
+        if let Some(expected) = spec.and_then(|s| s.expected_slash()) {
+            if self.slashed.as_deref() != Some(expected) {
+                failures.push(format!(
+                    "fault {}: the offender should be slashed {expected}, it was {:?}",
+                    self.fault, self.slashed
+                ));
+            }
+            if self.rotated_on_attempt.is_none_or(|a| a < 2) {
+                failures.push(format!(
+                    "fault {}: the rotation should happen on a later attempt, it was {:?}",
+                    self.fault, self.rotated_on_attempt
+                ));
+            }
+        } else if self.rotated_on_attempt.is_none() {
+            failures.push(format!("fault {}: the session did not rotate", self.fault));
+        }
+        if self.signed_during != Some(true) {
+            failures.push(format!(
+                "fault {}: the signature asked for during the fault did not verify",
+                self.fault
+            ));
+        }
+        failures
     }
 }
 

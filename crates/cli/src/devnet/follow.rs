@@ -1,12 +1,18 @@
-//! Follows the chain block by block, in order and without gaps: a subscription that ends (the
-//! client fell behind, or the node restarted) is re-opened and the blocks missed meanwhile are
-//! fetched one by one, so every event is seen exactly once.
+//! The event stream: follows the chain block by block, in order and without gaps — a
+//! subscription that ends (the client fell behind, or the node restarted) is re-opened and the
+//! blocks missed meanwhile are fetched one by one, so every event is seen exactly once — and
+//! [`NodeConnection`], the scenario's RPC client to the node with those events, one at a time.
 
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
-use keywheel_chain::BlockNumber;
+use anyhow::bail;
+use keywheel_chain::{BlockNumber, Event};
+use keywheel_rpc::jsonrpsee::ws_client::WsClient;
 use keywheel_rpc::{Block, KeywheelApiClient};
 use tokio::sync::mpsc;
+
+use crate::client;
 
 /// Starts the follower; it sends every block from `from` on, and ends when the receiver is
 /// dropped. A node that cannot be reached is retried every second, without end: the devnet's
@@ -52,4 +58,71 @@ pub fn follow(url: String, from: BlockNumber) -> mpsc::Receiver<Block> {
         }
     });
     rx
+}
+
+/// The scenario's connection to the node: an RPC client, and the chain's events in order from
+/// the follower.
+pub struct NodeConnection {
+    /// The node's WebSocket URL.
+    url: String,
+    /// The RPC client (replaced after a node restart).
+    pub client: WsClient,
+    /// Blocks from the follower.
+    blocks: mpsc::Receiver<Block>,
+    /// Events of blocks received but not returned yet, each with its block's timestamp.
+    pending: VecDeque<(u64, Event)>,
+    /// The timestamp of the block of the event [`NodeConnection::next`] returned last (chain
+    /// time).
+    pub last_at_ms: u64,
+}
+
+impl NodeConnection {
+    /// Connects to the node at `url` and follows its events from the next block on.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let client = client::connect(url).await?;
+        let height = client.status().await?.height;
+        Ok(Self {
+            url: url.to_owned(),
+            client,
+            blocks: follow(url.to_owned(), height + 1),
+            pending: Default::default(),
+            last_at_ms: 0,
+        })
+    }
+
+    /// A fresh RPC connection (after a node restart).
+    pub async fn reconnect(&mut self) -> anyhow::Result<()> {
+        let started = Instant::now();
+        loop {
+            match keywheel_rpc::connect_ws(&self.url).await {
+                Ok(client) => {
+                    self.client = client;
+                    return Ok(());
+                }
+                Err(e) if started.elapsed() > Duration::from_secs(60) => {
+                    bail!("the node at {} did not come back: {e}", self.url)
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
+    /// The next event, waiting at most until `deadline`.
+    pub async fn next(&mut self, deadline: Instant) -> anyhow::Result<Event> {
+        loop {
+            if let Some((at, event)) = self.pending.pop_front() {
+                self.last_at_ms = at;
+                return Ok(event);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.blocks.recv()).await {
+                Ok(Some(block)) => {
+                    let at = block.header.timestamp_ms;
+                    self.pending.extend(block.events.into_iter().map(|r| (at, r.event)));
+                }
+                Ok(None) => bail!("the chain follower stopped"),
+                Err(_) => bail!("timed out waiting for the chain"),
+            }
+        }
+    }
 }

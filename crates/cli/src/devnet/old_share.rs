@@ -28,6 +28,11 @@ pub struct OldShareTrial {
     pub detail: String,
 }
 
+/// Whether every old share tried was rejected (`None`: none was tried).
+pub fn all_rejected(trials: &[OldShareTrial]) -> Option<bool> {
+    (!trials.is_empty()).then(|| trials.iter().all(|t| t.rejected))
+}
+
 /// Opens the `current` share of a keystore (the TSS that owns it must not be running).
 pub fn open_share(path: &Path, owner: AccountId, key_file: &Path) -> anyhow::Result<ThresholdShare<P>> {
     let keystore = Keystore::open(path, owner, &KeySource::KeyFile(key_file.to_owned()))

@@ -1,11 +1,39 @@
-//! What a devnet run found: the JSON summary (`--summary FILE`) and the table printed at the end.
+//! What a devnet run found: the [`Report`] collected as it goes, and the JSON summary
+//! (`--summary FILE`) and the table built from it at the end.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
+use keywheel_chain::{AccountId, Member, SlashRecord};
 use serde::{Deserialize, Serialize};
 
+use super::args::DevnetArgs;
 use super::faults::FaultSummary;
-use super::old_share::OldShareTrial;
+use super::old_share::{all_rejected, OldShareTrial};
+use super::processes::Processes;
+use crate::client::account_of;
+
+/// What a run found so far; it survives a failure half-way.
+#[derive(Default)]
+pub struct Report {
+    /// The parent verifying key, once the jumpstart made it.
+    pub parent: Option<Vec<u8>>,
+    /// The committee now, as the chain last said.
+    pub committee: Vec<Member>,
+    /// Every rotation waited for.
+    pub sessions: Vec<SessionSummary>,
+    /// Every signature asked for.
+    pub signatures: Vec<SignatureSummary>,
+    /// The latest copy of each committee member's keystore, taken while nothing writes to it.
+    pub snapshots: BTreeMap<AccountId, PathBuf>,
+    /// Copies of departed members' keystores: (validator index, session it left in, path).
+    pub old_copies: Vec<(usize, u32, PathBuf)>,
+    /// Each `--fault` as it went.
+    pub faults: Vec<FaultSummary>,
+    /// Every check that failed so far.
+    pub failures: Vec<String>,
+}
 
 /// A devnet validator: its name in the devnet's output, its stash and its TSS.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,6 +101,20 @@ pub struct SlashSummary {
     pub amount: u128,
 }
 
+impl SlashSummary {
+    /// A slash on chain, its validator named as the devnet names it.
+    fn of(procs: &Processes, s: &SlashRecord) -> Self {
+        Self {
+            validator: procs.name_of(&s.tss),
+            tss: s.tss.to_ss58(),
+            kind: format!("{:?}", s.kind),
+            session: s.session,
+            attempt: s.attempt,
+            amount: s.amount,
+        }
+    }
+}
+
 /// The whole run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Summary {
@@ -102,7 +144,50 @@ pub struct Summary {
     pub failures: Vec<String>,
 }
 
+/// The child addresses the verified signatures were made under (more than one: it changed).
+pub fn child_addresses(signatures: &[SignatureSummary]) -> BTreeSet<&str> {
+    signatures.iter().filter_map(|s| s.child_address.as_deref()).collect()
+}
+
 impl Summary {
+    /// The summary of a finished run: its report (whose faults and failures it takes), each
+    /// departed member's old share tried, and the slashes on chain.
+    pub fn build(
+        args: &DevnetArgs,
+        procs: &Processes,
+        report: &mut Report,
+        trials: Vec<OldShareTrial>,
+        slashes: &[SlashRecord],
+    ) -> Self {
+        let addresses = child_addresses(&report.signatures);
+        let child_address = match (addresses.len(), report.signatures.iter().all(|s| s.verified)) {
+            (1, true) => addresses.into_iter().next().map(str::to_owned),
+            _ => None,
+        };
+        Summary {
+            parent_verifying_key: report.parent.as_ref().map(|k| format!("0x{}", hex::encode(k))),
+            child_address,
+            sessions: report.sessions.clone(),
+            signatures: report.signatures.clone(),
+            old_share_rejected: all_rejected(&trials),
+            old_share_trials: trials,
+            slashed: slashes.iter().map(|s| SlashSummary::of(procs, s)).collect(),
+            faults: std::mem::take(&mut report.faults),
+            validators: procs
+                .validators
+                .iter()
+                .map(|v| ValidatorSummary {
+                    name: v.name.clone(),
+                    stash: account_of(&v.stash).to_ss58(),
+                    tss: v.tss.to_ss58(),
+                })
+                .collect(),
+            committee_size: args.committee,
+            threshold: args.threshold,
+            failures: std::mem::take(&mut report.failures),
+        }
+    }
+
     /// The devnet name of a TSS account, else the account.
     pub fn name_of(&self, tss: &str) -> String {
         self.validators

@@ -1,0 +1,284 @@
+//! Injecting the `--fault`s into a run (what each one is and expects: [`super::faults`]). They
+//! wait in order in a [`FaultQueue`]; the first is armed right after the jumpstart, each next one
+//! right after the rotation its predecessor acted in, while no reshare is in flight. In the first
+//! rotation in which its target can act, the armed fault strikes, the rotation's outcome is
+//! recorded in its summary entry, and its switch is cleared once the rotation is done.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::time::Duration;
+
+use anyhow::Context;
+use keywheel_chain::AccountId;
+use keywheel_rpc::KeywheelApiClient;
+
+use super::faults::{FaultSpec, FaultSummary, Target};
+use super::follow::NodeConnection;
+use super::processes::{Processes, Validator};
+use super::progress::Progress;
+use super::signing::sign;
+use super::summary::Report;
+
+/// A fault aimed at its target (`None`: the node), armed or acting.
+#[derive(Clone, Copy)]
+pub struct AimedFault {
+    /// The fault.
+    fault: FaultSpec,
+    /// The index of the validator it acts on.
+    target: Option<usize>,
+}
+
+/// The `--fault`s of a run: those still waiting their turn, in order, and the one armed for the
+/// coming rotations.
+pub struct FaultQueue {
+    /// Faults not armed yet.
+    waiting: VecDeque<FaultSpec>,
+    /// The fault armed, waiting for a rotation in which its target can act.
+    armed: Option<AimedFault>,
+}
+
+impl FaultQueue {
+    /// Every fault waiting, none armed.
+    pub fn new(faults: &[FaultSpec]) -> Self {
+        Self {
+            waiting: faults.iter().copied().collect(),
+            armed: None,
+        }
+    }
+
+    /// Faults still to act: those waiting and the one armed.
+    pub fn left(&self) -> usize {
+        self.waiting.len() + self.armed.is_some() as usize
+    }
+
+    /// Arms the next fault unless one is armed already; call it while no reshare is in flight.
+    pub async fn arm_next(
+        &mut self,
+        procs: &Processes,
+        node: &NodeConnection,
+        report: &mut Report,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        if self.armed.is_none() {
+            if let Some(fault) = self.waiting.pop_front() {
+                let target = arm(procs, node, report, progress, fault).await?;
+                self.armed = Some(AimedFault { fault, target });
+            }
+        }
+        Ok(())
+    }
+
+    /// The armed fault, if it can act in the rotation of `session` that has just started
+    /// (keeping `staying`, making `new_committee`); otherwise it waits for the next rotation,
+    /// and its summary entry says so.
+    pub fn take_acting(
+        &mut self,
+        procs: &Processes,
+        report: &mut Report,
+        progress: &Progress,
+        session: u32,
+        staying: &BTreeSet<AccountId>,
+        new_committee: &BTreeSet<AccountId>,
+    ) -> Option<AimedFault> {
+        let acting = self.armed.filter(|a| {
+            let target = a.target.map(|i| procs.validators[i].tss);
+            a.fault.can_act(target.as_ref(), staying, new_committee)
+        });
+        if acting.is_some() {
+            self.armed = None;
+        } else if let Some(AimedFault { fault: f, target: t }) = self.armed {
+            let name = t.map_or("-".into(), |i| procs.validators[i].name.clone());
+            progress.log(format!(
+                "  fault {f}: {name} is not {} in this rotation; it waits for the next",
+                f.needs()
+            ));
+            if let Some(summary) = report.faults.last_mut() {
+                summary.waited.push(session);
+                summary.detail = format!(
+                    "{name} was not {} in the rotations of sessions {:?}",
+                    f.needs(),
+                    summary.waited
+                );
+            }
+        }
+        acting
+    }
+
+    /// At the end of the run: each fault still waiting never got its turn.
+    pub fn never_acted(self, report: &mut Report) {
+        for f in self.waiting {
+            report
+                .faults
+                .push(FaultSummary::pending(f, "the fault before it never acted"));
+        }
+    }
+}
+
+/// Prepares a fault before its rotation, while no reshare is in flight: resolves `auto` to the
+/// newest committee member and arms a silent or malicious TSS's switch, which it reads when the
+/// next rotation attempt starts. Returns the target validator's index.
+async fn arm(
+    procs: &Processes,
+    node: &NodeConnection,
+    report: &mut Report,
+    progress: &Progress,
+    fault: FaultSpec,
+) -> anyhow::Result<Option<usize>> {
+    let target = match fault.target() {
+        None => None,
+        Some(Target::Named(i)) => Some(i),
+        Some(Target::Auto) => {
+            let newest = report
+                .committee
+                .iter()
+                .max_by_key(|m| m.join_seq)
+                .context("no committee to pick a fault's target from")?;
+            procs.position(&newest.tss)
+        }
+    };
+    let resolved = target.map_or(fault, |i| fault.aimed_at(i));
+    if let (true, Some(i)) = (fault.uses_switch(), target) {
+        set_switch(&procs.validators[i], Some(fault.kind()))?;
+        // A TSS reads its switch when an attempt starts: armed before any reshare is in flight,
+        // it is sure to act in the next rotation.
+        if let Some(r) = node.client.reshare().await? {
+            report.failures.push(format!(
+                "fault {resolved} was armed too late: session {}'s attempt {} had already started",
+                r.record.session, r.record.attempt
+            ));
+        }
+        progress.log(format!(
+            "fault {resolved}: {} will act {} in the next rotation",
+            procs.validators[i].name,
+            fault.kind()
+        ));
+    }
+    report.faults.push(FaultSummary {
+        validator: target.map(|i| procs.validators[i].name.clone()),
+        tss: target.map(|i| procs.validators[i].tss.to_ss58()),
+        ..FaultSummary::pending(resolved, "armed")
+    });
+    Ok(target)
+}
+
+/// Arms `v`'s fault switch with `fault` (`silent`, `malicious`), or disarms it.
+fn set_switch(v: &Validator, fault: Option<&str>) -> anyhow::Result<()> {
+    #[cfg(feature = "fault-injection")]
+    {
+        let fault = fault.map(str::parse).transpose().map_err(anyhow::Error::msg)?;
+        keywheel_tss::fault::FaultSwitch::new(v.fault_file())
+            .set(fault)
+            .with_context(|| format!("set {}'s fault switch", v.name))
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    match fault {
+        Some(f) => anyhow::bail!("{} cannot act {f}: this build has no fault-injection", v.name),
+        None => Ok(()),
+    }
+}
+
+impl AimedFault {
+    /// Applies the fault once a rotation in which it can act has started, and asks for a
+    /// signature while the attempt it spoils is still running (the current committee must
+    /// still sign); a crashed TSS is restarted after that.
+    pub async fn strike(
+        self,
+        procs: &mut Processes,
+        node: &mut NodeConnection,
+        http: &reqwest::Client,
+        report: &mut Report,
+        progress: &Progress,
+        session: u32,
+    ) -> anyhow::Result<()> {
+        let (applied, detail) = self.apply(procs, node, progress).await?;
+        if applied {
+            let before = report.signatures.len();
+            sign(procs, node, http, report, progress, "fault").await;
+            let verified = report.signatures.get(before).map(|s| s.verified);
+            if let Some(f) = report.faults.last_mut() {
+                f.signed_during = verified;
+            }
+        }
+        if let (FaultSpec::Crash(_), Some(i), true) = (self.fault, self.target, applied) {
+            procs.start_tss(i).await?;
+            procs.write_manifest()?;
+            progress.log(format!("  fault: {} restarted", procs.validators[i].name));
+        }
+        if let Some(f) = report.faults.last_mut() {
+            f.session = Some(session);
+            f.applied = applied;
+            f.detail = detail;
+        }
+        Ok(())
+    }
+
+    /// Does the fault to its process (a silent or malicious TSS acts on its own, through its
+    /// switch); returns whether it was applied, and what was done.
+    async fn apply(
+        self,
+        procs: &mut Processes,
+        node: &mut NodeConnection,
+        progress: &Progress,
+    ) -> anyhow::Result<(bool, String)> {
+        Ok(match (self.fault, self.target) {
+            (FaultSpec::Crash(_), Some(i)) => {
+                // A few seconds in, AuxGen is well under way.
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                if let Some(mut p) = procs.validators[i].proc.take() {
+                    p.kill();
+                }
+                let name = &procs.validators[i].name;
+                progress.log(format!("  fault: {name} SIGKILLed in the middle of the reshare"));
+                (true, format!("{name} killed 3 s into attempt 1 and restarted"))
+            }
+            (FaultSpec::Silent(_), Some(i)) => (
+                true,
+                format!("{} took part in attempt 1 without sending", procs.validators[i].name),
+            ),
+            (FaultSpec::Malicious(_), Some(i)) => (
+                true,
+                format!(
+                    "{} stayed and sent corrupted subshares in attempt 1",
+                    procs.validators[i].name
+                ),
+            ),
+            (FaultSpec::NodeRestart, _) => {
+                restart_node(procs, node, progress).await?;
+                (
+                    true,
+                    "the node was killed 3 s into the reshare and restarted 3 s later".into(),
+                )
+            }
+            (_, None) => (false, "no target".into()),
+        })
+    }
+
+    /// Records the outcome of the rotation it acted in: the attempt that rotated, if one did.
+    pub fn rotated(self, report: &mut Report, rotated: bool, attempts: u32) {
+        if let Some(f) = report.faults.last_mut() {
+            f.rotated_on_attempt = rotated.then_some(attempts);
+        }
+    }
+
+    /// Clears a silent or malicious TSS's switch once its rotation is done.
+    pub fn disarm(self, procs: &Processes) -> anyhow::Result<()> {
+        match self.target {
+            Some(i) if self.fault.uses_switch() => set_switch(&procs.validators[i], None),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// SIGKILLs the node 3 s into the reshare, starts it again 3 s later and reconnects.
+async fn restart_node(procs: &mut Processes, node: &mut NodeConnection, progress: &Progress) -> anyhow::Result<()> {
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    if let Some(mut p) = procs.node.take() {
+        p.kill();
+    }
+    progress.log("  fault: the node SIGKILLed in the middle of the reshare");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    procs.start_node().await?;
+    procs.write_manifest()?;
+    node.reconnect().await?;
+    progress.log(format!("  fault: the node restarted at {}", procs.node_url));
+    Ok(())
+}

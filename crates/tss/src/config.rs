@@ -38,7 +38,11 @@ pub struct TssConfig {
     pub keystore_key_file: Option<PathBuf>,
     /// The genesis hash of the network this TSS serves: a node of another genesis is never
     /// followed, even on the very first start (before the keystore is bound to a chain).
-    #[serde(default, with = "keywheel_chain::encoding::hex_opt_array", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "keywheel_chain::encoding::hex_opt_array",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub genesis_hash: Option<[u8; 32]>,
     /// Follow a node over plain `ws://` on a non-loopback address (anyone on the path could
     /// then answer for the node). Off by default.
@@ -111,8 +115,7 @@ impl TssConfig {
             Some(v6) => v6.split(']').next().unwrap_or(""),
             None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
         };
-        let loopback = host == "localhost"
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         if loopback || self.insecure_node {
             Ok(())
         } else {
@@ -182,10 +185,20 @@ mod tests {
             insecure_node: insecure,
             ..TssConfig::default()
         };
-        for ok in ["ws://127.0.0.1:9944", "ws://localhost:9944", "ws://[::1]:9944/", "wss://node.example:443"] {
+        for ok in [
+            "ws://127.0.0.1:9944",
+            "ws://localhost:9944",
+            "ws://[::1]:9944/",
+            "wss://node.example:443",
+        ] {
             assert!(with(ok, false).check_node_url().is_ok(), "{ok}");
         }
-        for refused in ["ws://10.0.0.5:9944", "ws://node.example:9944", "http://127.0.0.1:9944", "ws://127.0.0.1.evil:1"] {
+        for refused in [
+            "ws://10.0.0.5:9944",
+            "ws://node.example:9944",
+            "http://127.0.0.1:9944",
+            "ws://127.0.0.1.evil:1",
+        ] {
             let err = with(refused, false).check_node_url().unwrap_err().to_string();
             assert!(err.contains(refused), "{err}");
         }

@@ -22,10 +22,7 @@ use crate::client;
 /// holds exactly it, anyone else holds nothing.
 fn holds_what_the_chain_says(tss: &AccountId, current: Option<&SlotInfo>, sharing: &Sharing) -> bool {
     match current {
-        Some(c) => {
-            sharing.public_shares.contains_key(tss)
-                && c.sharing_digest() == sharing.digest()
-        }
+        Some(c) => sharing.public_shares.contains_key(tss) && c.sharing_digest() == sharing.digest(),
         None => !sharing.public_shares.contains_key(tss),
     }
 }

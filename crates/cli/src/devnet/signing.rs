@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use keywheel_chain::AccountId;
-use keywheel_rpc::KeywheelApiClient;
 use keywheel_rpc::sign_request::ToSign;
+use keywheel_rpc::KeywheelApiClient;
 
 use super::follow::NodeConnection;
 use super::processes::Processes;

@@ -146,8 +146,10 @@ pub(super) fn may_begin(
         return Err("this TSS began this attempt (or a later one) before; it cannot take part again");
     }
     if record.started <= followed_from {
-        return Err("the attempt began before this process started following the chain; an earlier run may have \
-                    taken part, so this one sits it out");
+        return Err(
+            "the attempt began before this process started following the chain; an earlier run may have \
+                    taken part, so this one sits it out",
+        );
     }
     Ok(())
 }
@@ -209,7 +211,10 @@ mod tests {
         assert_eq!(judge(Some(&BOUND), None, None, &other), Err(Halt::OtherNetwork));
         let mut other = node(12, 9, Some(7));
         other.genesis_hash = [9; 32];
-        assert!(matches!(judge(Some(&BOUND), None, None, &other), Err(Halt::OtherGenesis { .. })));
+        assert!(matches!(
+            judge(Some(&BOUND), None, None, &other),
+            Err(Halt::OtherGenesis { .. })
+        ));
         // A pinned genesis refuses a node of another genesis even before anything is bound.
         assert!(matches!(
             judge(None, Some([8; 32]), None, &node(1, 1, None)),
@@ -241,6 +246,9 @@ mod tests {
         // A keystore restored from a copy taken before it began this attempt has an older
         // marker; the process restarted after the attempt began, so it sits the attempt out.
         assert!(may_begin(&record(50), Some((1, 3)), 60).is_err());
-        assert!(may_begin(&record(50), None, 50).is_err(), "began at the block it first saw");
+        assert!(
+            may_begin(&record(50), None, 50).is_err(),
+            "began at the block it first saw"
+        );
     }
 }

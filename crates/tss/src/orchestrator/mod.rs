@@ -177,7 +177,11 @@ impl Orchestrator {
         }
         let started = res.keystore().started()?;
         if let Err(why) = guard::may_begin(record, started, res.chain.followed_from()) {
-            debug!(session = key.0, attempt = key.1, "not taking part: {why}; waiting for the attempt to end");
+            debug!(
+                session = key.0,
+                attempt = key.1,
+                "not taking part: {why}; waiting for the attempt to end"
+            );
             return Ok(());
         }
         res.keystore().mark_started(record.session, record.attempt)?;

@@ -39,434 +39,29 @@
 //! Each change is one redb write transaction: after a crash the keystore is as it was before the
 //! change or after it. The file is made readable by its owner only (0600) on every open.
 
-use std::collections::{BTreeMap, BTreeSet};
+mod error;
+mod index;
+mod records;
+mod sealing;
+
+pub use error::KeystoreError;
+pub use records::{ChainBinding, Held, HighWater, RetiredInfo, Slot, SlotInfo};
+pub use sealing::KeySource;
+
+use error::*;
+use index::*;
+use records::*;
+use sealing::*;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use keywheel_chain::{to_hex, AccountId, AttemptIndex, SessionIndex, Sharing};
-use redb::{Database, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
-use serde::{Deserialize, Serialize};
+use keywheel_chain::{AccountId, AttemptIndex, SessionIndex};
+use redb::{Database, ReadableDatabase};
 use zeroize::Zeroizing;
 
 /// File name of the keystore inside the data directory.
 pub const KEYSTORE_FILE: &str = "keystore.redb";
-
-/// Version of the keystore layout (2: generations, index, retired shares, chain records).
-const FORMAT: u16 = 2;
-const META: TableDefinition<&str, &[u8]> = TableDefinition::new("keywheel_keystore_meta");
-const SEALED: TableDefinition<&str, &[u8]> = TableDefinition::new("keywheel_keystore_sealed");
-const RETIRED: TableDefinition<&str, &[u8]> = TableDefinition::new("keywheel_keystore_retired");
-/// What the `check` record seals.
-const CHECK_PLAINTEXT: &[u8] = b"keywheel keystore key check";
-const NONCE_LEN: usize = 24;
-
-/// Record names (in the index and in the associated data).
-const CHECK: &str = "check";
-const INDEX: &str = "index";
-const STARTED: &str = "started";
-const CHAIN: &str = "chain";
-const HIGH_WATER: &str = "high_water";
-const RETIRED_PREFIX: &str = "retired/";
-
-/// What is wrong with a tampered record.
-const MISSING: &str =
-    "is missing although the keystore wrote it (deleted, or part of the file restored from an older copy)";
-const UNCOMMITTED: &str =
-    "is present although the keystore did not write it (added, or part of the file restored from an older copy)";
-const NOT_LAST: &str =
-    "is not the version the keystore last wrote (rolled back to an older copy, moved, altered or damaged)";
-
-/// Why the keystore cannot be opened or used.
-#[derive(Debug, thiserror::Error)]
-pub enum KeystoreError {
-    /// Another process holds the file.
-    #[error("the keystore {0} is in use by another process (is another TSS running on this data directory?)")]
-    InUse(PathBuf),
-    /// The file is not a keystore, or is damaged beyond reading.
-    #[error("the keystore {path} is damaged or not a keystore ({reason}); restore it from a backup")]
-    Unreadable {
-        /// The file.
-        path: PathBuf,
-        /// What redb or the check said.
-        reason: String,
-    },
-    /// The file is a keystore of another layout version.
-    #[error(
-        "the keystore {path} has format {found}, and this TSS reads format {FORMAT} only (it does not migrate \
-         keystores); re-initialise: move the file aside and start the TSS again to make a new keystore"
-    )]
-    Format {
-        /// The file.
-        path: PathBuf,
-        /// The format it has.
-        found: u16,
-    },
-    /// The key does not open the keystore.
-    #[error("the keystore {0} does not open with this key: wrong passphrase or key file (or its header was altered)")]
-    WrongKey(PathBuf),
-    /// The keystore was made with the other kind of key.
-    #[error("the keystore {path} was made with {made_with}; configure that instead")]
-    WrongKeyKind {
-        /// The file.
-        path: PathBuf,
-        /// What it was made with.
-        made_with: &'static str,
-    },
-    /// It belongs to another TSS account.
-    #[error("the keystore {path} belongs to TSS account {owner}, not to this TSS's account")]
-    WrongOwner {
-        /// The file.
-        path: PathBuf,
-        /// Its owner.
-        owner: AccountId,
-    },
-    /// A sealed record does not open although the key is right, is missing although the index
-    /// names it, is present although the index does not, or is an older version of itself.
-    #[error("the keystore {path}: record `{record}` {what}; restore the keystore from a backup")]
-    Tampered {
-        /// The file.
-        path: PathBuf,
-        /// Which record.
-        record: String,
-        /// What is wrong with it.
-        what: &'static str,
-    },
-    /// A rotation was asked for with an empty holding slot.
-    #[error("nothing to rotate: the holding slot `next` is empty")]
-    NothingToRotate,
-    /// The keystore belongs to another chain than the one it is asked to bind to.
-    #[error(
-        "the keystore {path} belongs to the chain with {bound}, and the node serves the chain with {offered}: \
-         point the TSS at a node of its own chain, or give a TSS of the other chain its own data directory"
-    )]
-    OtherChain {
-        /// The file.
-        path: PathBuf,
-        /// The chain it is bound to.
-        bound: Box<ChainBinding>,
-        /// The chain it was asked to bind to.
-        offered: Box<ChainBinding>,
-    },
-    /// The chain is shown at a point behind (or beside) what this TSS saw of it before.
-    #[error(
-        "the keystore {path} has seen the chain up to {seen}, and is now shown {offered}: the node is behind what \
-         this TSS saw (restored from an older backup?) or on another fork; let the node sync past what the TSS \
-         saw, or check that it serves the same chain"
-    )]
-    Behind {
-        /// The file.
-        path: PathBuf,
-        /// The highest point recorded.
-        seen: Box<HighWater>,
-        /// The point offered.
-        offered: Box<HighWater>,
-    },
-    /// An attempt earlier than the last one this TSS began was to be recorded as begun.
-    #[error(
-        "the keystore {path} records that this TSS began attempt {} of session {}, and will not record the \
-         earlier attempt {} of session {}: the chain it follows is behind what it saw (a node restored from an \
-         older backup?); let the node sync to the chain it followed before",
-        .started.1, .started.0, .offered.1, .offered.0
-    )]
-    StartedBehind {
-        /// The file.
-        path: PathBuf,
-        /// The last attempt begun: (session, attempt).
-        started: (SessionIndex, AttemptIndex),
-        /// The attempt offered: (session, attempt).
-        offered: (SessionIndex, AttemptIndex),
-    },
-    /// The key material could not be derived.
-    #[error("keystore key: {0}")]
-    Key(String),
-    /// redb failed while the file was open.
-    #[error("keystore storage: {0}")]
-    Storage(String),
-}
-
-fn storage(e: impl std::fmt::Display) -> KeystoreError {
-    KeystoreError::Storage(e.to_string())
-}
-
-/// Where the keystore's key comes from.
-pub enum KeySource {
-    /// A passphrase, stretched with Argon2id.
-    Passphrase(Zeroizing<String>),
-    /// A key file: 64 hex digits, mode 0600.
-    KeyFile(PathBuf),
-}
-
-impl std::fmt::Debug for KeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Passphrase(_) => f.write_str("KeySource::Passphrase(..)"),
-            Self::KeyFile(path) => write!(f, "KeySource::KeyFile({})", path.display()),
-        }
-    }
-}
-
-/// How the key was made, stored in the clear beside the sealed records.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-enum Kdf {
-    Argon2id { salt: [u8; 16], m_kib: u32, t: u32, p: u32 },
-    KeyFile,
-}
-
-/// The two slots of a parent key share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Slot {
-    /// The share the TSS signs with.
-    Current,
-    /// The holding slot: a reshare's result, until the chain says rotate.
-    Next,
-}
-
-impl Slot {
-    fn name(self) -> &'static str {
-        match self {
-            Slot::Current => "current",
-            Slot::Next => "next",
-        }
-    }
-}
-
-/// The public facts about a held share: which attempt made it and the sharing it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SlotInfo {
-    /// The session of the attempt that made it.
-    pub session: SessionIndex,
-    /// The attempt.
-    pub attempt: AttemptIndex,
-    /// The parent verifying key (compressed SEC1).
-    #[serde(with = "keywheel_chain::encoding::hex_vec")]
-    pub verifying_key: Vec<u8>,
-    /// The sharing's threshold.
-    pub threshold: u32,
-    /// Every holder's public key share (compressed SEC1).
-    #[serde(with = "keywheel_primitives::account::hex_map")]
-    pub public_shares: BTreeMap<AccountId, Vec<u8>>,
-}
-
-impl SlotInfo {
-    /// SHA-256 over the threshold and the public shares: names one sharing.
-    pub fn sharing_digest(&self) -> [u8; 32] {
-        Sharing::digest_of(self.threshold, &self.public_shares)
-    }
-}
-
-/// SHA-256 over a sharing's threshold and public shares (until the devnet and the network test
-/// call [`Sharing::digest_of`] themselves).
-pub fn sharing_digest(threshold: u32, public_shares: &BTreeMap<AccountId, Vec<u8>>) -> [u8; 32] {
-    Sharing::digest_of(threshold, public_shares)
-}
-
-/// A slot's content: its public facts and the secret share bytes.
-pub struct Held {
-    /// The public facts.
-    pub info: SlotInfo,
-    /// The encoded `ParentKeyShare` (secret; zeroized on drop).
-    pub secret: Zeroizing<Vec<u8>>,
-}
-
-impl std::fmt::Debug for Held {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Held").field("info", &self.info).finish_non_exhaustive()
-    }
-}
-
-/// The public facts about a retired share (one taken out of a slot and kept, never deleted but by
-/// [`Keystore::shred`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RetiredInfo {
-    /// Its id in the keystore, stable while it is kept: `s{session}-a{attempt}-{n}` (the
-    /// attempt that made it, and `n` counting every share this keystore retired).
-    pub id: String,
-    /// The share's public facts.
-    pub info: SlotInfo,
-    /// The chain session in which it was retired.
-    pub retired_in_session: SessionIndex,
-}
-
-/// The chain a keystore belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChainBinding {
-    /// The network id.
-    #[serde(with = "keywheel_chain::encoding::hex_array")]
-    pub network: [u8; 32],
-    /// The genesis block's hash.
-    #[serde(with = "keywheel_chain::encoding::hex_array")]
-    pub genesis_hash: [u8; 32],
-}
-
-impl std::fmt::Display for ChainBinding {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "network {} and genesis {}",
-            to_hex(&self.network),
-            to_hex(&self.genesis_hash)
-        )
-    }
-}
-
-/// The furthest point of the chain the TSS has seen (and acted on).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HighWater {
-    /// The block's height.
-    pub height: u64,
-    /// The block's hash.
-    #[serde(with = "keywheel_chain::encoding::hex_array")]
-    pub block_hash: [u8; 32],
-    /// The chain's session at that block.
-    pub session: SessionIndex,
-    /// The digest of the chain's sharing at that block, if it had one.
-    #[serde(with = "hex_opt_array")]
-    pub sharing: Option<[u8; 32]>,
-}
-
-impl std::fmt::Display for HighWater {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "block {} ({}, session {})",
-            self.height,
-            to_hex(&self.block_hash),
-            self.session
-        )
-    }
-}
-
-/// Serde for `Option<[u8; 32]>`: hex when human-readable, bytes otherwise.
-mod hex_opt_array {
-    use keywheel_chain::encoding::{from_hex, to_hex};
-    use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &Option<[u8; 32]>, serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            bytes.as_ref().map(|b| to_hex(b)).serialize(serializer)
-        } else {
-            bytes.serialize(serializer)
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<[u8; 32]>, D::Error> {
-        if deserializer.is_human_readable() {
-            Option::<String>::deserialize(deserializer)?
-                .map(|s| {
-                    from_hex(&s)?
-                        .try_into()
-                        .map_err(|b: Vec<u8>| format!("expected 32 bytes of hex, got {}", b.len()))
-                })
-                .transpose()
-                .map_err(D::Error::custom)
-        } else {
-            Option::deserialize(deserializer)
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct HeldRecord<'a> {
-    info: &'a SlotInfo,
-    secret: &'a [u8],
-}
-
-#[derive(Deserialize)]
-struct HeldRecordOwned {
-    info: SlotInfo,
-    secret: Vec<u8>,
-}
-
-#[derive(Serialize)]
-struct RetiredRecord<'a> {
-    info: &'a SlotInfo,
-    secret: &'a [u8],
-    retired_in_session: SessionIndex,
-}
-
-#[derive(Deserialize)]
-struct RetiredRecordOwned {
-    info: SlotInfo,
-    secret: Vec<u8>,
-    retired_in_session: SessionIndex,
-}
-
-fn encode_held(held: &Held) -> Zeroizing<Vec<u8>> {
-    let record = HeldRecord {
-        info: &held.info,
-        secret: &held.secret,
-    };
-    Zeroizing::new(postcard::to_allocvec(&record).expect("plain data serializes"))
-}
-
-fn decode_held(plain: &[u8]) -> Option<Held> {
-    let record: HeldRecordOwned = postcard::from_bytes(plain).ok()?;
-    Some(Held {
-        info: record.info,
-        secret: Zeroizing::new(record.secret),
-    })
-}
-
-fn decode_retired(id: &str, plain: &[u8]) -> Option<(RetiredInfo, Zeroizing<Vec<u8>>)> {
-    let record: RetiredRecordOwned = postcard::from_bytes(plain).ok()?;
-    let secret = Zeroizing::new(record.secret);
-    let info = RetiredInfo {
-        id: id.to_owned(),
-        info: record.info,
-        retired_in_session: record.retired_in_session,
-    };
-    Some((info, secret))
-}
-
-/// The sealed index: what the file must hold.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Index {
-    /// The number of the last write transaction (a record's generation is the number of the one
-    /// that last wrote it).
-    generation: u64,
-    /// How many shares this keystore ever retired (the `n` of the next retired id).
-    retirements: u64,
-    /// Every record present, by name, with its generation.
-    records: BTreeMap<String, u64>,
-}
-
-/// The table a record lives in, and its key there.
-fn location(name: &str) -> (TableDefinition<'static, &'static str, &'static [u8]>, &str) {
-    match name.strip_prefix(RETIRED_PREFIX) {
-        Some(id) => (RETIRED, id),
-        None => (SEALED, name),
-    }
-}
-
-fn retired_name(id: &str) -> String {
-    format!("{RETIRED_PREFIX}{id}")
-}
-
-/// The label in a record's associated data: its name and generation.
-fn label(name: &str, generation: u64) -> String {
-    format!("{name}@{generation}")
-}
-
-/// Adds the names of a table's records to `out`.
-fn names_in(
-    table: &impl ReadableTable<&'static str, &'static [u8]>,
-    prefix: &str,
-    out: &mut BTreeSet<String>,
-) -> Result<(), KeystoreError> {
-    for entry in table.iter().map_err(storage)? {
-        let (key, _) = entry.map_err(storage)?;
-        out.insert(format!("{prefix}{}", key.value()));
-    }
-    Ok(())
-}
-
-/// Argon2id cost of a new passphrase keystore (OWASP's baseline: 19 MiB, 2 passes).
-const ARGON2_M_KIB: u32 = 19 * 1024;
-const ARGON2_T: u32 = 2;
-const ARGON2_P: u32 = 1;
 
 /// The open keystore of one TSS.
 pub struct Keystore {
@@ -485,81 +80,6 @@ impl std::fmt::Debug for Keystore {
     }
 }
 
-fn derive_key(kdf: &Kdf, source: &KeySource, path: &Path) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
-    match (kdf, source) {
-        (Kdf::Argon2id { salt, m_kib, t, p }, KeySource::Passphrase(passphrase)) => {
-            let params =
-                argon2::Params::new(*m_kib, *t, *p, Some(32)).map_err(|e| KeystoreError::Key(e.to_string()))?;
-            let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-            let mut key = Zeroizing::new([0u8; 32]);
-            argon
-                .hash_password_into(passphrase.as_bytes(), salt, key.as_mut())
-                .map_err(|e| KeystoreError::Key(e.to_string()))?;
-            Ok(key)
-        }
-        (Kdf::KeyFile, KeySource::KeyFile(file)) => {
-            keywheel_rpc::keyfile::read_seed(file).map_err(|e| KeystoreError::Key(e.to_string()))
-        }
-        (Kdf::Argon2id { .. }, KeySource::KeyFile(_)) => Err(KeystoreError::WrongKeyKind {
-            path: path.to_path_buf(),
-            made_with: "a passphrase",
-        }),
-        (Kdf::KeyFile, KeySource::Passphrase(_)) => Err(KeystoreError::WrongKeyKind {
-            path: path.to_path_buf(),
-            made_with: "a key file",
-        }),
-    }
-}
-
-fn associated_data(owner: &AccountId, label: &str) -> Vec<u8> {
-    keywheel_primitives::domain::keystore_record(owner, label)
-}
-
-/// What the meta table says, read before anything is written.
-struct Meta {
-    owner: AccountId,
-    kdf: Kdf,
-    check: Vec<u8>,
-}
-
-fn read_meta(db: &impl ReadableDatabase, path: &Path) -> Result<Option<Meta>, KeystoreError> {
-    let unreadable = |reason: String| KeystoreError::Unreadable {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let tx = db.begin_read().map_err(storage)?;
-    let meta = match tx.open_table(META) {
-        Ok(meta) => meta,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-        Err(e) => return Err(unreadable(e.to_string())),
-    };
-    let get = |name: &str| -> Result<Vec<u8>, KeystoreError> {
-        meta.get(name)
-            .map_err(|e| unreadable(e.to_string()))?
-            .map(|v| v.value().to_vec())
-            .ok_or_else(|| unreadable(format!("no `{name}` record")))
-    };
-    let format: [u8; 2] = get("format")?
-        .try_into()
-        .map_err(|_| unreadable("format record is not 2 bytes".into()))?;
-    let format = u16::from_be_bytes(format);
-    if format != FORMAT {
-        return Err(KeystoreError::Format {
-            path: path.to_path_buf(),
-            found: format,
-        });
-    }
-    let owner: [u8; 32] = get("owner")?
-        .try_into()
-        .map_err(|_| unreadable("owner record is not 32 bytes".into()))?;
-    let kdf = postcard::from_bytes(&get("kdf")?).map_err(|e| unreadable(format!("kdf record: {e}")))?;
-    Ok(Some(Meta {
-        owner: AccountId(owner),
-        kdf,
-        check: get(CHECK)?,
-    }))
-}
-
 /// Makes the file readable and writable by its owner only.
 fn owner_only(path: &Path) -> Result<(), KeystoreError> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| {
@@ -569,186 +89,6 @@ fn owner_only(path: &Path) -> Result<(), KeystoreError> {
             path.display()
         ))
     })
-}
-
-/// The key and what it is bound to: seals, opens and checks records.
-struct Sealer<'a> {
-    path: &'a Path,
-    owner: &'a AccountId,
-    key: &'a [u8; 32],
-}
-
-impl Sealer<'_> {
-    fn tampered(&self, record: &str, what: &'static str) -> KeystoreError {
-        KeystoreError::Tampered {
-            path: self.path.to_path_buf(),
-            record: record.into(),
-            what,
-        }
-    }
-
-    fn seal(&self, name: &str, generation: u64, plain: &[u8]) -> Vec<u8> {
-        seal(self.key, self.owner, &label(name, generation), plain)
-    }
-
-    /// The index, from the meta table.
-    fn index(&self, meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Index, KeystoreError> {
-        let sealed = meta
-            .get(INDEX)
-            .map_err(storage)?
-            .ok_or_else(|| self.tampered(INDEX, MISSING))?;
-        let plain =
-            open_sealed(self.key, self.owner, INDEX, sealed.value()).ok_or_else(|| self.tampered(INDEX, NOT_LAST))?;
-        postcard::from_bytes(&plain).map_err(|_| self.tampered(INDEX, NOT_LAST))
-    }
-
-    /// Refuses a file whose records are not exactly the ones the index names.
-    fn check_present(&self, index: &Index, present: &BTreeSet<String>) -> Result<(), KeystoreError> {
-        if let Some(missing) = index.records.keys().find(|name| !present.contains(*name)) {
-            return Err(self.tampered(missing, MISSING));
-        }
-        if let Some(extra) = present.iter().find(|name| !index.records.contains_key(*name)) {
-            return Err(self.tampered(extra, UNCOMMITTED));
-        }
-        Ok(())
-    }
-
-    /// The index of a read transaction, once the file's records are the ones it names.
-    fn verified_index(&self, tx: &ReadTransaction) -> Result<Index, KeystoreError> {
-        let index = self.index(&tx.open_table(META).map_err(storage)?)?;
-        let mut present = BTreeSet::new();
-        for (table, prefix) in [(SEALED, ""), (RETIRED, RETIRED_PREFIX)] {
-            match tx.open_table(table) {
-                Ok(table) => names_in(&table, prefix, &mut present)?,
-                // No table, no records: the check below names any the index expects.
-                Err(redb::TableError::TableDoesNotExist(_)) => {}
-                Err(e) => return Err(storage(e)),
-            }
-        }
-        self.check_present(&index, &present)?;
-        Ok(index)
-    }
-
-    /// Opens a record the index names, under the generation it gives; `None` if it names none.
-    fn open(
-        &self,
-        index: &Index,
-        table: &impl ReadableTable<&'static str, &'static [u8]>,
-        name: &str,
-    ) -> Result<Option<Zeroizing<Vec<u8>>>, KeystoreError> {
-        let Some(&generation) = index.records.get(name) else {
-            return Ok(None);
-        };
-        let sealed = table
-            .get(location(name).1)
-            .map_err(storage)?
-            .ok_or_else(|| self.tampered(name, MISSING))?;
-        open_sealed(self.key, self.owner, &label(name, generation), sealed.value())
-            .map(Some)
-            .ok_or_else(|| self.tampered(name, NOT_LAST))
-    }
-}
-
-/// One change: a write transaction that checked the file against the index first, and rewrites
-/// the index with what it changed when it commits. Dropped without `commit`, it changes nothing.
-struct Change<'a> {
-    sealer: Sealer<'a>,
-    tx: WriteTransaction,
-    /// The index as it will be committed; its `generation` is this change's.
-    index: Index,
-}
-
-impl<'a> Change<'a> {
-    fn begin(ks: &'a Keystore) -> Result<Self, KeystoreError> {
-        let sealer = ks.sealer();
-        let tx = ks.db.begin_write().map_err(storage)?;
-        let mut index = sealer.index(&tx.open_table(META).map_err(storage)?)?;
-        let mut present = BTreeSet::new();
-        for (table, prefix) in [(SEALED, ""), (RETIRED, RETIRED_PREFIX)] {
-            names_in(&tx.open_table(table).map_err(storage)?, prefix, &mut present)?;
-        }
-        sealer.check_present(&index, &present)?;
-        index.generation = index
-            .generation
-            .checked_add(1)
-            .ok_or_else(|| sealer.tampered(INDEX, NOT_LAST))?;
-        Ok(Self { sealer, tx, index })
-    }
-
-    fn get(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, KeystoreError> {
-        if !self.index.records.contains_key(name) {
-            return Ok(None);
-        }
-        let table = self.tx.open_table(location(name).0).map_err(storage)?;
-        self.sealer.open(&self.index, &table, name)
-    }
-
-    fn get_held(&self, slot: Slot) -> Result<Option<Held>, KeystoreError> {
-        let Some(plain) = self.get(slot.name())? else {
-            return Ok(None);
-        };
-        decode_held(&plain)
-            .map(Some)
-            .ok_or_else(|| self.sealer.tampered(slot.name(), NOT_LAST))
-    }
-
-    fn put(&mut self, name: &str, plain: &[u8]) -> Result<(), KeystoreError> {
-        let generation = self.index.generation;
-        let sealed = self.sealer.seal(name, generation, plain);
-        let (table, key) = location(name);
-        self.tx
-            .open_table(table)
-            .map_err(storage)?
-            .insert(key, sealed.as_slice())
-            .map_err(storage)?;
-        self.index.records.insert(name.to_owned(), generation);
-        Ok(())
-    }
-
-    fn remove(&mut self, name: &str) -> Result<(), KeystoreError> {
-        let (table, key) = location(name);
-        self.tx
-            .open_table(table)
-            .map_err(storage)?
-            .remove(key)
-            .map_err(storage)?;
-        self.index.records.remove(name);
-        Ok(())
-    }
-
-    /// Moves a slot's share into the retired set.
-    fn retire(&mut self, slot: Slot, retired_in_session: SessionIndex) -> Result<Option<RetiredInfo>, KeystoreError> {
-        let Some(held) = self.get_held(slot)? else {
-            return Ok(None);
-        };
-        let n = self.index.retirements;
-        self.index.retirements = n.checked_add(1).ok_or_else(|| self.sealer.tampered(INDEX, NOT_LAST))?;
-        let id = format!("s{}-a{}-{n}", held.info.session, held.info.attempt);
-        let record = RetiredRecord {
-            info: &held.info,
-            secret: &held.secret,
-            retired_in_session,
-        };
-        let plain = Zeroizing::new(postcard::to_allocvec(&record).expect("plain data serializes"));
-        self.put(&retired_name(&id), &plain)?;
-        self.remove(slot.name())?;
-        Ok(Some(RetiredInfo {
-            id,
-            info: held.info,
-            retired_in_session,
-        }))
-    }
-
-    fn commit(self) -> Result<(), KeystoreError> {
-        let plain = Zeroizing::new(postcard::to_allocvec(&self.index).expect("plain data serializes"));
-        let sealed = seal(self.sealer.key, self.sealer.owner, INDEX, &plain);
-        self.tx
-            .open_table(META)
-            .map_err(storage)?
-            .insert(INDEX, sealed.as_slice())
-            .map_err(storage)?;
-        self.tx.commit().map_err(storage)
-    }
 }
 
 impl Keystore {
@@ -914,7 +254,7 @@ impl Keystore {
     /// Puts a reshare's result into the holding slot. A different share the slot held is
     /// retired (in the session of the new share's attempt), never overwritten.
     pub fn put_next(&self, held: &Held) -> Result<(), KeystoreError> {
-        let mut change = Change::begin(self)?;
+        let mut change = Change::begin(&self.db, self.sealer())?;
         if let Some(old) = change.get_held(Slot::Next)? {
             if old.info == held.info && old.secret == held.secret {
                 return Ok(());
@@ -929,7 +269,7 @@ impl Keystore {
     /// in `retired_in_session` (the chain's session) in the same transaction.
     pub fn rotate(&mut self, retired_in_session: SessionIndex) -> Result<SlotInfo, KeystoreError> {
         let info = {
-            let mut change = Change::begin(self)?;
+            let mut change = Change::begin(&self.db, self.sealer())?;
             let held = change.get_held(Slot::Next)?.ok_or(KeystoreError::NothingToRotate)?;
             change.retire(Slot::Current, retired_in_session)?;
             change.put(Slot::Current.name(), &encode_held(&held))?;
@@ -949,7 +289,7 @@ impl Keystore {
         slot: Slot,
         retired_in_session: SessionIndex,
     ) -> Result<Option<RetiredInfo>, KeystoreError> {
-        let mut change = Change::begin(self)?;
+        let mut change = Change::begin(&self.db, self.sealer())?;
         let Some(retired) = change.retire(slot, retired_in_session)? else {
             return Ok(None);
         };
@@ -1008,7 +348,7 @@ impl Keystore {
     pub fn shred(&mut self, id: &str) -> Result<bool, KeystoreError> {
         let name = retired_name(id);
         {
-            let mut change = Change::begin(self)?;
+            let mut change = Change::begin(&self.db, self.sealer())?;
             if !change.index.records.contains_key(&name) {
                 return Ok(false);
             }
@@ -1032,7 +372,7 @@ impl Keystore {
     /// earlier than the one recorded is refused ([`KeystoreError::StartedBehind`]); the same one
     /// again is Ok.
     pub fn mark_started(&self, session: SessionIndex, attempt: AttemptIndex) -> Result<(), KeystoreError> {
-        let mut change = Change::begin(self)?;
+        let mut change = Change::begin(&self.db, self.sealer())?;
         if let Some(plain) = change.get(STARTED)? {
             let started: (SessionIndex, AttemptIndex) =
                 postcard::from_bytes(&plain).map_err(|_| self.tampered(STARTED))?;
@@ -1072,7 +412,7 @@ impl Keystore {
     /// Binds the keystore to a chain, once: the same binding again is Ok, another is refused
     /// ([`KeystoreError::OtherChain`]).
     pub fn bind_chain(&mut self, binding: &ChainBinding) -> Result<(), KeystoreError> {
-        let mut change = Change::begin(self)?;
+        let mut change = Change::begin(&self.db, self.sealer())?;
         if let Some(plain) = change.get(CHAIN)? {
             let bound: ChainBinding = postcard::from_bytes(&plain).map_err(|_| self.tampered(CHAIN))?;
             if bound == *binding {
@@ -1098,7 +438,7 @@ impl Keystore {
     /// block hash, is refused ([`KeystoreError::Behind`]); the same block again is Ok (and writes
     /// nothing).
     pub fn raise_high_water(&mut self, mark: &HighWater) -> Result<(), KeystoreError> {
-        let mut change = Change::begin(self)?;
+        let mut change = Change::begin(&self.db, self.sealer())?;
         if let Some(plain) = change.get(HIGH_WATER)? {
             let seen: HighWater = postcard::from_bytes(&plain).map_err(|_| self.tampered(HIGH_WATER))?;
             if mark.height == seen.height && mark.block_hash == seen.block_hash {
@@ -1118,41 +458,12 @@ impl Keystore {
     }
 }
 
-fn seal(key: &[u8; 32], owner: &AccountId, label: &str, plain: &[u8]) -> Vec<u8> {
-    let cipher = XChaCha20Poly1305::new(key.into());
-    let mut nonce = [0u8; NONCE_LEN];
-    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut nonce);
-    let aad = associated_data(owner, label);
-    let ciphertext = cipher
-        .encrypt(&XNonce::from(nonce), Payload { msg: plain, aad: &aad })
-        .expect("XChaCha20-Poly1305 encrypts any message that fits in memory");
-    let mut out = nonce.to_vec();
-    out.extend_from_slice(&ciphertext);
-    out
-}
-
-fn open_sealed(key: &[u8; 32], owner: &AccountId, label: &str, sealed: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-    if sealed.len() < NONCE_LEN {
-        return None;
-    }
-    let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
-    let nonce: [u8; NONCE_LEN] = nonce.try_into().ok()?;
-    let cipher = XChaCha20Poly1305::new(key.into());
-    let aad = associated_data(owner, label);
-    cipher
-        .decrypt(
-            &XNonce::from(nonce),
-            Payload {
-                msg: ciphertext,
-                aad: &aad,
-            },
-        )
-        .ok()
-        .map(Zeroizing::new)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use redb::TableDefinition;
+
     use super::*;
 
     const OWNER: AccountId = AccountId([7; 32]);

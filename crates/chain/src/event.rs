@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{AccountId, AttemptIndex, Balance, BlockNumber, ReshareKind, SessionIndex, SlashKind};
+use crate::types::{AccountId, AttemptIndex, Balance, BlockNumber, Punishment, ReshareKind, SessionIndex};
 
 /// Why an attempt was aborted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -118,7 +118,7 @@ pub enum Event {
         /// Its TSS account.
         tss: AccountId,
         /// Stake or exclusion.
-        kind: SlashKind,
+        kind: Punishment,
         /// Stake cut.
         amount: Balance,
         /// Selectable again from this session on.

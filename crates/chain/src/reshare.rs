@@ -2,8 +2,8 @@
 //! slashing, retries, and the rotation itself.
 //!
 //! Punishment (see `docs/architecture.md`): evidence that verifies cuts stake
-//! ([`SlashKind::Stake`]); silence or an unproven fault only chills the validator and excludes it
-//! from the rest of the session ([`SlashKind::Excluded`]). A party is judged unresponsive when at
+//! ([`Punishment::Stake`]); silence or an unproven fault only chills the validator and excludes it
+//! from the rest of the session ([`Punishment::Excluded`]). A party is judged unresponsive when at
 //! least `t` distinct participants of the attempt name it (`t` = the new threshold), and a member
 //! that has confirmed — so delivered everything — is never judged silent. At the deadline, if some
 //! new members confirmed, those that did not are excluded; if none did, the parties named by the
@@ -18,7 +18,7 @@ use crate::error::ChainError;
 use crate::event::{AbortReason, Event};
 use crate::state::State;
 use crate::types::{
-    AccountId, AttemptIndex, BlockNumber, Confirmation, ReshareKind, ReshareRecord, SessionIndex, Sharing, SlashKind,
+    AccountId, AttemptIndex, BlockNumber, Confirmation, Punishment, ReshareKind, ReshareRecord, SessionIndex, Sharing,
     SlashReason, SlashRecord,
 };
 use keywheel_primitives::domain::{attempt_context, proof_context};
@@ -174,7 +174,7 @@ impl State {
             .collect();
         let judged = dissenters
             .into_iter()
-            .map(|m| (m, SlashKind::Excluded, SlashReason::DisagreeingConfirmation))
+            .map(|m| (m, Punishment::Excluded, SlashReason::DisagreeingConfirmation))
             .collect();
         self.abort(AbortReason::Disagreement, judged)
     }
@@ -252,7 +252,7 @@ impl State {
         self.evidence_used.insert(fingerprint);
         Ok(self.abort(
             AbortReason::Offence,
-            vec![(offender, SlashKind::Stake, SlashReason::Evidence { fingerprint })],
+            vec![(offender, Punishment::Stake, SlashReason::Evidence { fingerprint })],
         ))
     }
 
@@ -301,7 +301,7 @@ impl State {
                 let reason = SlashReason::Unresponsive {
                     reporters: reporters.len() as u32,
                 };
-                (*party, SlashKind::Excluded, reason)
+                (*party, Punishment::Excluded, reason)
             })
             .collect();
         if !judged.is_empty() {
@@ -319,7 +319,7 @@ impl State {
                 .new_tss()
                 .into_iter()
                 .filter(|m| !self.confirmations.contains_key(m))
-                .map(|m| (m, SlashKind::Excluded, SlashReason::NotConfirmed))
+                .map(|m| (m, Punishment::Excluded, SlashReason::NotConfirmed))
                 .collect()
         } else {
             let most = self.reports.values().map(BTreeSet::len).max().unwrap_or(0);
@@ -330,7 +330,7 @@ impl State {
                     let reason = SlashReason::Unresponsive {
                         reporters: reporters.len() as u32,
                     };
-                    (*party, SlashKind::Excluded, reason)
+                    (*party, Punishment::Excluded, reason)
                 })
                 .collect()
         };
@@ -339,7 +339,7 @@ impl State {
 
     /// Ends the attempt in flight: punishes `judged`, keeps the current committee and key, and
     /// retries without the judged parties while attempts remain.
-    fn abort(&mut self, reason: AbortReason, judged: Vec<(AccountId, SlashKind, SlashReason)>) -> Vec<Event> {
+    fn abort(&mut self, reason: AbortReason, judged: Vec<(AccountId, Punishment, SlashReason)>) -> Vec<Event> {
         let Some(record) = self.reshare.take() else {
             return Vec::new();
         };
@@ -377,23 +377,23 @@ impl State {
         events
     }
 
-    fn slash(&mut self, tss: AccountId, kind: SlashKind, reason: SlashReason, record: &ReshareRecord) -> Vec<Event> {
+    fn slash(&mut self, tss: AccountId, kind: Punishment, reason: SlashReason, record: &ReshareRecord) -> Vec<Event> {
         let Some(validator) = self.stash_of(&tss) else {
             return Vec::new();
         };
         let amount = match kind {
-            SlashKind::Stake => {
+            Punishment::Stake => {
                 let ledger = self.ledgers.entry(validator).or_default();
                 let cut = ledger.bonded / 1_000_000 * self.params.slash_permill as u128
                     + ledger.bonded % 1_000_000 * self.params.slash_permill as u128 / 1_000_000;
                 ledger.bonded -= cut;
                 cut
             }
-            SlashKind::Excluded => 0,
+            Punishment::Excluded => 0,
         };
         let sessions = match kind {
-            SlashKind::Stake => self.params.barred_sessions.max(1),
-            SlashKind::Excluded => 1,
+            Punishment::Stake => self.params.barred_sessions.max(1),
+            Punishment::Excluded => 1,
         };
         let until = self.session.saturating_add(sessions);
         let barred_until = self.barred_until.get(&validator).copied().unwrap_or(0).max(until);

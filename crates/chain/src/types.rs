@@ -166,12 +166,15 @@ pub struct Confirmation {
     pub proof: Vec<u8>,
 }
 
-/// How a validator was punished.
+/// How a validator was punished — every punishment is recorded as a slash entry, but only
+/// `Stake` cuts stake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SlashKind {
-    /// A proven offence: stake cut, chilled, barred for `barred_sessions`.
+pub enum Punishment {
+    /// A slash: a proven offence (evidence that verified): stake cut, chilled, barred for
+    /// `barred_sessions`.
     Stake,
-    /// Silence or an unproven fault: chilled and excluded from the rest of the session.
+    /// Not a slash: silence or an unproven fault. No stake is cut; the validator is chilled
+    /// and excluded from the rest of the session.
     Excluded,
 }
 
@@ -203,7 +206,7 @@ pub struct SlashRecord {
     /// Its TSS account (the party named).
     pub tss: AccountId,
     /// Stake or exclusion.
-    pub kind: SlashKind,
+    pub kind: Punishment,
     /// Why.
     pub reason: SlashReason,
     /// The reshare attempt it happened in.

@@ -4,7 +4,7 @@
 mod support;
 
 use keywheel_chain::registry::account_path;
-use keywheel_chain::{AbortReason, Call, Chain, ChainError, Event, Origin, ReshareKind, SlashKind, SlashReason};
+use keywheel_chain::{AbortReason, Call, Chain, ChainError, Event, Origin, Punishment, ReshareKind, SlashReason};
 use support::*;
 
 fn started(events: &[Event]) -> bool {
@@ -214,7 +214,7 @@ fn retry_after_a_verified_offence_slashes_stake_and_excludes_the_offender() {
     )));
     // Stake cut by the slash fraction, chilled, barred.
     let slash = chain.state().slashes.last().unwrap().clone();
-    assert_eq!(slash.kind, SlashKind::Stake);
+    assert_eq!(slash.kind, Punishment::Stake);
     assert!(matches!(slash.reason, SlashReason::Evidence { .. }));
     assert_eq!(slash.amount, BOND / 10);
     assert_eq!(chain.state().ledgers[&offender_stash].bonded, BOND - BOND / 10);
@@ -349,7 +349,7 @@ fn retry_after_the_deadline_excludes_the_members_that_did_not_confirm() {
         Event::ReshareAborted { reason: AbortReason::Deadline, offenders, .. } if *offenders == vec![silent]
     )));
     let slash = chain.state().slashes.last().unwrap();
-    assert_eq!((slash.tss, slash.kind, slash.amount), (silent, SlashKind::Excluded, 0));
+    assert_eq!((slash.tss, slash.kind, slash.amount), (silent, Punishment::Excluded, 0));
     assert_eq!(slash.reason, SlashReason::NotConfirmed);
     let retry = chain.state().reshare.clone().unwrap();
     assert_eq!(retry.attempt, record.attempt + 1);
@@ -388,7 +388,7 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
         Event::ReshareAborted { reason: AbortReason::Unresponsive, offenders, .. } if *offenders == vec![joiner]
     )));
     let slash = chain.state().slashes.last().unwrap();
-    assert_eq!((slash.kind, slash.amount), (SlashKind::Excluded, 0));
+    assert_eq!((slash.kind, slash.amount), (Punishment::Excluded, 0));
     assert!(!chain.state().reshare.as_ref().unwrap().participants().contains(&joiner));
 
     // A member that confirmed delivered its messages: naming it has no effect.

@@ -9,7 +9,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use keywheel_chain::{AccountId, Call, Event, ReshareKind, SlashKind};
+use keywheel_chain::{AccountId, Call, Event, Punishment, ReshareKind};
 use keywheel_mpc::dealer::Dealer;
 use keywheel_mpc::driver::{Fault, Outcome};
 use keywheel_mpc::local_net::LocalNetwork;
@@ -165,11 +165,11 @@ async fn forged_evidence_slashes_no_one_and_real_evidence_slashes_the_cheater() 
     let cheater_stash = ws.account(cheater).await.unwrap().tss_of.unwrap();
     assert!(inclusion.events.iter().any(|e| matches!(
         e,
-        Event::Slashed { validator, kind: SlashKind::Stake, amount, .. } if *validator == cheater_stash && *amount == BOND / 10
+        Event::Slashed { validator, kind: Punishment::Stake, amount, .. } if *validator == cheater_stash && *amount == BOND / 10
     )), "{:?}", inclusion.events);
     let slashes = ws.slashes().await.unwrap();
     assert_eq!(slashes.len(), 1);
-    assert_eq!((slashes[0].tss, slashes[0].kind), (cheater, SlashKind::Stake));
+    assert_eq!((slashes[0].tss, slashes[0].kind), (cheater, Punishment::Stake));
     assert_eq!(
         ws.account(cheater_stash).await.unwrap().ledger.unwrap().bonded,
         BOND - BOND / 10

@@ -23,7 +23,7 @@ mod support;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use keywheel_chain::{AccountId, Call, Event, Params, ReshareKind, SessionIndex, SlashKind};
+use keywheel_chain::{AccountId, Call, Event, Params, Punishment, ReshareKind, SessionIndex};
 use keywheel_mpc::PartySigner;
 use keywheel_rpc::sign_request::{now_ms, SignRequest, SignResponse, ToSign};
 use keywheel_rpc::{Bytes, CommitteeView, KeywheelApiClient, RuntimeCall};
@@ -225,7 +225,7 @@ async fn rotate_without_the_crashed_member(
     assert!(
         slashes
             .iter()
-            .any(|s| s.tss == crashed && s.kind == SlashKind::Excluded),
+            .any(|s| s.tss == crashed && s.kind == Punishment::Excluded),
         "the crashed member was named silent: {slashes:?}"
     );
     let member = net.tsss.iter().position(|t| members.contains(&t.account)).unwrap();

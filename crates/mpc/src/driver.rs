@@ -84,7 +84,7 @@ pub(crate) fn encode_message(message: Message<AccountId>) -> Result<Vec<u8>, Mpc
 /// Decodes a peer message envelope; an unknown version, malformed or non-canonical bytes are an
 /// error.
 pub fn decode_message(payload: &[u8]) -> Result<Message<AccountId>, MpcError> {
-    let envelope: WireEnvelope = envelope::decode_versioned(payload, WIRE_VERSION, usize::MAX)
+    let envelope: WireEnvelope = envelope::decode_versioned_exact(payload, WIRE_VERSION, usize::MAX)
         .map_err(|e| MpcError::Decode(format!("peer message: {e}")))?;
     Ok(envelope.message)
 }

@@ -402,7 +402,7 @@ impl<P: SchemeParams> ParentKeyShare<P> {
     /// Parses the versioned envelope, rejecting unknown versions and inconsistent shares.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
         let envelope: ParentKeyShareEnvelope<P> =
-            keywheel_primitives::envelope::decode_versioned(bytes, SHARE_FORMAT_VERSION, usize::MAX)
+            keywheel_primitives::envelope::decode_versioned_exact(bytes, SHARE_FORMAT_VERSION, usize::MAX)
                 .map_err(|e| MpcError::Decode(format!("key share envelope: {e}")))?;
         let public = PublicSharing {
             threshold: envelope.share.threshold,

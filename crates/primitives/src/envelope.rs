@@ -72,6 +72,24 @@ pub fn decode_versioned<T: Serialize + DeserializeOwned>(
     expected: u16,
     max: usize,
 ) -> Result<T, DecodeError> {
+    check_version(bytes, expected, max)?;
+    decode_exact(bytes)
+}
+
+/// [`decode_versioned`] without the canonical check (still exact: nothing after the value), for
+/// envelopes whose bytes are never hashed or compared (signed protocol messages, whose
+/// signatures cover their own canonical digests; key shares read back from the keystore), where
+/// re-encoding megabytes of AuxGen data on every read would double the cost of the protocols.
+pub fn decode_versioned_exact<T: DeserializeOwned>(bytes: &[u8], expected: u16, max: usize) -> Result<T, DecodeError> {
+    check_version(bytes, expected, max)?;
+    let (value, rest) = postcard::take_from_bytes::<T>(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if !rest.is_empty() {
+        return Err(DecodeError::Malformed(format!("{} bytes after the value", rest.len())));
+    }
+    Ok(value)
+}
+
+fn check_version(bytes: &[u8], expected: u16, max: usize) -> Result<(), DecodeError> {
     if bytes.len() > max {
         return Err(DecodeError::Oversized { size: bytes.len(), max });
     }
@@ -79,7 +97,7 @@ pub fn decode_versioned<T: Serialize + DeserializeOwned>(
     if found != expected {
         return Err(DecodeError::Version { found, expected });
     }
-    decode_exact(bytes)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -122,5 +140,9 @@ mod tests {
             Err(DecodeError::Malformed(_))
         ));
         assert!(matches!(decode_exact::<Envelope>(&[1]), Err(DecodeError::Malformed(_))));
+        // The exact-only form refuses trailing bytes and other versions, not over-long numbers.
+        assert!(decode_versioned_exact::<Envelope>(&[1, 0xff, 0], 1, 16).is_ok());
+        assert!(decode_versioned_exact::<Envelope>(&[1, 127, 0], 1, 16).is_err());
+        assert!(decode_versioned_exact::<Envelope>(&[2, 127], 1, 16).is_err());
     }
 }

@@ -810,12 +810,7 @@ mod tests {
     }
 
     fn mark(height: u64, hash: u8) -> HighWater {
-        HighWater {
-            height,
-            block_hash: [hash; 32],
-            session: 3,
-            sharing: Some([4; 32]),
-        }
+        HighWater::at(height, hash)
     }
 
     #[test]

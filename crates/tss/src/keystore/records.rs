@@ -118,6 +118,19 @@ pub struct HighWater {
     pub sharing: Option<[u8; 32]>,
 }
 
+#[cfg(test)]
+impl HighWater {
+    /// A mark at `height` for tests: block hash `[hash; 32]`, session 3, sharing `[4; 32]`.
+    pub(crate) fn at(height: u64, hash: u8) -> Self {
+        Self {
+            height,
+            block_hash: [hash; 32],
+            session: 3,
+            sharing: Some([4; 32]),
+        }
+    }
+}
+
 impl std::fmt::Display for HighWater {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(

@@ -177,12 +177,7 @@ mod tests {
     };
 
     fn seen(height: BlockNumber, hash: u8) -> HighWater {
-        HighWater {
-            height,
-            block_hash: [hash; 32],
-            session: 3,
-            sharing: Some([4; 32]),
-        }
+        HighWater::at(height, hash)
     }
 
     #[test]

@@ -54,12 +54,9 @@ async fn a_stopped_node_resumes_at_the_same_height_and_digest() {
     node.stop().await.unwrap();
 }
 
+/// A free loopback port outside the ephemeral range (see `keywheel_rpc::loopback`).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    keywheel_rpc::loopback::reserve_port().unwrap()
 }
 
 fn spawn_node(net: &TestNet, genesis: &Path, port: u16) -> Child {

@@ -8,6 +8,7 @@
 //! - [`types`]: the answers of queries;
 //! - [`error`]: stable error codes, each with a message that says what to do;
 //! - [`keyfile`]: secret seeds in owner-only files (node, TSS and CLI keys);
+//! - [`loopback`]: loopback ports picked before their process binds them;
 //! - [`sign_request`]: what a user asks a TSS to sign, the answer, and its check against the
 //!   parent key alone.
 //!
@@ -19,6 +20,7 @@ pub mod block;
 pub mod error;
 pub mod extrinsic;
 pub mod keyfile;
+pub mod loopback;
 pub mod sign_request;
 pub mod types;
 

@@ -83,15 +83,20 @@ pub struct Processes {
     fault_switches: bool,
 }
 
-/// A loopback address at `port`, after checking it is free; port 0 picks a free one (`keep`:
-/// leave 0 for the process to choose and report).
+/// A loopback address at `port`, after checking it is free. Port 0 picks a free one: left 0
+/// when `keep_zero` (the process chooses and reports it), otherwise reserved outside the
+/// kernel's ephemeral range, so no outbound connection takes it before its process binds it.
 fn loopback(port: u16, keep_zero: bool) -> anyhow::Result<SocketAddr> {
+    if port == 0 {
+        if keep_zero {
+            return Ok(SocketAddr::from(([127, 0, 0, 1], 0)));
+        }
+        let port = keywheel_rpc::loopback::reserve_port().context("choose a free loopback port")?;
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
     let listener = TcpListener::bind(("127.0.0.1", port)).with_context(|| {
         format!("127.0.0.1:{port} is in use (another devnet or node?): choose other ports with --rpc-port, --p2p-port and --api-port, or 0 for any free ones")
     })?;
-    if port == 0 && keep_zero {
-        return Ok(SocketAddr::from(([127, 0, 0, 1], 0)));
-    }
     Ok(listener.local_addr()?)
 }
 

@@ -30,13 +30,9 @@ pub fn account(s: &PartySigner) -> AccountId {
     s.account()
 }
 
-/// A free loopback port (bound, then released: a small race on a busy machine).
+/// A free loopback port outside the ephemeral range (see `keywheel_rpc::loopback`).
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    keywheel_rpc::loopback::reserve_port().unwrap()
 }
 
 /// Polls `f` every 250 ms until it answers; fails the test after `limit`.

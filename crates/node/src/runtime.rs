@@ -157,6 +157,12 @@ impl Runtime {
         nonces.get(account).copied().unwrap_or(0)
     }
 
+    /// The events of the block being built: accepted, not sealed, and lost if the node stops
+    /// before it seals them.
+    pub fn pending_events(&self) -> Vec<EventRecord> {
+        self.pending.as_ref().map_or_else(Vec::new, |p| p.events.clone())
+    }
+
     /// The number of the block being built, if one is open.
     pub fn pending_number(&self) -> Option<u64> {
         self.pending.as_ref().map(|p| p.number)
@@ -334,6 +340,12 @@ mod tests {
         let call = RuntimeCall::Signed(Call::Register);
         let extrinsic = Extrinsic::sign(&user, config.hash(), 0, call).encode();
         runtime.submit(&crate::crypto::MpcCrypto, &extrinsic).unwrap();
+        let registered = |events: &[EventRecord]| {
+            events
+                .iter()
+                .any(|r| matches!(r.event, keywheel_chain::Event::Registered { account, .. } if account == user.account()))
+        };
+        assert!(registered(&runtime.pending_events()), "accepted: in the open block");
 
         // Storing failed: the head did not move and the block, with its extrinsic, is open again.
         let sealed = runtime.seal(1_000).expect("a block was open");
@@ -360,5 +372,7 @@ mod tests {
         assert_eq!(runtime.head().block.extrinsics.len(), 1);
         assert!(runtime.chain().state().registry.contains_key(&user.account()));
         assert_eq!(runtime.pending_number(), None);
+        assert!(runtime.pending_events().is_empty(), "sealed: no longer pending");
+        assert!(registered(&runtime.head().block.events));
     }
 }

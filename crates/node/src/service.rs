@@ -395,6 +395,10 @@ impl KeywheelApiServer for Api {
         })
     }
 
+    async fn pending_events(&self) -> Result<Vec<EventRecord>, ErrorObjectOwned> {
+        Ok(self.node.runtime().pending_events())
+    }
+
     async fn committee(&self) -> Result<CommitteeView, ErrorObjectOwned> {
         let runtime = self.node.runtime();
         let state = runtime.chain().state();

@@ -68,6 +68,11 @@ pub trait KeywheelApi {
     #[method(name = "block")]
     async fn block(&self, number: Option<BlockNumber>) -> Result<Option<Block>, ErrorObjectOwned>;
 
+    /// The events of the block being built: accepted, not sealed yet, and lost if the node
+    /// stops before sealing it (what `submitAndWait` is still waiting for).
+    #[method(name = "pendingEvents")]
+    async fn pending_events(&self) -> Result<Vec<EventRecord>, ErrorObjectOwned>;
+
     /// Every block as it is sealed. The subscription ends if the client falls too far
     /// behind; resubscribe and read the state again.
     #[subscription(name = "subscribeBlocks" => "newBlock", unsubscribe = "unsubscribeBlocks", item = Block)]

@@ -164,7 +164,7 @@ async fn status(State(state): State<ApiState>) -> Response {
         chain_session: attempts.chain_session,
         running: attempts.running,
         last_attempt: attempts.last.and_then(|l| serde_json::to_value(l).ok()),
-        halted: attempts.halted,
+        halted: state.res.halted(),
         retired,
     })
     .into_response()

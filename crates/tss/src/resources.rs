@@ -1,6 +1,7 @@
 //! What every subsystem of a TSS uses and none owns: its identity, its keystore, its
-//! connection to the node, its peer transport and its metrics. The subsystems (orchestrator,
-//! signing, API) keep their own state; this holds only these shared handles.
+//! connection to the node, its peer transport, its metrics, and whether key actions are halted
+//! (the orchestrator's guard decides; signing and the API obey and show it). The subsystems
+//! (orchestrator, signing, API) keep their own state; this holds only these shared handles.
 
 use std::sync::{Arc, MutexGuard};
 
@@ -22,6 +23,8 @@ pub struct Resources {
     pub(crate) transport: Transport,
     /// The counters.
     pub(crate) metrics: Arc<Metrics>,
+    /// Why key actions (sign, rotate, retire, shred, begin an attempt) are halted, if they are.
+    halt: Locked<Option<String>>,
 }
 
 impl Resources {
@@ -39,7 +42,27 @@ impl Resources {
             chain,
             transport,
             metrics,
+            halt: Locked::default(),
         }
+    }
+
+    /// Why key actions are halted now (the node is behind, forked or foreign), if they are.
+    pub(crate) fn halted(&self) -> Option<String> {
+        self.halt.lock().clone()
+    }
+
+    /// Records whether key actions are halted; returns whether that changed. Sets the
+    /// `halted` gauge.
+    pub(crate) fn set_halted(&self, why: Option<String>) -> bool {
+        let mut halt = self.halt.lock();
+        if *halt == why {
+            return false;
+        }
+        self.metrics
+            .halted
+            .store(u64::from(why.is_some()), std::sync::atomic::Ordering::Relaxed);
+        *halt = why;
+        true
     }
 
     /// The keystore, locked.

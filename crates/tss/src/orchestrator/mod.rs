@@ -1,20 +1,25 @@
 //! Follows the chain and does what it says: runs jumpstart and reshare attempts this TSS takes
 //! part in, keeps the result in the holding slot and confirms it, rotates when the chain has
-//! rotated, erases shares of sharings that are no longer the chain's, and reports offenders.
+//! rotated, retires shares of sharings that are no longer the chain's (and shreds them sessions
+//! later), and reports offenders — all only while the guard trusts the node.
 //!
 //! Everything happens in [`Orchestrator::reconcile`], which compares the chain's state with the
 //! keystore and acts on the difference. Events only trigger it (and a timer does too), so a TSS
 //! that was down — or missed events — does the right thing as soon as it reads the chain again:
 //!
+//! - the node is another network, behind what this TSS has seen, or on another branch: it
+//!   halts every key action (signing too) and says why, until the node is right again;
 //! - `RotateKey` passed while it was down and `next` holds the confirmed sharing: it rotates;
-//! - it is no longer in the committee: its old share is erased;
+//! - it is no longer in the committee: its old share is retired, not erased;
 //! - the attempt in flight is one it began before a crash: it waits for the attempt to end (it
 //!   cannot take part again — fresh randomness in the same session would be equivocation), and
 //!   the other participants report it;
-//! - it holds `next` for the attempt in flight but has not confirmed: it confirms.
+//! - it holds `next` for the attempt in flight and no sealed block holds its confirmation: it
+//!   confirms (again).
 //!
-//! Modules, leaves first: `status` (what the API shows), `slots` (rotate and erase), `submit`
-//! (confirmations and reports), `attempt` (one attempt's protocol run).
+//! Modules, leaves first: `guard` (whether the node is trusted), `status` (what the API shows),
+//! `slots` (rotate, retire, shred), `submit` (confirmations and reports), `attempt` (one
+//! attempt's protocol run).
 
 mod attempt;
 mod guard;
@@ -251,19 +256,13 @@ impl Orchestrator {
     /// Records whether key actions are halted, logging each change once.
     fn set_halt(&self, halt: Option<Halt>) {
         let why = halt.map(|h| h.to_string());
-        let mut status = self.status.lock();
-        if status.halted == why {
+        if !self.res.set_halted(why.clone()) {
             return;
         }
         match &why {
-            Some(why) => error!("halting key actions (no rotate, retire, shred or new attempt): {why}"),
+            Some(why) => error!("halting key actions (no signing, rotate, retire, shred or new attempt): {why}"),
             None => info!("the node is the chain this TSS follows again: key actions resume"),
         }
-        self.res
-            .metrics
-            .halted
-            .store(u64::from(why.is_some()), std::sync::atomic::Ordering::Relaxed);
-        status.halted = why;
     }
 
     /// Cancels the running attempt if the chain's attempt in flight is another one (or none),

@@ -68,8 +68,6 @@ pub struct AttemptStatus {
     /// Reports of an attempt that no sealed block holds yet: sent again while that attempt is
     /// in flight.
     pub unsent_reports: Vec<((SessionIndex, AttemptIndex), Call)>,
-    /// Why key actions are halted now, if they are (the node is behind, forked or foreign).
-    pub halted: Option<String>,
     /// The attempt whose confirmation the chain refused (not sent again).
     pub confirmation_refused: Option<(SessionIndex, AttemptIndex)>,
 }

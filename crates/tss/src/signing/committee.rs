@@ -40,6 +40,14 @@ pub fn choose_signers(
 }
 
 /// The committee a round signs with: its members that still validate (so the transport knows
+/// Refuses to sign while key actions are halted, saying why.
+pub(super) fn refuse_if_halted(res: &Resources) -> Result<(), SignError> {
+    match res.halted() {
+        Some(why) => Err(SignError::Unavailable(format!("this TSS does not sign now: {why}"))),
+        None => Ok(()),
+    }
+}
+
 /// where they are), the threshold and the parent key.
 pub(super) struct SigningCommittee {
     /// Committee members whose validator still validates.

@@ -10,7 +10,9 @@ use keywheel_rpc::sign_request::{now_ms, verify_reply, SignError, SignRequest, S
 use tokio::sync::mpsc;
 use tracing::{info, info_span, warn, Instrument};
 
-use super::committee::{check_registered, choose_signers, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT};
+use super::committee::{
+    check_registered, choose_signers, refuse_if_halted, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT,
+};
 use super::replay::ReplayCache;
 use super::signer::Signer;
 use crate::metrics::count;
@@ -72,6 +74,8 @@ impl Coordinator {
 }
 
 async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest) -> Result<SignResponse, SignError> {
+    // What the node says (registrations, the committee) is not to be acted on while halted.
+    refuse_if_halted(&coordinator.res)?;
     let genesis = coordinator.res.chain.genesis_hash();
     let now = now_ms();
     let prehash = request.check(&genesis, now)?;

@@ -13,7 +13,7 @@ use keywheel_rpc::sign_request::{now_ms, SignError, SignatureReply};
 use rand_core::SeedableRng;
 use tracing::{debug, warn};
 
-use super::committee::{check_registered, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT};
+use super::committee::{check_registered, refuse_if_halted, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT};
 use super::replay::ReplayCache;
 use crate::keystore::Slot;
 use crate::resources::Resources;
@@ -119,6 +119,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
 
 /// This TSS's current share, if it is a share of the sharing the chain names now.
 fn current_share(res: &Resources, sharing: &[u8; 32]) -> Result<ParentKeyShare<P>, SignFailure> {
+    refuse_if_halted(res)?;
     let held = res
         .keystore()
         .get(Slot::Current)

@@ -341,9 +341,9 @@ mod tests {
         let extrinsic = Extrinsic::sign(&user, config.hash(), 0, call).encode();
         runtime.submit(&crate::crypto::MpcCrypto, &extrinsic).unwrap();
         let registered = |events: &[EventRecord]| {
-            events
-                .iter()
-                .any(|r| matches!(r.event, keywheel_chain::Event::Registered { account, .. } if account == user.account()))
+            events.iter().any(
+                |r| matches!(r.event, keywheel_chain::Event::Registered { account, .. } if account == user.account()),
+            )
         };
         assert!(registered(&runtime.pending_events()), "accepted: in the open block");
 

@@ -83,13 +83,28 @@ impl fmt::Display for Halt {
     }
 }
 
-/// Judges the node: `Ok` with the high-water mark to record, or why to halt.
+/// A node the guard accepted at one reconcile, and what it said: the only way to a key action
+/// that changes the keystore's slots ([`super::slots::settle`] takes one), so none can happen on
+/// a node that is behind, forked or foreign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Trusted {
+    mark: HighWater,
+}
+
+impl Trusted {
+    /// The high-water mark to record: the node's best block, session and sharing.
+    pub fn mark(&self) -> &HighWater {
+        &self.mark
+    }
+}
+
+/// Judges the node: trusted, with the high-water mark to record, or why to halt.
 pub(super) fn judge(
     binding: Option<&ChainBinding>,
     pinned_genesis: Option<[u8; 32]>,
     high_water: Option<&HighWater>,
     node: &NodeView,
-) -> Result<HighWater, Halt> {
+) -> Result<Trusted, Halt> {
     let expected_genesis = binding.map(|b| b.genesis_hash).or(pinned_genesis);
     if let Some(pinned) = pinned_genesis {
         if pinned != node.genesis_hash {
@@ -123,11 +138,13 @@ pub(super) fn judge(
             return Err(Halt::Fork { height: seen.height });
         }
     }
-    Ok(HighWater {
-        height: node.height,
-        block_hash: node.best_hash,
-        session: node.session,
-        sharing: node.sharing,
+    Ok(Trusted {
+        mark: HighWater {
+            height: node.height,
+            block_hash: node.best_hash,
+            session: node.session,
+            sharing: node.sharing,
+        },
     })
 }
 
@@ -182,8 +199,8 @@ mod tests {
 
     #[test]
     fn a_node_that_moved_on_along_the_same_chain_is_followed() {
-        let mark = judge(Some(&BOUND), None, Some(&seen(10, 7)), &node(12, 9, Some(7))).unwrap();
-        assert_eq!(mark, seen(12, 9));
+        let trusted = judge(Some(&BOUND), None, Some(&seen(10, 7)), &node(12, 9, Some(7))).unwrap();
+        assert_eq!(trusted.mark(), &seen(12, 9));
         // A first start (nothing bound, nothing seen) follows and binds.
         assert!(judge(None, None, None, &node(0, 1, None)).is_ok());
     }

@@ -139,17 +139,15 @@ impl Orchestrator {
         let node = client.status().await.map_err(query_error)?;
         let committee = client.committee().await.map_err(query_error)?;
         self.status.lock().chain_session = Some(committee.session);
-        if !self.trust_node(&client, &node, &committee).await? {
+        let Some(trusted) = self.trust_node(&client, &node, &committee).await? else {
             return Ok(());
-        }
+        };
         let validators = client.validators().await.map_err(query_error)?;
         res.transport.set_directory(Directory::from_validators(&validators));
         let reshare = client.reshare().await.map_err(query_error)?;
 
-        if let Some(sharing) = &committee.sharing {
-            let keep = self.rules.keep_retired_sessions;
-            slots::settle(res, committee.session, sharing, reshare.as_ref(), keep)?;
-        }
+        let keep = self.rules.keep_retired_sessions;
+        slots::settle(&mut res.keystore(), &res.metrics, &trusted, reshare.as_ref(), keep)?;
         self.supersede(reshare.as_ref().map(|v| (v.record.session, v.record.attempt)));
         let Some(view) = reshare else { return Ok(()) };
         let record = &view.record;
@@ -202,13 +200,13 @@ impl Orchestrator {
     }
 
     /// Whether the node can be trusted with key actions now (see `guard`): records the new
-    /// high-water mark and resumes if so; halts, says why, and changes nothing if not.
+    /// high-water mark and resumes if so; halts, says why, and changes nothing if not (`None`).
     async fn trust_node(
         &self,
         client: &WsClient,
         node: &NodeStatus,
         committee: &CommitteeView,
-    ) -> Result<bool, TssError> {
+    ) -> Result<Option<guard::Trusted>, TssError> {
         let res = &self.res;
         let (binding, high_water) = {
             let keystore = res.keystore();
@@ -232,7 +230,7 @@ impl Orchestrator {
             hash_at_high_water,
         };
         match guard::judge(binding.as_ref(), self.rules.pinned_genesis, high_water.as_ref(), &view) {
-            Ok(mark) => {
+            Ok(trusted) => {
                 {
                     let mut keystore = res.keystore();
                     if binding.is_none() {
@@ -241,14 +239,14 @@ impl Orchestrator {
                             genesis_hash: node.genesis_hash,
                         })?;
                     }
-                    keystore.raise_high_water(&mark)?;
+                    keystore.raise_high_water(trusted.mark())?;
                 }
                 self.set_halt(None);
-                Ok(true)
+                Ok(Some(trusted))
             }
             Err(halt) => {
                 self.set_halt(Some(halt));
-                Ok(false)
+                Ok(None)
             }
         }
     }

@@ -1,42 +1,44 @@
 //! The keystore's slots against the chain's sharing: rotate when the chain's sharing is the one
 //! in the holding slot; retire (never erase) a share of a sharing that is not the chain's (a
 //! departed member's, or a holding slot no rotation will use); shred a retired share only once
-//! the chain is `keep_retired_sessions` sessions past its rotation. Only ever called on a chain
-//! the guard accepted.
+//! the chain is `keep_retired_sessions` sessions past its rotation. Only ever on a chain the
+//! guard accepted: [`settle`] takes the guard's [`Trusted`].
 
-use keywheel_chain::{SessionIndex, Sharing};
+use keywheel_chain::SessionIndex;
 use keywheel_rpc::ReshareView;
 use tracing::info;
 
+use super::guard::Trusted;
 use crate::error::TssError;
 use crate::keystore::{Keystore, Slot};
-use crate::metrics::count;
-use crate::resources::Resources;
+use crate::metrics::{count, Metrics};
 
-/// Rotates to `next` once the chain's sharing is `next`'s, retires shares of any sharing that is
-/// not the chain's, and shreds the retired shares that are old enough.
+/// On the chain `trusted` describes: rotates to `next` once the chain's sharing is `next`'s,
+/// retires shares of any sharing that is not the chain's, and shreds the retired shares that
+/// are `keep_retired` sessions old. Does nothing before the chain names a sharing.
 pub(super) fn settle(
-    res: &Resources,
-    session: SessionIndex,
-    sharing: &Sharing,
+    keystore: &mut Keystore,
+    metrics: &Metrics,
+    trusted: &Trusted,
     reshare: Option<&ReshareView>,
     keep_retired: u32,
 ) -> Result<(), TssError> {
-    let chain = sharing.digest();
-    let mut keystore = res.keystore();
+    let (session, Some(chain)) = (trusted.mark().session, trusted.mark().sharing) else {
+        return Ok(());
+    };
     let current = keystore.info(Slot::Current)?;
     let next = keystore.info(Slot::Next)?;
     let current_ok = current.as_ref().is_some_and(|c| c.sharing_digest() == chain);
     if let Some(n) = &next {
         if n.sharing_digest() == chain && !current_ok {
             let info = keystore.rotate(session)?;
-            count(&res.metrics.rotations);
+            count(&metrics.rotations);
             info!(
                 session = info.session,
                 attempt = info.attempt,
                 "rotated: the confirmed share is current now"
             );
-            return shred_expired(res, &mut keystore, session, keep_retired);
+            return shred_expired(keystore, metrics, session, keep_retired);
         }
     }
     if current.is_some() && !current_ok {
@@ -54,15 +56,14 @@ pub(super) fn settle(
             );
         }
     }
-    shred_expired(res, &mut keystore, session, keep_retired)
+    shred_expired(keystore, metrics, session, keep_retired)
 }
 
-/// Shreds the retired shares the chain is at least `keep` sessions past (callers call this
-/// only on a chain the guard accepted).
-fn shred_expired(res: &Resources, keystore: &mut Keystore, session: SessionIndex, keep: u32) -> Result<(), TssError> {
+/// Shreds the retired shares the chain is at least `keep` sessions past.
+fn shred_expired(keystore: &mut Keystore, metrics: &Metrics, session: SessionIndex, keep: u32) -> Result<(), TssError> {
     for retired in keystore.retired()? {
         if session >= retired.retired_in_session.saturating_add(keep) && keystore.shred(&retired.id)? {
-            count(&res.metrics.shredded);
+            count(&metrics.shredded);
             info!(
                 id = %retired.id,
                 retired_in = retired.retired_in_session,
@@ -72,4 +73,102 @@ fn shred_expired(res: &Resources, keystore: &mut Keystore, session: SessionIndex
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use keywheel_chain::AccountId;
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::keystore::{ChainBinding, Held, KeySource, SlotInfo};
+    use crate::orchestrator::guard::{judge, Halt, NodeView};
+
+    const BOUND: ChainBinding = ChainBinding {
+        network: [1; 32],
+        genesis_hash: [2; 32],
+    };
+
+    fn share(session: SessionIndex, holder: u8) -> Held {
+        Held {
+            info: SlotInfo {
+                session,
+                attempt: 1,
+                verifying_key: vec![2; 33],
+                threshold: 1,
+                public_shares: [(AccountId([holder; 32]), vec![3; 33])].into(),
+            },
+            secret: Zeroizing::new(vec![holder; 8]),
+        }
+    }
+
+    /// The node at `height` (block hash `[height; 32]`), in `session`, naming `sharing`.
+    fn node(height: u64, session: SessionIndex, sharing: [u8; 32]) -> NodeView {
+        NodeView {
+            network: BOUND.network,
+            genesis_hash: BOUND.genesis_hash,
+            height,
+            best_hash: [height as u8; 32],
+            session,
+            sharing: Some(sharing),
+            hash_at_high_water: None,
+        }
+    }
+
+    /// Judges `view` against the keystore's high-water mark (the node agrees at that height
+    /// when `agrees`), records the new mark if trusted, and settles the slots.
+    fn follow(ks: &mut Keystore, metrics: &Metrics, mut view: NodeView, agrees: bool) -> Result<(), Halt> {
+        let seen = ks.high_water().unwrap();
+        if let Some(seen) = &seen {
+            view.hash_at_high_water = Some(if agrees { seen.block_hash } else { [0xee; 32] });
+        }
+        let trusted = judge(Some(&BOUND), None, seen.as_ref(), &view)?;
+        ks.raise_high_water(trusted.mark()).unwrap();
+        settle(ks, metrics, &trusted, None, 2).unwrap();
+        Ok(())
+    }
+
+    #[test]
+    fn a_retired_share_is_shredded_only_k_sessions_on_and_never_while_the_node_is_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("keystore.key");
+        keywheel_rpc::keyfile::write_seed(&key, &[9; 32]).unwrap();
+        let mut ks = Keystore::open(
+            &dir.path().join("keystore.redb"),
+            AccountId([7; 32]),
+            &KeySource::KeyFile(key),
+        )
+        .unwrap();
+        let metrics = Metrics::default();
+        ks.put_next(&share(3, 1)).unwrap();
+        ks.rotate(3).unwrap();
+        let mine = ks.info(Slot::Current).unwrap().unwrap().sharing_digest();
+        let other = share(4, 2).info.sharing_digest();
+        follow(&mut ks, &metrics, node(10, 3, mine), true).unwrap();
+        assert_eq!(ks.info(Slot::Current).unwrap().unwrap().session, 3);
+
+        // Session 4 names another sharing (this TSS left): the share is retired, not erased.
+        follow(&mut ks, &metrics, node(20, 4, other), true).unwrap();
+        assert!(ks.get(Slot::Current).unwrap().is_none());
+        let retired = ks.retired().unwrap();
+        assert_eq!(retired.len(), 1);
+        assert_eq!(retired[0].retired_in_session, 4);
+
+        // A node restored from a backup, or on another branch, claims session 9: far past
+        // K = 2, yet behind (or off) what this TSS saw. Halted; the retired share stays.
+        let behind = follow(&mut ks, &metrics, node(15, 9, other), true);
+        assert!(matches!(behind, Err(Halt::Behind { seen: 20, node: 15 })), "{behind:?}");
+        let fork = follow(&mut ks, &metrics, node(30, 9, other), false);
+        assert!(matches!(fork, Err(Halt::Fork { height: 20 })), "{fork:?}");
+        assert_eq!(ks.retired().unwrap(), retired, "kept while halted");
+        assert_eq!(ks.high_water().unwrap().unwrap().height, 20, "the mark did not move");
+
+        // On the chain it followed: kept one session on, shredded at K = 2 sessions.
+        follow(&mut ks, &metrics, node(30, 5, other), true).unwrap();
+        assert_eq!(ks.retired().unwrap(), retired, "one session on: kept");
+        assert_eq!(metrics.shredded.load(std::sync::atomic::Ordering::Relaxed), 0);
+        follow(&mut ks, &metrics, node(40, 6, other), true).unwrap();
+        assert!(ks.retired().unwrap().is_empty(), "two sessions on: shredded");
+        assert_eq!(metrics.shredded.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
 }

@@ -5,22 +5,26 @@
 //! 1. `jumpstart`: the chain picks a committee of 5 of the 6 (threshold 3), which runs the DKG.
 //! 2. `sign_after_jumpstart`: a signature for a registered account under its child key.
 //! 3. `refuse_bad_requests`: bad sign requests refused, each with its status and a reason.
-//! 4. `crash_a_staying_member_mid_rotation`: the next rotation starts; a staying member is
-//!    SIGKILLed in the middle of it and restarted.
-//! 5. `rotate_without_the_crashed_member`: the retry without it rotates; it was slashed.
-//! 6. `departed_member_cannot_coordinate`: its TSS answers at once that it cannot sign.
-//! 7. `sign_after_rotation`: the new committee signs under the same child key.
-//! 8. `sign_past_a_member_down_for_good`: a member goes down for good; the request whose first
+//! 4. `refuse_a_node_of_another_network`: a member, pointed at a node of another network,
+//!    halts (and signs nothing) with its keystore unchanged; a copy of its keystore is kept.
+//! 5. `crash_a_staying_member_mid_rotation`: the next rotation starts; that member is SIGKILLed
+//!    in the middle of it, its keystore restored from the copy taken before it began the attempt
+//!    (an operator's restore), and restarted: it must not rejoin the attempt.
+//! 6. `rotate_without_the_crashed_member`: the retry without it rotates; it was slashed.
+//! 7. `departed_member_cannot_coordinate`: its TSS answers at once that it cannot sign.
+//! 8. `sign_after_rotation`: the new committee signs under the same child key.
+//! 9. `sign_past_a_member_down_for_good`: a member goes down for good; the request whose first
 //!    pick needs it signs on a later round, the next such request on round 0 without it.
-//! 9. `departed_share_retired`: the crashed member retired (kept, sealed — not erased) its share
-//!    once the chain rotated.
-//! 10. `every_keystore_opens`: after the run; members hold exactly the chain's sharing.
+//! 10. `departed_share_retired`: the crashed member retired (kept, sealed — not erased) its
+//!     share once the chain rotated.
+//! 11. `every_keystore_opens`: after the run; members hold exactly the chain's sharing.
 //!
 //! The fixture (node, processes, clients) is `support::Network`.
 
 mod support;
 
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use keywheel_chain::{AccountId, Call, Event, Params, Punishment, ReshareKind, SessionIndex};
@@ -47,11 +51,12 @@ async fn jumpstart_sign_reshare_through_a_crash_rotate_and_sign_again() {
         unbonding_period: 10,
         min_bond: 1_000,
     };
-    let mut net = Network::start(VALIDATORS, params).await;
+    let mut net = Network::start(VALIDATORS, params.clone()).await;
     let parent = jumpstart(&mut net).await;
     let first = sign_after_jumpstart(&net, &parent).await;
     refuse_bad_requests(&net).await;
-    let (session, victim) = crash_a_staying_member_mid_rotation(&mut net).await;
+    let (victim, copy) = refuse_a_node_of_another_network(&mut net, params).await;
+    let session = crash_a_staying_member_mid_rotation(&mut net, victim, &copy).await;
     let rotated = rotate_without_the_crashed_member(&mut net, &parent, session, victim).await;
     departed_member_cannot_coordinate(&net, &rotated).await;
     sign_after_rotation(&net, &parent, &rotated, &first).await;
@@ -86,6 +91,13 @@ async fn jumpstart(net: &mut Network) -> Vec<u8> {
         net.dump_logs();
         panic!("jumpstart aborted: {created:?}");
     };
+    // No session starts until `refuse_a_node_of_another_network` is done.
+    let quiet = Params {
+        session_length: 1_000_000,
+        ..net.client.params().await.unwrap()
+    };
+    net.submit(&net.root, RuntimeCall::Sudo(Call::SetParams { params: quiet }))
+        .await;
     net.submit(&net.user, RuntimeCall::Signed(Call::Register)).await;
     parent
 }
@@ -154,10 +166,81 @@ async fn refuse_bad_requests(net: &Network) {
     }
 }
 
-/// The next session's rotation starts; a staying member is SIGKILLed in the middle of it and
-/// restarted. Session boundaries stop, so later phases look at exactly this rotation. Returns
-/// the rotation's session and the crashed member.
-async fn crash_a_staying_member_mid_rotation(net: &mut Network) -> (SessionIndex, usize) {
+/// What a TSS's keystore says: its slots, the retired shares, the started marker, the chain it
+/// is bound to and how far it has seen (opened while the TSS is stopped).
+fn keystore_facts(net: &Network, i: usize) -> String {
+    let ks = net.tsss[i].keystore();
+    format!(
+        "{:?} {:?} {:?} {:?} {:?} {:?}",
+        ks.info(Slot::Current).unwrap(),
+        ks.info(Slot::Next).unwrap(),
+        ks.retired().unwrap(),
+        ks.started().unwrap(),
+        ks.chain_binding().unwrap(),
+        ks.high_water().unwrap()
+    )
+}
+
+/// The newest committee member (sure to stay in the next rotation: the oldest leaves) is
+/// pointed at a node of another network. It halts — says why, signs nothing — and its keystore
+/// is unchanged; back on its own node it resumes. Then session boundaries resume (`params`).
+/// Returns the member and a copy of its keystore taken while it was stopped.
+async fn refuse_a_node_of_another_network(net: &mut Network, params: Params) -> (usize, PathBuf) {
+    assert!(net.client.reshare().await.unwrap().is_none(), "no reshare in flight");
+    let committee = net.client.committee().await.unwrap();
+    let newest = committee.members.iter().max_by_key(|m| m.join_seq).unwrap().tss;
+    let i = net.tsss.iter().position(|t| t.account == newest).unwrap();
+    net.tsss[i].stop();
+    let before = keystore_facts(net, i);
+    let copy = net.tsss[i].keystore_file().with_extension("before-rotation");
+    std::fs::copy(net.tsss[i].keystore_file(), &copy).unwrap();
+
+    let foreign = net.start_foreign_node().await;
+    net.tsss[i].spawn(&foreign.ws_url());
+    let status = wait_for(
+        "the TSS to halt on another network",
+        Duration::from_secs(60),
+        async || net.status(i).await.filter(|s| s.halted.is_some()),
+    )
+    .await;
+    let why = status.halted.unwrap();
+    assert!(why.contains("another network"), "{why}");
+    assert!(status.current.is_some(), "its share is still there");
+    let refused = net
+        .http
+        .post(net.tsss[i].url("/v1/sign"))
+        .json(&net.request(ToSign::Hash([9; 32]), [9; 16]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 503);
+    let body = refused.text().await.unwrap();
+    assert!(body.contains("does not sign now"), "{body}");
+    net.tsss[i].stop();
+    foreign.stop().await.unwrap();
+    assert_eq!(keystore_facts(net, i), before, "nothing in the keystore changed");
+
+    net.tsss[i].spawn(&net.node_url);
+    wait_for(
+        "the TSS to resume on its own node",
+        Duration::from_secs(60),
+        async || {
+            net.status(i)
+                .await
+                .filter(|s| s.halted.is_none() && s.chain_session.is_some())
+        },
+    )
+    .await;
+    net.submit(&net.root, RuntimeCall::Sudo(Call::SetParams { params }))
+        .await;
+    (i, copy)
+}
+
+/// The next session's rotation starts; `victim`, a staying member, is SIGKILLed in the middle
+/// of it, its keystore replaced by `copy` (taken before the attempt began: no started marker for
+/// it), and restarted. Its log must say it sits the attempt out. Session boundaries stop, so
+/// later phases look at exactly this rotation. Returns the rotation's session.
+async fn crash_a_staying_member_mid_rotation(net: &mut Network, victim: usize, copy: &Path) -> SessionIndex {
     let started = net
         .next_event(Duration::from_secs(300), |e| {
             matches!(
@@ -176,12 +259,31 @@ async fn crash_a_staying_member_mid_rotation(net: &mut Network) -> (SessionIndex
     quiet.session_length = 1_000_000;
     net.submit(&net.root, RuntimeCall::Sudo(Call::SetParams { params: quiet }))
         .await;
-    let victim = net.tsss.iter().position(|t| staying.contains(&t.account)).unwrap();
+    assert!(staying.contains(&net.tsss[victim].account), "the newest member stays");
     tokio::time::sleep(Duration::from_secs(3)).await;
     net.tsss[victim].kill();
+    assert_eq!(
+        net.tsss[victim].keystore().started().unwrap(),
+        Some((session, 1)),
+        "it began the attempt"
+    );
+    let restored = net.tsss[victim].open_keystore(copy).started().unwrap();
+    assert!(restored < Some((session, 1)), "the copy predates it: {restored:?}");
+    std::fs::copy(copy, net.tsss[victim].keystore_file()).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     net.tsss[victim].spawn(&net.node_url);
-    (session, victim)
+    wait_for(
+        "the restarted TSS to sit the attempt out",
+        Duration::from_secs(60),
+        async || {
+            net.tsss[victim]
+                .log()
+                .contains("the attempt began before this process started following the chain")
+                .then_some(())
+        },
+    )
+    .await;
+    session
 }
 
 /// The rotation of `session` happens on a later attempt (the crashed member cannot have let the

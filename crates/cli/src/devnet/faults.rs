@@ -17,7 +17,13 @@
 //! in flight, and checked to be so, and disarmed once its rotation is done. (Restarting the TSS
 //! with a flag instead raced with a session boundary: a rotation that began while the process
 //! came up found it absent, and it was excluded instead of caught.)
-//! - `node-restart` — SIGKILL the node a few seconds into the reshare and start it again.
+//! - `node-restart` — SIGKILL the node while a member's confirmation waits in its open block
+//!   (accepted, not sealed: lost with the node), and start it again 3 s later. The member must
+//!   send it again, and the rotation happen on that same attempt, punishing no one.
+//! - `node-rollback` — before the rotation, stop the node and copy its database (a backup);
+//!   once the rotation is done and every TSS holds its new share, restart the node from that
+//!   backup. Every TSS must halt and say why, refuse to sign, and change no slot; with the
+//!   right database back they must resume, and sign under the same child key.
 //!
 //! `<v>` is a validator's devnet name (`v3`) or `auto`: the newest member of the committee
 //! then, which is sure to stay in the next rotation (the oldest leaves).
@@ -25,9 +31,9 @@
 //! Expected: the offender is slashed — `Stake` for the malicious one (evidence verified on
 //! chain), `Excluded` for the silent and the crashed one (the unresponsive rule) — and a later
 //! attempt rotates without it; a signature asked for while the failed attempt runs verifies;
-//! after a node restart the rotation still happens.
+//! after a node restart the rotation still happens on the attempt it struck.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -63,8 +69,10 @@ pub enum FaultSpec {
     Silent(Target),
     /// The TSS corrupts its resharing subshares.
     Malicious(Target),
-    /// Kill the node mid-reshare, restart it.
+    /// Kill the node while a confirmation waits in its open block, restart it.
     NodeRestart,
+    /// Restart the node from a backup taken before the rotation, then from the right database.
+    NodeRollback,
 }
 
 impl FaultSpec {
@@ -75,6 +83,7 @@ impl FaultSpec {
             Self::Silent(_) => "silent",
             Self::Malicious(_) => "malicious",
             Self::NodeRestart => "node-restart",
+            Self::NodeRollback => "node-rollback",
         }
     }
 
@@ -82,7 +91,7 @@ impl FaultSpec {
     pub fn target(&self) -> Option<Target> {
         match self {
             Self::Crash(t) | Self::Silent(t) | Self::Malicious(t) => Some(*t),
-            Self::NodeRestart => None,
+            Self::NodeRestart | Self::NodeRollback => None,
         }
     }
 
@@ -92,7 +101,7 @@ impl FaultSpec {
             Self::Crash(_) => Self::Crash(Target::Named(i)),
             Self::Silent(_) => Self::Silent(Target::Named(i)),
             Self::Malicious(_) => Self::Malicious(Target::Named(i)),
-            Self::NodeRestart => Self::NodeRestart,
+            other @ (Self::NodeRestart | Self::NodeRollback) => other,
         }
     }
 
@@ -113,7 +122,7 @@ impl FaultSpec {
         new_committee: &BTreeSet<AccountId>,
     ) -> bool {
         match (self, target) {
-            (Self::NodeRestart, _) => true,
+            (Self::NodeRestart | Self::NodeRollback, _) => true,
             (Self::Malicious(_), Some(t)) => staying.contains(t),
             (Self::Silent(_) | Self::Crash(_), Some(t)) => new_committee.contains(t),
             (_, None) => false,
@@ -125,7 +134,7 @@ impl FaultSpec {
         match self {
             Self::Malicious(_) => "a staying member",
             Self::Silent(_) | Self::Crash(_) => "in the new committee",
-            Self::NodeRestart => "-",
+            Self::NodeRestart | Self::NodeRollback => "-",
         }
     }
 
@@ -134,7 +143,7 @@ impl FaultSpec {
         match self {
             Self::Crash(_) | Self::Silent(_) => Some("Excluded"),
             Self::Malicious(_) => Some("Stake"),
-            Self::NodeRestart => None,
+            Self::NodeRestart | Self::NodeRollback => None,
         }
     }
 }
@@ -150,6 +159,7 @@ impl fmt::Display for FaultSpec {
             Self::Silent(t) => write!(f, "silent:{}", target(t)),
             Self::Malicious(t) => write!(f, "malicious:{}", target(t)),
             Self::NodeRestart => f.write_str("node-restart"),
+            Self::NodeRollback => f.write_str("node-rollback"),
         }
     }
 }
@@ -169,12 +179,14 @@ impl FromStr for FaultSpec {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "node-restart" {
-            return Ok(Self::NodeRestart);
+        match s {
+            "node-restart" => return Ok(Self::NodeRestart),
+            "node-rollback" => return Ok(Self::NodeRollback),
+            _ => {}
         }
-        let (kind, rest) = s
-            .split_once(':')
-            .ok_or_else(|| format!("`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v> or node-restart"))?;
+        let (kind, rest) = s.split_once(':').ok_or_else(|| {
+            format!("`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v>, node-restart or node-rollback")
+        })?;
         match kind {
             "crash" => {
                 let target = rest.strip_suffix("@reshare").unwrap_or(rest);
@@ -186,9 +198,62 @@ impl FromStr for FaultSpec {
             "silent" => Ok(Self::Silent(parse_target(rest)?)),
             "malicious" => Ok(Self::Malicious(parse_target(rest)?)),
             other => Err(format!(
-                "unknown fault `{other}`: use crash, silent, malicious or node-restart"
+                "unknown fault `{other}`: use crash, silent, malicious, node-restart or node-rollback"
             )),
         }
+    }
+}
+
+/// `node-restart`: the confirmation that waited in the open block when the node was killed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LostConfirmation {
+    /// The member whose confirmation it was.
+    pub validator: String,
+    /// The attempt it confirmed.
+    pub attempt: u32,
+    /// Whether the restarted node lacked it (it was really lost, not sealed just in time).
+    pub lost: bool,
+}
+
+/// `node-rollback`: what the TSSs did while the node ran a backup from before the rotation.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RollbackSummary {
+    /// Each running TSS's reason for halting (`None`: it did not halt), by validator name.
+    pub halted: BTreeMap<String, Option<String>>,
+    /// Whether every TSS's slots (current, holding, retired) stayed as they were.
+    pub slots_kept: bool,
+    /// What a TSS answered a signing request while halted (`None`: it signed).
+    pub sign_refusal: Option<String>,
+    /// Whether every TSS resumed once the right database was back.
+    pub resumed: bool,
+}
+
+impl RollbackSummary {
+    /// What did not hold: every TSS halted, kept its slots, refused to sign, and resumed.
+    fn failures(&self) -> Vec<String> {
+        let mut failures = Vec::new();
+        for (name, why) in &self.halted {
+            if why.is_none() {
+                failures.push(format!("node-rollback: {name} did not halt on the restored node"));
+            }
+        }
+        if self.halted.is_empty() {
+            failures.push("node-rollback: no TSS was watched".into());
+        }
+        if !self.slots_kept {
+            failures.push("node-rollback: a TSS changed its slots while halted".into());
+        }
+        match &self.sign_refusal {
+            None => failures.push("node-rollback: a halted TSS signed".into()),
+            Some(why) if !why.contains("does not sign now") => failures.push(format!(
+                "node-rollback: signing failed, but not because the TSS halted: {why}"
+            )),
+            Some(_) => {}
+        }
+        if !self.resumed {
+            failures.push("node-rollback: the TSSs did not resume on the right database".into());
+        }
+        failures
     }
 }
 
@@ -197,7 +262,7 @@ impl FromStr for FaultSpec {
 pub struct FaultSummary {
     /// The fault as given (`auto` resolved).
     pub fault: String,
-    /// `crash`, `silent`, `malicious`, `node-restart`.
+    /// `crash`, `silent`, `malicious`, `node-restart`, `node-rollback`.
     pub kind: String,
     /// The validator it acted on.
     pub validator: Option<String>,
@@ -213,8 +278,16 @@ pub struct FaultSummary {
     pub slashed: Option<String>,
     /// The attempt that rotated in that session.
     pub rotated_on_attempt: Option<u32>,
-    /// Whether a signature asked for during the failed attempt verified.
+    /// Whether a signature asked for during the fault verified (for `node-rollback`: once the
+    /// right database was back).
     pub signed_during: Option<bool>,
+    /// `node-restart`: the member whose confirmation was lost with the open block, and whether
+    /// the restarted node lacked it (then the member sent it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_confirmation: Option<LostConfirmation>,
+    /// `node-rollback`: what every TSS did while its node ran the backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<RollbackSummary>,
     /// What the devnet saw.
     pub detail: String,
 }
@@ -233,6 +306,8 @@ impl FaultSummary {
             slashed: None,
             rotated_on_attempt: None,
             signed_during: None,
+            lost_confirmation: None,
+            rollback: None,
             detail: detail.into(),
         }
     }
@@ -267,6 +342,29 @@ impl FaultSummary {
         } else if self.rotated_on_attempt.is_none() {
             failures.push(format!("fault {}: the session did not rotate", self.fault));
         }
+        match spec {
+            Some(FaultSpec::NodeRestart) => match &self.lost_confirmation {
+                Some(l) if l.lost && self.rotated_on_attempt == Some(l.attempt) => {}
+                Some(l) if !l.lost => failures.push(format!(
+                    "fault {}: {}'s confirmation was sealed before the node died; nothing was lost",
+                    self.fault, l.validator
+                )),
+                Some(l) => failures.push(format!(
+                    "fault {}: {}'s lost confirmation of attempt {} was not sent again in time: the rotation was on \
+                     attempt {:?}",
+                    self.fault, l.validator, l.attempt, self.rotated_on_attempt
+                )),
+                None => failures.push(format!(
+                    "fault {}: no confirmation was caught in the open block",
+                    self.fault
+                )),
+            },
+            Some(FaultSpec::NodeRollback) => match &self.rollback {
+                Some(r) => failures.extend(r.failures()),
+                None => failures.push(format!("fault {}: the rollback was not done", self.fault)),
+            },
+            _ => {}
+        }
         if self.signed_during != Some(true) {
             failures.push(format!(
                 "fault {}: the signature asked for during the fault did not verify",
@@ -283,7 +381,13 @@ mod tests {
 
     #[test]
     fn faults_parse_as_documented_and_print_back() {
-        for text in ["crash:v3@reshare", "silent:v0", "malicious:auto", "node-restart"] {
+        for text in [
+            "crash:v3@reshare",
+            "silent:v0",
+            "malicious:auto",
+            "node-restart",
+            "node-rollback",
+        ] {
             let fault: FaultSpec = text.parse().unwrap();
             assert_eq!(fault.to_string(), text);
         }
@@ -314,6 +418,76 @@ mod tests {
             assert!(!f.can_act(None, &staying, &new_committee), "{f} needs a target");
         }
         assert!(FaultSpec::NodeRestart.can_act(None, &staying, &new_committee));
+        assert!(FaultSpec::NodeRollback.can_act(None, &staying, &new_committee));
+    }
+
+    /// An applied node fault that rotated on attempt 1 with a signature verified.
+    fn applied(fault: FaultSpec) -> FaultSummary {
+        FaultSummary {
+            session: Some(2),
+            applied: true,
+            rotated_on_attempt: Some(1),
+            signed_during: Some(true),
+            ..FaultSummary::pending(fault, "applied")
+        }
+    }
+
+    #[test]
+    fn a_node_restart_passes_only_if_a_confirmation_was_lost_and_sent_again_on_that_attempt() {
+        let mut f = applied(FaultSpec::NodeRestart);
+        assert_eq!(f.judge(&[]).len(), 1, "nothing caught in the open block");
+        let lost = |lost| LostConfirmation {
+            validator: "v1".into(),
+            attempt: 1,
+            lost,
+        };
+        f.lost_confirmation = Some(lost(true));
+        assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
+        f.lost_confirmation = Some(lost(false));
+        assert!(f.judge(&[])[0].contains("sealed before the node died"));
+        f.lost_confirmation = Some(lost(true));
+        f.rotated_on_attempt = Some(2);
+        assert!(f.judge(&[])[0].contains("not sent again in time"));
+    }
+
+    #[test]
+    fn a_node_rollback_passes_only_if_every_tss_halted_kept_its_slots_refused_and_resumed() {
+        let mut f = applied(FaultSpec::NodeRollback);
+        assert_eq!(f.judge(&[]).len(), 1, "no rollback done");
+        let good = RollbackSummary {
+            halted: [("v0".to_string(), Some("the node is at block 5 but ...".to_string()))].into(),
+            slots_kept: true,
+            sign_refusal: Some("503: this TSS does not sign now: ...".into()),
+            resumed: true,
+        };
+        f.rollback = Some(good.clone());
+        assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
+        let broken = [
+            RollbackSummary {
+                halted: [("v0".to_string(), None)].into(),
+                ..good.clone()
+            },
+            RollbackSummary {
+                slots_kept: false,
+                ..good.clone()
+            },
+            RollbackSummary {
+                sign_refusal: None,
+                ..good.clone()
+            },
+            RollbackSummary {
+                sign_refusal: Some("the node is unreachable".into()),
+                ..good.clone()
+            },
+            RollbackSummary {
+                resumed: false,
+                ..good.clone()
+            },
+        ];
+        for b in broken {
+            f.rollback = Some(b.clone());
+            assert_eq!(f.judge(&[]).len(), 1, "{b:?}");
+        }
     }
 
     #[test]

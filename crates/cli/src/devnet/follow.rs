@@ -16,11 +16,18 @@ use crate::client;
 
 /// Starts the follower; it sends every block from `from` on, and ends when the receiver is
 /// dropped. A node that cannot be reached is retried every second, without end: the devnet's
-/// own deadlines decide when waiting is over.
+/// own deadlines decide when waiting is over. Each block sent is the child of the one before:
+/// a node on another branch (a node restored from a backup builds its own) is not followed
+/// until it serves the chain followed so far again.
 pub fn follow(url: String, from: BlockNumber) -> mpsc::Receiver<Block> {
     let (tx, rx) = mpsc::channel(1024);
     tokio::spawn(async move {
         let mut next = from;
+        let mut last_hash: Option<[u8; 32]> = None;
+        // Whether `block` is the next one, on the chain followed so far.
+        let follows = |block: &Block, next: BlockNumber, last: Option<[u8; 32]>| {
+            block.header.number == next && last.is_none_or(|h| block.header.parent_hash == h)
+        };
         loop {
             if tx.is_closed() {
                 return;
@@ -38,7 +45,8 @@ pub fn follow(url: String, from: BlockNumber) -> mpsc::Receiver<Block> {
                 // Fill the gap before this block from the node's store.
                 while next < number {
                     match client.block(Some(next)).await {
-                        Ok(Some(missed)) => {
+                        Ok(Some(missed)) if follows(&missed, next, last_hash) => {
+                            last_hash = Some(missed.hash());
                             if tx.send(missed).await.is_err() {
                                 return;
                             }
@@ -47,7 +55,8 @@ pub fn follow(url: String, from: BlockNumber) -> mpsc::Receiver<Block> {
                         _ => break,
                     }
                 }
-                if number == next {
+                if follows(&block, next, last_hash) {
+                    last_hash = Some(block.hash());
                     if tx.send(block).await.is_err() {
                         return;
                     }

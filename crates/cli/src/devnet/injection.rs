@@ -8,13 +8,14 @@ use std::collections::{BTreeSet, VecDeque};
 use std::time::Duration;
 
 use anyhow::Context;
-use keywheel_chain::AccountId;
+use keywheel_chain::{AccountId, Event};
 use keywheel_rpc::KeywheelApiClient;
 
-use super::faults::{FaultSpec, FaultSummary, Target};
+use super::faults::{FaultSpec, FaultSummary, LostConfirmation, Target};
 use super::follow::NodeConnection;
 use super::processes::{Processes, Validator};
 use super::progress::Progress;
+use super::rollback;
 use super::signing::sign;
 use super::summary::Report;
 
@@ -53,8 +54,8 @@ impl FaultQueue {
     /// Arms the next fault unless one is armed already; call it while no reshare is in flight.
     pub async fn arm_next(
         &mut self,
-        procs: &Processes,
-        node: &NodeConnection,
+        procs: &mut Processes,
+        node: &mut NodeConnection,
         report: &mut Report,
         progress: &Progress,
     ) -> anyhow::Result<()> {
@@ -115,10 +116,11 @@ impl FaultQueue {
 
 /// Prepares a fault before its rotation, while no reshare is in flight: resolves `auto` to the
 /// newest committee member and arms a silent or malicious TSS's switch, which it reads when the
-/// next rotation attempt starts. Returns the target validator's index.
+/// next rotation attempt starts; for a rollback, takes the node's backup. Returns the target
+/// validator's index.
 async fn arm(
-    procs: &Processes,
-    node: &NodeConnection,
+    procs: &mut Processes,
+    node: &mut NodeConnection,
     report: &mut Report,
     progress: &Progress,
     fault: FaultSpec,
@@ -151,6 +153,9 @@ async fn arm(
             procs.validators[i].name,
             fault.kind()
         ));
+    }
+    if fault == FaultSpec::NodeRollback {
+        rollback::back_up(procs, node, progress).await?;
     }
     report.faults.push(FaultSummary {
         validator: target.map(|i| procs.validators[i].name.clone()),
@@ -189,7 +194,14 @@ impl AimedFault {
         progress: &Progress,
         session: u32,
     ) -> anyhow::Result<()> {
-        let (applied, detail) = self.apply(procs, node, progress).await?;
+        if self.fault == FaultSpec::NodeRollback {
+            // It acts once the rotation is done: [`Self::after_rotation`].
+            if let Some(f) = report.faults.last_mut() {
+                f.session = Some(session);
+            }
+            return Ok(());
+        }
+        let (applied, detail) = self.apply(procs, node, report, progress).await?;
         if applied {
             let before = report.signatures.len();
             sign(procs, node, http, report, progress, "fault").await;
@@ -211,12 +223,45 @@ impl AimedFault {
         Ok(())
     }
 
+    /// Once its rotation is done and every TSS holds what the chain confirmed: a rollback
+    /// restarts the node from its backup, watches the TSSs halt, puts the right database back,
+    /// watches them resume, and asks for a signature. Other faults have acted already.
+    pub async fn after_rotation(
+        self,
+        procs: &mut Processes,
+        node: &mut NodeConnection,
+        http: &reqwest::Client,
+        report: &mut Report,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        if self.fault != FaultSpec::NodeRollback {
+            return Ok(());
+        }
+        let summary = rollback::roll_back(procs, node, http, progress).await?;
+        let before = report.signatures.len();
+        sign(procs, node, http, report, progress, "fault").await;
+        let verified = report.signatures.get(before).map(|s| s.verified);
+        if let Some(f) = report.faults.last_mut() {
+            f.applied = true;
+            f.signed_during = verified;
+            f.detail = format!(
+                "the node ran its backup from before the rotation: {} of {} TSSs halted; then the right database \
+                 came back",
+                summary.halted.values().filter(|h| h.is_some()).count(),
+                summary.halted.len()
+            );
+            f.rollback = Some(summary);
+        }
+        Ok(())
+    }
+
     /// Does the fault to its process (a silent or malicious TSS acts on its own, through its
     /// switch); returns whether it was applied, and what was done.
     async fn apply(
         self,
         procs: &mut Processes,
         node: &mut NodeConnection,
+        report: &mut Report,
         progress: &Progress,
     ) -> anyhow::Result<(bool, String)> {
         Ok(match (self.fault, self.target) {
@@ -242,13 +287,21 @@ impl AimedFault {
                 ),
             ),
             (FaultSpec::NodeRestart, _) => {
-                restart_node(procs, node, progress).await?;
-                (
-                    true,
-                    "the node was killed 3 s into the reshare and restarted 3 s later".into(),
-                )
+                let lost = kill_node_with_a_confirmation_pending(procs, node, progress).await?;
+                let detail = match &lost {
+                    Some(l) => format!(
+                        "the node was killed while {}'s confirmation of attempt {} waited in its open block, and \
+                         restarted 3 s later",
+                        l.validator, l.attempt
+                    ),
+                    None => "no confirmation was caught in the open block".into(),
+                };
+                if let Some(f) = report.faults.last_mut() {
+                    f.lost_confirmation = lost;
+                }
+                (true, detail)
             }
-            (_, None) => (false, "no target".into()),
+            (FaultSpec::NodeRollback, _) | (_, None) => (false, "no target".into()),
         })
     }
 
@@ -268,17 +321,72 @@ impl AimedFault {
     }
 }
 
-/// SIGKILLs the node 3 s into the reshare, starts it again 3 s later and reconnects.
-async fn restart_node(procs: &mut Processes, node: &mut NodeConnection, progress: &Progress) -> anyhow::Result<()> {
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    if let Some(mut p) = procs.node.take() {
-        p.kill();
+/// How many times the node is killed at most to lose a confirmation: one can be sealed in the
+/// moment between being seen in the open block and the kill.
+const CONFIRMATION_KILLS: u32 = 3;
+
+/// Waits for a confirmation of the reshare in flight to be accepted into the node's open block,
+/// SIGKILLs the node before it seals it, and starts it again 3 s later; if the restarted node
+/// holds that confirmation after all (sealed just in time), tries again with the next one.
+/// Returns the confirmation caught, and whether it was lost.
+async fn kill_node_with_a_confirmation_pending(
+    procs: &mut Processes,
+    node: &mut NodeConnection,
+    progress: &Progress,
+) -> anyhow::Result<Option<LostConfirmation>> {
+    let mut caught = None;
+    for _ in 0..CONFIRMATION_KILLS {
+        let Some((member, attempt)) = pending_confirmation(node).await? else {
+            break;
+        };
+        if let Some(mut p) = procs.node.take() {
+            p.kill();
+        }
+        let validator = procs.name_of(&member);
+        progress.log(format!(
+            "  fault: the node SIGKILLed while {validator}'s confirmation waited in its open block"
+        ));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        procs.start_node().await?;
+        procs.write_manifest()?;
+        node.reconnect().await?;
+        progress.log(format!("  fault: the node restarted at {}", procs.node_url));
+        let kept = node
+            .client
+            .reshare()
+            .await?
+            .is_some_and(|r| r.record.attempt == attempt && r.confirmations.contains_key(&member));
+        caught = Some(LostConfirmation {
+            validator,
+            attempt,
+            lost: !kept,
+        });
+        if !kept {
+            progress.log("  fault: the restarted node does not hold it: the member must send it again");
+            break;
+        }
     }
-    progress.log("  fault: the node SIGKILLed in the middle of the reshare");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    procs.start_node().await?;
-    procs.write_manifest()?;
-    node.reconnect().await?;
-    progress.log(format!("  fault: the node restarted at {}", procs.node_url));
-    Ok(())
+    Ok(caught)
+}
+
+/// The first confirmation that waits in the node's open block, polled every 20 ms while the
+/// reshare is in flight: its member and attempt (`None` once no reshare is in flight).
+async fn pending_confirmation(node: &NodeConnection) -> anyhow::Result<Option<(AccountId, u32)>> {
+    loop {
+        let pending = node
+            .client
+            .pending_events()
+            .await
+            .context("read the node's open block")?;
+        if let Some((member, attempt)) = pending.iter().find_map(|r| match &r.event {
+            Event::Confirmed { member, attempt, .. } => Some((*member, *attempt)),
+            _ => None,
+        }) {
+            return Ok(Some((member, attempt)));
+        }
+        if node.client.reshare().await?.is_none() {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

@@ -20,6 +20,7 @@ mod old_share;
 mod processes;
 mod procs;
 mod progress;
+mod rollback;
 mod scenario;
 mod signing;
 mod summary;

@@ -186,7 +186,7 @@ impl Processes {
             "--genesis".into(),
             self.genesis.clone().into(),
             "--data-dir".into(),
-            self.dir.join("node").into(),
+            self.node_dir().into(),
             "--author-key".into(),
             self.dir.join("author.key").into(),
             "--rpc-addr".into(),
@@ -207,6 +207,18 @@ impl Processes {
         self.node_url = url;
         self.node = Some(proc);
         Ok(())
+    }
+
+    /// The node's database directory.
+    pub fn node_dir(&self) -> PathBuf {
+        self.dir.join("node")
+    }
+
+    /// Stops the node (SIGTERM: it seals and stores its open block), if it runs.
+    pub fn stop_node(&mut self) {
+        if let Some(mut p) = self.node.take() {
+            p.stop();
+        }
     }
 
     /// Starts validator `i`'s TSS (again, after a stop: at the same addresses).

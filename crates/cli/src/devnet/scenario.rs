@@ -1,6 +1,7 @@
 //! The scenario, a straight line: genesis → node → TSSs → `devnet.json` → jumpstart → register
 //! → sign → per session: wait for `ReshareStarted`, let the armed fault act, follow the attempts
-//! to `RotateKey`, record the rotation and check the parent key, then sign. Before the last
+//! to `RotateKey`, record the rotation and check the parent key, check every TSS's slots, let a
+//! rollback act, arm the next fault, then sign. Before the last
 //! rotation it raises `session_length` so no further session starts while it finishes.
 
 use std::collections::BTreeSet;
@@ -41,12 +42,11 @@ pub async fn scenario(
         faults: FaultQueue::new(&args.faults),
     };
     let parent = run.jumpstart().await?;
-    // Faults in order; the one armed waits for a rotation in which its target can act.
-    run.arm_next_fault().await?;
-
     progress.stage("registering the demo account and signing a message");
     client::submit(&run.node.client, &run.procs.user, RuntimeCall::Signed(Call::Register)).await?;
     run.sign("jumpstart").await;
+    // Faults in order; the one armed waits for a rotation in which its target can act.
+    run.arm_next_fault().await?;
     if args.sessions == 0 {
         return Ok(());
     }
@@ -201,10 +201,15 @@ impl Run<'_> {
         if let Some(fault) = acting {
             fault.disarm(self.procs)?;
         }
-        // The next fault is armed now, while no reshare is in flight.
-        self.arm_next_fault().await?;
         self.progress.rotated(session);
         self.settled(session, committee.sharing.as_ref()).await?;
+        if let Some(fault) = acting {
+            fault
+                .after_rotation(self.procs, &mut self.node, &self.http, self.report, self.progress)
+                .await?;
+        }
+        // The next fault is armed now, while no reshare is in flight.
+        self.arm_next_fault().await?;
         self.progress
             .stage(format!("session {session}: signing with the new committee"));
         self.sign("rotation").await;
@@ -358,7 +363,7 @@ impl Run<'_> {
     /// flight).
     async fn arm_next_fault(&mut self) -> anyhow::Result<()> {
         self.faults
-            .arm_next(self.procs, &self.node, self.report, self.progress)
+            .arm_next(self.procs, &mut self.node, self.report, self.progress)
             .await
     }
 

@@ -107,22 +107,33 @@ impl Tss {
         }
     }
 
+    /// Its keystore file.
+    pub fn keystore_file(&self) -> PathBuf {
+        self.dir.join(KEYSTORE_FILE)
+    }
+
+    /// Its log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("tss.log")).unwrap_or_default()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.api)
     }
 
     /// Opens the keystore the process left (it must not be running).
     pub fn keystore(&self) -> Keystore {
-        Keystore::open(
-            &self.dir.join(KEYSTORE_FILE),
-            self.account,
-            &KeySource::KeyFile(self.dir.join("keystore.key")),
-        )
-        .expect("the keystore opens after every restart")
+        self.open_keystore(&self.dir.join(KEYSTORE_FILE))
+    }
+
+    /// Opens a keystore file of this TSS's (a copy of its keystore, say).
+    pub fn open_keystore(&self, path: &std::path::Path) -> Keystore {
+        Keystore::open(path, self.account, &KeySource::KeyFile(self.dir.join("keystore.key")))
+            .expect("the keystore opens after every restart")
     }
 
     fn log_tail(&self) -> String {
-        let log = std::fs::read_to_string(self.dir.join("tss.log")).unwrap_or_default();
+        let log = self.log();
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
     }
@@ -148,6 +159,8 @@ pub struct Network {
     pub genesis_hash: [u8; 32],
     pub root: PartySigner,
     pub user: PartySigner,
+    /// The genesis the node runs.
+    genesis: GenesisConfig,
     /// Last: removed once every process above is gone.
     _tmp: tempfile::TempDir,
 }
@@ -197,7 +210,7 @@ impl Network {
         };
         let genesis_hash = genesis.hash();
         let node = keywheel_node::start(NodeConfig {
-            genesis,
+            genesis: genesis.clone(),
             data_dir: tmp.path().join("node"),
             rpc_addr: "127.0.0.1:0".parse().unwrap(),
             block_time: Duration::from_millis(BLOCK_MS),
@@ -221,12 +234,33 @@ impl Network {
             genesis_hash,
             root,
             user,
+            genesis,
             _tmp: tmp,
         };
         for i in 0..net.tsss.len() {
             wait_for("every TSS's API", Duration::from_secs(60), async || net.status(i).await).await;
         }
         net
+    }
+
+    /// A dev node of another network — the same validators, addresses and keys under another
+    /// network name, so another genesis — that a TSS might be pointed at by mistake.
+    pub async fn start_foreign_node(&self) -> NodeHandle {
+        let dir = self._tmp.path().join("foreign");
+        std::fs::create_dir_all(&dir).unwrap();
+        keyfile::write_seed(&dir.join("author.key"), &[2; 32]).unwrap();
+        keywheel_node::start(NodeConfig {
+            genesis: GenesisConfig {
+                name: "another-keywheel-network".into(),
+                ..self.genesis.clone()
+            },
+            data_dir: dir.join("node"),
+            rpc_addr: "127.0.0.1:0".parse().unwrap(),
+            block_time: Duration::from_millis(BLOCK_MS),
+            author_key: dir.join("author.key"),
+        })
+        .await
+        .unwrap()
     }
 
     /// Stops the node gracefully (after the test has stopped the TSSs it wants stopped).

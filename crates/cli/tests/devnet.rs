@@ -176,7 +176,8 @@ fn run_devnet(extra: &[&str]) -> (Value, Vec<i32>) {
 }
 
 /// One devnet run, one fault per rotation: a malicious TSS (corrupted subshares), a silent one,
-/// one SIGKILLed mid-reshare, and the node SIGKILLed mid-reshare. Nine validators, so that the
+/// one SIGKILLed mid-reshare, the node SIGKILLed while a confirmation waits in its open block,
+/// and the node restarted from a backup taken before the rotation. Nine validators, so that the
 /// three offenders leave enough for a committee of five.
 #[test]
 fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
@@ -185,7 +186,7 @@ fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
         "--validators",
         "9",
         "--sessions",
-        "4",
+        "5",
         "--session-blocks",
         "60",
         "--fault",
@@ -196,17 +197,20 @@ fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
         "crash:auto@reshare",
         "--fault",
         "node-restart",
+        "--fault",
+        "node-rollback",
     ]);
     let text = serde_json::to_string_pretty(&summary).unwrap();
     assert!(summary["failures"].as_array().unwrap().is_empty(), "{text}");
 
     let faults = summary["faults"].as_array().unwrap();
-    assert_eq!(faults.len(), 4, "{text}");
+    assert_eq!(faults.len(), 5, "{text}");
     let expected = [
         ("malicious", Some("Stake")),
         ("silent", Some("Excluded")),
         ("crash", Some("Excluded")),
         ("node-restart", None),
+        ("node-rollback", None),
     ];
     let sessions = summary["sessions"].as_array().unwrap();
     let slashed = summary["slashed"].as_array().unwrap();
@@ -240,19 +244,47 @@ fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
                     "the offender is out"
                 );
             }
-            None => assert!(fault["slashed"].is_null(), "a node restart punishes no one: {fault}"),
+            None => {
+                assert!(fault["slashed"].is_null(), "a node fault punishes no one: {fault}");
+                assert_eq!(fault["rotated_on_attempt"], 1, "on the attempt it struck: {fault}");
+            }
         }
     }
     assert_eq!(slashed.len(), 3, "exactly the three offenders: {text}");
 
-    // Nothing lost: four rotations, one parent key and child address, every signature verified.
-    assert_eq!(sessions.len(), 4);
+    // The confirmation in the open block was lost with the node, and sent again.
+    let lost = &faults[3]["lost_confirmation"];
+    assert_eq!(lost["lost"], Value::Bool(true), "{text}");
+    assert_eq!(lost["attempt"], 1);
+    // On the node restored from its backup every TSS halted, saying why, kept its slots and
+    // signed nothing; on the right database they all resumed.
+    let rollback = &faults[4]["rollback"];
+    let halted = rollback["halted"].as_object().unwrap();
+    assert_eq!(halted.len(), 9, "every TSS watched: {rollback}");
+    for (name, why) in halted {
+        let why = why
+            .as_str()
+            .unwrap_or_else(|| panic!("{name} did not halt: {rollback}"));
+        assert!(
+            why.contains("restored from a backup") || why.contains("another branch"),
+            "{name}: {why}"
+        );
+    }
+    assert_eq!(rollback["slots_kept"], Value::Bool(true), "{rollback}");
+    assert!(
+        rollback["sign_refusal"].as_str().unwrap().contains("does not sign now"),
+        "{rollback}"
+    );
+    assert_eq!(rollback["resumed"], Value::Bool(true), "{rollback}");
+
+    // Nothing lost: five rotations, one parent key and child address, every signature verified.
+    assert_eq!(sessions.len(), 5);
     assert!(sessions.iter().all(|s| s["rotated"] == Value::Bool(true)));
     let address = summary["child_address"].as_str().expect("one child address throughout");
     let signatures = summary["signatures"].as_array().unwrap();
     assert_eq!(
         signatures.len(),
-        1 + 4 + 4,
+        1 + 5 + 5,
         "after jumpstart, during each fault, after each rotation"
     );
     for s in signatures {

@@ -6,8 +6,11 @@
 //! from the rest of the session ([`Punishment::Excluded`]). A party is judged unresponsive when at
 //! least `t` distinct participants of the attempt name it (`t` = the new threshold), and a member
 //! that has confirmed — so delivered everything — is never judged silent. At the deadline, if some
-//! new members confirmed, those that did not are excluded; if none did, the parties named by the
-//! most participants are (whatever their count); if nobody was named, nobody is.
+//! new members confirmed, those that did not are excluded; if none did, nobody is: fewer than `t`
+//! reporters prove nothing (one reporter could name everyone), and `t` would have aborted the
+//! attempt already. Confirmations that disagree exclude the members outside the one largest
+//! group; if several groups tie for largest, nobody is punished (a tie broken by any order could
+//! be ground by whoever chooses what to confirm).
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
@@ -159,13 +162,12 @@ impl State {
         if groups.len() == 1 {
             return self.rotate();
         }
-        // The largest group stands (ties: the first in canonical order); the others are named.
+        // The one largest group stands and the others are named; a tie names nobody.
         let largest = groups.values().map(Vec::len).max().unwrap_or(0);
-        let standing = groups
-            .values()
-            .find(|g| g.len() == largest)
-            .cloned()
-            .unwrap_or_default();
+        let mut tied = groups.values().filter(|g| g.len() == largest);
+        let (Some(standing), None) = (tied.next().cloned(), tied.next()) else {
+            return self.abort(AbortReason::Disagreement, Vec::new());
+        };
         let dissenters: Vec<AccountId> = self
             .confirmations
             .keys()
@@ -322,17 +324,8 @@ impl State {
                 .map(|m| (m, Punishment::Excluded, SlashReason::NotConfirmed))
                 .collect()
         } else {
-            let most = self.reports.values().map(BTreeSet::len).max().unwrap_or(0);
-            self.reports
-                .iter()
-                .filter(|(_, reporters)| most > 0 && reporters.len() == most)
-                .map(|(party, reporters)| {
-                    let reason = SlashReason::Unresponsive {
-                        reporters: reporters.len() as u32,
-                    };
-                    (*party, Punishment::Excluded, reason)
-                })
-                .collect()
+            // Fewer than `t` reporters against anyone (else the attempt had ended): no proof.
+            Vec::new()
         };
         self.abort(AbortReason::Deadline, judged)
     }

@@ -493,6 +493,57 @@ fn confirmations_of_different_sharings_abort_and_exclude_the_minority() {
 }
 
 #[test]
+fn a_report_naming_everyone_or_one_reporter_alone_excludes_nobody_at_the_deadline() {
+    let mut dealer = Dealer::new(12);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let participants = record.participants();
+    let reporter = *participants.iter().next().unwrap();
+    let everyone_else: Vec<_> = participants.iter().filter(|p| **p != reporter).copied().collect();
+    let call = Call::ReportUnresponsive {
+        session: record.session,
+        attempt: record.attempt,
+        parties: everyone_else.clone(),
+    };
+    let events = signed(&mut chain, reporter, call).unwrap();
+    assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
+    assert!(everyone_else.iter().all(|p| chain.state().reports[p].len() == 1));
+
+    // Nobody confirmed by the deadline: one reporter's word excludes no one.
+    let events = advance_to(&mut chain, record.deadline);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Deadline, offenders, .. } if offenders.is_empty()
+    )));
+    assert!(chain.state().slashes.is_empty(), "{:?}", chain.state().slashes);
+    let retry = chain.state().reshare.clone().unwrap();
+    assert_eq!(retry.attempt, record.attempt + 1);
+    assert_eq!(retry.participants(), participants, "retried with everyone");
+}
+
+#[test]
+fn confirmations_that_tie_exclude_nobody() {
+    let mut dealer = Dealer::new(13);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    // Each of the three new members confirms a sharing of its own: three groups of one.
+    let sharings: Vec<_> = (0..3).map(|_| dealer.confirmations(&record)).collect();
+    let mut last = Vec::new();
+    for (i, member) in sharings[0].keys().copied().enumerate() {
+        let call = confirm_call(&record, sharings[i][&member].clone());
+        last = signed(&mut chain, member, call).unwrap();
+    }
+    assert!(last.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Disagreement, offenders, .. } if offenders.is_empty()
+    )));
+    assert!(chain.state().slashes.is_empty(), "{:?}", chain.state().slashes);
+    assert_eq!(chain.state().reshare.as_ref().unwrap().attempt, record.attempt + 1);
+}
+
+#[test]
 fn after_max_attempts_the_chain_waits_for_the_next_session() {
     let mut dealer = Dealer::new(11);
     let mut chain = jumpstarted(9, &mut dealer);

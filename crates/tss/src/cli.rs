@@ -73,6 +73,10 @@ pub enum TssCommand {
         key_file: Option<PathBuf>,
         /// The retired share's id, as `retired` lists it.
         id: String,
+        /// Shred it even though it is of the sharing the chain named when this TSS last looked
+        /// (then it may be the only copy of a live share).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -166,8 +170,24 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&keystore.retired()?)?);
             Ok(())
         }
-        TssCommand::Shred { data_dir, key_file, id } => {
+        TssCommand::Shred {
+            data_dir,
+            key_file,
+            id,
+            force,
+        } => {
             let mut keystore = open_keystore(data_dir, key_file)?;
+            let live = keystore.high_water()?.and_then(|h| h.sharing);
+            let of_live = keystore
+                .retired()?
+                .iter()
+                .any(|r| r.id == id && Some(r.info.sharing_digest()) == live);
+            if of_live && !force {
+                anyhow::bail!(
+                    "retired share `{id}` is of the sharing the chain named when this TSS last looked: it may be the \
+                     only copy of a live share, and the TSS would restore it to current; pass --force to shred it anyway"
+                );
+            }
             if !keystore.shred(&id)? {
                 anyhow::bail!("no retired share `{id}` in this keystore (`retired` lists them)");
             }

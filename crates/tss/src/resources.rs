@@ -12,6 +12,9 @@ use crate::metrics::Metrics;
 use crate::sync::Locked;
 use crate::transport::Transport;
 
+/// Why key actions wait before the node was first judged.
+pub(crate) const NOT_CHECKED: &str = "the node has not been checked yet against what this keystore has seen";
+
 /// The handles a TSS's subsystems share.
 pub struct Resources {
     /// The TSS's account and transport keys.
@@ -42,7 +45,8 @@ impl Resources {
             chain,
             transport,
             metrics,
-            halt: Locked::default(),
+            // Until the first reconcile has judged the node, nothing is known about it.
+            halt: Locked::new(Some(NOT_CHECKED.into())),
         }
     }
 

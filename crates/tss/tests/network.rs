@@ -200,7 +200,11 @@ async fn refuse_a_node_of_another_network(net: &mut Network, params: Params) -> 
     let status = wait_for(
         "the TSS to halt on another network",
         Duration::from_secs(60),
-        async || net.status(i).await.filter(|s| s.halted.is_some()),
+        async || {
+            net.status(i)
+                .await
+                .filter(|s| s.halted.as_deref().is_some_and(|h| h.contains("another network")))
+        },
     )
     .await;
     let why = status.halted.unwrap();

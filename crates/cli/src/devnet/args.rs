@@ -33,7 +33,7 @@ pub struct DevnetArgs {
     #[arg(long, default_value_t = 100)]
     pub session_blocks: u64,
     /// Blocks a reshare attempt may take before the chain aborts it (TSSs give up at 75 %).
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 300)]
     pub reshare_deadline_blocks: u64,
     /// Keep everything in this directory (it must be empty or new) instead of a fresh temporary
     /// one that is removed after a successful run.

@@ -337,6 +337,27 @@ impl Keystore {
         }))
     }
 
+    /// Puts a retired share back into `current` in one transaction — the chain names its sharing
+    /// again (it was retired on a view that turned out wrong) — retiring what `current` held
+    /// instead, in `retired_in_session`. `None` if no retired share has that id.
+    pub fn restore(&mut self, id: &str, retired_in_session: SessionIndex) -> Result<Option<SlotInfo>, KeystoreError> {
+        let name = retired_name(id);
+        let mut change = Change::begin(&self.db, self.sealer())?;
+        let Some(plain) = change.get(&name)? else {
+            return Ok(None);
+        };
+        let (retired, secret) = decode_retired(id, &plain).ok_or_else(|| self.tampered(&name))?;
+        let held = Held {
+            info: retired.info,
+            secret,
+        };
+        change.retire(Slot::Current, retired_in_session)?;
+        change.put(Slot::Current.name(), &encode_held(&held))?;
+        change.remove(&name)?;
+        change.commit()?;
+        Ok(Some(held.info))
+    }
+
     /// Deletes one retired share for good, then compacts the file so the freed pages go back to
     /// the file system; `false` if no retired share has that id.
     ///

@@ -54,6 +54,8 @@ pub enum Halt {
         /// The height.
         height: BlockNumber,
     },
+    /// The node now runs another network or genesis than the node this process started with.
+    NodeChanged,
 }
 
 impl fmt::Display for Halt {
@@ -73,6 +75,10 @@ impl fmt::Display for Halt {
                 f,
                 "the node is at block {node} but this TSS has already seen block {seen} (a node restored from a \
                  backup, or still syncing); key actions wait until the node is past block {seen}"
+            ),
+            Self::NodeChanged => f.write_str(
+                "the node now runs another network or genesis than when this TSS started; restart the TSS once \
+                 it points at its own network's node",
             ),
             Self::Fork { height } => write!(
                 f,

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use keywheel_chain::{AttemptIndex, Call, Event, SessionIndex};
 use keywheel_rpc::jsonrpsee::ws_client::WsClient;
-use keywheel_rpc::{CommitteeView, KeywheelApiClient, NodeStatus};
+use keywheel_rpc::{CommitteeView, KeywheelApiClient, NodeStatus, ReshareView, ValidatorInfo};
 use tokio::task::AbortHandle;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
@@ -136,15 +136,26 @@ impl Orchestrator {
     pub(crate) async fn reconcile(&self) -> Result<(), TssError> {
         let res = &self.res;
         let client = res.chain.client().await?;
-        let node = client.status().await.map_err(query_error)?;
-        let committee = client.committee().await.map_err(query_error)?;
+        // One view of one block: the queries are separate calls, so the node's best block is
+        // read before and after them and the view is used only if it did not move. (A committee
+        // read before a rotation's block and an attempt read after it would say "the attempt
+        // ended without rotating": the holding slot would be retired just as the chain rotates
+        // to it.)
+        let Some(ChainView {
+            node,
+            committee,
+            reshare,
+            validators,
+        }) = read_view(&client).await?
+        else {
+            debug!("the node sealed a block while being read, {VIEW_TRIES} times; reading again next time");
+            return Ok(());
+        };
         self.status.lock().chain_session = Some(committee.session);
         let Some(trusted) = self.trust_node(&client, &node, &committee).await? else {
             return Ok(());
         };
-        let validators = client.validators().await.map_err(query_error)?;
         res.transport.set_directory(Directory::from_validators(&validators));
-        let reshare = client.reshare().await.map_err(query_error)?;
 
         let keep = self.rules.keep_retired_sessions;
         slots::settle(&mut res.keystore(), &res.metrics, &trusted, reshare.as_ref(), keep)?;
@@ -220,6 +231,12 @@ impl Orchestrator {
                 .map(|b| b.hash()),
             _ => None,
         };
+        if (node.network, node.genesis_hash) != (res.chain.network(), res.chain.genesis_hash()) {
+            // Extrinsics, contexts and the transport were bound to the node this process first
+            // reached; another chain at the same address needs a fresh start.
+            self.set_halt(Some(Halt::NodeChanged));
+            return Ok(None);
+        }
         let view = guard::NodeView {
             network: node.network,
             genesis_hash: node.genesis_hash,
@@ -259,7 +276,11 @@ impl Orchestrator {
         }
         match &why {
             Some(why) => error!("halting key actions (no signing, rotate, retire, shred or new attempt): {why}"),
-            None => info!("the node is the chain this TSS follows again: key actions resume"),
+            None => {
+                info!("the node is the chain this TSS follows: key actions go ahead");
+                // A refusal may have come from the node that was not right.
+                self.status.lock().confirmation_refused = None;
+            }
         }
     }
 
@@ -304,6 +325,38 @@ impl Orchestrator {
             }
         }
     }
+}
+
+/// How many times a reconcile reads the chain for one consistent view before it waits.
+const VIEW_TRIES: usize = 3;
+
+/// What one reconcile reads from the node, all at one best block.
+struct ChainView {
+    node: NodeStatus,
+    committee: CommitteeView,
+    reshare: Option<ReshareView>,
+    validators: Vec<ValidatorInfo>,
+}
+
+/// Reads the node's status, committee, attempt in flight and validators, then the status again:
+/// a view only if the best block did not move meanwhile (up to [`VIEW_TRIES`] tries).
+async fn read_view(client: &WsClient) -> Result<Option<ChainView>, TssError> {
+    for _ in 0..VIEW_TRIES {
+        let node = client.status().await.map_err(query_error)?;
+        let committee = client.committee().await.map_err(query_error)?;
+        let reshare = client.reshare().await.map_err(query_error)?;
+        let validators = client.validators().await.map_err(query_error)?;
+        let after = client.status().await.map_err(query_error)?;
+        if after.best_hash == node.best_hash {
+            return Ok(Some(ChainView {
+                node,
+                committee,
+                reshare,
+                validators,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 fn relevant(event: &Event) -> bool {

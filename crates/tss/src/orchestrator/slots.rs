@@ -1,12 +1,13 @@
 //! The keystore's slots against the chain's sharing: rotate when the chain's sharing is the one
 //! in the holding slot; retire (never erase) a share of a sharing that is not the chain's (a
-//! departed member's, or a holding slot no rotation will use); shred a retired share only once
-//! the chain is `keep_retired_sessions` sessions past its rotation. Only ever on a chain the
+//! departed member's, or a holding slot no rotation will use); restore a retired share of the
+//! chain's sharing to `current`; shred a retired share only once the chain is
+//! `keep_retired_sessions` sessions past its rotation, and never one of the chain's sharing. Only ever on a chain the
 //! guard accepted: [`settle`] takes the guard's [`Trusted`].
 
 use keywheel_chain::SessionIndex;
 use keywheel_rpc::ReshareView;
-use tracing::info;
+use tracing::{info, warn};
 
 use super::guard::Trusted;
 use crate::error::TssError;
@@ -38,7 +39,24 @@ pub(super) fn settle(
                 attempt = info.attempt,
                 "rotated: the confirmed share is current now"
             );
-            return shred_expired(keystore, metrics, session, keep_retired);
+            return shred_expired(keystore, metrics, session, chain, keep_retired);
+        }
+    }
+    if !current_ok {
+        // A share retired on a view that proved wrong, of the sharing the chain names: back.
+        let named = keystore
+            .retired()?
+            .into_iter()
+            .rev()
+            .find(|r| r.info.sharing_digest() == chain);
+        if let Some(retired) = named {
+            keystore.restore(&retired.id, session)?;
+            warn!(
+                id = %retired.id,
+                "restored a retired share to current: the chain names its sharing (it was retired on a view \
+                 that did not hold)"
+            );
+            return shred_expired(keystore, metrics, session, chain, keep_retired);
         }
     }
     if current.is_some() && !current_ok {
@@ -56,13 +74,21 @@ pub(super) fn settle(
             );
         }
     }
-    shred_expired(keystore, metrics, session, keep_retired)
+    shred_expired(keystore, metrics, session, chain, keep_retired)
 }
 
-/// Shreds the retired shares the chain is at least `keep` sessions past.
-fn shred_expired(keystore: &mut Keystore, metrics: &Metrics, session: SessionIndex, keep: u32) -> Result<(), TssError> {
+/// Shreds the retired shares the chain is at least `keep` sessions past — never one of the
+/// sharing the chain names (`chain`).
+fn shred_expired(
+    keystore: &mut Keystore,
+    metrics: &Metrics,
+    session: SessionIndex,
+    chain: [u8; 32],
+    keep: u32,
+) -> Result<(), TssError> {
     for retired in keystore.retired()? {
-        if session >= retired.retired_in_session.saturating_add(keep) && keystore.shred(&retired.id)? {
+        let old_enough = session >= retired.retired_in_session.saturating_add(keep);
+        if old_enough && retired.info.sharing_digest() != chain && keystore.shred(&retired.id)? {
             count(&metrics.shredded);
             info!(
                 id = %retired.id,
@@ -170,5 +196,42 @@ mod tests {
         follow(&mut ks, &metrics, node(40, 6, other), true).unwrap();
         assert!(ks.retired().unwrap().is_empty(), "two sessions on: shredded");
         assert_eq!(metrics.shredded.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn a_holding_share_retired_on_a_torn_view_comes_back_and_is_never_shredded() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("keystore.key");
+        keywheel_rpc::keyfile::write_seed(&key, &[9; 32]).unwrap();
+        let mut ks = Keystore::open(
+            &dir.path().join("keystore.redb"),
+            AccountId([7; 32]),
+            &KeySource::KeyFile(key),
+        )
+        .unwrap();
+        let metrics = Metrics::default();
+        ks.put_next(&share(3, 1)).unwrap();
+        ks.rotate(3).unwrap();
+        let old = share(3, 1).info.sharing_digest();
+        ks.put_next(&share(4, 2)).unwrap();
+        let new = share(4, 2).info.sharing_digest();
+
+        // A view torn across the rotation's block (the old sharing, no attempt in flight): the
+        // holding share is retired, not erased.
+        follow(&mut ks, &metrics, node(10, 3, old), true).unwrap();
+        assert!(ks.get(Slot::Next).unwrap().is_none());
+        assert_eq!(ks.retired().unwrap()[0].info.sharing_digest(), new);
+
+        // The chain names the new sharing: the retired share is current again, the old retired.
+        follow(&mut ks, &metrics, node(11, 4, new), true).unwrap();
+        assert_eq!(ks.info(Slot::Current).unwrap().unwrap().sharing_digest(), new);
+        let retired = ks.retired().unwrap();
+        assert_eq!(retired.len(), 1);
+        assert_eq!(retired[0].info.sharing_digest(), old);
+
+        // Sessions on, only the old share is shredded; the chain's share stays.
+        follow(&mut ks, &metrics, node(12, 9, new), true).unwrap();
+        assert!(ks.retired().unwrap().is_empty());
+        assert_eq!(ks.info(Slot::Current).unwrap().unwrap().sharing_digest(), new);
     }
 }

@@ -27,6 +27,12 @@ pub(super) enum Confirmed {
 /// Confirms the held share to the chain, with a proof of knowledge of its secret, and waits
 /// until a sealed block holds the confirmation.
 pub(super) async fn confirm(res: &Resources, record: &ReshareRecord, held: &Held) -> Confirmed {
+    // A node that is behind or foreign would refuse it (no such attempt) for good; the chain
+    // this TSS follows has not said anything yet. Wait for it.
+    if let Some(why) = res.halted() {
+        info!("not confirming while halted ({why}); will confirm once the node is right");
+        return Confirmed::NotYet;
+    }
     let me = res.identity.account();
     let share = match ParentKeyShare::<P>::from_bytes(&held.secret) {
         Ok(share) => share,
@@ -101,6 +107,10 @@ pub(super) async fn submit_report(res: &Resources, call: Call) -> Option<Call> {
         Call::ReportOffence { .. } => "offence",
         _ => "silence",
     };
+    if res.halted().is_some() {
+        info!("not reporting {what} while halted; kept to send once the node is right");
+        return Some(call);
+    }
     match res.chain.submit(call.clone()).await {
         Ok(_) => {
             count(&res.metrics.reports);

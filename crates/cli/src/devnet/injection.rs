@@ -203,12 +203,7 @@ impl AimedFault {
         }
         let (applied, detail) = self.apply(procs, node, report, progress).await?;
         if applied {
-            let before = report.signatures.len();
-            sign(procs, node, http, report, progress, "fault").await;
-            let verified = report.signatures.get(before).map(|s| s.verified);
-            if let Some(f) = report.faults.last_mut() {
-                f.signed_during = verified;
-            }
+            sign_for_the_fault(procs, node, http, report, progress).await;
         }
         if let (FaultSpec::Crash(_), Some(i), true) = (self.fault, self.target, applied) {
             procs.start_tss(i).await?;
@@ -238,12 +233,9 @@ impl AimedFault {
             return Ok(());
         }
         let summary = rollback::roll_back(procs, node, http, progress).await?;
-        let before = report.signatures.len();
-        sign(procs, node, http, report, progress, "fault").await;
-        let verified = report.signatures.get(before).map(|s| s.verified);
+        sign_for_the_fault(procs, node, http, report, progress).await;
         if let Some(f) = report.faults.last_mut() {
             f.applied = true;
-            f.signed_during = verified;
             f.detail = format!(
                 "the node ran its backup from before the rotation: {} of {} TSSs halted; then the right database \
                  came back",
@@ -318,6 +310,23 @@ impl AimedFault {
             Some(i) if self.fault.uses_switch() => set_switch(&procs.validators[i], None),
             _ => Ok(()),
         }
+    }
+}
+
+/// Asks for a signature while the fault acts (for a rollback: once it is over) and records in
+/// the fault's summary entry whether it verified.
+async fn sign_for_the_fault(
+    procs: &Processes,
+    node: &NodeConnection,
+    http: &reqwest::Client,
+    report: &mut Report,
+    progress: &Progress,
+) {
+    let before = report.signatures.len();
+    sign(procs, node, http, report, progress, "fault").await;
+    let verified = report.signatures.get(before).map(|s| s.verified);
+    if let Some(f) = report.faults.last_mut() {
+        f.signed_during = verified;
     }
 }
 

@@ -154,17 +154,17 @@ mod tests {
         Ok(())
     }
 
+    /// A fresh keystore in `dir`.
+    fn keystore(dir: &std::path::Path) -> Keystore {
+        let key = dir.join("keystore.key");
+        keywheel_rpc::keyfile::write_seed(&key, &[9; 32]).unwrap();
+        Keystore::open(&dir.join("keystore.redb"), AccountId([7; 32]), &KeySource::KeyFile(key)).unwrap()
+    }
+
     #[test]
     fn a_retired_share_is_shredded_only_k_sessions_on_and_never_while_the_node_is_behind() {
         let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("keystore.key");
-        keywheel_rpc::keyfile::write_seed(&key, &[9; 32]).unwrap();
-        let mut ks = Keystore::open(
-            &dir.path().join("keystore.redb"),
-            AccountId([7; 32]),
-            &KeySource::KeyFile(key),
-        )
-        .unwrap();
+        let mut ks = keystore(dir.path());
         let metrics = Metrics::default();
         ks.put_next(&share(3, 1)).unwrap();
         ks.rotate(3).unwrap();
@@ -201,14 +201,7 @@ mod tests {
     #[test]
     fn a_holding_share_retired_on_a_torn_view_comes_back_and_is_never_shredded() {
         let dir = tempfile::tempdir().unwrap();
-        let key = dir.path().join("keystore.key");
-        keywheel_rpc::keyfile::write_seed(&key, &[9; 32]).unwrap();
-        let mut ks = Keystore::open(
-            &dir.path().join("keystore.redb"),
-            AccountId([7; 32]),
-            &KeySource::KeyFile(key),
-        )
-        .unwrap();
+        let mut ks = keystore(dir.path());
         let metrics = Metrics::default();
         ks.put_next(&share(3, 1)).unwrap();
         ks.rotate(3).unwrap();

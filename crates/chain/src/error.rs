@@ -46,6 +46,12 @@ pub enum ChainError {
     },
     /// The TSS account is already declared by another validator.
     TssAccountTaken(AccountId),
+    /// The transport (x25519) key is declared by another validating validator: peers would
+    /// take one for the other.
+    TransportKeyTaken {
+        /// The validator (stash) that declared it.
+        by: AccountId,
+    },
     /// The parameters are unusable.
     InvalidParams(String),
     /// Committee size and threshold are fixed once the parent key exists.
@@ -130,6 +136,12 @@ impl fmt::Display for ChainError {
                 "a validator must keep at least {min_bond} bonded ({remaining} would remain): chill first"
             ),
             Self::TssAccountTaken(a) => write!(f, "TSS account {a:?} is declared by another validator"),
+            Self::TransportKeyTaken { by } => {
+                write!(
+                    f,
+                    "the transport key is declared by validator {by:?}; each TSS needs its own"
+                )
+            }
             Self::InvalidParams(why) => write!(f, "invalid parameters: {why}"),
             Self::CommitteeShapeFixed => {
                 write!(f, "committee size and threshold cannot change once jumpstart has begun")

@@ -68,6 +68,15 @@ impl State {
                 return Err(ChainError::TssAccountTaken(tss.account));
             }
         }
+        // Peers know each other by transport key: a copied one would have the victim's
+        // connections taken for the copier's, and the victim look silent.
+        if let Some((by, _)) = self
+            .validators
+            .iter()
+            .find(|(other, info)| **other != stash && info.x25519 == tss.x25519)
+        {
+            return Err(ChainError::TransportKeyTaken { by: *by });
+        }
         // A member's TSS account is its party id in the key sharing: it cannot change.
         let current_tss = self
             .committee

@@ -4,7 +4,9 @@
 mod support;
 
 use keywheel_chain::registry::account_path;
-use keywheel_chain::{AbortReason, Call, Chain, ChainError, Event, Origin, Punishment, ReshareKind, SlashReason};
+use keywheel_chain::{
+    AbortReason, Call, Chain, ChainError, Event, Origin, Punishment, ReshareKind, SlashReason, TssInfo,
+};
 use support::*;
 
 fn started(events: &[Event]) -> bool {
@@ -676,6 +678,17 @@ fn staking_errors_are_typed_and_change_nothing() {
         signed(&mut chain, poor, Call::Validate { tss: tss_info(1) }),
         Err(ChainError::TssAccountTaken(tss(1)))
     );
+    // Another validator's transport key, under a TSS account of one's own: refused.
+    let copied = TssInfo {
+        x25519: tss_info(1).x25519,
+        ..tss_info(6)
+    };
+    let before = chain.digest();
+    assert!(matches!(
+        signed(&mut chain, poor, Call::Validate { tss: copied }),
+        Err(ChainError::TransportKeyTaken { .. })
+    ));
+    assert_eq!(chain.digest(), before, "a refused call changes nothing");
     signed(&mut chain, poor, Call::Validate { tss: tss_info(6) }).unwrap();
     assert_eq!(
         signed(&mut chain, poor, Call::Unbond { amount: 1_500 }),

@@ -218,6 +218,6 @@ pub fn tss_info(signer: &PartySigner, port: u16) -> TssInfo {
     TssInfo {
         account: account(signer),
         endpoint: format!("127.0.0.1:{port}"),
-        x25519: [9; 32],
+        x25519: account(signer).0,
     }
 }

@@ -100,6 +100,9 @@ pub enum ChainError {
     SelfAccusation,
     /// A report must name at least one party.
     EmptyReport,
+    /// A silence report names a round no protocol of the attempt has, or more entries than
+    /// the attempt's protocols can have missing.
+    InvalidReport(String),
     /// The account is already registered.
     AlreadyRegistered(AccountId),
     /// Blocks must be applied in increasing order.
@@ -169,6 +172,7 @@ impl fmt::Display for ChainError {
             Self::DuplicateEvidence => write!(f, "this evidence has already been used"),
             Self::SelfAccusation => write!(f, "a party cannot accuse itself"),
             Self::EmptyReport => write!(f, "a report must name at least one party"),
+            Self::InvalidReport(why) => write!(f, "invalid silence report: {why}"),
             Self::AlreadyRegistered(a) => write!(f, "{a:?} is already registered"),
             Self::BlockOutOfOrder { current, given } => {
                 write!(f, "block {given} does not follow the current block {current}")

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use serde::{Deserialize, Serialize};
 
-use crate::types::{AccountId, AttemptIndex, Balance, BlockNumber, Punishment, ReshareKind, SessionIndex};
+use crate::types::{AccountId, AttemptIndex, Balance, BlockNumber, Punishment, ReshareKind, SessionIndex, Silence};
 
 /// Why an attempt was aborted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +16,9 @@ pub enum AbortReason {
     Unresponsive,
     /// The deadline passed without every new member confirming.
     Deadline,
+    /// Every new member confirmed or reported, and the reports name nobody the rules punish:
+    /// retried as it is, nobody punished.
+    Unsettled,
     /// Every new member confirmed, but not the same public shares.
     Disagreement,
 }
@@ -108,8 +111,8 @@ pub enum Event {
         attempt: AttemptIndex,
         /// The reporter.
         reporter: AccountId,
-        /// The parties it named (those already confirmed are ignored).
-        parties: Vec<AccountId>,
+        /// Whom it named, and where their messages were missing.
+        missing: Vec<Silence>,
     },
     /// A validator was punished.
     Slashed {

@@ -1,16 +1,23 @@
 //! The reshare lifecycle: jumpstart, session boundaries, confirmations, reports, aborts with
 //! slashing, retries, and the rotation itself.
 //!
-//! Punishment (see `docs/architecture.md`): evidence that verifies cuts stake
-//! ([`Punishment::Stake`]); silence or an unproven fault only chills the validator and excludes it
-//! from the rest of the session ([`Punishment::Excluded`]). A party is judged unresponsive when at
-//! least `t` distinct participants of the attempt name it (`t` = the new threshold), and a member
-//! that has confirmed — so delivered everything — is never judged silent. At the deadline, if some
-//! new members confirmed, those that did not are excluded; if none did, nobody is: fewer than `t`
-//! reporters prove nothing (one reporter could name everyone), and `t` would have aborted the
-//! attempt already. Confirmations that disagree exclude the members outside the one largest
-//! group; if several groups tie for largest, nobody is punished (a tie broken by any order could
-//! be ground by whoever chooses what to confirm).
+//! Punishment (see `docs/architecture.md`, "Who is punished"): evidence that verifies cuts stake
+//! ([`Punishment::Stake`]) and ends the attempt at once. Silence only chills the validator and
+//! excludes it from the rest of the session ([`Punishment::Excluded`]), and it is judged from
+//! the reports once every new member has had its say (confirmed or reported) or at the
+//! deadline, never on the report that happens to arrive first:
+//! - a report names each party with the round whose messages from it were missing;
+//! - a report against `P` for round `r` does not count if `P` itself reported someone for a
+//!   round that precedes `r` — `P` was blocked there and could not have sent `r`;
+//! - a party is silent when at least `t` distinct participants (`t` = the new threshold) name it
+//!   in reports that count; fewer prove nothing;
+//! - at the deadline, a new member that neither confirmed nor reported anything, while others
+//!   confirmed, is excluded as not confirmed; one that reported was blocked and is not.
+//!
+//! If every new member had its say and nobody is judged, the attempt ends unsettled and is
+//! retried with nobody punished. Confirmations that disagree exclude the members outside the one
+//! largest group; if several groups tie for largest, nobody is punished (a tie broken by any
+//! order could be ground by whoever chooses what to confirm).
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
@@ -21,8 +28,8 @@ use crate::error::ChainError;
 use crate::event::{AbortReason, Event};
 use crate::state::State;
 use crate::types::{
-    AccountId, AttemptIndex, BlockNumber, Confirmation, Punishment, ReshareKind, ReshareRecord, SessionIndex, Sharing,
-    SlashReason, SlashRecord,
+    AccountId, AttemptIndex, BlockNumber, Confirmation, Punishment, ReportedRound, ReshareKind, ReshareRecord,
+    SessionIndex, Sharing, Silence, SlashReason, SlashRecord,
 };
 use keywheel_primitives::domain::{attempt_context, proof_context};
 
@@ -137,8 +144,6 @@ impl State {
             .map_err(invalid)?;
 
         self.confirmations.insert(member, confirmation);
-        // A confirming member delivered its messages: it is never judged silent.
-        self.reports.remove(&member);
         let mut events = vec![Event::Confirmed {
             session,
             attempt,
@@ -146,6 +151,8 @@ impl State {
         }];
         if self.confirmations.len() == new_tss.len() {
             events.extend(self.all_confirmed());
+        } else {
+            events.extend(self.settle_if_all_spoke());
         }
         Ok(events)
     }
@@ -263,70 +270,122 @@ impl State {
         reporter: AccountId,
         session: SessionIndex,
         attempt: AttemptIndex,
-        parties: Vec<AccountId>,
+        missing: Vec<Silence>,
     ) -> Result<Vec<Event>, ChainError> {
         let record = self.in_flight(session, attempt)?;
         let participants = record.participants();
-        let threshold = record.new_threshold as usize;
         if !participants.contains(&reporter) {
             return Err(ChainError::NotParticipant(reporter));
         }
-        if parties.is_empty() {
+        if missing.is_empty() {
             return Err(ChainError::EmptyReport);
         }
-        if let Some(outsider) = parties.iter().find(|p| !participants.contains(p)) {
-            return Err(ChainError::NotParticipant(*outsider));
+        // Each party can be missing from at most a few rounds of each protocol.
+        let most = participants.len() * 3 * 2 * ReportedRound::MAX_NUMBER as usize;
+        if missing.len() > most {
+            return Err(ChainError::InvalidReport(alloc::format!(
+                "{} entries, at most {most} are possible",
+                missing.len()
+            )));
         }
-        if parties.contains(&reporter) {
+        if let Some(s) = missing
+            .iter()
+            .find(|s| s.round.number == 0 || s.round.number > ReportedRound::MAX_NUMBER)
+        {
+            return Err(ChainError::InvalidReport(alloc::format!(
+                "round {} does not exist",
+                s.round.number
+            )));
+        }
+        if let Some(outsider) = missing.iter().find(|s| !participants.contains(&s.party)) {
+            return Err(ChainError::NotParticipant(outsider.party));
+        }
+        if missing.iter().any(|s| s.party == reporter) {
             return Err(ChainError::SelfAccusation);
         }
-        let named: Vec<AccountId> = parties
-            .into_iter()
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .filter(|p| !self.confirmations.contains_key(p))
-            .collect();
-        for party in &named {
-            self.reports.entry(*party).or_default().insert(reporter);
-        }
+        let missing: BTreeSet<Silence> = missing.into_iter().collect();
+        self.reports
+            .entry(reporter)
+            .or_default()
+            .extend(missing.iter().copied());
         let mut events = vec![Event::UnresponsiveReported {
             session,
             attempt,
             reporter,
-            parties: named,
+            missing: missing.into_iter().collect(),
         }];
-        let judged: Vec<_> = self
-            .reports
-            .iter()
-            .filter(|(_, reporters)| reporters.len() >= threshold)
-            .map(|(party, reporters)| {
-                let reason = SlashReason::Unresponsive {
-                    reporters: reporters.len() as u32,
-                };
-                (*party, Punishment::Excluded, reason)
-            })
-            .collect();
-        if !judged.is_empty() {
-            events.extend(self.abort(AbortReason::Unresponsive, judged));
-        }
+        events.extend(self.settle_if_all_spoke());
         Ok(events)
+    }
+
+    /// The parties judged silent by the reports so far, each with its distinct reporters whose
+    /// reports count: a report against `P` for round `r` does not count when `P` reported
+    /// someone for a round that precedes `r`.
+    fn silent(&self, threshold: usize) -> Vec<(AccountId, u32)> {
+        let mut reporters: BTreeMap<AccountId, BTreeSet<AccountId>> = BTreeMap::new();
+        for (reporter, named) in &self.reports {
+            for silence in named {
+                let blocked = self
+                    .reports
+                    .get(&silence.party)
+                    .is_some_and(|own| own.iter().any(|o| o.round.precedes(&silence.round)));
+                if !blocked {
+                    reporters.entry(silence.party).or_default().insert(*reporter);
+                }
+            }
+        }
+        reporters
+            .into_iter()
+            .filter(|(_, by)| by.len() >= threshold)
+            .map(|(party, by)| (party, by.len() as u32))
+            .collect()
+    }
+
+    fn judged_silent(&self, threshold: usize) -> Vec<(AccountId, Punishment, SlashReason)> {
+        self.silent(threshold)
+            .into_iter()
+            .map(|(party, reporters)| (party, Punishment::Excluded, SlashReason::Unresponsive { reporters }))
+            .collect()
+    }
+
+    /// Once every new member has confirmed or reported (and not all confirmed), nothing more
+    /// will come: judge the reports now instead of waiting for the deadline.
+    fn settle_if_all_spoke(&mut self) -> Vec<Event> {
+        let Some(record) = &self.reshare else {
+            return Vec::new();
+        };
+        let all_spoke = record
+            .new_tss()
+            .iter()
+            .all(|m| self.confirmations.contains_key(m) || self.reports.contains_key(m));
+        if !all_spoke || self.reports.is_empty() {
+            return Vec::new();
+        }
+        let judged = self.judged_silent(record.new_threshold as usize);
+        let reason = if judged.is_empty() {
+            AbortReason::Unsettled
+        } else {
+            AbortReason::Unresponsive
+        };
+        self.abort(reason, judged)
     }
 
     fn deadline_passed(&mut self) -> Vec<Event> {
         let Some(record) = &self.reshare else {
             return Vec::new();
         };
-        let judged: Vec<_> = if !self.confirmations.is_empty() {
-            record
+        let mut judged = self.judged_silent(record.new_threshold as usize);
+        if !self.confirmations.is_empty() {
+            // Neither confirmed nor said what blocked it, while others could confirm.
+            let quiet: Vec<_> = record
                 .new_tss()
                 .into_iter()
-                .filter(|m| !self.confirmations.contains_key(m))
+                .filter(|m| !self.confirmations.contains_key(m) && !self.reports.contains_key(m))
+                .filter(|m| !judged.iter().any(|(j, _, _)| j == m))
                 .map(|m| (m, Punishment::Excluded, SlashReason::NotConfirmed))
-                .collect()
-        } else {
-            // Fewer than `t` reporters against anyone (else the attempt had ended): no proof.
-            Vec::new()
-        };
+                .collect();
+            judged.extend(quiet);
+        }
         self.abort(AbortReason::Deadline, judged)
     }
 

@@ -11,7 +11,7 @@ use crate::error::ChainError;
 use crate::event::Event;
 use crate::types::{
     AccountId, AttemptIndex, Balance, BlockNumber, Confirmation, Ledger, Member, Params, ReshareRecord, SessionIndex,
-    Sharing, SlashRecord, TssInfo,
+    Sharing, Silence, SlashRecord, TssInfo,
 };
 
 /// Who sends a call.
@@ -81,8 +81,8 @@ pub enum Call {
         session: SessionIndex,
         /// The attempt.
         attempt: AttemptIndex,
-        /// TSS accounts named.
-        parties: Vec<AccountId>,
+        /// Whom it names, each with the round whose messages from it were missing.
+        missing: Vec<Silence>,
     },
     /// Root: new parameters.
     SetParams {
@@ -144,8 +144,8 @@ pub struct State {
     pub last_attempt: Option<(SessionIndex, AttemptIndex)>,
     /// Confirmations received for the attempt in flight, by TSS account.
     pub confirmations: BTreeMap<AccountId, Confirmation>,
-    /// Unresponsive reports for the attempt in flight: accused → reporters (TSS accounts).
-    pub reports: BTreeMap<AccountId, BTreeSet<AccountId>>,
+    /// Silence reports for the attempt in flight: reporter (TSS account) → whom it named, where.
+    pub reports: BTreeMap<AccountId, BTreeSet<Silence>>,
     /// Stashes that may not be selected before the given session.
     pub barred_until: BTreeMap<AccountId, SessionIndex>,
     /// Every punishment so far.
@@ -273,8 +273,8 @@ impl State {
             Call::ReportUnresponsive {
                 session,
                 attempt,
-                parties,
-            } => self.report_unresponsive(signed()?, session, attempt, parties),
+                missing,
+            } => self.report_unresponsive(signed()?, session, attempt, missing),
             Call::SetParams { params } => {
                 if origin != Origin::Root {
                     return Err(ChainError::RootRequired);

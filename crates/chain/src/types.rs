@@ -152,6 +152,64 @@ impl ReshareRecord {
     }
 }
 
+/// The protocol sessions of an attempt, as silence reports name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AttemptProtocol {
+    /// The jumpstart's n-of-n key generation (before its reshare to the threshold).
+    KeyInit,
+    /// keywheel's resharing.
+    Reshare,
+    /// The new committee's auxiliary data, run beside the resharing.
+    AuxGen,
+}
+
+/// A round of one of an attempt's protocol sessions: where a reporter found messages missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ReportedRound {
+    /// Which session.
+    pub protocol: AttemptProtocol,
+    /// The round number in it, from 1.
+    pub number: u8,
+    /// The echo round that follows round `number` (echo broadcasts re-sent for comparison).
+    pub echo: bool,
+}
+
+impl ReportedRound {
+    /// The highest round number a report may name (keywheel's protocols have fewer than this).
+    pub const MAX_NUMBER: u8 = 16;
+
+    /// Whether a party whose messages of `self` were missing cannot have sent its messages of
+    /// `later`: both in the same chain of sessions (KeyInit, then Reshare; AuxGen on its own),
+    /// and `self` first. A party still waiting in `self` never reaches `later`.
+    pub fn precedes(&self, later: &ReportedRound) -> bool {
+        self.lane() == later.lane() && self.position() < later.position()
+    }
+
+    fn lane(&self) -> u8 {
+        match self.protocol {
+            AttemptProtocol::KeyInit | AttemptProtocol::Reshare => 0,
+            AttemptProtocol::AuxGen => 1,
+        }
+    }
+
+    fn position(&self) -> (u8, u8, bool) {
+        let stage = match self.protocol {
+            AttemptProtocol::KeyInit | AttemptProtocol::AuxGen => 0,
+            AttemptProtocol::Reshare => 1,
+        };
+        (stage, self.number, self.echo)
+    }
+}
+
+/// One party a report names silent, and the round whose messages from it were missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Silence {
+    /// The accused's TSS account.
+    pub party: AccountId,
+    /// Where its messages were missing.
+    pub round: ReportedRound,
+}
+
 /// What a new member confirms once it holds its new share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Confirmation {
@@ -192,7 +250,7 @@ pub enum SlashReason {
         /// Distinct reporters.
         reporters: u32,
     },
-    /// Did not confirm by the deadline while others did.
+    /// Did not confirm by the deadline while others did, and reported nothing that blocked it.
     NotConfirmed,
     /// Confirmed public shares that differ from those of the other new members.
     DisagreeingConfirmation,

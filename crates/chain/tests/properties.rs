@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
-use keywheel_chain::{AccountId, Call, Chain, Event, Origin, ReshareKind};
+use keywheel_chain::{AccountId, AttemptProtocol, Call, Chain, Event, Origin, ReshareKind};
 use proptest::prelude::*;
 use support::*;
 
@@ -32,6 +32,7 @@ enum Op {
     Silence {
         reporter: u8,
         accused: u8,
+        round: u8,
     },
     Bond(u8, u16),
     Unbond(u8, u16),
@@ -50,7 +51,11 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(Op::ConfirmForeignKey),
         2 => (any::<u8>(), any::<u8>(), any::<bool>())
             .prop_map(|(reporter, accused, genuine)| Op::Offence { reporter, accused, genuine }),
-        2 => (any::<u8>(), any::<u8>()).prop_map(|(reporter, accused)| Op::Silence { reporter, accused }),
+        2 => (any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(reporter, accused, round)| Op::Silence {
+            reporter,
+            accused,
+            round
+        }),
         1 => (1..=VALIDATORS + 2, any::<u16>()).prop_map(|(v, a)| Op::Bond(v, a)),
         2 => (1..=VALIDATORS, any::<u16>()).prop_map(|(v, a)| Op::Unbond(v, a)),
         2 => (1..=VALIDATORS).prop_map(Op::Chill),
@@ -157,14 +162,20 @@ fn run(ops: &[Op]) -> Result<([u8; 32], Vec<Event>), TestCaseError> {
                 }
                 _ => Ok(Vec::new()),
             },
-            Op::Silence { reporter, accused } => match (&in_flight, nth(&participants, *reporter)) {
+            Op::Silence {
+                reporter,
+                accused,
+                round,
+            } => match (&in_flight, nth(&participants, *reporter)) {
                 (Some(record), Some(from)) => {
-                    let call = Call::ReportUnresponsive {
-                        session: record.session,
-                        attempt: record.attempt,
-                        parties: vec![nth(&participants, *accused).unwrap()],
-                    };
-                    signed(&mut chain, from, call)
+                    let accused = nth(&participants, *accused).unwrap();
+                    let protocol = [
+                        AttemptProtocol::KeyInit,
+                        AttemptProtocol::Reshare,
+                        AttemptProtocol::AuxGen,
+                    ][*round as usize % 3];
+                    let missing = vec![silence(accused, protocol, 1 + round % 4, round % 2 == 1)];
+                    signed(&mut chain, from, report_call(record, missing))
                 }
                 _ => Ok(Vec::new()),
             },
@@ -234,6 +245,11 @@ fn check_invariants(chain: &Chain, events: &[Event], parent: &mut Option<Vec<u8>
             let new = r.new_tss();
             prop_assert!(s.confirmations.keys().all(|m| new.contains(m)));
             prop_assert!(s.reports.keys().all(|m| r.participants().contains(m)));
+            prop_assert!(s
+                .reports
+                .values()
+                .flatten()
+                .all(|x| r.participants().contains(&x.party)));
             prop_assert_eq!(new.len(), s.params.committee_size as usize);
             if r.kind == ReshareKind::Rotation {
                 let current: BTreeSet<AccountId> = s.committee.iter().map(|m| m.tss).collect();

@@ -5,7 +5,7 @@ mod support;
 
 use keywheel_chain::registry::account_path;
 use keywheel_chain::{
-    AbortReason, Call, Chain, ChainError, Event, Origin, Punishment, ReshareKind, SlashReason, TssInfo,
+    AbortReason, AttemptProtocol, Call, Chain, ChainError, Event, Origin, Punishment, ReshareKind, SlashReason, TssInfo,
 };
 use support::*;
 
@@ -368,48 +368,146 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
     let record = chain.state().reshare.clone().unwrap();
     let joiner = joiner(&chain).tss;
     let reporters: Vec<_> = record.participants().into_iter().filter(|p| *p != joiner).collect();
-    let report = |parties| Call::ReportUnresponsive {
-        session: record.session,
-        attempt: record.attempt,
-        parties,
-    };
-    // One reporter (t = 2), repeated: not judged.
+    let at_aux1 = || vec![silence(joiner, AttemptProtocol::AuxGen, 1, false)];
+    // One reporter (t = 2), repeated: not judged, not even at the deadline.
     for _ in 0..2 {
-        let events = signed(&mut chain, reporters[0], report(vec![joiner])).unwrap();
+        let events = signed(&mut chain, reporters[0], report_call(&record, at_aux1())).unwrap();
         assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
     }
-    assert_eq!(chain.state().reports[&joiner].len(), 1);
-    assert_eq!(
-        signed(&mut chain, reporters[0], report(vec![])),
-        Err(ChainError::EmptyReport)
-    );
-    // A second distinct reporter: judged, excluded without a stake cut, retried without it.
-    let events = signed(&mut chain, reporters[1], report(vec![joiner])).unwrap();
+    assert_eq!(chain.state().reports[&reporters[0]].len(), 1);
+    // Malformed reports are refused and change nothing.
+    let before = chain.digest();
+    let bad = [
+        (vec![], ChainError::EmptyReport),
+        (
+            vec![silence(joiner, AttemptProtocol::AuxGen, 0, false)],
+            ChainError::InvalidReport("round 0 does not exist".into()),
+        ),
+        (
+            vec![silence(joiner, AttemptProtocol::Reshare, 17, true)],
+            ChainError::InvalidReport("round 17 does not exist".into()),
+        ),
+        (
+            vec![silence(reporters[0], AttemptProtocol::AuxGen, 1, false)],
+            ChainError::SelfAccusation,
+        ),
+        (
+            vec![silence(stash(1), AttemptProtocol::AuxGen, 1, false)],
+            ChainError::NotParticipant(stash(1)),
+        ),
+    ];
+    for (missing, expected) in bad {
+        assert_eq!(
+            signed(&mut chain, reporters[0], report_call(&record, missing)),
+            Err(expected)
+        );
+    }
+    let flood = vec![silence(joiner, AttemptProtocol::AuxGen, 1, false); 10_000];
+    assert!(matches!(
+        signed(&mut chain, reporters[0], report_call(&record, flood)),
+        Err(ChainError::InvalidReport(_))
+    ));
+    assert_eq!(chain.digest(), before, "refused reports change nothing");
+
+    // A second distinct reporter: the joiner never reports, so it is judged at the deadline —
+    // excluded without a stake cut, retried without it.
+    let events = signed(&mut chain, reporters[1], report_call(&record, at_aux1())).unwrap();
+    assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
+    let events = advance_to(&mut chain, record.deadline);
     assert!(events.iter().any(|e| matches!(
         e,
-        Event::ReshareAborted { reason: AbortReason::Unresponsive, offenders, .. } if *offenders == vec![joiner]
+        Event::ReshareAborted { reason: AbortReason::Deadline, offenders, .. } if *offenders == vec![joiner]
     )));
     let slash = chain.state().slashes.last().unwrap();
     assert_eq!((slash.kind, slash.amount), (Punishment::Excluded, 0));
+    assert_eq!(slash.reason, SlashReason::Unresponsive { reporters: 2 });
     assert!(!chain.state().reshare.as_ref().unwrap().participants().contains(&joiner));
+}
 
-    // A member that confirmed delivered its messages: naming it has no effect.
-    let retry = chain.state().reshare.clone().unwrap();
-    let confirmations = dealer.confirmations(&retry);
-    let (confirmed, confirmation) = confirmations.into_iter().next().unwrap();
-    let call = confirm_call(&retry, confirmation);
-    signed(&mut chain, confirmed, call).unwrap();
-    let others: Vec<_> = retry.participants().into_iter().filter(|p| *p != confirmed).collect();
-    for reporter in others {
-        let call = Call::ReportUnresponsive {
-            session: retry.session,
-            attempt: retry.attempt,
-            parties: vec![confirmed],
-        };
-        let events = signed(&mut chain, reporter, call).unwrap();
+#[test]
+fn a_member_blocked_in_an_earlier_round_is_not_judged_silent_for_the_rounds_after() {
+    // W withholds its AuxGen round-2 message from the victim V only. V cannot finish round 2,
+    // so it never sends round 3, and everyone else (W included, to blame V) names V silent in
+    // round 3: more than t reporters. V itself named W for round 2 — it was blocked there.
+    let mut dealer = Dealer::new(14);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let members: Vec<_> = record.new_tss().into_iter().collect();
+    let (victim, withholder) = (members[0], members[1]);
+    for reporter in record.participants().into_iter().filter(|p| *p != victim) {
+        let missing = vec![silence(victim, AttemptProtocol::AuxGen, 3, false)];
+        let events = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
         assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
     }
-    assert!(!chain.state().reports.contains_key(&confirmed));
+    // The victim's report, the last word: every new member has had its say and nobody is
+    // judged — W has one reporter, V was blocked. Retried as it was, nobody punished.
+    let missing = vec![silence(withholder, AttemptProtocol::AuxGen, 2, false)];
+    let events = signed(&mut chain, victim, report_call(&record, missing)).unwrap();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Unsettled, offenders, .. } if offenders.is_empty()
+    )));
+    assert!(chain.state().slashes.is_empty(), "{:?}", chain.state().slashes);
+    let retry = chain.state().reshare.clone().unwrap();
+    assert_eq!((retry.attempt, &retry.staying), (record.attempt + 1, &record.staying));
+    // Nobody chilled: every validator may still be picked.
+    for member in &record.new_committee {
+        assert!(
+            chain.state().validators.contains_key(&member.validator),
+            "{member:?} was chilled"
+        );
+    }
+}
+
+#[test]
+fn being_blocked_later_or_in_another_session_excuses_no_silence() {
+    // S sent nothing in AuxGen round 1. Its claims — blocked in AuxGen round 2, blocked in the
+    // resharing's round 1 — come after, or run beside: they do not excuse round 1.
+    let mut dealer = Dealer::new(15);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let members: Vec<_> = record.new_tss().into_iter().collect();
+    let (silent, other) = (members[0], members[1]);
+    let claims = vec![
+        silence(other, AttemptProtocol::AuxGen, 2, false),
+        silence(other, AttemptProtocol::Reshare, 1, false),
+    ];
+    signed(&mut chain, silent, report_call(&record, claims)).unwrap();
+    let mut last = Vec::new();
+    for reporter in record.new_tss().into_iter().filter(|p| *p != silent) {
+        let missing = vec![silence(silent, AttemptProtocol::AuxGen, 1, false)];
+        last = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
+    }
+    // Everyone had its say: judged at once, not at the deadline.
+    assert!(last.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Unresponsive, offenders, .. } if *offenders == vec![silent]
+    )));
+    assert_eq!(chain.state().slashes.last().unwrap().tss, silent);
+}
+
+#[test]
+fn a_member_that_confirmed_is_still_judged_when_t_others_name_it() {
+    // Confirming shows W received everything, not that it sent everything: a member that
+    // withheld its messages from t others is named by all of them.
+    let mut dealer = Dealer::new(16);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let confirmations = dealer.confirmations(&record);
+    let (withholder, confirmation) = confirmations.into_iter().next().unwrap();
+    signed(&mut chain, withholder, confirm_call(&record, confirmation)).unwrap();
+    let mut last = Vec::new();
+    for reporter in record.new_tss().into_iter().filter(|p| *p != withholder) {
+        let missing = vec![silence(withholder, AttemptProtocol::Reshare, 1, false)];
+        last = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
+    }
+    assert!(last.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Unresponsive, offenders, .. } if *offenders == vec![withholder]
+    )));
 }
 
 #[test]
@@ -503,14 +601,13 @@ fn a_report_naming_everyone_or_one_reporter_alone_excludes_nobody_at_the_deadlin
     let participants = record.participants();
     let reporter = *participants.iter().next().unwrap();
     let everyone_else: Vec<_> = participants.iter().filter(|p| **p != reporter).copied().collect();
-    let call = Call::ReportUnresponsive {
-        session: record.session,
-        attempt: record.attempt,
-        parties: everyone_else.clone(),
-    };
-    let events = signed(&mut chain, reporter, call).unwrap();
+    let missing = everyone_else
+        .iter()
+        .map(|p| silence(*p, AttemptProtocol::AuxGen, 1, false))
+        .collect();
+    let events = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
     assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
-    assert!(everyone_else.iter().all(|p| chain.state().reports[p].len() == 1));
+    assert_eq!(chain.state().reports[&reporter].len(), everyone_else.len());
 
     // Nobody confirmed by the deadline: one reporter's word excludes no one.
     let events = advance_to(&mut chain, record.deadline);
@@ -583,13 +680,10 @@ fn members_that_stopped_validating_leave_first_but_never_more_than_n_minus_t() {
         .collect();
     assert_eq!(others.len(), 1);
     for (accused, reporter) in [(staying[0], staying[1]), (staying[0], others[0])] {
-        let call = Call::ReportUnresponsive {
-            session: record.session,
-            attempt: record.attempt,
-            parties: vec![accused],
-        };
-        signed(&mut chain, reporter, call).unwrap();
+        let missing = vec![silence(accused, AttemptProtocol::Reshare, 1, false)];
+        signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
     }
+    advance_to(&mut chain, record.deadline);
     let retry = chain.state().reshare.clone().unwrap();
     // n − t = 1 may leave: the excluded member leaves instead of the oldest, who stays.
     assert_eq!(retry.leaving.iter().copied().collect::<Vec<_>>(), vec![staying[0]]);

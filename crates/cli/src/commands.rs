@@ -248,8 +248,15 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
                 new.len(),
                 list(view.confirmations.keys())
             );
-            for (accused, reporters) in &view.reports {
-                println!("  reported silent: {accused} by {}", list(reporters.iter()));
+            for (reporter, named) in &view.reports {
+                let named: Vec<String> = named
+                    .iter()
+                    .map(|s| {
+                        let echo = if s.round.echo { " echo" } else { "" };
+                        format!("{} ({:?} round {}{echo})", s.party, s.round.protocol, s.round.number)
+                    })
+                    .collect();
+                println!("  {reporter} reported silent: {}", named.join(", "));
             }
         }
     }

@@ -9,9 +9,10 @@
 //! A panic inside a protocol library ends only this session, as [`MpcError::Panicked`].
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
-use manul::protocol::{EntryPoint, Protocol};
+use manul::protocol::{EntryPoint, Protocol, RoundId};
 use manul::session::{CanFinalize, Message, RoundOutcome, Session, SessionId, SessionOutcome, SessionReport};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRngCore, SeedableRng};
@@ -105,16 +106,60 @@ pub struct ProtocolSessionSpec {
 pub enum Fault {
     /// A provable fault, with evidence a third party can verify from public inputs.
     Evidence(EvidenceBlob),
-    /// Its messages for this round had not arrived by the deadline.
+    /// Its messages had not arrived by the deadline.
     Unresponsive {
-        /// The round it did not deliver.
-        round: String,
+        /// The rounds it did not deliver (one per session that waited for it).
+        rounds: Vec<MissingRound>,
     },
     /// It misbehaved in a way that cannot be proven to a third party (counts like silence).
     Unprovable {
         /// What it did.
         reason: String,
+        /// The round the session was in: its messages of this round did not count.
+        round: MissingRound,
     },
+}
+
+/// A round of one protocol session whose messages from a party were missing — what a silence
+/// report tells the chain, so it can tell a silent party from one blocked in an earlier round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MissingRound {
+    /// The session's protocol.
+    pub protocol: ProtocolKind,
+    /// The round number, from 1.
+    pub number: u8,
+    /// The echo round after round `number`.
+    pub echo: bool,
+}
+
+impl MissingRound {
+    /// The position of manul's `round` in `protocol`. keywheel's protocols use plain round
+    /// numbers (no nested groups): anything else is a local error.
+    pub fn new(protocol: ProtocolKind, round: &RoundId) -> Result<Self, MpcError> {
+        // manul shows a round as "Round 3" or "Round 3 (echo)"; its fields are private.
+        let shown = round.to_string();
+        let bad = || MpcError::Protocol {
+            session: protocol.name().into(),
+            message: format!("unexpected round id `{shown}`"),
+        };
+        let rest = shown.strip_prefix("Round ").ok_or_else(bad)?;
+        let (number, echo) = match rest.strip_suffix(" (echo)") {
+            Some(n) => (n, true),
+            None => (rest, false),
+        };
+        let number: u8 = number.parse().map_err(|_| bad())?;
+        if number == 0 {
+            return Err(bad());
+        }
+        Ok(Self { protocol, number, echo })
+    }
+}
+
+impl fmt::Display for MissingRound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let echo = if self.echo { " (echo)" } else { "" };
+        write!(f, "{} round {}{echo}", self.protocol.name(), self.number)
+    }
 }
 
 /// A party named by a failed session.
@@ -282,7 +327,7 @@ where
             .await
             .map_err(panicked)?
             .map_err(protocol_err)?;
-    let mut cached = Vec::new();
+    let mut cached: Vec<manul::session::VerifiedMessage<AccountId>> = Vec::new();
 
     loop {
         let shared = Arc::new(session);
@@ -306,6 +351,11 @@ where
             });
         }
         for message in cached.drain(..) {
+            // Cached while the previous round ran; this round may not expect its sender.
+            if !shared.expecting_messages_from().contains(message.from()) {
+                warn!(from = ?message.from(), "dropping a message from a party this round does not expect");
+                continue;
+            }
             let s = shared.clone();
             tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(message))));
         }
@@ -332,10 +382,19 @@ where
                             continue;
                         }
                     };
-                    if let Some(verified) = shared
+                    let Some(verified) = shared
                         .preprocess_message(&mut accum, &incoming.from, message)
                         .map_err(protocol_err)?
                         .ok()
+                    else {
+                        continue;
+                    };
+                    // manul checks session, round and signature but not that the round expects
+                    // the sender, and would fail this session on such a message: drop it.
+                    if !shared.expecting_messages_from().contains(&incoming.from) {
+                        warn!(from = ?incoming.from, "dropping a message from a party this round does not expect");
+                        continue;
+                    }
                     {
                         let s = shared.clone();
                         tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(verified))));
@@ -355,6 +414,7 @@ where
             message: "session still shared after all tasks ended".into(),
         })?;
 
+        let current = MissingRound::new(spec.kind, &owned.round_id())?;
         let report = match end {
             RoundEnd::Ready => {
                 let mut r = task_rng(rng);
@@ -376,14 +436,14 @@ where
             }
             RoundEnd::Never => {
                 let report = owned.terminate_due_to_errors(accum).map_err(protocol_err)?;
-                return outcome_from_report(spec, report, false, &label);
+                return outcome_from_report(spec, report, current, false, &label);
             }
             RoundEnd::Deadline => {
                 warn!("deadline passed; naming the parties whose messages are missing");
                 owned.terminate(accum).map_err(protocol_err)?
             }
         };
-        return outcome_from_report(spec, report, true, &label);
+        return outcome_from_report(spec, report, current, true, &label);
     }
 }
 
@@ -393,6 +453,7 @@ where
 fn outcome_from_report<P: Protocol<AccountId>>(
     spec: &ProtocolSessionSpec,
     report: SessionReport<P, ProtocolSessionParams>,
+    current: MissingRound,
     deadline_passed: bool,
     label: &str,
 ) -> Result<Outcome<P::Result>, MpcError> {
@@ -413,13 +474,13 @@ fn outcome_from_report<P: Protocol<AccountId>>(
         BTreeMap::new()
     };
     for (round, parties) in missing {
+        let round = MissingRound::new(spec.kind, &round)?;
         for party in parties {
-            named.insert(
-                party,
-                Fault::Unresponsive {
-                    round: round.to_string(),
-                },
-            );
+            if let Some(Fault::Unresponsive { rounds }) = named.get_mut(&party) {
+                rounds.push(round);
+            } else {
+                named.insert(party, Fault::Unresponsive { rounds: vec![round] });
+            }
         }
     }
     for (party, error) in unprovable_errors {
@@ -427,6 +488,7 @@ fn outcome_from_report<P: Protocol<AccountId>>(
             party,
             Fault::Unprovable {
                 reason: error.to_string(),
+                round: current,
             },
         );
     }
@@ -468,6 +530,20 @@ mod tests {
 
     use super::*;
     use crate::tests::{attempt, ids, rng, signers, TP};
+
+    #[test]
+    fn rounds_are_read_from_manul_round_ids_and_odd_ones_refused() {
+        let round = MissingRound::new(ProtocolKind::AuxGen, &RoundId::new(3)).unwrap();
+        assert_eq!((round.number, round.echo), (3, false));
+        assert_eq!(round.to_string(), "aux-gen round 3");
+        // manul's echo round ids cannot be built from outside; its Display is what is parsed.
+        let shown = format!(
+            "{:?}",
+            MissingRound::new(ProtocolKind::Reshare, &RoundId::new(1)).unwrap()
+        );
+        assert!(shown.contains("number: 1"), "{shown}");
+        assert!(MissingRound::new(ProtocolKind::Reshare, &RoundId::new(0)).is_err());
+    }
 
     #[test]
     fn wire_envelope_round_trips_and_rejects_other_versions_and_garbage() {

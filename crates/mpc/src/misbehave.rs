@@ -2,6 +2,7 @@
 //! ways keywheel's resharing can prove. Compiled only with the `misbehave` feature (test builds,
 //! and TSS builds made for fault-injection runs); a production build cannot cheat by accident.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::str::FromStr;
@@ -10,13 +11,14 @@ use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
 use manul::protocol::{
     Artifact, BoxedFormat, BoxedRound, DirectMessage, EchoBroadcast, LocalError, ProtocolMessagePart,
 };
+use manul::session::{Session, SessionId};
 use rand_core::CryptoRngCore;
 use synedrion::SchemeParams;
 
 use crate::curve::{mul_generator, scalar_from_u64, SerPoint, SerScalar};
-use crate::driver::{run_protocol_session, Outcome, ProtocolKind};
+use crate::driver::{encode_message, run_protocol_session, Channels, Outcome, Outgoing, ProtocolKind};
 use crate::error::MpcError;
-use crate::identity::{AccountId, PartySigner};
+use crate::identity::{AccountId, PartySigner, ProtocolSessionParams};
 use crate::ops::{Attempt, Network, Reshared};
 use crate::reshare::{Commitments, Reshare, ReshareInputs, ReshareProtocol, Subshare};
 use crate::share::ThresholdShare;
@@ -164,8 +166,69 @@ pub async fn reshare<P: SchemeParams>(
         run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
     };
     let (aux, share) = tokio::join!(aux, reshare);
-    combine(aux?, share?, |aux, share| {
+    combine(aux, share, |aux, share| {
         let share = share.ok_or_else(|| local("a new member got no share"))?;
         crate::share::ParentKeyShare::new(share, aux).map(Reshared::Holder)
     })
+}
+
+/// A network for a party that, when its session `target` opens, first sends every other
+/// participant a validly signed round-1 message of that session — what a joiner, which sends
+/// nothing in a reshare's round 1, must not be able to use to end anyone's session. The message
+/// is synedrion KeyInit's first-round message made under `target`'s session id: session, round
+/// and signature check out; only the sender is not one the round expects.
+pub struct Stray<'a, N> {
+    net: &'a N,
+    signer: PartySigner,
+    target: SessionId,
+    participants: BTreeSet<AccountId>,
+}
+
+impl<'a, N: Network> Stray<'a, N> {
+    /// Stray messages from `signer` to `participants` in session `target`, over `net`.
+    pub fn new(net: &'a N, signer: PartySigner, target: SessionId, participants: BTreeSet<AccountId>) -> Self {
+        Self {
+            net,
+            signer,
+            target,
+            participants,
+        }
+    }
+
+    fn messages(&self) -> Result<Vec<Outgoing>, MpcError> {
+        let local = |e: LocalError| MpcError::InvalidInput(e.to_string());
+        let mut rng = crate::ops::child_rng(&mut rand_core::OsRng);
+        let entry = synedrion::KeyInit::<crate::ProductionParams, AccountId>::new(self.participants.clone())
+            .map_err(crate::ops::local)?;
+        let session =
+            Session::<_, ProtocolSessionParams>::new(&mut rng, self.target.clone(), self.signer.clone(), entry)
+                .map_err(local)?;
+        let mut out = Vec::new();
+        for to in session.message_destinations() {
+            let (message, _) = session.make_message(&mut rng, to).map_err(local)?;
+            out.push(Outgoing {
+                protocol_session_id: self.target.as_ref().to_vec(),
+                to: *to,
+                payload: encode_message(message)?,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl<N: Network> Network for Stray<'_, N> {
+    fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels {
+        let channels = self.net.open(me, protocol_session_id);
+        if *protocol_session_id == self.target {
+            match self.messages() {
+                Ok(messages) => {
+                    for message in messages {
+                        let _ = channels.outgoing.try_send(message);
+                    }
+                }
+                Err(e) => tracing::warn!("fault injection: could not make stray messages: {e}"),
+            }
+        }
+        channels
+    }
 }

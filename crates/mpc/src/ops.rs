@@ -73,12 +73,22 @@ fn weight(fault: &Fault) -> u8 {
 }
 
 /// Joins two concurrent sessions' outcomes: both done → `f`; otherwise every party named by
-/// either, each once, with its strongest accusation.
+/// either, each once, with its strongest accusation. A local error in one session does not hide
+/// the parties the other one named: they are still reported (the error is logged); only when
+/// no session named anyone is the local error the result.
 pub(crate) fn combine<A, B, C>(
-    a: Outcome<A>,
-    b: Outcome<B>,
+    a: Result<Outcome<A>, MpcError>,
+    b: Result<Outcome<B>, MpcError>,
     f: impl FnOnce(A, B) -> Result<C, MpcError>,
 ) -> Result<Outcome<C>, MpcError> {
+    let (a, b) = match (a, b) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), Ok(Outcome::Failed { offenders })) | (Ok(Outcome::Failed { offenders }), Err(e)) => {
+            tracing::error!("one session of the attempt failed locally ({e}); reporting whom the other named");
+            return Ok(Outcome::Failed { offenders });
+        }
+        (Err(e), _) | (_, Err(e)) => return Err(e),
+    };
     match (a, b) {
         (Outcome::Done(a), Outcome::Done(b)) => f(a, b).map(Outcome::Done),
         (a, b) => {
@@ -87,9 +97,16 @@ pub(crate) fn combine<A, B, C>(
             for outcome in all {
                 if let Outcome::Failed { offenders } = outcome {
                     for o in offenders {
-                        let stronger = named.get(&o.party).is_none_or(|f| weight(&o.fault) > weight(f));
-                        if stronger {
-                            named.insert(o.party, o.fault);
+                        match (named.get_mut(&o.party), o.fault) {
+                            // Silent in both sessions: the chain hears both rounds.
+                            (Some(Fault::Unresponsive { rounds }), Fault::Unresponsive { rounds: more }) => {
+                                rounds.extend(more)
+                            }
+                            (known, fault) => {
+                                if known.is_none_or(|f| weight(&fault) > weight(f)) {
+                                    named.insert(o.party, fault);
+                                }
+                            }
                         }
                     }
                 }
@@ -170,7 +187,7 @@ pub async fn jumpstart<P: SchemeParams>(
         run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, entry, net).await
     };
     let (aux, key) = tokio::join!(aux, key);
-    combine(aux?, key?, |aux, share| {
+    combine(aux, key, |aux, share| {
         let share = share.ok_or_else(|| local("a committee member got no share"))?;
         ParentKeyShare::new(share, aux)
     })
@@ -203,7 +220,7 @@ pub async fn reshare<P: SchemeParams>(
         run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
     };
     let (aux, share) = tokio::join!(aux, reshare);
-    combine(aux?, share?, |aux, share| {
+    combine(aux, share, |aux, share| {
         let share = share.ok_or_else(|| local("a new member got no share"))?;
         ParentKeyShare::new(share, aux).map(Reshared::Holder)
     })
@@ -308,4 +325,49 @@ where
             .as_bytes()
             .to_vec(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::driver::MissingRound;
+
+    fn named(party: u8) -> Result<Outcome<()>, MpcError> {
+        Ok(Outcome::Failed {
+            offenders: vec![Offender {
+                party: AccountId([party; 32]),
+                fault: Fault::Unresponsive {
+                    rounds: vec![MissingRound {
+                        protocol: ProtocolKind::AuxGen,
+                        number: 1,
+                        echo: false,
+                    }],
+                },
+            }],
+        })
+    }
+
+    #[test]
+    fn a_local_error_in_one_session_does_not_hide_whom_the_other_named() {
+        let broken = || Err::<Outcome<()>, _>(MpcError::ChannelClosed("aux".into()));
+        for outcome in [
+            combine(broken(), named(7), |_, _| Ok(())),
+            combine(named(7), broken(), |_, _| Ok(())),
+        ] {
+            assert_eq!(
+                outcome.expect("reported, not an error").offenders(),
+                vec![AccountId([7; 32])]
+            );
+        }
+        // Nobody named and a local error: the error is the result.
+        let done = || Ok::<_, MpcError>(Outcome::Done(()));
+        assert!(matches!(
+            combine(broken(), done(), |_, _| Ok(())),
+            Err(MpcError::ChannelClosed(_))
+        ));
+        assert!(matches!(
+            combine(done(), broken(), |_, _| Ok(())),
+            Err(MpcError::ChannelClosed(_))
+        ));
+    }
 }

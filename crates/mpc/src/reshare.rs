@@ -369,7 +369,10 @@ impl<P: SchemeParams> EntryPoint<AccountId> for Reshare<P> {
                     "the old share does not match this holder's public key share on record",
                 ));
             }
-            let lambda = ctx.lambdas[id];
+            let lambda = *ctx
+                .lambdas
+                .get(id)
+                .ok_or_else(|| LocalError::new("a staying holder without a Lagrange coefficient"))?;
             let mut coefficients = Vec::with_capacity(ctx.inputs.new_threshold as usize);
             coefficients.push(*share.secret() * lambda);
             for _ in 1..ctx.inputs.new_threshold {
@@ -409,7 +412,11 @@ impl<P: SchemeParams> Round1<P> {
     }
 
     fn finalize_new_share(&self, received: Vec<Received<P>>) -> Result<ThresholdShare<P>, LocalError> {
-        let my_id = self.ctx.new_ids[&self.me];
+        let my_id = *self
+            .ctx
+            .new_ids
+            .get(&self.me)
+            .ok_or_else(|| LocalError::new("this party holds no new share"))?;
         let mut secret = <Scalar<P> as elliptic_curve::Field>::ZERO;
         let mut all_commitments: Vec<&[Point<P>]> = Vec::new();
         for r in &received {
@@ -539,7 +546,7 @@ impl<P: SchemeParams> Round<AccountId> for Round1<P> {
         let expected = self
             .ctx
             .expected_constant(from)
-            .ok_or_else(|| ReceiveError::local(format!("{from:?} is not a staying holder")))?;
+            .ok_or_else(|| ReceiveError::unprovable(format!("{from:?} is not a staying holder, yet sent subshares")))?;
         if points[0] != expected {
             return Err(ReceiveError::protocol(ReshareError::new(
                 ReshareFault::WrongConstantTerm,
@@ -551,8 +558,12 @@ impl<P: SchemeParams> Round<AccountId> for Round1<P> {
                 subshare.recipient
             )));
         }
-        let my_id = self.ctx.new_ids[&self.me];
-        if mul_generator::<P>(&subshare.value.0) != committed_share::<P>(&points, &my_id) {
+        let my_id = self
+            .ctx
+            .new_ids
+            .get(&self.me)
+            .ok_or_else(|| ReceiveError::unprovable("a subshare for a party that holds no new share"))?;
+        if mul_generator::<P>(&subshare.value.0) != committed_share::<P>(&points, my_id) {
             return Err(ReceiveError::protocol(ReshareError::new(
                 ReshareFault::SubshareMismatch,
             )));

@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use keywheel_chain::encoding::{hex_array, hex_opt, hex_vec};
 use keywheel_chain::{
-    AccountId, Balance, BlockNumber, Confirmation, Event, Ledger, Member, ReshareRecord, SessionIndex, Sharing, TssInfo,
+    AccountId, Balance, BlockNumber, Confirmation, Event, Ledger, Member, ReshareRecord, SessionIndex, Sharing,
+    Silence, TssInfo,
 };
 use serde::{Deserialize, Serialize};
 
@@ -125,8 +126,8 @@ pub struct ReshareView {
     pub record: ReshareRecord,
     /// Confirmations so far, by the new member's TSS account.
     pub confirmations: BTreeMap<AccountId, Confirmation>,
-    /// Silence reports so far: accused → reporters.
-    pub reports: BTreeMap<AccountId, BTreeSet<AccountId>>,
+    /// Silence reports so far: reporter → whom it named, each with the round missing.
+    pub reports: BTreeMap<AccountId, BTreeSet<Silence>>,
 }
 
 /// A validating stash.

@@ -10,8 +10,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use keywheel_chain::{
-    attempt_context, proof_context, AccountId, AttemptIndex, Balance, Call, Chain, ChainError, Confirmation, Crypto,
-    Event, Genesis, OffenceContext, Origin, Params, ReshareRecord, SessionIndex, TssInfo,
+    attempt_context, proof_context, AccountId, AttemptIndex, AttemptProtocol, Balance, Call, Chain, ChainError,
+    Confirmation, Crypto, Event, Genesis, OffenceContext, Origin, Params, ReportedRound, ReshareRecord, SessionIndex,
+    Silence, TssInfo,
 };
 use keywheel_mpc::dealer::encoded_public_shares;
 use keywheel_mpc::proof::ShareProof;
@@ -201,4 +202,21 @@ pub fn jumpstarted(validators: u8, dealer: &mut Dealer) -> Chain {
     let events = confirm_all(&mut chain, dealer);
     assert!(events.iter().any(|e| matches!(e, Event::ParentKeyCreated { .. })));
     chain
+}
+
+/// "`party`'s messages of `protocol` round `number` (`echo`: its echo round) were missing."
+pub fn silence(party: AccountId, protocol: AttemptProtocol, number: u8, echo: bool) -> Silence {
+    Silence {
+        party,
+        round: ReportedRound { protocol, number, echo },
+    }
+}
+
+/// A silence report in the attempt `record`.
+pub fn report_call(record: &ReshareRecord, missing: Vec<Silence>) -> Call {
+    Call::ReportUnresponsive {
+        session: record.session,
+        attempt: record.attempt,
+        missing,
+    }
 }

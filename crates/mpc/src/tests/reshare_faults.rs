@@ -13,7 +13,7 @@ use crate::driver::{encode_message, Fault, Outcome, Outgoing, ProtocolKind};
 use crate::evidence::EvidenceBlob;
 use crate::identity::{AccountId, PartySigner};
 use crate::local_net::LocalNetwork;
-use crate::misbehave::{reshare_session, Cheat};
+use crate::misbehave::{reshare_session, Cheat, Stray};
 use crate::ops::{Attempt, Network};
 use crate::reshare::{Reshare, ReshareInputs};
 use crate::share::{ParentKeyShare, ThresholdShare};
@@ -259,6 +259,39 @@ async fn old_holder_sending_different_commitments_to_different_parties_is_named(
         };
         blob.verify_reshare::<TP>(&inputs, &spec.protocol_session_id).unwrap();
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joiner_sending_round1_messages_to_everyone_ends_no_honest_session() {
+    super::init_tracing();
+    // A joiner sends nothing in round 1. This one sends every participant a validly signed
+    // round-1 message of the session first, then runs its part honestly: the message is dropped
+    // and every party, the joiner included, gets its share of the same key.
+    let s = setup();
+    let at = attempt("stray", 30);
+    let net = LocalNetwork::new();
+    let joiner = s.everyone[5].clone();
+    assert!(!s.inputs.staying.contains(&joiner.account()));
+    let spec = at.spec(ProtocolKind::Reshare);
+    let honest = reshare_sessions_background(&s.everyone[1..5], &s.inputs, &s.old, &at, &net);
+    let stray = Stray::new(
+        &net,
+        joiner.clone(),
+        spec.protocol_session_id.clone(),
+        ids(&s.everyone[1..]),
+    );
+    let mut joiner_rng = rng();
+    let joined = reshare_session(&mut joiner_rng, &joiner, s.inputs.clone(), None, None, &at, &stray);
+    let (mut outcomes, joined) = tokio::join!(honest, joined);
+    outcomes.insert(joiner.account(), joined.expect("no local error"));
+    let key = s.old.values().next().unwrap().verifying_key_point();
+    for (party, outcome) in &outcomes {
+        match outcome {
+            Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key),
+            other => panic!("{party:?}: {other:?}"),
+        }
+    }
+    assert_eq!(outcomes.len(), 5);
 }
 
 fn reshare_sessions_background(

@@ -1,8 +1,10 @@
 //! What the orchestrator submits to the chain: confirmations of held shares (with a proof of
 //! knowledge of the secret share) and reports of the offenders an attempt named.
 
-use keywheel_chain::{proof_context, Call, Confirmation, ReshareRecord};
-use keywheel_mpc::driver::{Fault, Offender};
+use keywheel_chain::{
+    proof_context, AccountId, AttemptProtocol, Call, Confirmation, ReportedRound, ReshareRecord, Silence,
+};
+use keywheel_mpc::driver::{Fault, MissingRound, Offender, ProtocolKind};
 use keywheel_mpc::proof::ShareProof;
 use keywheel_mpc::ParentKeyShare;
 use tracing::{error, info, warn};
@@ -86,18 +88,40 @@ pub(super) async fn report(res: &Resources, record: &ReshareRecord, offenders: V
                 };
                 unsent.extend(submit_report(res, call).await);
             }
-            Fault::Unresponsive { .. } | Fault::Unprovable { .. } => silent.push(accused),
+            Fault::Unresponsive { rounds } => silent.extend(rounds.into_iter().filter_map(|r| silence(accused, r))),
+            Fault::Unprovable { round, .. } => silent.extend(silence(accused, round)),
         }
     }
     if !silent.is_empty() {
         let call = Call::ReportUnresponsive {
             session: record.session,
             attempt: record.attempt,
-            parties: silent,
+            missing: silent,
         };
         unsent.extend(submit_report(res, call).await);
     }
     unsent
+}
+
+/// The chain's form of "`party`'s messages of `round` were missing".
+fn silence(party: AccountId, round: MissingRound) -> Option<Silence> {
+    let protocol = match round.protocol {
+        ProtocolKind::KeyInit => AttemptProtocol::KeyInit,
+        ProtocolKind::Reshare => AttemptProtocol::Reshare,
+        ProtocolKind::AuxGen => AttemptProtocol::AuxGen,
+        ProtocolKind::Signing => {
+            warn!("a signing round in a reshare attempt's report; left out");
+            return None;
+        }
+    };
+    Some(Silence {
+        party,
+        round: ReportedRound {
+            protocol,
+            number: round.number,
+            echo: round.echo,
+        },
+    })
 }
 
 /// Submits a report and waits until a sealed block holds it; returns it back if it may be in

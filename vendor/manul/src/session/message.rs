@@ -312,7 +312,10 @@ impl<Verifier> VerifiedMessage<Verifier> {
         &self.metadata
     }
 
-    pub(crate) fn from(&self) -> &Verifier {
+    /// The sender, whose signature this message carries. (keywheel patch: public, so that a
+    /// caller can drop messages cached for the next round from parties that round does not
+    /// expect.)
+    pub fn from(&self) -> &Verifier {
         &self.from
     }
 

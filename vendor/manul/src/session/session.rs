@@ -229,6 +229,14 @@ where
         &self.communication_info.message_destinations
     }
 
+    /// Returns the set of parties this party expects messages from in the current round.
+    ///
+    /// (keywheel patch: lets the caller drop a message from anyone else before it reaches the
+    /// accumulator, where an unexpected sender is a `LocalError`.)
+    pub fn expecting_messages_from(&self) -> &BTreeSet<SP::Verifier> {
+        &self.communication_info.expecting_messages_from
+    }
+
     /// Creates the message to be sent to the given destination.
     ///
     /// The destination must be one of those returned by [`message_destinations`](`Self::message_destinations`).

@@ -28,8 +28,8 @@ use crate::error::ChainError;
 use crate::event::{AbortReason, Event};
 use crate::state::State;
 use crate::types::{
-    AccountId, AttemptIndex, BlockNumber, Confirmation, Punishment, ReportedRound, ReshareKind, ReshareRecord,
-    SessionIndex, Sharing, Silence, SlashReason, SlashRecord,
+    AccountId, AttemptIndex, AttemptProtocol, BlockNumber, Confirmation, Punishment, ReportedRound, ReshareKind,
+    ReshareRecord, SessionIndex, Sharing, Silence, SlashReason, SlashRecord,
 };
 use keywheel_primitives::domain::{attempt_context, proof_context};
 
@@ -296,6 +296,12 @@ impl State {
                 "round {} does not exist",
                 s.round.number
             )));
+        }
+        // A KeyInit round would precede every Reshare round and so excuse the reporter from all
+        // of them (see `ReportedRound::precedes`); a rotation runs none.
+        if record.kind == ReshareKind::Rotation && missing.iter().any(|s| s.round.protocol == AttemptProtocol::KeyInit)
+        {
+            return Err(ChainError::InvalidReport("a rotation runs no KeyInit".into()));
         }
         if let Some(outsider) = missing.iter().find(|s| !participants.contains(&s.party)) {
             return Err(ChainError::NotParticipant(outsider.party));

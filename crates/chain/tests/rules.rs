@@ -391,6 +391,11 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
             vec![silence(reporters[0], AttemptProtocol::AuxGen, 1, false)],
             ChainError::SelfAccusation,
         ),
+        // A KeyInit round would precede every Reshare round and excuse the reporter from all.
+        (
+            vec![silence(joiner, AttemptProtocol::KeyInit, 1, false)],
+            ChainError::InvalidReport("a rotation runs no KeyInit".into()),
+        ),
         (
             vec![silence(stash(1), AttemptProtocol::AuxGen, 1, false)],
             ChainError::NotParticipant(stash(1)),

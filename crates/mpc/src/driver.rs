@@ -101,23 +101,29 @@ pub struct ProtocolSessionSpec {
     pub deadline: Instant,
 }
 
-/// Why a party is named as an offender.
+/// Why a party is named as an offender, strongest first: evidence outweighs an unprovable
+/// accusation, which outweighs silence.
 #[derive(Debug, Clone)]
 pub enum Fault {
     /// A provable fault, with evidence a third party can verify from public inputs.
     Evidence(EvidenceBlob),
-    /// Its messages had not arrived by the deadline.
-    Unresponsive {
-        /// The rounds it did not deliver (one per session that waited for it).
-        rounds: Vec<MissingRound>,
-    },
     /// It misbehaved in a way that cannot be proven to a third party (counts like silence).
     Unprovable {
         /// What it did.
         reason: String,
-        /// The round the session was in: its messages of this round did not count.
-        round: MissingRound,
     },
+    /// Its messages had not arrived by the deadline.
+    Unresponsive,
+}
+
+impl Fault {
+    fn weight(&self) -> u8 {
+        match self {
+            Fault::Evidence(_) => 2,
+            Fault::Unprovable { .. } => 1,
+            Fault::Unresponsive => 0,
+        }
+    }
 }
 
 /// A round of one protocol session whose messages from a party were missing — what a silence
@@ -167,8 +173,50 @@ impl fmt::Display for MissingRound {
 pub struct Offender {
     /// Who.
     pub party: AccountId,
-    /// Why.
+    /// The strongest accusation against it.
     pub fault: Fault,
+    /// Every round (of every session that named it) whose messages from it were missing or did
+    /// not count, sorted. This is what a silence report carries, also when the accusation is
+    /// stronger: evidence the chain refuses still leaves the party silent in these rounds, and
+    /// the chain's causal rule needs the earliest of them.
+    pub rounds: Vec<MissingRound>,
+}
+
+impl Offender {
+    /// The party named by `fault` in `round`.
+    pub fn new(party: AccountId, fault: Fault, round: MissingRound) -> Self {
+        Self {
+            party,
+            fault,
+            rounds: vec![round],
+        }
+    }
+
+    /// Joins a second accusation against the same party: the stronger fault (the first on a
+    /// tie), and the rounds of both.
+    pub fn merge(mut self, other: Offender) -> Offender {
+        debug_assert_eq!(self.party, other.party);
+        if other.fault.weight() > self.fault.weight() {
+            self.fault = other.fault;
+        }
+        self.rounds.extend(other.rounds);
+        self.rounds.sort();
+        self.rounds.dedup();
+        self
+    }
+}
+
+/// Each party once, with all accusations against it merged ([`Offender::merge`]), in party order.
+pub(crate) fn merge_all(offenders: impl IntoIterator<Item = Offender>) -> Vec<Offender> {
+    let mut named: BTreeMap<AccountId, Offender> = BTreeMap::new();
+    for o in offenders {
+        let merged = match named.remove(&o.party) {
+            Some(known) => known.merge(o),
+            None => o,
+        };
+        named.insert(merged.party, merged);
+    }
+    named.into_values().collect()
 }
 
 /// How a session ended.
@@ -466,8 +514,7 @@ fn outcome_from_report<P: Protocol<AccountId>>(
     if let SessionOutcome::Result(result) = outcome {
         return Ok(Outcome::Done(result));
     }
-    // Strongest accusation first: evidence, then unprovable misbehaviour, then silence.
-    let mut named: BTreeMap<AccountId, Fault> = BTreeMap::new();
+    let mut named = Vec::new();
     let missing = if deadline_passed {
         missing_messages
     } else {
@@ -476,51 +523,31 @@ fn outcome_from_report<P: Protocol<AccountId>>(
     for (round, parties) in missing {
         let round = MissingRound::new(spec.kind, &round)?;
         for party in parties {
-            if let Some(Fault::Unresponsive { rounds }) = named.get_mut(&party) {
-                rounds.push(round);
-            } else {
-                named.insert(party, Fault::Unresponsive { rounds: vec![round] });
-            }
+            named.push(Offender::new(party, Fault::Unresponsive, round));
         }
     }
     for (party, error) in unprovable_errors {
-        named.insert(
-            party,
-            Fault::Unprovable {
-                reason: error.to_string(),
-                round: current,
-            },
-        );
+        let reason = error.to_string();
+        named.push(Offender::new(party, Fault::Unprovable { reason }, current));
     }
     // manul 0.2.1 files echo-round mismatch evidence under the key of the party that echoed the
     // mismatch, while the evidence itself names the equivocator: name whom the evidence names.
     for evidence in provable_errors.into_values() {
         let party = *evidence.guilty_party();
-        named.insert(
-            party,
-            Fault::Evidence(EvidenceBlob::new(
-                spec.kind,
-                &spec.protocol_session_id,
-                &party,
-                &evidence,
-            )?),
-        );
+        let blob = EvidenceBlob::new(spec.kind, &spec.protocol_session_id, &party, &evidence)?;
+        named.push(Offender::new(party, Fault::Evidence(blob), current));
     }
+    let named = merge_all(named);
     if named.is_empty() {
         return Err(MpcError::Protocol {
             session: label.to_string(),
             message: "the session ended without a result and without naming anyone".into(),
         });
     }
-    for (party, fault) in &named {
-        warn!(offender = ?party, ?fault, "session failed");
+    for o in &named {
+        warn!(offender = ?o.party, fault = ?o.fault, rounds = ?o.rounds, "session failed");
     }
-    Ok(Outcome::Failed {
-        offenders: named
-            .into_iter()
-            .map(|(party, fault)| Offender { party, fault })
-            .collect(),
-    })
+    Ok(Outcome::Failed { offenders: named })
 }
 
 #[cfg(test)]

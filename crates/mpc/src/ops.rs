@@ -2,7 +2,7 @@
 //! signing for a child key. Each runs its protocol sessions through [`run_protocol_session`] over channels
 //! that a [`Network`] opens per session.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use ecdsa::signature::hazmat::PrehashVerifier;
 use ecdsa::{SigningKey, VerifyingKey};
@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use crate::child_key::child_verifying_key;
 use crate::driver::{
-    protocol_session_id, run_protocol_session, Channels, Fault, Offender, Outcome, ProtocolKind, ProtocolSessionSpec,
+    merge_all, protocol_session_id, run_protocol_session, Channels, Outcome, ProtocolKind, ProtocolSessionSpec,
 };
 use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner};
@@ -63,17 +63,8 @@ pub(crate) fn local(e: impl std::fmt::Display) -> MpcError {
     MpcError::InvalidInput(e.to_string())
 }
 
-/// Rank of an accusation: evidence outweighs an unprovable accusation, which outweighs silence.
-fn weight(fault: &Fault) -> u8 {
-    match fault {
-        Fault::Evidence(_) => 2,
-        Fault::Unprovable { .. } => 1,
-        Fault::Unresponsive { .. } => 0,
-    }
-}
-
 /// Joins two concurrent sessions' outcomes: both done → `f`; otherwise every party named by
-/// either, each once, with its strongest accusation. A local error in one session does not hide
+/// either, each once, with its strongest accusation and the rounds of both. A local error in one session does not hide
 /// the parties the other one named: they are still reported (the error is logged); only when
 /// no session named anyone is the local error the result.
 pub(crate) fn combine<A, B, C>(
@@ -92,30 +83,13 @@ pub(crate) fn combine<A, B, C>(
     match (a, b) {
         (Outcome::Done(a), Outcome::Done(b)) => f(a, b).map(Outcome::Done),
         (a, b) => {
-            let mut named: BTreeMap<AccountId, Fault> = BTreeMap::new();
             let all = [a.map(|_| ()), b.map(|_| ())];
-            for outcome in all {
-                if let Outcome::Failed { offenders } = outcome {
-                    for o in offenders {
-                        match (named.get_mut(&o.party), o.fault) {
-                            // Silent in both sessions: the chain hears both rounds.
-                            (Some(Fault::Unresponsive { rounds }), Fault::Unresponsive { rounds: more }) => {
-                                rounds.extend(more)
-                            }
-                            (known, fault) => {
-                                if known.is_none_or(|f| weight(&fault) > weight(f)) {
-                                    named.insert(o.party, fault);
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            let named = all.into_iter().flat_map(|outcome| match outcome {
+                Outcome::Failed { offenders } => offenders,
+                Outcome::Done(()) => Vec::new(),
+            });
             Ok(Outcome::Failed {
-                offenders: named
-                    .into_iter()
-                    .map(|(party, fault)| Offender { party, fault })
-                    .collect(),
+                offenders: merge_all(named),
             })
         }
     }
@@ -330,21 +304,62 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::driver::MissingRound;
+    use crate::driver::{Fault, MissingRound, Offender};
+
+    fn round(protocol: ProtocolKind, number: u8) -> MissingRound {
+        MissingRound {
+            protocol,
+            number,
+            echo: false,
+        }
+    }
 
     fn named(party: u8) -> Result<Outcome<()>, MpcError> {
         Ok(Outcome::Failed {
-            offenders: vec![Offender {
-                party: AccountId([party; 32]),
-                fault: Fault::Unresponsive {
-                    rounds: vec![MissingRound {
-                        protocol: ProtocolKind::AuxGen,
-                        number: 1,
-                        echo: false,
-                    }],
-                },
-            }],
+            offenders: vec![Offender::new(
+                AccountId([party; 32]),
+                Fault::Unresponsive,
+                round(ProtocolKind::AuxGen, 1),
+            )],
         })
+    }
+
+    /// One session waited for the party's round-1 messages; the other took an unprovable
+    /// message from it in round 2. Both rounds go to the chain: its causal rule needs the
+    /// earliest, or the party looks silent only where its victims (blocked by its round-1
+    /// silence) were silent too.
+    #[test]
+    fn a_stronger_accusation_keeps_the_rounds_of_the_weaker() {
+        let party = AccountId([9; 32]);
+        let silent = Ok::<_, MpcError>(Outcome::<()>::Failed {
+            offenders: vec![Offender::new(
+                party,
+                Fault::Unresponsive,
+                round(ProtocolKind::Reshare, 1),
+            )],
+        });
+        let unprovable = Ok::<_, MpcError>(Outcome::<()>::Failed {
+            offenders: vec![Offender::new(
+                party,
+                Fault::Unprovable {
+                    reason: "garbled".into(),
+                },
+                round(ProtocolKind::AuxGen, 2),
+            )],
+        });
+        let Outcome::Failed { offenders } = combine(silent, unprovable, |_, _| Ok(())).unwrap() else {
+            panic!("both sessions failed");
+        };
+        assert_eq!(offenders.len(), 1);
+        assert!(
+            matches!(offenders[0].fault, Fault::Unprovable { .. }),
+            "{:?}",
+            offenders[0].fault
+        );
+        assert_eq!(
+            offenders[0].rounds,
+            vec![round(ProtocolKind::Reshare, 1), round(ProtocolKind::AuxGen, 2)]
+        );
     }
 
     #[test]

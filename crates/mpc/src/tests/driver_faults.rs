@@ -137,7 +137,7 @@ async fn silent_party_is_named_unresponsive_by_everyone_after_the_deadline() {
         assert_eq!(offenders.len(), 1, "only the silent member is named: {offenders:?}");
         assert_eq!(offenders[0].party, silent);
         assert!(
-            matches!(offenders[0].fault, Fault::Unresponsive { .. }),
+            matches!(offenders[0].fault, Fault::Unresponsive),
             "silence is named as such, got {:?}",
             offenders[0].fault
         );

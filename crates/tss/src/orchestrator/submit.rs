@@ -71,26 +71,27 @@ pub(super) async fn confirm(res: &Resources, record: &ReshareRecord, held: &Held
     }
 }
 
-/// Reports the offenders a failed attempt named: evidence as offences, the rest as silent.
+/// Reports the offenders a failed attempt named: evidence as offences, and every named party's
+/// missing rounds as silence. The silence report also carries the parties named with evidence:
+/// when the chain takes the evidence the attempt ends and the silence report is moot; when it
+/// refuses the evidence, the party still did not deliver those rounds, and saying nothing would
+/// leave this member unable to account for why it could not finish.
 /// Returns the reports no sealed block holds yet (the node could not be reached).
 pub(super) async fn report(res: &Resources, record: &ReshareRecord, offenders: Vec<Offender>) -> Vec<Call> {
     let mut silent = Vec::new();
     let mut unsent = Vec::new();
     for offender in offenders {
         let accused = offender.party;
-        match offender.fault {
-            Fault::Evidence(blob) => {
-                let call = Call::ReportOffence {
-                    session: record.session,
-                    attempt: record.attempt,
-                    offender: accused,
-                    evidence: blob.to_bytes(),
-                };
-                unsent.extend(submit_report(res, call).await);
-            }
-            Fault::Unresponsive { rounds } => silent.extend(rounds.into_iter().filter_map(|r| silence(accused, r))),
-            Fault::Unprovable { round, .. } => silent.extend(silence(accused, round)),
+        if let Fault::Evidence(blob) = offender.fault {
+            let call = Call::ReportOffence {
+                session: record.session,
+                attempt: record.attempt,
+                offender: accused,
+                evidence: blob.to_bytes(),
+            };
+            unsent.extend(submit_report(res, call).await);
         }
+        silent.extend(offender.rounds.into_iter().filter_map(|r| silence(accused, r)));
     }
     if !silent.is_empty() {
         let call = Call::ReportUnresponsive {

@@ -21,6 +21,10 @@ pub trait Crypto {
     /// Checks a proof of knowledge of the secret behind `public_share` under `context`.
     fn verify_share_proof(&self, public_share: &[u8], context: &[u8], proof: &[u8]) -> Result<(), String>;
 
+    /// Checks an sr25519 signature by `account` over `message` under `context` (a TSS account's
+    /// signature on its declaration).
+    fn verify_account_signature(&self, account: &AccountId, context: &[u8], message: &[u8], signature: &[u8]) -> bool;
+
     /// Verifies evidence that `offender` misbehaved in the attempt described by `offence`;
     /// returns a fingerprint that identifies the evidence (so it is used only once).
     fn verify_offence(

@@ -46,6 +46,9 @@ pub enum ChainError {
     },
     /// The TSS account is already declared by another validator.
     TssAccountTaken(AccountId),
+    /// The TSS account did not sign this declaration (for this network, stash, key and
+    /// endpoint): it may be someone else's.
+    UnsignedTssDeclaration(AccountId),
     /// The transport (x25519) key is declared by another validating validator: peers would
     /// take one for the other.
     TransportKeyTaken {
@@ -139,6 +142,10 @@ impl fmt::Display for ChainError {
                 "a validator must keep at least {min_bond} bonded ({remaining} would remain): chill first"
             ),
             Self::TssAccountTaken(a) => write!(f, "TSS account {a:?} is declared by another validator"),
+            Self::UnsignedTssDeclaration(a) => write!(
+                f,
+                "TSS account {a:?} did not sign this declaration (network, stash, transport key, endpoint)"
+            ),
             Self::TransportKeyTaken { by } => {
                 write!(
                     f,

@@ -6,6 +6,9 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use keywheel_primitives::domain::{tss_declaration, TSS_DECLARATION};
+
+use crate::crypto::Crypto;
 use crate::error::ChainError;
 use crate::event::Event;
 use crate::state::State;
@@ -55,7 +58,23 @@ impl State {
         Ok(vec![Event::Bonded { stash, amount }])
     }
 
-    pub(crate) fn validate(&mut self, stash: AccountId, tss: TssInfo) -> Result<Vec<Event>, ChainError> {
+    pub(crate) fn validate(
+        &mut self,
+        crypto: &impl Crypto,
+        stash: AccountId,
+        tss: TssInfo,
+        proof: &[u8],
+    ) -> Result<Vec<Event>, ChainError> {
+        let declaration = tss_declaration(&self.network, &stash, &tss.endpoint, &tss.x25519);
+        if !crypto.verify_account_signature(&tss.account, TSS_DECLARATION, &declaration, proof) {
+            return Err(ChainError::UnsignedTssDeclaration(tss.account));
+        }
+        self.declare_tss(stash, tss)
+    }
+
+    /// Makes `tss` the TSS of `stash`, a declaration known to be its TSS's own (signed, or in the
+    /// genesis configuration the operators agreed on).
+    pub(crate) fn declare_tss(&mut self, stash: AccountId, tss: TssInfo) -> Result<Vec<Event>, ChainError> {
         let bonded = self.ledgers.get(&stash).map_or(0, |l| l.bonded);
         if bonded < self.params.min_bond {
             return Err(ChainError::InsufficientBond {

@@ -42,6 +42,10 @@ pub enum Call {
     Validate {
         /// The TSS.
         tss: TssInfo,
+        /// The TSS account's signature over [`keywheel_primitives::domain::tss_declaration`]
+        /// of this network, the caller and `tss`: no one declares a TSS that is not theirs.
+        /// sr25519 signature bytes (64).
+        proof: Vec<u8>,
     },
     /// Stops validating.
     Chill,
@@ -197,7 +201,8 @@ impl Chain {
         }
         for (stash, bond, tss) in genesis.validators {
             state.bond(stash, bond)?;
-            state.validate(stash, tss)?;
+            // The genesis configuration is trusted: its declarations carry no signature.
+            state.declare_tss(stash, tss)?;
         }
         Ok(Self { state })
     }
@@ -254,7 +259,7 @@ impl State {
         match call {
             Call::Transfer { to, amount } => self.transfer(signed()?, to, amount),
             Call::Bond { amount } => self.bond(signed()?, amount),
-            Call::Validate { tss } => self.validate(signed()?, tss),
+            Call::Validate { tss, proof } => self.validate(crypto, signed()?, tss, &proof),
             Call::Chill => self.chill(signed()?),
             Call::Unbond { amount } => self.unbond(signed()?, amount),
             Call::WithdrawUnbonded => self.withdraw_unbonded(signed()?),

@@ -200,7 +200,7 @@ fn run(ops: &[Op]) -> Result<([u8; 32], Vec<Event>), TestCaseError> {
                 }
                 result
             }
-            Op::Validate(v) => signed(&mut chain, stash(*v), Call::Validate { tss: tss_info(*v) }),
+            Op::Validate(v) => signed(&mut chain, stash(*v), validate_call(&stash(*v), *v)),
             Op::Withdraw(v) => signed(&mut chain, stash(*v), Call::WithdrawUnbonded),
             Op::Register(v) => signed(&mut chain, stash(*v), Call::Register),
         };

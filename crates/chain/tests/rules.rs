@@ -153,10 +153,8 @@ fn unbond_and_chill_are_refused_for_current_and_forming_committee_members() {
         Err(ChainError::CommitteeMember(member))
     );
     // Nor may it swap the TSS account the key sharing is bound to.
-    let mut info = tss_info(42);
-    info.account = tss(42);
     assert_eq!(
-        signed(&mut chain, member, Call::Validate { tss: info }),
+        signed(&mut chain, member, validate_call(&member, 42)),
         Err(ChainError::CommitteeMember(member))
     );
     assert_eq!(chain.digest(), before, "refused calls change nothing");
@@ -248,9 +246,7 @@ fn retry_after_a_verified_offence_slashes_stake_and_excludes_the_offender() {
     signed(
         &mut chain,
         offender_stash,
-        Call::Validate {
-            tss: tss_info(offender.0[0] - 100),
-        },
+        validate_call(&offender_stash, tss_index(&offender)),
     )
     .unwrap();
     assert!(chain
@@ -766,15 +762,46 @@ fn staking_errors_are_typed_and_change_nothing() {
         Err(ChainError::ZeroAmount)
     );
     assert_eq!(
-        signed(&mut chain, poor, Call::Validate { tss: tss_info(6) }),
+        signed(&mut chain, poor, validate_call(&poor, 6)),
         Err(ChainError::InsufficientBond {
             bonded: 0,
             needed: 1_000
         })
     );
     signed(&mut chain, poor, Call::Bond { amount: 2_000 }).unwrap();
+    let before = chain.digest();
+    // Someone else's TSS account (tss(1) is validator 1's): its key did not sign, so refused —
+    // whether the declaration is forged, is the victim's own for its stash, or is from another
+    // network or for another endpoint or transport key.
+    let forged = declare(&poor, tss_info(1), &tss_signer(6));
+    let victims_own = validate_call(&stash(1), 1);
+    let mut other_endpoint = validate_call(&poor, 1);
+    if let Call::Validate { tss, .. } = &mut other_endpoint {
+        tss.endpoint = "10.0.0.1:9001".into();
+    }
+    let mut other_key = validate_call(&poor, 6);
+    if let Call::Validate { tss, .. } = &mut other_key {
+        tss.x25519 = [66; 32];
+    }
+    let mut truncated = validate_call(&poor, 6);
+    if let Call::Validate { proof, .. } = &mut truncated {
+        proof.truncate(63);
+    }
+    for (call, account) in [
+        (forged, tss(1)),
+        (victims_own, tss(1)),
+        (other_endpoint, tss(1)),
+        (other_key, tss(6)),
+        (truncated, tss(6)),
+    ] {
+        assert_eq!(
+            signed(&mut chain, poor, call),
+            Err(ChainError::UnsignedTssDeclaration(account))
+        );
+    }
+    // The TSS's own key may sign for a second stash, but one TSS serves one validator.
     assert_eq!(
-        signed(&mut chain, poor, Call::Validate { tss: tss_info(1) }),
+        signed(&mut chain, poor, validate_call(&poor, 1)),
         Err(ChainError::TssAccountTaken(tss(1)))
     );
     // Another validator's transport key, under a TSS account of one's own: refused.
@@ -782,13 +809,12 @@ fn staking_errors_are_typed_and_change_nothing() {
         x25519: tss_info(1).x25519,
         ..tss_info(6)
     };
-    let before = chain.digest();
     assert!(matches!(
-        signed(&mut chain, poor, Call::Validate { tss: copied }),
+        signed(&mut chain, poor, declare(&poor, copied, &tss_signer(6))),
         Err(ChainError::TransportKeyTaken { .. })
     ));
     assert_eq!(chain.digest(), before, "a refused call changes nothing");
-    signed(&mut chain, poor, Call::Validate { tss: tss_info(6) }).unwrap();
+    signed(&mut chain, poor, validate_call(&poor, 6)).unwrap();
     assert_eq!(
         signed(&mut chain, poor, Call::Unbond { amount: 1_500 }),
         Err(ChainError::BelowMinimumBond {

@@ -31,6 +31,13 @@ impl Crypto for MpcCrypto {
         ShareProof::verify_encoded::<P>(proof, public_share, context).map_err(|e| e.to_string())
     }
 
+    fn verify_account_signature(&self, account: &AccountId, context: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        let Ok(bytes) = <[u8; 64]>::try_from(signature) else {
+            return false;
+        };
+        account.verify(context, message, &keywheel_primitives::PartySignature(bytes))
+    }
+
     fn verify_offence(
         &self,
         offence: &OffenceContext<'_>,

@@ -34,6 +34,9 @@ pub const EVIDENCE_FINGERPRINT: &[u8] = b"keywheel/evidence-fingerprint/";
 pub const NETWORK_ID: &[u8] = b"keywheel/network/";
 /// SHA-256 tag of a genesis hash (over the whole genesis configuration).
 pub const GENESIS_HASH: &[u8] = b"keywheel/genesis/";
+/// sr25519 context of a TSS account's signature on the declaration that makes it a
+/// validator's TSS ([`tss_declaration`]).
+pub const TSS_DECLARATION: &[u8] = b"keywheel/tss-declaration";
 /// SHA-256 tag of the dev node's state digest (chain digest and nonces).
 pub const NODE_STATE: &[u8] = b"keywheel/node-state/";
 
@@ -85,6 +88,19 @@ pub fn keystore_record(owner: &AccountId, record: &str) -> Vec<u8> {
     aad
 }
 
+/// What a TSS account signs to be declared a validator's TSS: the network, the validator's
+/// stash, and the transport key and endpoint peers will know it by. Nobody can declare another's
+/// TSS account, or reuse a declaration for another stash, endpoint, key or network.
+pub fn tss_declaration(network: &[u8; 32], stash: &AccountId, endpoint: &str, x25519: &[u8; 32]) -> Vec<u8> {
+    let mut out = b"keywheel/tss-declaration/v1/".to_vec();
+    out.extend_from_slice(network);
+    out.extend_from_slice(&stash.0);
+    out.extend_from_slice(x25519);
+    out.extend_from_slice(&(endpoint.len() as u64).to_be_bytes());
+    out.extend_from_slice(endpoint.as_bytes());
+    out
+}
+
 /// The Noise prologue of a peer connection: both ends must be on the same network.
 pub fn noise_prologue(network: &[u8; 32]) -> Vec<u8> {
     let mut p = b"keywheel/noise/v1/".to_vec();
@@ -98,7 +114,7 @@ mod tests {
 
     #[test]
     fn tags_are_pinned_and_distinct() {
-        let tags: [(&[u8], &[u8]); 13] = [
+        let tags: [(&[u8], &[u8]); 14] = [
             (PROTOCOL_MESSAGE, b"keywheel/mpc/message"),
             (EXTRINSIC, b"keywheel/extrinsic"),
             (BLOCK_RANDOMNESS, b"keywheel/block-randomness"),
@@ -112,6 +128,7 @@ mod tests {
             (EVIDENCE_FINGERPRINT, b"keywheel/evidence-fingerprint/"),
             (NETWORK_ID, b"keywheel/network/"),
             (GENESIS_HASH, b"keywheel/genesis/"),
+            (TSS_DECLARATION, b"keywheel/tss-declaration"),
         ];
         for (i, (tag, pinned)) in tags.iter().enumerate() {
             assert_eq!(tag, pinned);

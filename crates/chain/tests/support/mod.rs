@@ -10,13 +10,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use keywheel_chain::{
-    attempt_context, proof_context, AccountId, AttemptIndex, AttemptProtocol, Balance, Call, Chain, ChainError,
-    Confirmation, Crypto, Event, Genesis, OffenceContext, Origin, Params, ReportedRound, ReshareRecord, SessionIndex,
-    Silence, TssInfo,
+    attempt_context, proof_context, tss_declaration, AccountId, AttemptIndex, AttemptProtocol, Balance, Call, Chain,
+    ChainError, Confirmation, Crypto, Event, Genesis, OffenceContext, Origin, Params, ReportedRound, ReshareRecord,
+    SessionIndex, Silence, TssInfo, TSS_DECLARATION,
 };
 use keywheel_mpc::dealer::encoded_public_shares;
 use keywheel_mpc::proof::ShareProof;
-use keywheel_mpc::{ProductionParams, PublicSharing};
+use keywheel_mpc::{PartySigner, ProductionParams, PublicSharing};
 use sha2::{Digest, Sha256};
 
 type P = ProductionParams;
@@ -40,6 +40,13 @@ impl Crypto for TestCrypto {
 
     fn verify_share_proof(&self, public_share: &[u8], context: &[u8], proof: &[u8]) -> Result<(), String> {
         ShareProof::verify_encoded::<P>(proof, public_share, context).map_err(|e| e.to_string())
+    }
+
+    fn verify_account_signature(&self, account: &AccountId, context: &[u8], message: &[u8], signature: &[u8]) -> bool {
+        let Ok(bytes) = <[u8; 64]>::try_from(signature) else {
+            return false;
+        };
+        account.verify(context, message, &keywheel_mpc::PartySignature(bytes))
     }
 
     fn verify_offence(
@@ -106,8 +113,32 @@ pub fn stash(i: u8) -> AccountId {
     AccountId([i; 32])
 }
 
+/// TSS `i`'s key: a real sr25519 key, so it can sign its declaration.
+pub fn tss_signer(i: u8) -> PartySigner {
+    PartySigner::from_seed(&[i.wrapping_add(100); 32])
+}
+
 pub fn tss(i: u8) -> AccountId {
-    AccountId([i + 100; 32])
+    tss_signer(i).account()
+}
+
+/// The `i` of [`tss`]`(i)`.
+pub fn tss_index(account: &AccountId) -> u8 {
+    (0..=u8::MAX).find(|i| tss(*i) == *account).expect("a test TSS account")
+}
+
+/// `stash` declares `info`, signed by `signer` (the declaration's TSS key, for honest calls).
+pub fn declare(stash: &AccountId, info: TssInfo, signer: &PartySigner) -> Call {
+    let declaration = tss_declaration(&NETWORK, stash, &info.endpoint, &info.x25519);
+    Call::Validate {
+        proof: signer.sign(TSS_DECLARATION, &declaration).0.to_vec(),
+        tss: info,
+    }
+}
+
+/// `stash` declares TSS `i`, signed by it.
+pub fn validate_call(stash: &AccountId, i: u8) -> Call {
+    declare(stash, tss_info(i), &tss_signer(i))
 }
 
 pub fn tss_info(i: u8) -> TssInfo {

@@ -232,3 +232,57 @@ impl<N: Network> Network for Stray<'_, N> {
         channels
     }
 }
+
+/// A network for a party that withholds one message from one victim: in session `target`, the
+/// `nth` message (from 1) it sends to `victim` is dropped, everything else is delivered. In a
+/// reshare the first message to a party is round 1's (its subshare and commitments), the second
+/// the echo round's — withholding either blocks only the victim, which is what must not get the
+/// victim punished.
+pub struct Withhold<'a, N> {
+    net: &'a N,
+    target: SessionId,
+    victim: AccountId,
+    nth: usize,
+}
+
+impl<'a, N: Network> Withhold<'a, N> {
+    /// Withholds the `nth` message of session `target` to `victim`, over `net`.
+    pub fn new(net: &'a N, target: SessionId, victim: AccountId, nth: usize) -> Self {
+        Self {
+            net,
+            target,
+            victim,
+            nth,
+        }
+    }
+}
+
+impl<N: Network> Network for Withhold<'_, N> {
+    fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels {
+        let inner = self.net.open(me, protocol_session_id);
+        if *protocol_session_id != self.target {
+            return inner;
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Outgoing>(1024);
+        let (victim, nth, forward) = (self.victim, self.nth, inner.outgoing);
+        tokio::spawn(async move {
+            let mut to_victim = 0;
+            while let Some(message) = rx.recv().await {
+                if message.to == victim {
+                    to_victim += 1;
+                    if to_victim == nth {
+                        tracing::warn!(?victim, nth, "fault injection: withholding a message");
+                        continue;
+                    }
+                }
+                if forward.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Channels {
+            outgoing: tx,
+            incoming: inner.incoming,
+        }
+    }
+}

@@ -10,7 +10,12 @@
 //!   message, but sends none — connected and silent, so the others name it unresponsive;
 //! - [`InjectedFault::Malicious`]: as a staying holder it sends subshares that do not match its
 //!   commitments (keywheel-mpc's `Cheat::BadSubshare`) while running AuxGen honestly, so the
-//!   others name it with evidence the chain verifies.
+//!   others name it with evidence the chain verifies;
+//! - [`InjectedFault::Withhold`]: as a staying holder, in a rotation's first attempt only, it
+//!   withholds its echo-round message from one victim (the first other member of the new
+//!   committee, in account order) and runs everything else honestly. The victim alone cannot
+//!   finish; it must not be the one punished (nobody is: one victim is fewer than `t`
+//!   reporters), and the retry rotates with everyone.
 //!
 //! Jumpstart and signing are never affected, so a devnet can start, then watch one rotation
 //! fail on the fault and the retry succeed without the offender.
@@ -54,6 +59,8 @@ impl Faults {
 
     /// Runs this TSS's part of a rotation's reshare: honestly, unless the fault switch says
     /// otherwise for this attempt.
+    /// `attempt_number` is the attempt's number within its session (from 1).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn reshare(
         &self,
         rng: &mut ChaCha20Rng,
@@ -61,8 +68,11 @@ impl Faults {
         inputs: ReshareInputs<P>,
         old_share: Option<ThresholdShare<P>>,
         attempt: &Attempt,
+        attempt_number: u32,
         net: &impl Network,
     ) -> Result<Outcome<Reshared<P>>, MpcError> {
+        #[cfg(not(feature = "fault-injection"))]
+        let _ = attempt_number;
         #[cfg(feature = "fault-injection")]
         match self.armed() {
             Some(InjectedFault::Silent) => {
@@ -74,6 +84,20 @@ impl Faults {
                 let cheat = keywheel_mpc::misbehave::Cheat::BadSubshare;
                 return keywheel_mpc::misbehave::reshare::<P>(rng, signer, inputs, old_share, cheat, attempt, net)
                     .await;
+            }
+            Some(InjectedFault::Withhold) if old_share.is_some() && attempt_number == 1 => {
+                let me = signer.account();
+                if let Some(victim) = inputs.new_committee.iter().copied().find(|p| *p != me) {
+                    warn!(
+                        ?victim,
+                        "fault injection: withholding the echo-round message from one member"
+                    );
+                    let session = attempt
+                        .spec(keywheel_mpc::driver::ProtocolKind::Reshare)
+                        .protocol_session_id;
+                    let withholding = keywheel_mpc::misbehave::Withhold::new(net, session, victim, 2);
+                    return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &withholding).await;
+                }
             }
             _ => {}
         }
@@ -102,6 +126,8 @@ pub enum InjectedFault {
     Silent,
     /// Corrupts its resharing subshares.
     Malicious,
+    /// Withholds one echo-round message from one member, in a rotation's first attempt.
+    Withhold,
 }
 
 #[cfg(feature = "fault-injection")]
@@ -110,6 +136,7 @@ impl fmt::Display for InjectedFault {
         f.write_str(match self {
             Self::Silent => "silent",
             Self::Malicious => "malicious",
+            Self::Withhold => "withhold",
         })
     }
 }
@@ -122,7 +149,8 @@ impl FromStr for InjectedFault {
         match s {
             "silent" => Ok(Self::Silent),
             "malicious" => Ok(Self::Malicious),
-            other => Err(format!("unknown fault `{other}`: use silent or malicious")),
+            "withhold" => Ok(Self::Withhold),
+            other => Err(format!("unknown fault `{other}`: use silent, malicious or withhold")),
         }
     }
 }
@@ -190,6 +218,7 @@ mod tests {
     fn faults_parse_by_name_and_unknown_ones_are_refused() {
         assert_eq!("silent".parse(), Ok(InjectedFault::Silent));
         assert_eq!("malicious".parse(), Ok(InjectedFault::Malicious));
+        assert_eq!("withhold".parse(), Ok(InjectedFault::Withhold));
         assert!("crash".parse::<InjectedFault>().is_err());
         assert_eq!(InjectedFault::Malicious.to_string(), "malicious");
     }

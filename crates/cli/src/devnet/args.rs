@@ -52,7 +52,7 @@ pub struct DevnetArgs {
     #[arg(long, default_value_t = 8100)]
     pub api_port: u16,
     /// A fault to inject, repeatable; the i-th acts on rotation i: `crash:<v>@reshare`,
-    /// `silent:<v>`, `malicious:<v>`, `node-restart` (`<v>`: `v3`, or `auto` for the newest
+    /// `silent:<v>`, `malicious:<v>`, `withhold:<v>`, `node-restart` (`<v>`: `v3`, or `auto` for the newest
     /// committee member).
     #[arg(long = "fault")]
     pub faults: Vec<FaultSpec>,
@@ -119,7 +119,7 @@ impl DevnetArgs {
                 }
             }
         }
-        let excluded = self.faults.iter().filter(|f| f.target().is_some()).count();
+        let excluded = self.faults.iter().filter(|f| f.expected_slash().is_some()).count();
         if self.validators - excluded < self.committee as usize {
             bail!(
                 "{excluded} offenders leave {} validators for a committee of {}: add --validators",

@@ -69,6 +69,8 @@ pub enum FaultSpec {
     Silent(Target),
     /// The TSS corrupts its resharing subshares.
     Malicious(Target),
+    /// The TSS withholds its echo-round message from one member in the rotation's first attempt.
+    Withhold(Target),
     /// Kill the node while a confirmation waits in its open block, restart it.
     NodeRestart,
     /// Restart the node from a backup taken before the rotation, then from the right database.
@@ -82,6 +84,7 @@ impl FaultSpec {
             Self::Crash(_) => "crash",
             Self::Silent(_) => "silent",
             Self::Malicious(_) => "malicious",
+            Self::Withhold(_) => "withhold",
             Self::NodeRestart => "node-restart",
             Self::NodeRollback => "node-rollback",
         }
@@ -90,7 +93,7 @@ impl FaultSpec {
     /// Whom it acts on (`None` for the node).
     pub fn target(&self) -> Option<Target> {
         match self {
-            Self::Crash(t) | Self::Silent(t) | Self::Malicious(t) => Some(*t),
+            Self::Crash(t) | Self::Silent(t) | Self::Malicious(t) | Self::Withhold(t) => Some(*t),
             Self::NodeRestart | Self::NodeRollback => None,
         }
     }
@@ -101,6 +104,7 @@ impl FaultSpec {
             Self::Crash(_) => Self::Crash(Target::Named(i)),
             Self::Silent(_) => Self::Silent(Target::Named(i)),
             Self::Malicious(_) => Self::Malicious(Target::Named(i)),
+            Self::Withhold(_) => Self::Withhold(Target::Named(i)),
             other @ (Self::NodeRestart | Self::NodeRollback) => other,
         }
     }
@@ -108,7 +112,7 @@ impl FaultSpec {
     /// Whether the fault is the target TSS's own doing, set through its fault switch (silent,
     /// malicious) rather than done to a process from outside (crash, node restart).
     pub fn uses_switch(&self) -> bool {
-        matches!(self, Self::Silent(_) | Self::Malicious(_))
+        matches!(self, Self::Silent(_) | Self::Malicious(_) | Self::Withhold(_))
     }
 
     /// Whether this fault, aimed at the TSS `target`, can act in a rotation that keeps the old
@@ -123,7 +127,7 @@ impl FaultSpec {
     ) -> bool {
         match (self, target) {
             (Self::NodeRestart | Self::NodeRollback, _) => true,
-            (Self::Malicious(_), Some(t)) => staying.contains(t),
+            (Self::Malicious(_) | Self::Withhold(_), Some(t)) => staying.contains(t),
             (Self::Silent(_) | Self::Crash(_), Some(t)) => new_committee.contains(t),
             (_, None) => false,
         }
@@ -132,7 +136,7 @@ impl FaultSpec {
     /// What its target must be in a rotation for the fault to act there.
     pub fn needs(&self) -> &'static str {
         match self {
-            Self::Malicious(_) => "a staying member",
+            Self::Malicious(_) | Self::Withhold(_) => "a staying member",
             Self::Silent(_) | Self::Crash(_) => "in the new committee",
             Self::NodeRestart | Self::NodeRollback => "-",
         }
@@ -143,7 +147,9 @@ impl FaultSpec {
         match self {
             Self::Crash(_) | Self::Silent(_) => Some("Excluded"),
             Self::Malicious(_) => Some("Stake"),
-            Self::NodeRestart | Self::NodeRollback => None,
+            // One victim is fewer than `t` reporters: the chain cannot tell the withholder from
+            // its victim, so it punishes neither and retries.
+            Self::Withhold(_) | Self::NodeRestart | Self::NodeRollback => None,
         }
     }
 }
@@ -158,6 +164,7 @@ impl fmt::Display for FaultSpec {
             Self::Crash(t) => write!(f, "crash:{}@reshare", target(t)),
             Self::Silent(t) => write!(f, "silent:{}", target(t)),
             Self::Malicious(t) => write!(f, "malicious:{}", target(t)),
+            Self::Withhold(t) => write!(f, "withhold:{}", target(t)),
             Self::NodeRestart => f.write_str("node-restart"),
             Self::NodeRollback => f.write_str("node-rollback"),
         }
@@ -185,7 +192,9 @@ impl FromStr for FaultSpec {
             _ => {}
         }
         let (kind, rest) = s.split_once(':').ok_or_else(|| {
-            format!("`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v>, node-restart or node-rollback")
+            format!(
+                "`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v>, withhold:<v>, node-restart or node-rollback"
+            )
         })?;
         match kind {
             "crash" => {
@@ -197,8 +206,9 @@ impl FromStr for FaultSpec {
             }
             "silent" => Ok(Self::Silent(parse_target(rest)?)),
             "malicious" => Ok(Self::Malicious(parse_target(rest)?)),
+            "withhold" => Ok(Self::Withhold(parse_target(rest)?)),
             other => Err(format!(
-                "unknown fault `{other}`: use crash, silent, malicious, node-restart or node-rollback"
+                "unknown fault `{other}`: use crash, silent, malicious, withhold, node-restart or node-rollback"
             )),
         }
     }
@@ -342,6 +352,26 @@ impl FaultSummary {
         } else if self.rotated_on_attempt.is_none() {
             failures.push(format!("fault {}: the session did not rotate", self.fault));
         }
+        if let Some(FaultSpec::Withhold(_)) = spec {
+            // Only the victim was blocked; it reported the withholder, everyone else confirmed.
+            let punished: Vec<String> = slashes
+                .iter()
+                .filter(|s| Some(s.session) == self.session)
+                .map(|s| format!("{} ({:?})", s.tss.to_ss58(), s.kind))
+                .collect();
+            if !punished.is_empty() {
+                failures.push(format!(
+                    "fault {}: a withheld message got {punished:?} punished; nobody may be",
+                    self.fault
+                ));
+            }
+            if self.rotated_on_attempt.is_some_and(|a| a < 2) {
+                failures.push(format!(
+                    "fault {}: the victim could not finish attempt 1, yet it rotated",
+                    self.fault
+                ));
+            }
+        }
         match spec {
             Some(FaultSpec::NodeRestart) => match &self.lost_confirmation {
                 Some(l) if l.lost && self.rotated_on_attempt == Some(l.attempt) => {}
@@ -385,6 +415,7 @@ mod tests {
             "crash:v3@reshare",
             "silent:v0",
             "malicious:auto",
+            "withhold:v2",
             "node-restart",
             "node-rollback",
         ] {

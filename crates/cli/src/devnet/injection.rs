@@ -165,7 +165,7 @@ async fn arm(
     Ok(target)
 }
 
-/// Arms `v`'s fault switch with `fault` (`silent`, `malicious`), or disarms it.
+/// Arms `v`'s fault switch with `fault` (`silent`, `malicious`, `withhold`), or disarms it.
 fn set_switch(v: &Validator, fault: Option<&str>) -> anyhow::Result<()> {
     #[cfg(feature = "fault-injection")]
     {
@@ -278,6 +278,13 @@ impl AimedFault {
                     procs.validators[i].name
                 ),
             ),
+            (FaultSpec::Withhold(_), Some(i)) => (
+                true,
+                format!(
+                    "{} stayed and withheld its echo-round message from one member in attempt 1",
+                    procs.validators[i].name
+                ),
+            ),
             (FaultSpec::NodeRestart, _) => {
                 let lost = kill_node_with_a_confirmation_pending(procs, node, progress).await?;
                 let detail = match &lost {
@@ -304,7 +311,7 @@ impl AimedFault {
         }
     }
 
-    /// Clears a silent or malicious TSS's switch once its rotation is done.
+    /// Clears a TSS's fault switch once its rotation is done.
     pub fn disarm(self, procs: &Processes) -> anyhow::Result<()> {
         match self.target {
             Some(i) if self.fault.uses_switch() => set_switch(&procs.validators[i], None),

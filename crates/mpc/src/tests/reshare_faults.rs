@@ -9,11 +9,11 @@ use rand_core::OsRng;
 
 use super::{assert_every_flipped_byte_breaks, attempt, dealt_shares, ids, rng, run_sign, signers, TP};
 use crate::child_key::account_path;
-use crate::driver::{encode_message, Fault, Outcome, Outgoing, ProtocolKind};
+use crate::driver::{encode_message, Fault, MissingRound, Outcome, Outgoing, ProtocolKind};
 use crate::evidence::EvidenceBlob;
 use crate::identity::{AccountId, PartySigner};
 use crate::local_net::LocalNetwork;
-use crate::misbehave::{reshare_session, Cheat, Stray};
+use crate::misbehave::{reshare_session, Cheat, Stray, Withhold};
 use crate::ops::{Attempt, Network};
 use crate::reshare::{Reshare, ReshareInputs};
 use crate::share::{ParentKeyShare, ThresholdShare};
@@ -292,6 +292,83 @@ async fn a_joiner_sending_round1_messages_to_everyone_ends_no_honest_session() {
         }
     }
     assert_eq!(outcomes.len(), 5);
+}
+
+/// One staying holder withholds one message from one victim — its round-1 message (subshare
+/// and commitments), or its echo-round message. Only the victim is blocked. What every party
+/// reports is what the chain judges: the victim names the withholder at the round it missed,
+/// and anyone who names the victim names it only for a later round of the same protocol, the
+/// shape the chain's causal rule discards (`ReportedRound::precedes`; the chain's side is
+/// `tests/rules.rs` and the property `tests/blame.rs` of `keywheel-chain`). So the victim cannot
+/// be judged silent, and no honest party other than the victim is named at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withholding_one_message_from_one_victim_leaves_the_victim_excused() {
+    super::init_tracing();
+    let s = setup();
+    let withholder = s.everyone[2].clone();
+    for (nth, victim, label) in [(1, 3, "withhold-round1"), (2, 5, "withhold-echo")] {
+        let victim = s.everyone[victim].account();
+        let at = attempt(label, 6);
+        let net = LocalNetwork::new();
+        let spec = at.spec(ProtocolKind::Reshare);
+        let others: Vec<PartySigner> = s.everyone[1..]
+            .iter()
+            .filter(|p| p.account() != withholder.account())
+            .cloned()
+            .collect();
+        let honest = reshare_sessions_background(&others, &s.inputs, &s.old, &at, &net);
+        let withholding = Withhold::new(&net, spec.protocol_session_id.clone(), victim, nth);
+        let mut w_rng = rng();
+        let w_share = s.old.get(&withholder.account()).cloned();
+        let own = reshare_session(
+            &mut w_rng,
+            &withholder,
+            s.inputs.clone(),
+            w_share,
+            None,
+            &at,
+            &withholding,
+        );
+        let (outcomes, _) = tokio::join!(honest, own);
+
+        let Outcome::Failed { offenders } = &outcomes[&victim] else {
+            panic!(
+                "the victim cannot finish without the withheld message: {:?}",
+                outcomes[&victim]
+            );
+        };
+        assert_eq!(
+            offenders.len(),
+            1,
+            "the victim names the withholder only: {offenders:?}"
+        );
+        assert_eq!(offenders[0].party, withholder.account());
+        let missed = offenders[0].rounds[0];
+        let expected = MissingRound {
+            protocol: ProtocolKind::Reshare,
+            number: 1,
+            echo: nth == 2,
+        };
+        assert_eq!(offenders[0].rounds, vec![expected], "the round the victim missed");
+        for (party, outcome) in &outcomes {
+            let Outcome::Failed { offenders } = outcome else {
+                continue;
+            };
+            for o in offenders.iter().filter(|o| o.party != withholder.account()) {
+                assert_eq!(o.party, victim, "{party:?} named an honest party other than the victim");
+                assert!(
+                    o.rounds.iter().all(|r| r.protocol == missed.protocol && *r > missed),
+                    "{party:?} named the victim for {:?}, not after the round it was blocked in ({missed})",
+                    o.rounds
+                );
+            }
+        }
+        // Withholding the echo-round message blocks the victim alone: everyone else finishes.
+        if nth == 2 {
+            let done = outcomes.values().filter(|o| matches!(o, Outcome::Done(_))).count();
+            assert_eq!(done, outcomes.len() - 1, "all but the victim finish");
+        }
+    }
 }
 
 fn reshare_sessions_background(

@@ -140,7 +140,7 @@ async fn protocol(
                 new_threshold: record.new_threshold,
             };
             Ok(faults
-                .reshare(&mut rng, signer, inputs, old_share, &attempt, &net)
+                .reshare(&mut rng, signer, inputs, old_share, &attempt, record.attempt, &net)
                 .await?)
         }
     }

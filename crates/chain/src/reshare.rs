@@ -303,6 +303,22 @@ impl State {
         {
             return Err(ChainError::InvalidReport("a rotation runs no KeyInit".into()));
         }
+        // A joiner sends nothing in a reshare's round 1: naming one there is false, and would
+        // excuse the reporter from every later Reshare round.
+        let first = ReportedRound {
+            protocol: AttemptProtocol::Reshare,
+            number: 1,
+            echo: false,
+        };
+        if record.kind == ReshareKind::Rotation
+            && missing
+                .iter()
+                .any(|s| s.round == first && !record.staying.contains(&s.party))
+        {
+            return Err(ChainError::InvalidReport(
+                "a joiner sends nothing in Reshare round 1".into(),
+            ));
+        }
         if let Some(outsider) = missing.iter().find(|s| !participants.contains(&s.party)) {
             return Err(ChainError::NotParticipant(outsider.party));
         }

@@ -393,6 +393,10 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
             ChainError::InvalidReport("a rotation runs no KeyInit".into()),
         ),
         (
+            vec![silence(joiner, AttemptProtocol::Reshare, 1, false)],
+            ChainError::InvalidReport("a joiner sends nothing in Reshare round 1".into()),
+        ),
+        (
             vec![silence(stash(1), AttemptProtocol::AuxGen, 1, false)],
             ChainError::NotParticipant(stash(1)),
         ),
@@ -470,7 +474,9 @@ fn being_blocked_later_or_in_another_session_excuses_no_silence() {
     to_next_session(&mut chain);
     let record = chain.state().reshare.clone().unwrap();
     let members: Vec<_> = record.new_tss().into_iter().collect();
-    let (silent, other) = (members[0], members[1]);
+    let silent = members[0];
+    // A staying holder: only those send in the resharing's round 1.
+    let other = *record.staying.iter().find(|p| **p != silent).unwrap();
     let claims = vec![
         silence(other, AttemptProtocol::AuxGen, 2, false),
         silence(other, AttemptProtocol::Reshare, 1, false),
@@ -498,7 +504,11 @@ fn a_member_that_confirmed_is_still_judged_when_t_others_name_it() {
     to_next_session(&mut chain);
     let record = chain.state().reshare.clone().unwrap();
     let confirmations = dealer.confirmations(&record);
-    let (withholder, confirmation) = confirmations.into_iter().next().unwrap();
+    // A staying holder: only those send in the resharing's round 1.
+    let (withholder, confirmation) = confirmations
+        .into_iter()
+        .find(|(m, _)| record.staying.contains(m))
+        .unwrap();
     signed(&mut chain, withholder, confirm_call(&record, confirmation)).unwrap();
     let mut last = Vec::new();
     for reporter in record.new_tss().into_iter().filter(|p| *p != withholder) {

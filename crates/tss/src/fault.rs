@@ -15,7 +15,11 @@
 //!   withholds its echo-round message from one victim (the first other member of the new
 //!   committee, in account order) and runs everything else honestly. The victim alone cannot
 //!   finish; it must not be the one punished (nobody is: one victim is fewer than `t`
-//!   reporters), and the retry rotates with everyone.
+//!   reporters), and the retry rotates with everyone;
+//! - [`InjectedFault::Stray`]: as a joiner (which sends nothing in a reshare's round 1), it first
+//!   sends every participant a validly signed round-1 message of the resharing session
+//!   (`keywheel_mpc::misbehave::Stray`), then takes part honestly. Every honest session must drop
+//!   the message and finish: the rotation happens at once, and nobody is punished.
 //!
 //! Jumpstart and signing are never affected, so a devnet can start, then watch one rotation
 //! fail on the fault and the retry succeed without the offender.
@@ -99,6 +103,15 @@ impl Faults {
                     return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &withholding).await;
                 }
             }
+            Some(InjectedFault::Stray) if old_share.is_none() => {
+                warn!("fault injection: sending round-1 messages a joiner must not send");
+                let session = attempt
+                    .spec(keywheel_mpc::driver::ProtocolKind::Reshare)
+                    .protocol_session_id;
+                let participants = inputs.staying.union(&inputs.new_committee).copied().collect();
+                let stray = keywheel_mpc::misbehave::Stray::new(net, signer.clone(), session, participants);
+                return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &stray).await;
+            }
             _ => {}
         }
         ops::reshare::<P>(rng, signer, inputs, old_share, attempt, net).await
@@ -128,6 +141,8 @@ pub enum InjectedFault {
     Malicious,
     /// Withholds one echo-round message from one member, in a rotation's first attempt.
     Withhold,
+    /// As a joiner, sends round-1 messages it must not send.
+    Stray,
 }
 
 #[cfg(feature = "fault-injection")]
@@ -137,6 +152,7 @@ impl fmt::Display for InjectedFault {
             Self::Silent => "silent",
             Self::Malicious => "malicious",
             Self::Withhold => "withhold",
+            Self::Stray => "stray",
         })
     }
 }
@@ -150,7 +166,10 @@ impl FromStr for InjectedFault {
             "silent" => Ok(Self::Silent),
             "malicious" => Ok(Self::Malicious),
             "withhold" => Ok(Self::Withhold),
-            other => Err(format!("unknown fault `{other}`: use silent, malicious or withhold")),
+            "stray" => Ok(Self::Stray),
+            other => Err(format!(
+                "unknown fault `{other}`: use silent, malicious, withhold or stray"
+            )),
         }
     }
 }
@@ -219,6 +238,7 @@ mod tests {
         assert_eq!("silent".parse(), Ok(InjectedFault::Silent));
         assert_eq!("malicious".parse(), Ok(InjectedFault::Malicious));
         assert_eq!("withhold".parse(), Ok(InjectedFault::Withhold));
+        assert_eq!("stray".parse(), Ok(InjectedFault::Stray));
         assert!("crash".parse::<InjectedFault>().is_err());
         assert_eq!(InjectedFault::Malicious.to_string(), "malicious");
     }

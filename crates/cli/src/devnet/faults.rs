@@ -71,6 +71,9 @@ pub enum FaultSpec {
     Malicious(Target),
     /// The TSS withholds its echo-round message from one member in the rotation's first attempt.
     Withhold(Target),
+    /// The TSS, joining, sends round-1 messages a joiner must not send (`auto`: whichever
+    /// validator joins next).
+    Stray(Target),
     /// Kill the node while a confirmation waits in its open block, restart it.
     NodeRestart,
     /// Restart the node from a backup taken before the rotation, then from the right database.
@@ -85,6 +88,7 @@ impl FaultSpec {
             Self::Silent(_) => "silent",
             Self::Malicious(_) => "malicious",
             Self::Withhold(_) => "withhold",
+            Self::Stray(_) => "stray",
             Self::NodeRestart => "node-restart",
             Self::NodeRollback => "node-rollback",
         }
@@ -93,7 +97,7 @@ impl FaultSpec {
     /// Whom it acts on (`None` for the node).
     pub fn target(&self) -> Option<Target> {
         match self {
-            Self::Crash(t) | Self::Silent(t) | Self::Malicious(t) | Self::Withhold(t) => Some(*t),
+            Self::Crash(t) | Self::Silent(t) | Self::Malicious(t) | Self::Withhold(t) | Self::Stray(t) => Some(*t),
             Self::NodeRestart | Self::NodeRollback => None,
         }
     }
@@ -105,6 +109,7 @@ impl FaultSpec {
             Self::Silent(_) => Self::Silent(Target::Named(i)),
             Self::Malicious(_) => Self::Malicious(Target::Named(i)),
             Self::Withhold(_) => Self::Withhold(Target::Named(i)),
+            Self::Stray(_) => Self::Stray(Target::Named(i)),
             other @ (Self::NodeRestart | Self::NodeRollback) => other,
         }
     }
@@ -112,7 +117,10 @@ impl FaultSpec {
     /// Whether the fault is the target TSS's own doing, set through its fault switch (silent,
     /// malicious) rather than done to a process from outside (crash, node restart).
     pub fn uses_switch(&self) -> bool {
-        matches!(self, Self::Silent(_) | Self::Malicious(_) | Self::Withhold(_))
+        matches!(
+            self,
+            Self::Silent(_) | Self::Malicious(_) | Self::Withhold(_) | Self::Stray(_)
+        )
     }
 
     /// Whether this fault, aimed at the TSS `target`, can act in a rotation that keeps the old
@@ -128,6 +136,7 @@ impl FaultSpec {
         match (self, target) {
             (Self::NodeRestart | Self::NodeRollback, _) => true,
             (Self::Malicious(_) | Self::Withhold(_), Some(t)) => staying.contains(t),
+            (Self::Stray(_), Some(t)) => new_committee.contains(t) && !staying.contains(t),
             (Self::Silent(_) | Self::Crash(_), Some(t)) => new_committee.contains(t),
             (_, None) => false,
         }
@@ -137,6 +146,7 @@ impl FaultSpec {
     pub fn needs(&self) -> &'static str {
         match self {
             Self::Malicious(_) | Self::Withhold(_) => "a staying member",
+            Self::Stray(_) => "the joiner",
             Self::Silent(_) | Self::Crash(_) => "in the new committee",
             Self::NodeRestart | Self::NodeRollback => "-",
         }
@@ -149,7 +159,8 @@ impl FaultSpec {
             Self::Malicious(_) => Some("Stake"),
             // One victim is fewer than `t` reporters: the chain cannot tell the withholder from
             // its victim, so it punishes neither and retries.
-            Self::Withhold(_) | Self::NodeRestart | Self::NodeRollback => None,
+            // Stray messages are dropped: nobody was hurt.
+            Self::Withhold(_) | Self::Stray(_) | Self::NodeRestart | Self::NodeRollback => None,
         }
     }
 }
@@ -165,6 +176,7 @@ impl fmt::Display for FaultSpec {
             Self::Silent(t) => write!(f, "silent:{}", target(t)),
             Self::Malicious(t) => write!(f, "malicious:{}", target(t)),
             Self::Withhold(t) => write!(f, "withhold:{}", target(t)),
+            Self::Stray(t) => write!(f, "stray:{}", target(t)),
             Self::NodeRestart => f.write_str("node-restart"),
             Self::NodeRollback => f.write_str("node-rollback"),
         }
@@ -193,7 +205,7 @@ impl FromStr for FaultSpec {
         }
         let (kind, rest) = s.split_once(':').ok_or_else(|| {
             format!(
-                "`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v>, withhold:<v>, node-restart or node-rollback"
+                "`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v>, withhold:<v>, stray:<v>, node-restart or node-rollback"
             )
         })?;
         match kind {
@@ -207,8 +219,9 @@ impl FromStr for FaultSpec {
             "silent" => Ok(Self::Silent(parse_target(rest)?)),
             "malicious" => Ok(Self::Malicious(parse_target(rest)?)),
             "withhold" => Ok(Self::Withhold(parse_target(rest)?)),
+            "stray" => Ok(Self::Stray(parse_target(rest)?)),
             other => Err(format!(
-                "unknown fault `{other}`: use crash, silent, malicious, withhold, node-restart or node-rollback"
+                "unknown fault `{other}`: use crash, silent, malicious, withhold, stray, node-restart or node-rollback"
             )),
         }
     }
@@ -352,20 +365,24 @@ impl FaultSummary {
         } else if self.rotated_on_attempt.is_none() {
             failures.push(format!("fault {}: the session did not rotate", self.fault));
         }
-        if let Some(FaultSpec::Withhold(_)) = spec {
-            // Only the victim was blocked; it reported the withholder, everyone else confirmed.
+        if let Some(FaultSpec::Withhold(_) | FaultSpec::Stray(_)) = spec {
+            // Withheld: only the victim was blocked; it reported the withholder, everyone else
+            // confirmed. Stray: every session dropped the messages.
             let punished: Vec<String> = slashes
                 .iter()
                 .filter(|s| Some(s.session) == self.session)
                 .map(|s| format!("{} ({:?})", s.tss.to_ss58(), s.kind))
                 .collect();
             if !punished.is_empty() {
+                failures.push(format!("fault {}: {punished:?} punished; nobody may be", self.fault));
+            }
+            if matches!(spec, Some(FaultSpec::Stray(_))) && self.rotated_on_attempt.is_some_and(|a| a != 1) {
                 failures.push(format!(
-                    "fault {}: a withheld message got {punished:?} punished; nobody may be",
-                    self.fault
+                    "fault {}: stray messages must not spoil the attempt, yet it rotated on attempt {:?}",
+                    self.fault, self.rotated_on_attempt
                 ));
             }
-            if self.rotated_on_attempt.is_some_and(|a| a < 2) {
+            if matches!(spec, Some(FaultSpec::Withhold(_))) && self.rotated_on_attempt.is_some_and(|a| a < 2) {
                 failures.push(format!(
                     "fault {}: the victim could not finish attempt 1, yet it rotated",
                     self.fault
@@ -416,6 +433,7 @@ mod tests {
             "silent:v0",
             "malicious:auto",
             "withhold:v2",
+            "stray:auto",
             "node-restart",
             "node-rollback",
         ] {
@@ -450,6 +468,42 @@ mod tests {
         }
         assert!(FaultSpec::NodeRestart.can_act(None, &staying, &new_committee));
         assert!(FaultSpec::NodeRollback.can_act(None, &staying, &new_committee));
+        let withhold = FaultSpec::Withhold(Target::Auto);
+        assert!(acts(withhold, &stays) && !acts(withhold, &joins) && !acts(withhold, &old));
+        let stray = FaultSpec::Stray(Target::Auto);
+        assert!(acts(stray, &joins), "only a joiner sends nothing in round 1");
+        assert!(!acts(stray, &stays) && !acts(stray, &old) && !acts(stray, &outside));
+    }
+
+    #[test]
+    fn a_withheld_or_stray_message_passes_only_if_nobody_is_punished_and_the_right_attempt_rotates() {
+        let slash = |session| SlashRecord {
+            validator: AccountId([1; 32]),
+            tss: AccountId([2; 32]),
+            kind: keywheel_chain::Punishment::Excluded,
+            reason: keywheel_chain::SlashReason::NotConfirmed,
+            amount: 0,
+            session,
+            attempt: 1,
+            barred_until: session + 1,
+        };
+        // Withheld: the victim cannot finish attempt 1; the retry rotates.
+        let mut f = applied(FaultSpec::Withhold(Target::Named(3)));
+        f.rotated_on_attempt = Some(2);
+        assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
+        assert!(
+            f.judge(&[slash(3)]).is_empty(),
+            "a slash in another session is not this fault's"
+        );
+        assert!(f.judge(&[slash(2)])[0].contains("nobody may be"));
+        f.rotated_on_attempt = Some(1);
+        assert!(f.judge(&[])[0].contains("yet it rotated"));
+        // Stray: dropped, so attempt 1 rotates.
+        let mut f = applied(FaultSpec::Stray(Target::Named(6)));
+        assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
+        assert!(f.judge(&[slash(2)])[0].contains("nobody may be"));
+        f.rotated_on_attempt = Some(2);
+        assert!(f.judge(&[])[0].contains("must not spoil the attempt"));
     }
 
     /// An applied node fault that rotated on attempt 1 with a signature verified.

@@ -1,6 +1,7 @@
 //! Injecting the `--fault`s into a run (what each one is and expects: [`super::faults`]). They
 //! wait in order in a [`FaultQueue`]; the first is armed right after the jumpstart, each next one
-//! right after the rotation its predecessor acted in, while no reshare is in flight. In the first
+//! right after the rotation its predecessor acted in — if a reshare is in flight by then, after
+//! that rotation instead. In the first
 //! rotation in which its target can act, the armed fault strikes, the rotation's outcome is
 //! recorded in its summary entry, and its switch is cleared once the rotation is done.
 
@@ -51,7 +52,8 @@ impl FaultQueue {
         self.waiting.len() + self.armed.is_some() as usize
     }
 
-    /// Arms the next fault unless one is armed already; call it while no reshare is in flight.
+    /// Arms the next fault unless one is armed already, between rotations; while a reshare is
+    /// already in flight it arms nothing, and the call after that rotation arms it.
     pub async fn arm_next(
         &mut self,
         procs: &mut Processes,
@@ -59,12 +61,25 @@ impl FaultQueue {
         report: &mut Report,
         progress: &Progress,
     ) -> anyhow::Result<()> {
-        if self.armed.is_none() {
-            if let Some(fault) = self.waiting.pop_front() {
-                let target = arm(procs, node, report, progress, fault).await?;
-                self.armed = Some(AimedFault { fault, target });
-            }
+        if self.armed.is_some() {
+            return Ok(());
         }
+        let Some(&fault) = self.waiting.front() else {
+            return Ok(());
+        };
+        // A TSS reads its switch when an attempt starts: one armed now would miss the rotation
+        // that has already started (a jumpstart or a rollback can outlast a short session). It
+        // is armed after that rotation instead, which the run then adds.
+        if let Some(r) = node.client.reshare().await? {
+            progress.log(format!(
+                "fault {fault}: session {}'s rotation has already started; armed after it",
+                r.record.session
+            ));
+            return Ok(());
+        }
+        self.waiting.pop_front();
+        let target = arm(procs, node, report, progress, fault).await?;
+        self.armed = Some(AimedFault { fault, target });
         Ok(())
     }
 
@@ -80,6 +95,24 @@ impl FaultQueue {
         staying: &BTreeSet<AccountId>,
         new_committee: &BTreeSet<AccountId>,
     ) -> Option<AimedFault> {
+        // `stray:auto` armed every validator outside the committee: the one the chain picked to
+        // join is its target.
+        if let Some(a) = self
+            .armed
+            .as_mut()
+            .filter(|a| a.fault == FaultSpec::Stray(Target::Auto))
+        {
+            let joiner = new_committee.difference(staying).find_map(|tss| procs.position(tss));
+            if let Some(i) = joiner {
+                a.fault = a.fault.aimed_at(i);
+                a.target = Some(i);
+                if let Some(summary) = report.faults.last_mut() {
+                    summary.fault = a.fault.to_string();
+                    summary.validator = Some(procs.validators[i].name.clone());
+                    summary.tss = Some(procs.validators[i].tss.to_ss58());
+                }
+            }
+        }
         let acting = self.armed.filter(|a| {
             let target = a.target.map(|i| procs.validators[i].tss);
             a.fault.can_act(target.as_ref(), staying, new_committee)
@@ -128,6 +161,9 @@ async fn arm(
     let target = match fault.target() {
         None => None,
         Some(Target::Named(i)) => Some(i),
+        // Which validator joins is the chain's random pick: every one outside the committee is
+        // armed, and the joiner becomes the target when the rotation starts.
+        Some(Target::Auto) if matches!(fault, FaultSpec::Stray(_)) => None,
         Some(Target::Auto) => {
             let newest = report
                 .committee
@@ -152,6 +188,25 @@ async fn arm(
             "fault {resolved}: {} will act {} in the next rotation",
             procs.validators[i].name,
             fault.kind()
+        ));
+    }
+    if fault == FaultSpec::Stray(Target::Auto) {
+        let outside: Vec<usize> = (0..procs.validators.len())
+            .filter(|i| !report.committee.iter().any(|m| m.tss == procs.validators[*i].tss))
+            .collect();
+        for i in &outside {
+            set_switch(&procs.validators[*i], Some(fault.kind()))?;
+        }
+        if let Some(r) = node.client.reshare().await? {
+            report.failures.push(format!(
+                "fault {fault} was armed too late: session {}'s attempt {} had already started",
+                r.record.session, r.record.attempt
+            ));
+        }
+        let names: Vec<&str> = outside.iter().map(|i| procs.validators[*i].name.as_str()).collect();
+        progress.log(format!(
+            "fault {fault}: whichever of {} joins next will act stray",
+            names.join(" ")
         ));
     }
     if fault == FaultSpec::NodeRollback {
@@ -285,6 +340,13 @@ impl AimedFault {
                     procs.validators[i].name
                 ),
             ),
+            (FaultSpec::Stray(_), Some(i)) => (
+                true,
+                format!(
+                    "{} joined and sent every participant a signed round-1 message first",
+                    procs.validators[i].name
+                ),
+            ),
             (FaultSpec::NodeRestart, _) => {
                 let lost = kill_node_with_a_confirmation_pending(procs, node, progress).await?;
                 let detail = match &lost {
@@ -311,9 +373,13 @@ impl AimedFault {
         }
     }
 
-    /// Clears a TSS's fault switch once its rotation is done.
+    /// Clears the fault switches it armed once its rotation is done (for a stray fault, every
+    /// validator's: all outside the committee were armed).
     pub fn disarm(self, procs: &Processes) -> anyhow::Result<()> {
         match self.target {
+            _ if matches!(self.fault, FaultSpec::Stray(_)) => {
+                procs.validators.iter().try_for_each(|v| set_switch(v, None))
+            }
             Some(i) if self.fault.uses_switch() => set_switch(&procs.validators[i], None),
             _ => Ok(()),
         }

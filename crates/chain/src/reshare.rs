@@ -297,27 +297,27 @@ impl State {
                 s.round.number
             )));
         }
-        // A KeyInit round would precede every Reshare round and so excuse the reporter from all
-        // of them (see `ReportedRound::precedes`); a rotation runs none.
-        if record.kind == ReshareKind::Rotation && missing.iter().any(|s| s.round.protocol == AttemptProtocol::KeyInit)
-        {
-            return Err(ChainError::InvalidReport("a rotation runs no KeyInit".into()));
-        }
-        // A joiner sends nothing in a reshare's round 1: naming one there is false, and would
-        // excuse the reporter from every later Reshare round.
-        let first = ReportedRound {
-            protocol: AttemptProtocol::Reshare,
-            number: 1,
-            echo: false,
-        };
-        if record.kind == ReshareKind::Rotation
-            && missing
+        // Reports that would excuse their reporter from every later Reshare round (see
+        // `ReportedRound::precedes`) with a claim that cannot be true in a rotation: a KeyInit
+        // round (a rotation runs none), or a joiner in Reshare round 1 (a joiner sends nothing
+        // there).
+        if record.kind == ReshareKind::Rotation {
+            let first = ReportedRound {
+                protocol: AttemptProtocol::Reshare,
+                number: 1,
+                echo: false,
+            };
+            if missing.iter().any(|s| s.round.protocol == AttemptProtocol::KeyInit) {
+                return Err(ChainError::InvalidReport("a rotation runs no KeyInit".into()));
+            }
+            if missing
                 .iter()
                 .any(|s| s.round == first && !record.staying.contains(&s.party))
-        {
-            return Err(ChainError::InvalidReport(
-                "a joiner sends nothing in Reshare round 1".into(),
-            ));
+            {
+                return Err(ChainError::InvalidReport(
+                    "a joiner sends nothing in Reshare round 1".into(),
+                ));
+            }
         }
         if let Some(outsider) = missing.iter().find(|s| !participants.contains(&s.party)) {
             return Err(ChainError::NotParticipant(outsider.party));

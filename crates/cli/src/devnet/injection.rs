@@ -174,8 +174,19 @@ async fn arm(
         }
     };
     let resolved = target.map_or(fault, |i| fault.aimed_at(i));
-    if let (true, Some(i)) = (fault.uses_switch(), target) {
-        set_switch(&procs.validators[i], Some(fault.kind()))?;
+    // The switches to arm: the target's, or for `stray:auto` every one outside the committee.
+    let switches: Vec<usize> = match (fault.uses_switch(), target) {
+        (false, _) => Vec::new(),
+        (true, Some(i)) => vec![i],
+        (true, None) if fault == FaultSpec::Stray(Target::Auto) => (0..procs.validators.len())
+            .filter(|i| !report.committee.iter().any(|m| m.tss == procs.validators[*i].tss))
+            .collect(),
+        (true, None) => Vec::new(),
+    };
+    if !switches.is_empty() {
+        for i in &switches {
+            set_switch(&procs.validators[*i], Some(fault.kind()))?;
+        }
         // A TSS reads its switch when an attempt starts: armed before any reshare is in flight,
         // it is sure to act in the next rotation.
         if let Some(r) = node.client.reshare().await? {
@@ -184,29 +195,14 @@ async fn arm(
                 r.record.session, r.record.attempt
             ));
         }
+        let names: Vec<&str> = switches.iter().map(|i| procs.validators[*i].name.as_str()).collect();
+        let who = match switches.len() {
+            1 => names[0].to_string(),
+            _ => format!("whichever of {} joins", names.join(" ")),
+        };
         progress.log(format!(
-            "fault {resolved}: {} will act {} in the next rotation",
-            procs.validators[i].name,
+            "fault {resolved}: {who} will act {} in the next rotation",
             fault.kind()
-        ));
-    }
-    if fault == FaultSpec::Stray(Target::Auto) {
-        let outside: Vec<usize> = (0..procs.validators.len())
-            .filter(|i| !report.committee.iter().any(|m| m.tss == procs.validators[*i].tss))
-            .collect();
-        for i in &outside {
-            set_switch(&procs.validators[*i], Some(fault.kind()))?;
-        }
-        if let Some(r) = node.client.reshare().await? {
-            report.failures.push(format!(
-                "fault {fault} was armed too late: session {}'s attempt {} had already started",
-                r.record.session, r.record.attempt
-            ));
-        }
-        let names: Vec<&str> = outside.iter().map(|i| procs.validators[*i].name.as_str()).collect();
-        progress.log(format!(
-            "fault {fault}: whichever of {} joins next will act stray",
-            names.join(" ")
         ));
     }
     if fault == FaultSpec::NodeRollback {
@@ -220,7 +216,7 @@ async fn arm(
     Ok(target)
 }
 
-/// Arms `v`'s fault switch with `fault` (`silent`, `malicious`, `withhold`), or disarms it.
+/// Arms `v`'s fault switch with `fault` (`silent`, `malicious`, `withhold`, `stray`), or disarms it.
 fn set_switch(v: &Validator, fault: Option<&str>) -> anyhow::Result<()> {
     #[cfg(feature = "fault-injection")]
     {

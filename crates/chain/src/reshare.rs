@@ -8,7 +8,11 @@
 //! deadline, never on the report that happens to arrive first:
 //! - a report names each party with the round whose messages from it were missing;
 //! - a report against `P` for round `r` does not count if `P` itself reported someone for a
-//!   round that precedes `r` — `P` was blocked there and could not have sent `r`;
+//!   round with direct messages that precedes `r` — `P` was blocked there and could not have
+//!   sent `r`. A report for a relayed (broadcast-only) round excuses nothing
+//!   ([`ReportedRound::relayed`]): whoever got that message forwarded it, so a member truly
+//!   missing it is missing it together with everyone it hears from, and none of them can name
+//!   it for a later round;
 //! - a party is silent when at least `t` distinct participants (`t` = the new threshold) name it
 //!   in reports that count; fewer prove nothing;
 //! - at the deadline, a new member that neither confirmed nor reported anything, while others
@@ -342,15 +346,15 @@ impl State {
 
     /// The parties judged silent by the reports so far, each with its distinct reporters whose
     /// reports count: a report against `P` for round `r` does not count when `P` reported
-    /// someone for a round that precedes `r`.
+    /// someone for a round with direct messages that precedes `r`.
     fn silent(&self, threshold: usize) -> Vec<(AccountId, u32)> {
         let mut reporters: BTreeMap<AccountId, BTreeSet<AccountId>> = BTreeMap::new();
         for (reporter, named) in &self.reports {
             for silence in named {
-                let blocked = self
-                    .reports
-                    .get(&silence.party)
-                    .is_some_and(|own| own.iter().any(|o| o.round.precedes(&silence.round)));
+                let blocked = self.reports.get(&silence.party).is_some_and(|own| {
+                    own.iter()
+                        .any(|o| !o.round.relayed() && o.round.precedes(&silence.round))
+                });
                 if !blocked {
                     reporters.entry(silence.party).or_default().insert(*reporter);
                 }

@@ -5,19 +5,24 @@
 //! punished; an adversary that deviated in nothing gets its rotation; otherwise the rotation
 //! happens, the adversary is named, or the attempt ends with nobody punished.
 //!
-//! The protocol is modelled, not run (the rules see only calls): `ROUNDS` rounds in which every
-//! new member sends one signed message to every other; a member moves to the next round once it
-//! has every message of this one; a corrupted message that reaches an honest member is proven
-//! (evidence that verifies: the `support` test double); a member that finished confirms, one
-//! that is stuck reports whom it is missing in the round it is stuck in. This is where the
-//! deadline-and-reports rule is exercised: withholding one message from one member, from
-//! several, in any round, with or without a counter-accusation.
+//! The protocol is modelled, not run (the rules see only calls): AuxGen's `ROUNDS` rounds in
+//! which every new member sends one signed message to every other; a member moves to the next
+//! round once it has every message of this one. In a relayed (broadcast-only) round, as the TSS
+//! driver does, every honest member that gets a message forwards it to all others, so a message
+//! sent to any honest member reaches every one; a round with direct messages is not relayed. A
+//! corrupted message that reaches an honest member is proven (evidence that verifies: the
+//! `support` test double); a member that finished confirms, one that is stuck reports whom it
+//! is missing in the round it is stuck in. This is where the deadline-and-reports rule is
+//! exercised: withholding one message from one member, from several, in any round, relayed or
+//! not, with or without a counter-accusation.
 
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use keywheel_chain::{AbortReason, AccountId, AttemptProtocol, Call, Chain, Event, Origin, Params, Punishment};
+use keywheel_chain::{
+    AbortReason, AccountId, AttemptProtocol, Call, Chain, Event, Origin, Params, Punishment, ReportedRound,
+};
 use proptest::prelude::*;
 use support::*;
 
@@ -66,6 +71,23 @@ fn case() -> impl Strategy<Value = (usize, usize, Adversary, u64)> {
     })
 }
 
+fn auxgen(round: u8) -> ReportedRound {
+    ReportedRound {
+        protocol: AttemptProtocol::AuxGen,
+        number: round,
+        echo: false,
+    }
+}
+
+/// Whether the adversary's round-`r` message (once it sent one) reaches member `p`: a corrupted
+/// message arrives (and is caught), a withheld one does not — unless the round is relayed and
+/// another honest member got it, who forwards it.
+fn arrives(n: usize, adv: &Adversary, r: u8, p: usize) -> bool {
+    let sends = &adv.sends[r as usize - 1];
+    let reaches = |m: usize| sends[m] != Send::Withhold;
+    reaches(p) || (auxgen(r).relayed() && (0..n).any(|m| m != p && m != adv.who && reaches(m)))
+}
+
 /// How far each member got: `ROUNDS + 1` = finished; and which honest members saw corruption.
 fn run_model(n: usize, adv: &Adversary) -> (Vec<u8>, BTreeSet<usize>) {
     let mut round = vec![1u8; n];
@@ -81,8 +103,7 @@ fn run_model(n: usize, adv: &Adversary) -> (Vec<u8>, BTreeSet<usize>) {
                 if round[q] < r {
                     return false;
                 }
-                // A corrupted message arrives (and is caught below); a withheld one does not.
-                q != adv.who || adv.sends[r as usize - 1][p] != Send::Withhold
+                q != adv.who || arrives(n, adv, r, p)
             });
             if has_all {
                 round[p] += 1;
@@ -160,7 +181,7 @@ proptest! {
                 let r = reached[p];
                 let missing: Vec<_> = (0..n)
                     .filter(|q| *q != p)
-                    .filter(|q| reached[*q] < r || (*q == adv.who && adv.sends[r as usize - 1][p] == Send::Withhold))
+                    .filter(|q| reached[*q] < r || (*q == adv.who && !arrives(n, &adv, r, p)))
                     .map(|q| silence(members[q], AttemptProtocol::AuxGen, r, false))
                     .collect();
                 prop_assert!(!missing.is_empty(), "a stuck member misses someone");

@@ -431,23 +431,24 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
 
 #[test]
 fn a_member_blocked_in_an_earlier_round_is_not_judged_silent_for_the_rounds_after() {
-    // W withholds its AuxGen round-2 message from the victim V only. V cannot finish round 2,
-    // so it never sends round 3, and everyone else (W included, to blame V) names V silent in
-    // round 3: more than t reporters. V itself named W for round 2 — it was blocked there.
+    // W, a staying holder, withholds its resharing round-1 message (which carries V's subshare:
+    // nobody can forward it) from the victim V only. V cannot finish round 1, so it never sends
+    // its echo, and everyone else (W included, to blame V) names V silent in the echo round:
+    // more than t reporters. V itself named W for round 1 — it was blocked there.
     let mut dealer = Dealer::new(14);
     let mut chain = jumpstarted(6, &mut dealer);
     to_next_session(&mut chain);
     let record = chain.state().reshare.clone().unwrap();
-    let members: Vec<_> = record.new_tss().into_iter().collect();
-    let (victim, withholder) = (members[0], members[1]);
+    let withholder = *record.staying.iter().next().unwrap();
+    let victim = record.new_tss().into_iter().find(|m| *m != withholder).unwrap();
     for reporter in record.participants().into_iter().filter(|p| *p != victim) {
-        let missing = vec![silence(victim, AttemptProtocol::AuxGen, 3, false)];
+        let missing = vec![silence(victim, AttemptProtocol::Reshare, 1, true)];
         let events = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
         assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
     }
     // The victim's report, the last word: every new member has had its say and nobody is
     // judged — W has one reporter, V was blocked. Retried as it was, nobody punished.
-    let missing = vec![silence(withholder, AttemptProtocol::AuxGen, 2, false)];
+    let missing = vec![silence(withholder, AttemptProtocol::Reshare, 1, false)];
     let events = signed(&mut chain, victim, report_call(&record, missing)).unwrap();
     assert!(events.iter().any(|e| matches!(
         e,
@@ -463,6 +464,34 @@ fn a_member_blocked_in_an_earlier_round_is_not_judged_silent_for_the_rounds_afte
             "{member:?} was chilled"
         );
     }
+}
+
+#[test]
+fn a_report_for_a_relayed_round_excuses_nothing() {
+    // A claims it never got H's AuxGen round-1 message, then sends nothing more. That round is
+    // broadcast-only and every member forwards what it gets: had H really withheld it from A
+    // alone, A would have it from the others. The claim does not excuse A's silence in round 2,
+    // for which every other member names it; H, named by A alone, is not judged.
+    let mut dealer = Dealer::new(17);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let members: Vec<_> = record.new_tss().into_iter().collect();
+    let (liar, honest) = (members[0], members[1]);
+    let claim = vec![silence(honest, AttemptProtocol::AuxGen, 1, false)];
+    signed(&mut chain, liar, report_call(&record, claim)).unwrap();
+    let mut last = Vec::new();
+    for reporter in members.iter().copied().filter(|p| *p != liar) {
+        let missing = vec![silence(liar, AttemptProtocol::AuxGen, 2, false)];
+        last = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
+    }
+    assert!(last.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Unresponsive, offenders, .. } if *offenders == vec![liar]
+    )));
+    let slashes = &chain.state().slashes;
+    assert_eq!(slashes.len(), 1, "{slashes:?}");
+    assert_eq!((slashes[0].tss, slashes[0].kind), (liar, Punishment::Excluded));
 }
 
 #[test]

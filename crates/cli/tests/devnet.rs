@@ -179,9 +179,10 @@ fn run_devnet(extra: &[&str]) -> (Value, Vec<i32>) {
 
 /// One devnet run, one fault per rotation: a malicious TSS (corrupted subshares), a silent one,
 /// one SIGKILLed mid-reshare, the node SIGKILLed while a confirmation waits in its open block,
-/// the node restarted from a backup taken before the rotation, and a TSS that withholds one
-/// message from one member, and a joiner that sends round-1 messages it must not send (nobody
-/// may be punished for either). Nine validators, so that the three
+/// the node restarted from a backup taken before the rotation, a TSS that withholds its
+/// echo-round message from one member (the others forward it), one that withholds a subshare
+/// from one member (nobody can forward it), and a joiner that sends round-1 messages it must not
+/// send (nobody may be punished for any of the last three). Nine validators, so that the three
 /// offenders leave enough for a committee of five.
 #[test]
 fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
@@ -190,7 +191,7 @@ fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
         "--validators",
         "9",
         "--sessions",
-        "7",
+        "8",
         "--session-blocks",
         "60",
         "--fault",
@@ -206,23 +207,26 @@ fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
         "--fault",
         "withhold:auto",
         "--fault",
+        "withhold-subshare:auto",
+        "--fault",
         "stray:auto",
     ]);
     let text = serde_json::to_string_pretty(&summary).unwrap();
     assert!(summary["failures"].as_array().unwrap().is_empty(), "{text}");
 
     let faults = summary["faults"].as_array().unwrap();
-    assert_eq!(faults.len(), 7, "{text}");
+    assert_eq!(faults.len(), 8, "{text}");
     // The slash the fault's target must get, or, when nobody is punished, whether the attempt
-    // the fault struck still rotated (a node fault) or only a retry did (a withheld message
-    // blocks its victim, whom the chain cannot tell from the withholder).
+    // the fault struck still rotated (a node fault, a forwarded echo) or only a retry did (a
+    // withheld subshare blocks its victim, whom the chain cannot tell from the withholder).
     let expected = [
         ("malicious", Some("Stake"), true),
         ("silent", Some("Excluded"), true),
         ("crash", Some("Excluded"), true),
         ("node-restart", None, false),
         ("node-rollback", None, false),
-        ("withhold", None, true),
+        ("withhold", None, false),
+        ("withhold-subshare", None, true),
         ("stray", None, false),
     ];
     let sessions = summary["sessions"].as_array().unwrap();

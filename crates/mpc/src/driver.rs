@@ -8,12 +8,14 @@
 //!
 //! A panic inside a protocol library ends only this session, as [`MpcError::Panicked`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
 use manul::protocol::{EntryPoint, Protocol, RoundId};
-use manul::session::{CanFinalize, Message, RoundOutcome, Session, SessionId, SessionOutcome, SessionReport};
+use manul::session::{
+    CanFinalize, Message, PreprocessOutcome, RoundOutcome, Session, SessionId, SessionOutcome, SessionReport,
+};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -31,7 +33,7 @@ use crate::evidence::EvidenceBlob;
 use crate::identity::{AccountId, PartySigner, ProtocolSessionParams};
 
 /// Version of the peer message envelope.
-pub const WIRE_VERSION: u16 = 1;
+pub const WIRE_VERSION: u16 = 2;
 
 /// The session id every participant (and the chain, when verifying evidence) derives from the
 /// protocol kind and a context that is unique per attempt (network, session, attempt, …).
@@ -71,12 +73,33 @@ pub struct Channels {
 #[derive(Serialize, Deserialize)]
 struct WireEnvelope {
     version: u16,
+    /// `Some(signer)` when the message is a relay: the transport's sender forwards a message
+    /// that `signer` signed (see [`run_protocol_session`]).
+    relayed_from: Option<AccountId>,
     message: Message<AccountId>,
 }
 
+/// A peer message as it came off the wire.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The party that signed the message when the sender forwards it; `None` when the sender
+    /// signed it itself.
+    pub relayed_from: Option<AccountId>,
+    /// The signed message.
+    pub message: Message<AccountId>,
+}
+
 pub(crate) fn encode_message(message: Message<AccountId>) -> Result<Vec<u8>, MpcError> {
+    encode_envelope(None, message)
+}
+
+pub(crate) fn encode_envelope(
+    relayed_from: Option<AccountId>,
+    message: Message<AccountId>,
+) -> Result<Vec<u8>, MpcError> {
     postcard::to_allocvec(&WireEnvelope {
         version: WIRE_VERSION,
+        relayed_from,
         message,
     })
     .map_err(MpcError::encode)
@@ -84,10 +107,13 @@ pub(crate) fn encode_message(message: Message<AccountId>) -> Result<Vec<u8>, Mpc
 
 /// Decodes a peer message envelope; an unknown version, malformed or non-canonical bytes are an
 /// error.
-pub fn decode_message(payload: &[u8]) -> Result<Message<AccountId>, MpcError> {
+pub fn decode_message(payload: &[u8]) -> Result<Decoded, MpcError> {
     let envelope: WireEnvelope = envelope::decode_versioned_exact(payload, WIRE_VERSION, usize::MAX)
         .map_err(|e| MpcError::Decode(format!("peer message: {e}")))?;
-    Ok(envelope.message)
+    Ok(Decoded {
+        relayed_from: envelope.relayed_from,
+        message: envelope.message,
+    })
 }
 
 /// What a session is and how long it may take.
@@ -158,6 +184,26 @@ impl MissingRound {
             return Err(bad());
         }
         Ok(Self { protocol, number, echo })
+    }
+}
+
+impl MissingRound {
+    /// Whether this round's messages are broadcast-only in keywheel's protocols, so that every
+    /// receiver forwards them (echo rounds, KeyInit, AuxGen rounds 1 and 2): a member missing one
+    /// is missing it because nobody it could hear from got it. Rounds with a direct part — AuxGen
+    /// round 3, the reshare's round 1 — are not, and signing relays nothing. The chain keeps the
+    /// same table (`ReportedRound::relayed`); a test checks this one against real sessions.
+    pub fn relayed(&self) -> bool {
+        if !self.protocol.relays_broadcasts() {
+            return false;
+        }
+        self.echo
+            || match self.protocol {
+                ProtocolKind::KeyInit => true,
+                ProtocolKind::AuxGen => self.number != 3,
+                ProtocolKind::Reshare => self.number != 1,
+                ProtocolKind::Signing => false,
+            }
     }
 }
 
@@ -376,12 +422,17 @@ where
             .map_err(panicked)?
             .map_err(protocol_err)?;
     let mut cached: Vec<manul::session::VerifiedMessage<AccountId>> = Vec::new();
+    // Everyone this party has sent to or heard from in any round: where relays go.
+    let mut participants: BTreeSet<AccountId> = BTreeSet::new();
+    let me = session.verifier();
 
     loop {
         let shared = Arc::new(session);
         let mut accum = shared.make_accumulator();
         let mut tasks = JoinSet::new();
         debug!(round = %shared.round_id(), "round starts");
+        participants.extend(shared.message_destinations().iter().copied());
+        participants.extend(shared.expecting_messages_from().iter().copied());
 
         for destination in shared.message_destinations().iter().copied() {
             let s = shared.clone();
@@ -404,6 +455,10 @@ where
                 warn!(from = ?message.from(), "dropping a message from a party this round does not expect");
                 continue;
             }
+            // A second copy (sent again or relayed) must now be dropped as a duplicate.
+            shared
+                .begin_processing_cached(&mut accum, &message)
+                .map_err(protocol_err)?;
             let s = shared.clone();
             tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(message))));
         }
@@ -423,26 +478,45 @@ where
                     let Some(incoming) = incoming else {
                         return Err(MpcError::ChannelClosed(label.clone()));
                     };
-                    let message = match decode_message(&incoming.payload) {
+                    let Decoded { relayed_from, message } = match decode_message(&incoming.payload) {
                         Ok(m) => m,
                         Err(e) => {
                             warn!(from = ?incoming.from, "dropping undecodable message: {e}");
                             continue;
                         }
                     };
-                    let Some(verified) = shared
-                        .preprocess_message(&mut accum, &incoming.from, message)
-                        .map_err(protocol_err)?
-                        .ok()
-                    else {
+                    // A relay is checked against its signer, and a failed check is held against
+                    // nobody: the forwarder chose what to forward.
+                    let signer = relayed_from.unwrap_or(incoming.from);
+                    if signer == me {
+                        continue;
+                    }
+                    let to_relay = (relayed_from.is_none()
+                        && spec.kind.relays_broadcasts()
+                        && !message.carries_direct_message())
+                    .then(|| message.clone());
+                    let preprocessed = match relayed_from {
+                        Some(_) => shared.preprocess_relayed_message(&mut accum, &signer, message),
+                        None => shared.preprocess_message(&mut accum, &signer, message),
+                    };
+                    let Some(verified) = (match preprocessed.map_err(protocol_err)? {
+                        PreprocessOutcome::ToProcess(verified) => Some(*verified),
+                        PreprocessOutcome::Cached => None,
+                        PreprocessOutcome::Error(e) => {
+                            debug!(from = ?incoming.from, ?relayed_from, "dropping a message: {e:?}");
+                            continue;
+                        }
+                    }) else {
+                        relay(&channels.outgoing, &shared, to_relay, signer, &participants, &label).await?;
                         continue;
                     };
                     // manul checks session, round and signature but not that the round expects
                     // the sender, and would fail this session on such a message: drop it.
-                    if !shared.expecting_messages_from().contains(&incoming.from) {
-                        warn!(from = ?incoming.from, "dropping a message from a party this round does not expect");
+                    if !shared.expecting_messages_from().contains(&signer) {
+                        warn!(from = ?signer, "dropping a message from a party this round does not expect");
                         continue;
                     }
+                    relay(&channels.outgoing, &shared, to_relay, signer, &participants, &label).await?;
                     {
                         let s = shared.clone();
                         tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(verified))));
@@ -493,6 +567,36 @@ where
         };
         return outcome_from_report(spec, report, current, true, &label);
     }
+}
+
+/// Forwards a broadcast-only message that `signer` sent us to every other participant, once:
+/// whoever received it, everyone does, so withholding it from one member withholds it from all,
+/// and a member never waits in such a round for what another member already has. Duplicates
+/// are dropped on receipt, so a message is forwarded at most once per receiver.
+async fn relay<P: Protocol<AccountId>>(
+    outgoing: &mpsc::Sender<Outgoing>,
+    session: &Session<P, ProtocolSessionParams>,
+    message: Option<Message<AccountId>>,
+    signer: AccountId,
+    participants: &BTreeSet<AccountId>,
+    label: &str,
+) -> Result<(), MpcError> {
+    let Some(message) = message else {
+        return Ok(());
+    };
+    let me = session.verifier();
+    for to in participants.iter().filter(|p| **p != me && **p != signer) {
+        let payload = encode_envelope(Some(signer), message.clone())?;
+        outgoing
+            .send(Outgoing {
+                protocol_session_id: session.session_id().as_ref().to_vec(),
+                to: *to,
+                payload,
+            })
+            .await
+            .map_err(|_| MpcError::ChannelClosed(label.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Names the offenders of a session that produced no result. Parties whose messages are missing
@@ -586,9 +690,9 @@ mod tests {
         assert!(decode_message(&payload).is_ok());
 
         let mut future = payload.clone();
-        future[0] = 2; // postcard varint u16: the version is the first byte
+        future[0] = 3; // postcard varint u16: the version is the first byte
         let err = decode_message(&future).unwrap_err();
-        assert!(err.to_string().contains("version 2 is not supported"), "{err}");
+        assert!(err.to_string().contains("version 3 is not supported"), "{err}");
 
         assert!(matches!(
             decode_message(&payload[..payload.len() / 2]),

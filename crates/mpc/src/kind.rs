@@ -26,4 +26,12 @@ impl ProtocolKind {
             Self::Signing => "signing",
         }
     }
+
+    /// Whether a party forwards the messages it receives in this protocol's broadcast-only
+    /// rounds to the other participants (see [`crate::driver`]). The attempt protocols do, so
+    /// that a message withheld from one member is withheld from all, which the chain's silence
+    /// rule relies on; signing does not (its failures are not judged by the chain).
+    pub fn relays_broadcasts(&self) -> bool {
+        !matches!(self, Self::Signing)
+    }
 }

@@ -16,7 +16,9 @@ use rand_core::CryptoRngCore;
 use synedrion::SchemeParams;
 
 use crate::curve::{mul_generator, scalar_from_u64, SerPoint, SerScalar};
-use crate::driver::{encode_message, run_protocol_session, Channels, Outcome, Outgoing, ProtocolKind};
+use crate::driver::{
+    decode_message, encode_envelope, encode_message, run_protocol_session, Channels, Outcome, Outgoing, ProtocolKind,
+};
 use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner, ProtocolSessionParams};
 use crate::ops::{Attempt, Network, Reshared};
@@ -234,10 +236,10 @@ impl<N: Network> Network for Stray<'_, N> {
 }
 
 /// A network for a party that withholds one message from one victim: in session `target`, the
-/// `nth` message (from 1) it sends to `victim` is dropped, everything else is delivered. In a
+/// `nth` message (from 1) it signs for `victim` is dropped, everything else is delivered. In a
 /// reshare the first message to a party is round 1's (its subshare and commitments), the second
-/// the echo round's — withholding either blocks only the victim, which is what must not get the
-/// victim punished.
+/// the echo round's. Withholding the first blocks only the victim, which is what must not get the
+/// victim punished; the second is broadcast-only, so the others' relays deliver it anyway.
 pub struct Withhold<'a, N> {
     net: &'a N,
     target: SessionId,
@@ -268,7 +270,9 @@ impl<N: Network> Network for Withhold<'_, N> {
         tokio::spawn(async move {
             let mut to_victim = 0;
             while let Some(message) = rx.recv().await {
-                if message.to == victim {
+                // Only its own messages count: what it forwards for others is not its to withhold.
+                let own = decode_message(&message.payload).is_ok_and(|m| m.relayed_from.is_none());
+                if message.to == victim && own {
                     to_victim += 1;
                     if to_victim == nth {
                         tracing::warn!(?victim, nth, "fault injection: withholding a message");
@@ -277,6 +281,63 @@ impl<N: Network> Network for Withhold<'_, N> {
                 }
                 if forward.send(message).await.is_err() {
                     break;
+                }
+            }
+        });
+        Channels {
+            outgoing: tx,
+            incoming: inner.incoming,
+        }
+    }
+}
+
+/// A network for a party that forwards falsely, to frame `framed`: in every session it opens,
+/// each message it signs itself is also sent to its addressee as a relay "signed by" `framed`,
+/// and each relay it forwards is sent again together with every relay it forwarded before (a
+/// duplicate, and copies of finished rounds' messages). None of it may count against `framed`:
+/// the forwarder chose what to forward.
+pub struct FalseRelay<'a, N> {
+    net: &'a N,
+    framed: AccountId,
+}
+
+impl<'a, N: Network> FalseRelay<'a, N> {
+    /// Relays that frame `framed`, over `net`.
+    pub fn new(net: &'a N, framed: AccountId) -> Self {
+        Self { net, framed }
+    }
+}
+
+impl<N: Network> Network for FalseRelay<'_, N> {
+    fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels {
+        let inner = self.net.open(me, protocol_session_id);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Outgoing>(1024);
+        let (framed, forward) = (self.framed, inner.outgoing);
+        tokio::spawn(async move {
+            let mut forwarded: Vec<Outgoing> = Vec::new();
+            while let Some(message) = rx.recv().await {
+                let Ok(decoded) = decode_message(&message.payload) else {
+                    continue;
+                };
+                let mut extra = Vec::new();
+                match decoded.relayed_from {
+                    None => match encode_envelope(Some(framed), decoded.message) {
+                        Ok(payload) => extra.push(Outgoing {
+                            payload,
+                            ..message.clone()
+                        }),
+                        Err(e) => tracing::warn!("fault injection: could not forge a relay: {e}"),
+                    },
+                    Some(_) => {
+                        extra.push(message.clone());
+                        extra.extend(forwarded.iter().cloned());
+                        forwarded.push(message.clone());
+                    }
+                }
+                for m in std::iter::once(message).chain(extra) {
+                    if forward.send(m).await.is_err() {
+                        return;
+                    }
                 }
             }
         });

@@ -13,9 +13,13 @@
 //!   others name it with evidence the chain verifies;
 //! - [`InjectedFault::Withhold`]: as a staying holder, in a rotation's first attempt only, it
 //!   withholds its echo-round message from one victim (the first other member of the new
-//!   committee, in account order) and runs everything else honestly. The victim alone cannot
-//!   finish; it must not be the one punished (nobody is: one victim is fewer than `t`
-//!   reporters), and the retry rotates with everyone;
+//!   committee, in account order) and runs everything else honestly. The message is
+//!   broadcast-only, so every other participant forwards it: the victim finishes anyway, the
+//!   rotation happens on that attempt, and nobody is punished;
+//! - [`InjectedFault::WithholdSubshare`]: the same, but it withholds its round-1 message, which
+//!   carries the victim's subshare and cannot be forwarded. The victim alone cannot finish; it
+//!   must not be the one punished (nobody is: one victim is fewer than `t` reporters, and the
+//!   victim's own report excuses it), and the retry rotates with everyone;
 //! - [`InjectedFault::Stray`]: as a joiner (which sends nothing in a reshare's round 1), it first
 //!   sends every participant a validly signed round-1 message of the resharing session
 //!   (`keywheel_mpc::misbehave::Stray`), then takes part honestly. Every honest session must drop
@@ -89,17 +93,22 @@ impl Faults {
                 return keywheel_mpc::misbehave::reshare::<P>(rng, signer, inputs, old_share, cheat, attempt, net)
                     .await;
             }
-            Some(InjectedFault::Withhold) if old_share.is_some() && attempt_number == 1 => {
+            Some(fault @ (InjectedFault::Withhold | InjectedFault::WithholdSubshare))
+                if old_share.is_some() && attempt_number == 1 =>
+            {
                 let me = signer.account();
                 if let Some(victim) = inputs.new_committee.iter().copied().find(|p| *p != me) {
-                    warn!(
-                        ?victim,
-                        "fault injection: withholding the echo-round message from one member"
-                    );
+                    // The first message a staying holder signs for a member is round 1's, the
+                    // second the echo round's.
+                    let (nth, what) = match fault {
+                        InjectedFault::WithholdSubshare => (1, "round-1 message (its subshare)"),
+                        _ => (2, "echo-round message"),
+                    };
+                    warn!(?victim, "fault injection: withholding the {what} from one member");
                     let session = attempt
                         .spec(keywheel_mpc::driver::ProtocolKind::Reshare)
                         .protocol_session_id;
-                    let withholding = keywheel_mpc::misbehave::Withhold::new(net, session, victim, 2);
+                    let withholding = keywheel_mpc::misbehave::Withhold::new(net, session, victim, nth);
                     return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &withholding).await;
                 }
             }
@@ -141,6 +150,8 @@ pub enum InjectedFault {
     Malicious,
     /// Withholds one echo-round message from one member, in a rotation's first attempt.
     Withhold,
+    /// Withholds its round-1 message (a subshare) from one member, in a rotation's first attempt.
+    WithholdSubshare,
     /// As a joiner, sends round-1 messages it must not send.
     Stray,
 }
@@ -152,6 +163,7 @@ impl fmt::Display for InjectedFault {
             Self::Silent => "silent",
             Self::Malicious => "malicious",
             Self::Withhold => "withhold",
+            Self::WithholdSubshare => "withhold-subshare",
             Self::Stray => "stray",
         })
     }
@@ -166,9 +178,10 @@ impl FromStr for InjectedFault {
             "silent" => Ok(Self::Silent),
             "malicious" => Ok(Self::Malicious),
             "withhold" => Ok(Self::Withhold),
+            "withhold-subshare" => Ok(Self::WithholdSubshare),
             "stray" => Ok(Self::Stray),
             other => Err(format!(
-                "unknown fault `{other}`: use silent, malicious, withhold or stray"
+                "unknown fault `{other}`: use silent, malicious, withhold, withhold-subshare or stray"
             )),
         }
     }
@@ -238,6 +251,7 @@ mod tests {
         assert_eq!("silent".parse(), Ok(InjectedFault::Silent));
         assert_eq!("malicious".parse(), Ok(InjectedFault::Malicious));
         assert_eq!("withhold".parse(), Ok(InjectedFault::Withhold));
+        assert_eq!("withhold-subshare".parse(), Ok(InjectedFault::WithholdSubshare));
         assert_eq!("stray".parse(), Ok(InjectedFault::Stray));
         assert!("crash".parse::<InjectedFault>().is_err());
         assert_eq!(InjectedFault::Malicious.to_string(), "malicious");

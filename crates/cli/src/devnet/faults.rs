@@ -69,8 +69,12 @@ pub enum FaultSpec {
     Silent(Target),
     /// The TSS corrupts its resharing subshares.
     Malicious(Target),
-    /// The TSS withholds its echo-round message from one member in the rotation's first attempt.
+    /// The TSS withholds its echo-round message from one member in the rotation's first attempt
+    /// (broadcast-only: the others forward it).
     Withhold(Target),
+    /// The TSS withholds its round-1 message (a subshare, which nobody can forward) from one
+    /// member in the rotation's first attempt.
+    WithholdSubshare(Target),
     /// The TSS, joining, sends round-1 messages a joiner must not send (`auto`: whichever
     /// validator joins next).
     Stray(Target),
@@ -88,6 +92,7 @@ impl FaultSpec {
             Self::Silent(_) => "silent",
             Self::Malicious(_) => "malicious",
             Self::Withhold(_) => "withhold",
+            Self::WithholdSubshare(_) => "withhold-subshare",
             Self::Stray(_) => "stray",
             Self::NodeRestart => "node-restart",
             Self::NodeRollback => "node-rollback",
@@ -97,7 +102,12 @@ impl FaultSpec {
     /// Whom it acts on (`None` for the node).
     pub fn target(&self) -> Option<Target> {
         match self {
-            Self::Crash(t) | Self::Silent(t) | Self::Malicious(t) | Self::Withhold(t) | Self::Stray(t) => Some(*t),
+            Self::Crash(t)
+            | Self::Silent(t)
+            | Self::Malicious(t)
+            | Self::Withhold(t)
+            | Self::WithholdSubshare(t)
+            | Self::Stray(t) => Some(*t),
             Self::NodeRestart | Self::NodeRollback => None,
         }
     }
@@ -109,6 +119,7 @@ impl FaultSpec {
             Self::Silent(_) => Self::Silent(Target::Named(i)),
             Self::Malicious(_) => Self::Malicious(Target::Named(i)),
             Self::Withhold(_) => Self::Withhold(Target::Named(i)),
+            Self::WithholdSubshare(_) => Self::WithholdSubshare(Target::Named(i)),
             Self::Stray(_) => Self::Stray(Target::Named(i)),
             other @ (Self::NodeRestart | Self::NodeRollback) => other,
         }
@@ -119,7 +130,7 @@ impl FaultSpec {
     pub fn uses_switch(&self) -> bool {
         matches!(
             self,
-            Self::Silent(_) | Self::Malicious(_) | Self::Withhold(_) | Self::Stray(_)
+            Self::Silent(_) | Self::Malicious(_) | Self::Withhold(_) | Self::WithholdSubshare(_) | Self::Stray(_)
         )
     }
 
@@ -135,7 +146,7 @@ impl FaultSpec {
     ) -> bool {
         match (self, target) {
             (Self::NodeRestart | Self::NodeRollback, _) => true,
-            (Self::Malicious(_) | Self::Withhold(_), Some(t)) => staying.contains(t),
+            (Self::Malicious(_) | Self::Withhold(_) | Self::WithholdSubshare(_), Some(t)) => staying.contains(t),
             (Self::Stray(_), Some(t)) => new_committee.contains(t) && !staying.contains(t),
             (Self::Silent(_) | Self::Crash(_), Some(t)) => new_committee.contains(t),
             (_, None) => false,
@@ -145,7 +156,7 @@ impl FaultSpec {
     /// What its target must be in a rotation for the fault to act there.
     pub fn needs(&self) -> &'static str {
         match self {
-            Self::Malicious(_) | Self::Withhold(_) => "a staying member",
+            Self::Malicious(_) | Self::Withhold(_) | Self::WithholdSubshare(_) => "a staying member",
             Self::Stray(_) => "the joiner",
             Self::Silent(_) | Self::Crash(_) => "in the new committee",
             Self::NodeRestart | Self::NodeRollback => "-",
@@ -157,10 +168,13 @@ impl FaultSpec {
         match self {
             Self::Crash(_) | Self::Silent(_) => Some("Excluded"),
             Self::Malicious(_) => Some("Stake"),
-            // One victim is fewer than `t` reporters: the chain cannot tell the withholder from
-            // its victim, so it punishes neither and retries.
+            // A withheld echo reaches the victim through the others. A withheld subshare blocks
+            // the victim alone: one victim is fewer than `t` reporters, so the chain cannot tell
+            // the withholder from its victim; it punishes neither and retries.
             // Stray messages are dropped: nobody was hurt.
-            Self::Withhold(_) | Self::Stray(_) | Self::NodeRestart | Self::NodeRollback => None,
+            Self::Withhold(_) | Self::WithholdSubshare(_) | Self::Stray(_) | Self::NodeRestart | Self::NodeRollback => {
+                None
+            }
         }
     }
 }
@@ -176,6 +190,7 @@ impl fmt::Display for FaultSpec {
             Self::Silent(t) => write!(f, "silent:{}", target(t)),
             Self::Malicious(t) => write!(f, "malicious:{}", target(t)),
             Self::Withhold(t) => write!(f, "withhold:{}", target(t)),
+            Self::WithholdSubshare(t) => write!(f, "withhold-subshare:{}", target(t)),
             Self::Stray(t) => write!(f, "stray:{}", target(t)),
             Self::NodeRestart => f.write_str("node-restart"),
             Self::NodeRollback => f.write_str("node-rollback"),
@@ -205,7 +220,8 @@ impl FromStr for FaultSpec {
         }
         let (kind, rest) = s.split_once(':').ok_or_else(|| {
             format!(
-                "`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v>, withhold:<v>, stray:<v>, node-restart or node-rollback"
+                "`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v>, withhold:<v>, withhold-subshare:<v>, stray:<v>, \
+                 node-restart or node-rollback"
             )
         })?;
         match kind {
@@ -219,9 +235,11 @@ impl FromStr for FaultSpec {
             "silent" => Ok(Self::Silent(parse_target(rest)?)),
             "malicious" => Ok(Self::Malicious(parse_target(rest)?)),
             "withhold" => Ok(Self::Withhold(parse_target(rest)?)),
+            "withhold-subshare" => Ok(Self::WithholdSubshare(parse_target(rest)?)),
             "stray" => Ok(Self::Stray(parse_target(rest)?)),
             other => Err(format!(
-                "unknown fault `{other}`: use crash, silent, malicious, withhold, stray, node-restart or node-rollback"
+                "unknown fault `{other}`: use crash, silent, malicious, withhold, withhold-subshare, stray, node-restart \
+                 or node-rollback"
             )),
         }
     }
@@ -365,9 +383,10 @@ impl FaultSummary {
         } else if self.rotated_on_attempt.is_none() {
             failures.push(format!("fault {}: the session did not rotate", self.fault));
         }
-        if let Some(FaultSpec::Withhold(_) | FaultSpec::Stray(_)) = spec {
-            // Withheld: only the victim was blocked; it reported the withholder, everyone else
-            // confirmed. Stray: every session dropped the messages.
+        if let Some(FaultSpec::Withhold(_) | FaultSpec::WithholdSubshare(_) | FaultSpec::Stray(_)) = spec {
+            // A withheld echo: forwarded to the victim by the others. A withheld subshare: only
+            // the victim was blocked; it reported the withholder, everyone else confirmed. Stray:
+            // every session dropped the messages.
             let punished: Vec<String> = slashes
                 .iter()
                 .filter(|s| Some(s.session) == self.session)
@@ -382,7 +401,14 @@ impl FaultSummary {
                     self.fault, self.rotated_on_attempt
                 ));
             }
-            if matches!(spec, Some(FaultSpec::Withhold(_))) && self.rotated_on_attempt.is_some_and(|a| a < 2) {
+            if matches!(spec, Some(FaultSpec::Withhold(_))) && self.rotated_on_attempt.is_some_and(|a| a != 1) {
+                failures.push(format!(
+                    "fault {}: the others forward a withheld echo, so it must not spoil the attempt, yet it rotated \
+                     on attempt {:?}",
+                    self.fault, self.rotated_on_attempt
+                ));
+            }
+            if matches!(spec, Some(FaultSpec::WithholdSubshare(_))) && self.rotated_on_attempt.is_some_and(|a| a < 2) {
                 failures.push(format!(
                     "fault {}: the victim could not finish attempt 1, yet it rotated",
                     self.fault
@@ -433,6 +459,7 @@ mod tests {
             "silent:v0",
             "malicious:auto",
             "withhold:v2",
+            "withhold-subshare:auto",
             "stray:auto",
             "node-restart",
             "node-rollback",
@@ -468,8 +495,12 @@ mod tests {
         }
         assert!(FaultSpec::NodeRestart.can_act(None, &staying, &new_committee));
         assert!(FaultSpec::NodeRollback.can_act(None, &staying, &new_committee));
-        let withhold = FaultSpec::Withhold(Target::Auto);
-        assert!(acts(withhold, &stays) && !acts(withhold, &joins) && !acts(withhold, &old));
+        for withhold in [
+            FaultSpec::Withhold(Target::Auto),
+            FaultSpec::WithholdSubshare(Target::Auto),
+        ] {
+            assert!(acts(withhold, &stays) && !acts(withhold, &joins) && !acts(withhold, &old));
+        }
         let stray = FaultSpec::Stray(Target::Auto);
         assert!(acts(stray, &joins), "only a joiner sends nothing in round 1");
         assert!(!acts(stray, &stays) && !acts(stray, &old) && !acts(stray, &outside));
@@ -487,8 +518,8 @@ mod tests {
             attempt: 1,
             barred_until: session + 1,
         };
-        // Withheld: the victim cannot finish attempt 1; the retry rotates.
-        let mut f = applied(FaultSpec::Withhold(Target::Named(3)));
+        // A withheld subshare: the victim cannot finish attempt 1; the retry rotates.
+        let mut f = applied(FaultSpec::WithholdSubshare(Target::Named(3)));
         f.rotated_on_attempt = Some(2);
         assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
         assert!(
@@ -498,6 +529,12 @@ mod tests {
         assert!(f.judge(&[slash(2)])[0].contains("nobody may be"));
         f.rotated_on_attempt = Some(1);
         assert!(f.judge(&[])[0].contains("yet it rotated"));
+        // A withheld echo: forwarded by the others, so attempt 1 rotates.
+        let mut f = applied(FaultSpec::Withhold(Target::Named(3)));
+        assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
+        assert!(f.judge(&[slash(2)])[0].contains("nobody may be"));
+        f.rotated_on_attempt = Some(2);
+        assert!(f.judge(&[])[0].contains("must not spoil the attempt"));
         // Stray: dropped, so attempt 1 rotates.
         let mut f = applied(FaultSpec::Stray(Target::Named(6)));
         assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));

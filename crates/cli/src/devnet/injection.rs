@@ -216,7 +216,8 @@ async fn arm(
     Ok(target)
 }
 
-/// Arms `v`'s fault switch with `fault` (`silent`, `malicious`, `withhold`, `stray`), or disarms it.
+/// Arms `v`'s fault switch with `fault` (`silent`, `malicious`, `withhold`, `withhold-subshare`, `stray`),
+/// or disarms it.
 fn set_switch(v: &Validator, fault: Option<&str>) -> anyhow::Result<()> {
     #[cfg(feature = "fault-injection")]
     {
@@ -333,6 +334,13 @@ impl AimedFault {
                 true,
                 format!(
                     "{} stayed and withheld its echo-round message from one member in attempt 1",
+                    procs.validators[i].name
+                ),
+            ),
+            (FaultSpec::WithholdSubshare(_), Some(i)) => (
+                true,
+                format!(
+                    "{} stayed and withheld its round-1 message (a subshare) from one member in attempt 1",
                     procs.validators[i].name
                 ),
             ),

@@ -2,19 +2,25 @@
 //! a session with the right outcome, and nothing else (fast test params).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
 use manul::protocol::{BoxedFormat, BoxedRound, EchoBroadcast, EntryPoint, LocalError, Protocol, ProtocolMessagePart};
+use manul::session::SessionId;
 use rand_core::CryptoRngCore;
 use synedrion::{KeyInit, KeyInitProtocol};
 
 use super::{assert_every_flipped_byte_breaks, attempt, ids, rng, run_jumpstart, signers, TP};
-use crate::driver::{run_protocol_session, Fault, Outcome, ProtocolKind};
+use crate::driver::{
+    decode_message, run_protocol_session, Channels, Fault, MissingRound, Outcome, Outgoing, ProtocolKind,
+};
 use crate::evidence::EvidenceBlob;
 use crate::identity::{AccountId, PartySigner};
 use crate::local_net::LocalNetwork;
+use crate::misbehave::FalseRelay;
 use crate::ops::{self, Attempt, Network};
+use crate::share::ParentKeyShare;
 use crate::MpcError;
 
 /// Runs one session of `entry(party)` for every signer; `twisted = (party, wrap)` wraps that
@@ -236,4 +242,160 @@ async fn panic_inside_a_protocol_ends_only_that_session_as_a_local_error() {
     tokio::time::sleep(Duration::from_millis(10)).await;
     let shares = run_jumpstart(&committee, 2, &net).await;
     assert_eq!(shares.len(), 3);
+}
+
+/// What one party sent: the session, the round, whether it forwarded someone else's message, and
+/// whether the message has a direct part.
+type Sent = (Vec<u8>, MissingRound, bool, bool);
+
+/// A network that records every message its parties send (see [`Sent`]).
+#[derive(Clone)]
+struct Recording {
+    net: LocalNetwork,
+    kinds: BTreeMap<Vec<u8>, ProtocolKind>,
+    sent: Arc<Mutex<Vec<Sent>>>,
+}
+
+impl Network for Recording {
+    fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels {
+        let inner = self.net.open(me, protocol_session_id);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Outgoing>(1024);
+        let (kinds, sent, forward) = (self.kinds.clone(), self.sent.clone(), inner.outgoing);
+        tokio::spawn(async move {
+            while let Some(message) = rx.recv().await {
+                let decoded = decode_message(&message.payload).expect("the driver sends what it decodes");
+                let kind = kinds[&message.protocol_session_id];
+                let round = MissingRound::new(kind, decoded.message.round_id()).expect("a plain round");
+                sent.lock().unwrap().push((
+                    message.protocol_session_id.clone(),
+                    round,
+                    decoded.relayed_from.is_some(),
+                    decoded.message.carries_direct_message(),
+                ));
+                if forward.send(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+        Channels {
+            outgoing: tx,
+            incoming: inner.incoming,
+        }
+    }
+}
+
+/// Runs a jumpstart of `committee` at threshold `t`, each party over the network `net_for`
+/// gives it; returns each party's outcome.
+async fn jumpstart_over<N: Network + 'static>(
+    committee: &[PartySigner],
+    t: u32,
+    at: &Attempt,
+    net_for: impl Fn(AccountId) -> N,
+) -> BTreeMap<AccountId, Outcome<ParentKeyShare<TP>>> {
+    let ids = ids(committee);
+    let mut tasks = Vec::new();
+    for s in committee {
+        let (s, ids, at, net) = (s.clone(), ids.clone(), at.clone(), net_for(s.account()));
+        tasks.push(tokio::spawn(async move {
+            let outcome = ops::jumpstart::<TP>(&mut rng(), &s, &ids, t, &at, &net).await;
+            (s.account(), outcome.expect("no local error"))
+        }));
+    }
+    let mut out = BTreeMap::new();
+    for task in tasks {
+        let (id, outcome) = task.await.expect("no panic");
+        out.insert(id, outcome);
+    }
+    out
+}
+
+/// The driver forwards exactly the messages without a direct part, in the attempt protocols,
+/// and that is what `MissingRound::relayed` — the table the chain's silence rule mirrors —
+/// says for every round a jumpstart (KeyInit, the reshare, AuxGen) runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_driver_relays_exactly_the_rounds_the_table_calls_broadcast_only() {
+    super::init_tracing();
+    let committee = signers(4);
+    let at = attempt("relay-table", 60);
+    let kinds = [ProtocolKind::KeyInit, ProtocolKind::Reshare, ProtocolKind::AuxGen]
+        .into_iter()
+        .map(|k| (at.spec(k).protocol_session_id.as_ref().to_vec(), k))
+        .collect();
+    let recording = Recording {
+        net: LocalNetwork::new(),
+        kinds,
+        sent: Arc::default(),
+    };
+    let outcomes = jumpstart_over(&committee, 3, &at, |_| recording.clone()).await;
+    assert!(outcomes.values().all(|o| matches!(o, Outcome::Done(_))), "{outcomes:?}");
+
+    let sent = recording.sent.lock().unwrap().clone();
+    let mut own_rounds = BTreeSet::new();
+    let mut relayed_rounds = BTreeSet::new();
+    for (_, round, is_relay, direct) in &sent {
+        if *is_relay {
+            assert!(!direct, "a relay of a message with a direct part ({round})");
+            relayed_rounds.insert(*round);
+        } else {
+            assert_eq!(
+                round.relayed(),
+                !direct,
+                "{round}: the table disagrees with the messages"
+            );
+            own_rounds.insert(*round);
+        }
+    }
+    let broadcast_only: BTreeSet<_> = own_rounds.iter().copied().filter(|r| r.relayed()).collect();
+    assert_eq!(
+        relayed_rounds, broadcast_only,
+        "every broadcast-only round is relayed, and only those"
+    );
+    // Both kinds of round occur, so neither check above is vacuous.
+    assert!(own_rounds.iter().any(|r| !r.relayed()) && !broadcast_only.is_empty());
+    let aux3 = MissingRound {
+        protocol: ProtocolKind::AuxGen,
+        number: 3,
+        echo: false,
+    };
+    assert!(own_rounds.contains(&aux3), "{own_rounds:?}");
+}
+
+/// A committee member that forwards falsely during a whole jumpstart — its own messages as if
+/// the framed member signed them, every relay twice, earlier rounds' relays again — frames
+/// nobody: every member finishes with the same key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_relayer_frames_nobody_in_a_jumpstart() {
+    super::init_tracing();
+    let committee = signers(4);
+    let (relayer, framed) = (committee[0].account(), committee[1].account());
+    let at = attempt("false-relay-jumpstart", 60);
+    let net = LocalNetwork::new();
+    let outcomes = jumpstart_over(&committee, 3, &at, |me| FalseRelayNet {
+        net: net.clone(),
+        framed: (me == relayer).then_some(framed),
+    })
+    .await;
+    let mut keys = BTreeSet::new();
+    for (party, outcome) in outcomes {
+        match outcome {
+            Outcome::Done(share) => keys.insert(share.verifying_key().unwrap().to_encoded_point(true)),
+            Outcome::Failed { offenders } => panic!("{party:?} failed, naming {offenders:?}"),
+        };
+    }
+    assert_eq!(keys.len(), 1, "one key");
+}
+
+/// An owned network that is [`FalseRelay`] for the relayer and plain for everyone else.
+struct FalseRelayNet {
+    net: LocalNetwork,
+    framed: Option<AccountId>,
+}
+
+impl Network for FalseRelayNet {
+    fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels {
+        match self.framed {
+            Some(framed) => FalseRelay::new(&self.net, framed).open(me, protocol_session_id),
+            None => self.net.open(me, protocol_session_id),
+        }
+    }
 }

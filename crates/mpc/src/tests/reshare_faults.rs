@@ -13,7 +13,7 @@ use crate::driver::{encode_message, Fault, MissingRound, Outcome, Outgoing, Prot
 use crate::evidence::EvidenceBlob;
 use crate::identity::{AccountId, PartySigner};
 use crate::local_net::LocalNetwork;
-use crate::misbehave::{reshare_session, Cheat, Stray, Withhold};
+use crate::misbehave::{reshare_session, Cheat, FalseRelay, Stray, Withhold};
 use crate::ops::{Attempt, Network};
 use crate::reshare::{Reshare, ReshareInputs};
 use crate::share::{ParentKeyShare, ThresholdShare};
@@ -294,79 +294,138 @@ async fn a_joiner_sending_round1_messages_to_everyone_ends_no_honest_session() {
     assert_eq!(outcomes.len(), 5);
 }
 
-/// One staying holder withholds one message from one victim — its round-1 message (subshare
-/// and commitments), or its echo-round message. Only the victim is blocked. What every party
-/// reports is what the chain judges: the victim names the withholder at the round it missed,
-/// and anyone who names the victim names it only for a later round of the same protocol, the
-/// shape the chain's causal rule discards (`ReportedRound::precedes`; the chain's side is
-/// `tests/rules.rs` and the property `tests/blame.rs` of `keywheel-chain`). So the victim cannot
-/// be judged silent, and no honest party other than the victim is named at all.
+/// Runs the reshare of `s` with `withholder` withholding the `nth` message it signs for `victim`
+/// (see [`Withhold`]); returns every other party's outcome.
+async fn withholding(
+    s: &Setup,
+    withholder: &PartySigner,
+    victim: AccountId,
+    nth: usize,
+    label: &str,
+) -> BTreeMap<AccountId, ReshareOutcome> {
+    let at = attempt(label, 6);
+    let net = LocalNetwork::new();
+    let spec = at.spec(ProtocolKind::Reshare);
+    let others: Vec<PartySigner> = s.everyone[1..]
+        .iter()
+        .filter(|p| p.account() != withholder.account())
+        .cloned()
+        .collect();
+    let honest = reshare_sessions_background(&others, &s.inputs, &s.old, &at, &net);
+    let withholding = Withhold::new(&net, spec.protocol_session_id.clone(), victim, nth);
+    let mut w_rng = rng();
+    let w_share = s.old.get(&withholder.account()).cloned();
+    let own = reshare_session(
+        &mut w_rng,
+        withholder,
+        s.inputs.clone(),
+        w_share,
+        None,
+        &at,
+        &withholding,
+    );
+    tokio::join!(honest, own).0
+}
+
+/// One staying holder withholds its round-1 message (subshare and commitments) from one victim.
+/// The message has a direct part, so nobody can forward it: only the victim is blocked. What every
+/// party reports is what the chain judges: the victim names the withholder at the round it
+/// missed, and anyone who names the victim names it only for a later round of the same protocol,
+/// the shape the chain's causal rule discards for a round with direct messages
+/// (`ReportedRound::precedes`, `ReportedRound::relayed`; the chain's side is `tests/rules.rs` and
+/// the property `tests/blame.rs` of `keywheel-chain`). So the victim cannot be judged silent, and
+/// no honest party other than the victim is named at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn withholding_one_message_from_one_victim_leaves_the_victim_excused() {
+async fn withholding_a_subshare_from_one_victim_leaves_the_victim_excused() {
     super::init_tracing();
     let s = setup();
     let withholder = s.everyone[2].clone();
-    for (nth, victim, label) in [(1, 3, "withhold-round1"), (2, 5, "withhold-echo")] {
-        let victim = s.everyone[victim].account();
-        let at = attempt(label, 6);
-        let net = LocalNetwork::new();
-        let spec = at.spec(ProtocolKind::Reshare);
-        let others: Vec<PartySigner> = s.everyone[1..]
-            .iter()
-            .filter(|p| p.account() != withholder.account())
-            .cloned()
-            .collect();
-        let honest = reshare_sessions_background(&others, &s.inputs, &s.old, &at, &net);
-        let withholding = Withhold::new(&net, spec.protocol_session_id.clone(), victim, nth);
-        let mut w_rng = rng();
-        let w_share = s.old.get(&withholder.account()).cloned();
-        let own = reshare_session(
-            &mut w_rng,
-            &withholder,
-            s.inputs.clone(),
-            w_share,
-            None,
-            &at,
-            &withholding,
-        );
-        let (outcomes, _) = tokio::join!(honest, own);
+    let victim = s.everyone[3].account();
+    let outcomes = withholding(&s, &withholder, victim, 1, "withhold-round1").await;
 
-        let Outcome::Failed { offenders } = &outcomes[&victim] else {
-            panic!(
-                "the victim cannot finish without the withheld message: {:?}",
-                outcomes[&victim]
-            );
-        };
-        assert_eq!(
-            offenders.len(),
-            1,
-            "the victim names the withholder only: {offenders:?}"
+    let Outcome::Failed { offenders } = &outcomes[&victim] else {
+        panic!(
+            "the victim cannot finish without the withheld message: {:?}",
+            outcomes[&victim]
         );
-        assert_eq!(offenders[0].party, withholder.account());
-        let missed = offenders[0].rounds[0];
-        let expected = MissingRound {
-            protocol: ProtocolKind::Reshare,
-            number: 1,
-            echo: nth == 2,
+    };
+    assert_eq!(
+        offenders.len(),
+        1,
+        "the victim names the withholder only: {offenders:?}"
+    );
+    assert_eq!(offenders[0].party, withholder.account());
+    let missed = MissingRound {
+        protocol: ProtocolKind::Reshare,
+        number: 1,
+        echo: false,
+    };
+    assert_eq!(offenders[0].rounds, vec![missed], "the round the victim missed");
+    for (party, outcome) in &outcomes {
+        let Outcome::Failed { offenders } = outcome else {
+            continue;
         };
-        assert_eq!(offenders[0].rounds, vec![expected], "the round the victim missed");
-        for (party, outcome) in &outcomes {
-            let Outcome::Failed { offenders } = outcome else {
-                continue;
-            };
-            for o in offenders.iter().filter(|o| o.party != withholder.account()) {
-                assert_eq!(o.party, victim, "{party:?} named an honest party other than the victim");
-                assert!(
-                    o.rounds.iter().all(|r| r.protocol == missed.protocol && *r > missed),
-                    "{party:?} named the victim for {:?}, not after the round it was blocked in ({missed})",
-                    o.rounds
-                );
-            }
+        for o in offenders.iter().filter(|o| o.party != withholder.account()) {
+            assert_eq!(o.party, victim, "{party:?} named an honest party other than the victim");
+            assert!(
+                o.rounds.iter().all(|r| r.protocol == missed.protocol && *r > missed),
+                "{party:?} named the victim for {:?}, not after the round it was blocked in ({missed})",
+                o.rounds
+            );
         }
-        // Withholding the echo-round message blocks the victim alone: everyone else finishes.
-        if nth == 2 {
-            let done = outcomes.values().filter(|o| matches!(o, Outcome::Done(_))).count();
-            assert_eq!(done, outcomes.len() - 1, "all but the victim finish");
+    }
+}
+
+/// One staying holder withholds its echo-round message from one victim. That message is
+/// broadcast-only, so every other participant forwards it on receipt: the victim gets it anyway,
+/// and every party — the victim too — finishes with a share of the same key. Withholding a
+/// broadcast from one member is withholding it from none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broadcast_withheld_from_one_victim_reaches_it_through_the_others() {
+    super::init_tracing();
+    let s = setup();
+    let withholder = s.everyone[2].clone();
+    let victim = s.everyone[5].account();
+    let outcomes = withholding(&s, &withholder, victim, 2, "withhold-echo").await;
+    let key = s.inputs.old.verifying_key_point().unwrap();
+    assert_eq!(outcomes.len(), 4, "every party but the withholder reported");
+    for (party, outcome) in &outcomes {
+        match outcome {
+            Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key, "{party:?}"),
+            Outcome::Done(None) => assert!(!s.inputs.new_committee.contains(party)),
+            other => panic!("{party:?} did not finish: {other:?}"),
+        }
+    }
+}
+
+/// A participant forwards falsely to frame an honest one: its own messages "relayed from" the
+/// victim (the signature is not the victim's), every relay twice, and earlier rounds' relays
+/// again. Nothing of it is held against the framed party, and nobody's session fails: every
+/// honest party finishes with a share of the same key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn false_relays_frame_nobody() {
+    super::init_tracing();
+    let s = setup();
+    let relayer = s.everyone[2].clone();
+    let framed = s.everyone[3].account();
+    let at = attempt("false-relay", 8);
+    let net = LocalNetwork::new();
+    let others: Vec<PartySigner> = s.everyone[1..]
+        .iter()
+        .filter(|p| p.account() != relayer.account())
+        .cloned()
+        .collect();
+    let honest = reshare_sessions_background(&others, &s.inputs, &s.old, &at, &net);
+    let forging = FalseRelay::new(&net, framed);
+    let mut r_rng = rng();
+    let r_share = s.old.get(&relayer.account()).cloned();
+    let own = reshare_session(&mut r_rng, &relayer, s.inputs.clone(), r_share, None, &at, &forging);
+    let (outcomes, own) = tokio::join!(honest, own);
+    let key = s.inputs.old.verifying_key_point().unwrap();
+    for (party, outcome) in outcomes.iter().chain([(&relayer.account(), &own.unwrap())]) {
+        match outcome {
+            Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key, "{party:?}"),
+            other => panic!("{party:?} did not finish: {other:?}"),
         }
     }
 }

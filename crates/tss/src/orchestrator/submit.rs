@@ -153,3 +153,34 @@ pub(super) async fn submit_report(res: &Resources, call: Call) -> Option<Call> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The chain's silence rule excuses a reporter only for rounds the TSS does not relay: the
+    /// two tables (`MissingRound::relayed`, checked against real sessions in keywheel-mpc, and
+    /// `ReportedRound::relayed`) must say the same for every round a report can name.
+    #[test]
+    fn the_chain_and_the_driver_agree_on_which_rounds_are_relayed() {
+        let party = AccountId([7; 32]);
+        let mut compared = 0;
+        for protocol in [ProtocolKind::KeyInit, ProtocolKind::Reshare, ProtocolKind::AuxGen] {
+            for number in 1..=ReportedRound::MAX_NUMBER {
+                for echo in [false, true] {
+                    let round = MissingRound { protocol, number, echo };
+                    let reported = silence(party, round).expect("an attempt protocol").round;
+                    assert_eq!(reported.relayed(), round.relayed(), "{round}");
+                    compared += 1;
+                }
+            }
+        }
+        assert_eq!(compared, 3 * 16 * 2);
+        let signing = MissingRound {
+            protocol: ProtocolKind::Signing,
+            number: 1,
+            echo: false,
+        };
+        assert!(silence(party, signing).is_none(), "signing rounds are never reported");
+    }
+}

@@ -11,7 +11,9 @@ use super::{
     wire_format::WireFormat,
     LocalError,
 };
-use crate::protocol::{DirectMessage, EchoBroadcast, NormalBroadcast, ProtocolMessagePartHashable, RoundId};
+use crate::protocol::{
+    DirectMessage, EchoBroadcast, NormalBroadcast, ProtocolMessagePart, ProtocolMessagePartHashable, RoundId,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct SerializedSignature(#[serde(with = "SliceLike::<Hex>")] Box<[u8]>);
@@ -237,6 +239,19 @@ where
     /// The verifier of the party this message is intended for.
     pub fn destination(&self) -> &Verifier {
         &self.destination
+    }
+
+    /// Whether the message has a direct part, which only its destination may read (keywheel
+    /// patch). Without one it is the same for every destination — the destination above is not
+    /// signed — so a receiver can forward it as it came, and the signer's signatures still hold.
+    pub fn carries_direct_message(&self) -> bool {
+        !self.direct_message.payload().is_none()
+    }
+
+    /// The round its direct part says it belongs to (keywheel patch; the other parts may say
+    /// otherwise, which [`Session::preprocess_message`](`crate::session::Session::preprocess_message`) refuses).
+    pub fn round_id(&self) -> &RoundId {
+        self.direct_message.metadata().round_id()
     }
 
     pub(crate) fn unify_metadata(self) -> Option<CheckedMessage> {

@@ -302,6 +302,48 @@ where
         from: &SP::Verifier,
         message: Message<SP::Verifier>,
     ) -> Result<PreprocessOutcome<SP::Verifier>, LocalError> {
+        self.preprocess(accum, from, message, true)
+    }
+
+    /// Like [`preprocess_message`](`Self::preprocess_message`), for a message that `signer`
+    /// signed but another party forwarded (keywheel patch). Whatever is wrong with it is recorded
+    /// against nobody: the forwarder chose what to forward, so a failed check says nothing about
+    /// `signer`. The message is dropped instead (an `Error` outcome that is not in the report).
+    pub fn preprocess_relayed_message(
+        &self,
+        accum: &mut RoundAccumulator<P, SP>,
+        signer: &SP::Verifier,
+        message: Message<SP::Verifier>,
+    ) -> Result<PreprocessOutcome<SP::Verifier>, LocalError> {
+        self.preprocess(accum, signer, message, false)
+    }
+
+    /// Registers a message cached in the previous round as being processed in this one (keywheel
+    /// patch), so that a second copy of it is dropped as a duplicate by
+    /// [`preprocess_message`](`Self::preprocess_message`) instead of failing the round with a
+    /// `LocalError` when both are added.
+    pub fn begin_processing_cached(
+        &self,
+        accum: &mut RoundAccumulator<P, SP>,
+        message: &VerifiedMessage<SP::Verifier>,
+    ) -> Result<(), LocalError> {
+        accum.mark_processing(message)
+    }
+
+    fn preprocess(
+        &self,
+        accum: &mut RoundAccumulator<P, SP>,
+        from: &SP::Verifier,
+        message: Message<SP::Verifier>,
+        record_errors: bool,
+    ) -> Result<PreprocessOutcome<SP::Verifier>, LocalError> {
+        let register = |accum: &mut RoundAccumulator<P, SP>, err: &str| -> Result<(), LocalError> {
+            if record_errors {
+                accum.register_unprovable_error(from, RemoteError::new(err))
+            } else {
+                Ok(())
+            }
+        };
         // Quick preliminary checks, before we proceed with more expensive verification
         let key = self.verifier();
         if self.transcript.is_banned(from) || accum.is_banned(from) {
@@ -313,7 +355,7 @@ where
             Some(checked_message) => checked_message,
             None => {
                 let err = "Mismatched metadata in bundled messages.";
-                accum.register_unprovable_error(from, RemoteError::new(err))?;
+                register(accum, err)?;
                 trace!("{key:?} {err}");
                 return Ok(PreprocessOutcome::remote_error(err));
             }
@@ -322,7 +364,7 @@ where
 
         if checked_message.metadata().session_id() != &self.session_id {
             let err = "The received message has an incorrect session ID";
-            accum.register_unprovable_error(from, RemoteError::new(err))?;
+            register(accum, err)?;
             trace!("{key:?} {err}");
             return Ok(PreprocessOutcome::remote_error(err));
         }
@@ -338,8 +380,8 @@ where
 
         let message_for = if message_round_id == self.round_id() {
             if accum.message_is_being_processed(from) {
+                // keywheel patch: a second copy (sent again, or relayed) is dropped, not recorded.
                 let err = "Message from this party is already being processed";
-                accum.register_unprovable_error(from, RemoteError::new(err))?;
                 trace!("{key:?} {err}");
                 return Ok(PreprocessOutcome::remote_error(err));
             }
@@ -347,14 +389,14 @@ where
         } else if acceptable_round_ids.contains(&message_round_id) {
             if accum.message_is_cached(from, &message_round_id) {
                 let err = format!("Message for {:?} is already cached", message_round_id);
-                accum.register_unprovable_error(from, RemoteError::new(&err))?;
                 trace!("{key:?} {err}");
                 return Ok(PreprocessOutcome::remote_error(err));
             }
             MessageFor::SimultaneousRound
         } else {
+            // keywheel patch: a copy of a finished round's message (a relay or a retransmission
+            // that arrived late) is dropped, not recorded: its sender did nothing wrong.
             let err = format!("Unexpected message round ID: {:?}", message_round_id);
-            accum.register_unprovable_error(from, RemoteError::new(&err))?;
             trace!("{key:?} {err}");
             return Ok(PreprocessOutcome::remote_error(err));
         };
@@ -365,13 +407,13 @@ where
             Ok(verified_message) => verified_message,
             Err(MessageVerificationError::InvalidSignature) => {
                 let err = "The signature could not be deserialized.";
-                accum.register_unprovable_error(from, RemoteError::new(err))?;
+                register(accum, err)?;
                 trace!("{key:?} {err}");
                 return Ok(PreprocessOutcome::remote_error(err));
             }
             Err(MessageVerificationError::SignatureMismatch) => {
                 let err = "Message verification failed.";
-                accum.register_unprovable_error(from, RemoteError::new(err))?;
+                register(accum, err)?;
                 trace!("{key:?} {err}");
                 return Ok(PreprocessOutcome::remote_error(err));
             }

@@ -47,6 +47,50 @@ impl Dropped {
     }
 }
 
+/// Why the listener closed an inbound connection it did not have to (a label of
+/// `keywheel_tss_connections_closed_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionEnd {
+    /// Refused at once: too many handshakes in progress.
+    Busy,
+    /// Refused at once: too many handshakes in progress from its address.
+    BusyAddress,
+    /// Its handshake took too long.
+    HandshakeTimeout,
+    /// It started no frame for the idle time.
+    Idle,
+    /// One of its frames took too long to arrive.
+    SlowFrame,
+    /// The same account connected again; the newer connection stays.
+    Replaced,
+    /// Its account left the directory, or declared another key.
+    Undeclared,
+}
+
+impl ConnectionEnd {
+    const ALL: [ConnectionEnd; 7] = [
+        ConnectionEnd::Busy,
+        ConnectionEnd::BusyAddress,
+        ConnectionEnd::HandshakeTimeout,
+        ConnectionEnd::Idle,
+        ConnectionEnd::SlowFrame,
+        ConnectionEnd::Replaced,
+        ConnectionEnd::Undeclared,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            ConnectionEnd::Busy => "busy",
+            ConnectionEnd::BusyAddress => "busy_address",
+            ConnectionEnd::HandshakeTimeout => "handshake_timeout",
+            ConnectionEnd::Idle => "idle",
+            ConnectionEnd::SlowFrame => "slow_frame",
+            ConnectionEnd::Replaced => "replaced",
+            ConnectionEnd::Undeclared => "undeclared",
+        }
+    }
+}
+
 #[derive(Default)]
 struct Histogram {
     buckets: [u64; LATENCY_BUCKETS.len()],
@@ -82,8 +126,12 @@ pub struct Metrics {
     pub halted: AtomicU64,
     /// Retired shares shredded once the chain was far enough past their rotation.
     pub shredded: AtomicU64,
+    /// Failed `accept` calls on the peer port (e.g. out of file descriptors).
+    pub accept_errors: AtomicU64,
     /// Indexed by `Dropped as usize` (declaration order, as in `Dropped::ALL`).
     dropped: [AtomicU64; Dropped::ALL.len()],
+    /// Indexed by `ConnectionEnd as usize`.
+    connections_closed: [AtomicU64; ConnectionEnd::ALL.len()],
     latency: Locked<Histogram>,
 }
 
@@ -96,6 +144,16 @@ impl Metrics {
     /// Frames dropped for `why` so far.
     pub fn dropped_count(&self, why: Dropped) -> u64 {
         self.dropped[why as usize].load(Ordering::Relaxed)
+    }
+
+    /// Counts an inbound connection the listener closed.
+    pub fn connection_closed(&self, why: ConnectionEnd) {
+        self.connections_closed[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Inbound connections closed for `why` so far.
+    pub fn connections_closed_count(&self, why: ConnectionEnd) -> u64 {
+        self.connections_closed[why as usize].load(Ordering::Relaxed)
     }
 
     /// Records one signing latency.
@@ -161,6 +219,11 @@ impl Metrics {
             &self.unknown_peers,
         );
         counter(
+            "keywheel_tss_accept_errors_total",
+            "Failed accepts on the peer port (the listener backs off after each).",
+            &self.accept_errors,
+        );
+        counter(
             "keywheel_tss_shredded_total",
             "Retired shares shredded, K sessions after their rotation on a checked chain.",
             &self.shredded,
@@ -177,6 +240,17 @@ impl Metrics {
                 "keywheel_tss_frames_dropped_total{{reason=\"{}\"}} {}\n",
                 why.label(),
                 self.dropped_count(why)
+            ));
+        }
+        out.push_str(
+            "# HELP keywheel_tss_connections_closed_total Inbound peer connections the listener closed, by reason.\n",
+        );
+        out.push_str("# TYPE keywheel_tss_connections_closed_total counter\n");
+        for why in ConnectionEnd::ALL {
+            out.push_str(&format!(
+                "keywheel_tss_connections_closed_total{{reason=\"{}\"}} {}\n",
+                why.label(),
+                self.connections_closed_count(why)
             ));
         }
         let h = self.latency.lock();

@@ -18,6 +18,10 @@ use super::state::{Outbound, TransportState};
 
 /// How long a frame may wait for its peer to become reachable.
 pub const FRAME_TTL: Duration = Duration::from_secs(120);
+/// An outbound connection unused for this long is dialled anew before its next frame: well
+/// inside the receiver's idle limit (`InboundLimits::idle`, 300 s), so a frame is never written
+/// into a connection the receiver is closing for idleness at that moment.
+const REDIAL_AFTER_IDLE: Duration = Duration::from_secs(120);
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
 
@@ -64,10 +68,15 @@ async fn dial_once(state: &TransportState, peer: AccountId) -> Result<NoiseStrea
 
 pub(super) async fn dial(state: std::sync::Weak<TransportState>, peer: AccountId, mut queue: mpsc::Receiver<Outbound>) {
     let mut conn: Option<NoiseStream> = None;
+    let mut last_used = Instant::now();
     let mut backoff = BACKOFF_MIN;
     while let Some(outbound) = queue.recv().await {
         if conn.as_ref().is_some_and(NoiseStream::peer_closed) {
             debug!(?peer, "the peer closed the connection; re-dialling");
+            conn = None;
+        }
+        if conn.is_some() && last_used.elapsed() > REDIAL_AFTER_IDLE {
+            debug!(?peer, "the connection was idle; re-dialling");
             conn = None;
         }
         let frame = match outbound {
@@ -76,7 +85,10 @@ pub(super) async fn dial(state: std::sync::Weak<TransportState>, peer: AccountId
                 let Some(state) = state.upgrade() else { return };
                 if conn.is_none() {
                     match dial_once(&state, peer).await {
-                        Ok(c) => conn = Some(c),
+                        Ok(c) => {
+                            conn = Some(c);
+                            last_used = Instant::now();
+                        }
                         Err(e) => debug!(?peer, "probe: cannot reach peer ({e})"),
                     }
                 }
@@ -90,6 +102,7 @@ pub(super) async fn dial(state: std::sync::Weak<TransportState>, peer: AccountId
                 match dial_once(&state, peer).await {
                     Ok(c) => {
                         conn = Some(c);
+                        last_used = Instant::now();
                         backoff = BACKOFF_MIN;
                     }
                     Err(e) => {
@@ -107,7 +120,10 @@ pub(super) async fn dial(state: std::sync::Weak<TransportState>, peer: AccountId
             }
             let Some(stream) = conn.as_mut() else { continue };
             match stream.send(&frame).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    last_used = Instant::now();
+                    break;
+                }
                 Err(e) => {
                     debug!(?peer, "connection broke ({e}); re-dialling");
                     conn = None;

@@ -33,4 +33,10 @@ pub enum TransportError {
     /// The handshake took too long.
     #[error("handshake timed out")]
     Timeout,
+    /// The peer started no frame for this long.
+    #[error("no frame for {0:?}")]
+    Idle(std::time::Duration),
+    /// A frame did not arrive whole in this long.
+    #[error("a frame took longer than {0:?}")]
+    SlowFrame(std::time::Duration),
 }

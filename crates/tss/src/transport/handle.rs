@@ -13,12 +13,13 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::directory::Directory;
+use super::inbound::{Inbound, InboundLimits};
 use super::router::Router;
 use super::state::{Outbound, TransportState};
 use super::{dialer, listener};
 use crate::error::TssError;
 use crate::identity::Identity;
-use crate::metrics::{Dropped, Metrics};
+use crate::metrics::{ConnectionEnd, Dropped, Metrics};
 use crate::sync::Locked;
 use crate::wire::{encode_frame, Frame, Tag};
 
@@ -50,6 +51,17 @@ impl Transport {
         listen: SocketAddr,
         metrics: Arc<Metrics>,
     ) -> Result<(Self, mpsc::Receiver<(AccountId, Frame)>), TssError> {
+        Self::bind_limited(identity, network, listen, metrics, InboundLimits::default()).await
+    }
+
+    /// [`Transport::bind`] with other inbound limits (tests shorten the times).
+    pub(crate) async fn bind_limited(
+        identity: Identity,
+        network: [u8; 32],
+        listen: SocketAddr,
+        metrics: Arc<Metrics>,
+        limits: InboundLimits,
+    ) -> Result<(Self, mpsc::Receiver<(AccountId, Frame)>), TssError> {
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| TssError::io(format!("listen for peers on {listen}"), e))?;
@@ -67,17 +79,10 @@ impl Transport {
             control,
             metrics,
             local_addr,
+            inbound: Locked::new(Inbound::default()),
+            limits,
         });
-        let weak = Arc::downgrade(&state);
-        tokio::spawn(async move {
-            loop {
-                let Ok((stream, addr)) = listener.accept().await else {
-                    continue;
-                };
-                let Some(state) = weak.upgrade() else { return };
-                tokio::spawn(async move { listener::serve(state, stream, addr).await });
-            }
-        });
+        tokio::spawn(listener::accept(Arc::downgrade(&state), listener));
         info!(%local_addr, "peer transport listening");
         Ok((Self { state }, control_rx))
     }
@@ -87,8 +92,17 @@ impl Transport {
         self.state.local_addr
     }
 
-    /// Replaces the directory of declared TSSs.
+    /// Replaces the directory of declared TSSs, and closes the inbound connections of accounts
+    /// it no longer declares with the key they proved.
     pub fn set_directory(&self, directory: Directory) {
+        let closed = self
+            .state
+            .inbound
+            .lock()
+            .retain(|account, key| directory.account_of(key) == Some(*account));
+        for _ in 0..closed {
+            self.state.metrics.connection_closed(ConnectionEnd::Undeclared);
+        }
         *self.state.directory.lock() = directory;
     }
 

@@ -1,28 +1,68 @@
-//! Inbound connections: accept, run the responder's handshake, refuse a key no TSS declared,
-//! then read frames — protocol frames to the router, control frames (signing jobs and
-//! outcomes) to the TSS.
+//! Inbound connections: accept within the bounds of [`InboundLimits`], run the responder's
+//! handshake, refuse a key no TSS declared, keep one connection per account, then read frames —
+//! protocol frames to the router, control frames (signing jobs and outcomes) to the TSS — until
+//! the peer goes idle, trickles a frame, or is replaced.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
 use super::error::TransportError;
+use super::inbound::Refusal;
 use super::noise::NoiseStream;
-use super::noise::HANDSHAKE_TIMEOUT;
 use super::state::TransportState;
-use crate::metrics::{count, Dropped};
+use crate::metrics::{count, ConnectionEnd, Dropped};
 use crate::wire::{decode_frame, Frame};
 
-pub(super) async fn serve(state: Arc<TransportState>, stream: TcpStream, addr: SocketAddr) {
+/// How long the listener waits after a failed `accept` (out of file descriptors, say) before the
+/// next one, instead of spinning.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// Accepts connections for as long as the transport lives.
+pub(super) async fn accept(state: Weak<TransportState>, listener: TcpListener) {
+    loop {
+        let accepted = listener.accept().await;
+        let Some(state) = state.upgrade() else { return };
+        let (stream, addr) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                count(&state.metrics.accept_errors);
+                warn!("accepting a peer connection failed: {e}; backing off");
+                drop(state);
+                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                continue;
+            }
+        };
+        let admitted = state.inbound.lock().admit(addr.ip(), &state.limits);
+        match admitted {
+            Ok(()) => {
+                tokio::spawn(async move { serve(state, stream, addr).await });
+            }
+            Err(refusal) => {
+                let why = match refusal {
+                    Refusal::Busy => ConnectionEnd::Busy,
+                    Refusal::BusyAddress => ConnectionEnd::BusyAddress,
+                };
+                state.metrics.connection_closed(why);
+                debug!(%addr, ?refusal, "refused a connection");
+            }
+        }
+    }
+}
+
+/// Serves one admitted connection: its handshake slot is given back when the handshake ends.
+async fn serve(state: Arc<TransportState>, stream: TcpStream, addr: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let handshake = tokio::time::timeout(
-        HANDSHAKE_TIMEOUT,
+        state.limits.handshake,
         NoiseStream::respond(stream, state.identity.x25519_secret(), &state.network),
     )
     .await;
+    state.inbound.lock().handshake_over(addr.ip());
     let mut noise = match handshake {
         Ok(Ok(noise)) => noise,
         Ok(Err(e)) => {
@@ -30,19 +70,44 @@ pub(super) async fn serve(state: Arc<TransportState>, stream: TcpStream, addr: S
             return;
         }
         Err(_) => {
+            state.metrics.connection_closed(ConnectionEnd::HandshakeTimeout);
             debug!(%addr, "handshake timed out");
             return;
         }
     };
-    let known = state.directory.lock().account_of(&noise.remote_key());
+    let key = noise.remote_key();
+    let known = state.directory.lock().account_of(&key);
     let Some(from) = known else {
         count(&state.metrics.unknown_peers);
-        warn!(%addr, key = %hex::encode(noise.remote_key()), "refused a peer whose key no TSS declared");
+        warn!(%addr, key = %hex::encode(key), "refused a peer whose key no TSS declared");
         return;
     };
+    let (id, close, replaced) = state.inbound.lock().established(from, key);
+    if replaced {
+        state.metrics.connection_closed(ConnectionEnd::Replaced);
+        debug!(?from, "a newer connection replaces the account's older one");
+    }
+    tokio::select! {
+        _ = close.notified() => debug!(?from, "connection closed by the listener"),
+        _ = read_frames(&state, &mut noise, from) => {}
+    }
+    state.inbound.lock().ended(from, id);
+}
+
+async fn read_frames(state: &TransportState, noise: &mut NoiseStream, from: keywheel_chain::AccountId) {
     loop {
-        let bytes = match noise.recv().await {
+        let bytes = match noise.recv_within(state.limits.idle, state.limits.frame).await {
             Ok(bytes) => bytes,
+            Err(TransportError::Idle(_)) => {
+                state.metrics.connection_closed(ConnectionEnd::Idle);
+                debug!(?from, "idle connection closed");
+                return;
+            }
+            Err(TransportError::SlowFrame(_)) => {
+                state.metrics.connection_closed(ConnectionEnd::SlowFrame);
+                warn!(?from, "a frame arrived too slowly; connection closed");
+                return;
+            }
             Err(TransportError::Oversized(len)) => {
                 state.metrics.dropped(Dropped::Oversized);
                 warn!(?from, "peer announced a frame of {len} bytes; connection closed");

@@ -3,6 +3,10 @@
 //!
 //! - A connection is accepted only from a key the [`Directory`] (the chain's TSS declarations)
 //!   knows, and a dialled peer must answer with the key declared for it.
+//! - Inbound, handshakes in progress are capped (overall and per address) and timed out; each
+//!   account keeps one authenticated connection (the newest); a connection that starts no frame
+//!   for the idle time, or trickles one, is closed; a directory change closes the connections of
+//!   accounts that left it or changed their key (`inbound`). Frame buffers grow as bytes arrive.
 //! - Each frame is sent as a 4-byte length (refused above [`MAX_FRAME_BYTES`]) and chunks, each
 //!   a Noise message with a 2-byte length on the wire.
 //! - Protocol frames are routed by their [`Tag`] to the session opened for it, only if the
@@ -17,7 +21,8 @@
 //!   both to keep a member that is down out of its picks.
 //!
 //! Modules, leaves first: [`error`](TransportError), `noise` (handshake and framing),
-//! `directory`, `router` (pure: which frame goes where), `state` (what the tasks share),
+//! `directory`, `router` (pure: which frame goes where), `inbound` (pure: which connections are
+//! kept), `state` (what the tasks share),
 //! `dialer` (outbound), `listener` (inbound), `handle` ([`Transport`]) and `protocol_net`
 //! ([`ProtocolNet`], the session driver's network).
 
@@ -25,6 +30,7 @@ mod dialer;
 mod directory;
 mod error;
 mod handle;
+mod inbound;
 mod listener;
 mod noise;
 mod protocol_net;

@@ -159,7 +159,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> NoiseStream<S> {
     }
 
     /// Receives one frame; an announced size over the limit ends the connection.
+    #[cfg(test)]
     pub(crate) async fn recv(&mut self) -> Result<Vec<u8>, TransportError> {
+        let len = self.recv_header().await?;
+        self.recv_body(len).await
+    }
+
+    /// Receives one frame whose header must start within `idle` and whose whole must arrive
+    /// within `frame` after that: a peer that says nothing, or trickles a frame, is dropped.
+    pub(crate) async fn recv_within(&mut self, idle: Duration, frame: Duration) -> Result<Vec<u8>, TransportError> {
+        let len = tokio::time::timeout(idle, self.recv_header())
+            .await
+            .map_err(|_| TransportError::Idle(idle))??;
+        tokio::time::timeout(frame, self.recv_body(len))
+            .await
+            .map_err(|_| TransportError::SlowFrame(frame))?
+    }
+
+    async fn recv_header(&mut self) -> Result<usize, TransportError> {
         let header = self.read_decrypted().await?;
         let len: [u8; 4] = header
             .as_slice()
@@ -169,7 +186,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> NoiseStream<S> {
         if len > MAX_FRAME_BYTES {
             return Err(TransportError::Oversized(len));
         }
-        let mut frame = Vec::with_capacity(len);
+        Ok(len)
+    }
+
+    async fn recv_body(&mut self, len: usize) -> Result<Vec<u8>, TransportError> {
+        // Grown as chunks arrive: an announced length costs nothing until the bytes come.
+        let mut frame = Vec::with_capacity(len.min(CHUNK));
         while frame.len() < len {
             let chunk = self.read_decrypted().await?;
             if chunk.is_empty() || frame.len() + chunk.len() > len {

@@ -1,5 +1,5 @@
-//! What the transport's tasks share: the directory, the router, each peer's outbound queue and
-//! who cannot be reached.
+//! What the transport's tasks share: the directory, the router, each peer's outbound queue, who
+//! cannot be reached, and the inbound connections.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::directory::Directory;
+use super::inbound::{Inbound, InboundLimits};
 use super::router::Router;
 use crate::identity::Identity;
 use crate::metrics::Metrics;
@@ -36,4 +37,7 @@ pub(super) struct TransportState {
     pub(super) control: mpsc::Sender<(AccountId, Frame)>,
     pub(super) metrics: Arc<Metrics>,
     pub(super) local_addr: SocketAddr,
+    /// Inbound handshakes in progress and authenticated connections.
+    pub(super) inbound: Locked<Inbound>,
+    pub(super) limits: InboundLimits,
 }

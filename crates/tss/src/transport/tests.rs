@@ -11,11 +11,12 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use super::dialer::connect;
+use super::inbound::InboundLimits;
 use super::noise::NoiseStream;
 use super::{Directory, Peer, Transport, TransportError};
 use crate::identity::Identity;
-use crate::metrics::{Dropped, Metrics};
-use crate::wire::{decode_frame, Frame, Tag, MAX_FRAME_BYTES};
+use crate::metrics::{ConnectionEnd, Dropped, Metrics};
+use crate::wire::{decode_frame, encode_frame, Frame, Tag, MAX_FRAME_BYTES};
 
 const NETWORK: [u8; 32] = [3; 32];
 
@@ -260,4 +261,161 @@ async fn a_replayed_message_of_an_older_attempt_and_a_non_participant_are_ignore
         vec![3],
         "only the current attempt's message from a participant arrives"
     );
+}
+
+async fn node_limited(i: u8, limits: InboundLimits) -> (Transport, mpsc::Receiver<(AccountId, Frame)>) {
+    let listen = "127.0.0.1:0".parse().unwrap();
+    Transport::bind_limited(identity(i), NETWORK, listen, Arc::new(Metrics::default()), limits)
+        .await
+        .unwrap()
+}
+
+fn closed(t: &Transport, why: ConnectionEnd) -> u64 {
+    t.metrics().connections_closed_count(why)
+}
+
+/// Whether the other end closed `stream` within a few seconds.
+async fn closes(stream: &mut TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte)).await,
+        Ok(Ok(0) | Err(_))
+    )
+}
+
+/// Raises this process's soft limit on open files to its hard limit (the flood test holds
+/// thousands of sockets); fails loudly if that is still too few.
+fn allow_open_files(needed: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        limit.rlim_cur = limit.rlim_max;
+        assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+    }
+    assert!(
+        limit.rlim_cur >= needed,
+        "this test needs {needed} open files; the hard limit is {}",
+        limit.rlim_cur
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_idle_connections_is_refused_and_a_peer_still_gets_through() {
+    const FLOOD: usize = 5000;
+    allow_open_files(FLOOD as u64 + 1024);
+    let limits = InboundLimits {
+        handshake: Duration::from_millis(500),
+        ..InboundLimits::default()
+    };
+    let (a, _) = node_limited(1, limits.clone()).await;
+    let (b, _) = node(2).await;
+    let dir = declare(&[&a, &b]);
+    a.set_directory(dir.clone());
+    b.set_directory(dir);
+    let tag = reshare_tag(1, 1);
+    let participants: BTreeSet<_> = [account(&a), account(&b)].into();
+    let mut at_a = a.open_protocol_session(tag, participants);
+
+    // Connections that never say anything, all held open.
+    let mut flood = Vec::with_capacity(FLOOD);
+    for _ in 0..FLOOD {
+        flood.push(TcpStream::connect(a.local_addr()).await.unwrap());
+    }
+    let refused = || closed(&a, ConnectionEnd::Busy) + closed(&a, ConnectionEnd::BusyAddress);
+    eventually("A refuses what does not fit its handshake slots", || {
+        refused() >= (FLOOD - limits.handshakes_per_address) as u64
+    })
+    .await;
+    eventually("the admitted idle handshakes time out", || {
+        closed(&a, ConnectionEnd::HandshakeTimeout) == limits.handshakes_per_address as u64
+    })
+    .await;
+
+    // B, whose dial may meet a full slot and is retried, still gets its frame through.
+    b.send(account(&a), &Frame::Protocol { tag, payload: vec![7] }).await;
+    let got = tokio::time::timeout(Duration::from_secs(20), at_a.incoming.recv())
+        .await
+        .expect("B's frame arrives despite the flood")
+        .unwrap();
+    assert_eq!((got.from, got.payload), (account(&b), vec![7]));
+    // Every flood connection was closed by A, none is served.
+    for stream in flood.iter_mut().take(50) {
+        assert!(closes(stream).await, "a flood connection stayed open");
+    }
+}
+
+#[tokio::test]
+async fn an_idle_peer_and_a_trickled_frame_are_closed() {
+    let limits = InboundLimits {
+        idle: Duration::from_millis(300),
+        frame: Duration::from_millis(300),
+        ..InboundLimits::default()
+    };
+    let (a, _) = node_limited(1, limits).await;
+    let (b, _) = node(2).await;
+    a.set_directory(declare(&[&a, &b]));
+    let secret = b.state.identity.x25519_secret();
+
+    let stream = TcpStream::connect(a.local_addr()).await.unwrap();
+    let mut idle = NoiseStream::initiate(stream, secret, &NETWORK).await.unwrap();
+    assert!(closes(&mut idle.stream).await, "an idle peer is closed");
+    assert_eq!(closed(&a, ConnectionEnd::Idle), 1);
+
+    let stream = TcpStream::connect(a.local_addr()).await.unwrap();
+    let mut slow = NoiseStream::initiate(stream, secret, &NETWORK).await.unwrap();
+    slow.send_header(1000).await.unwrap();
+    assert!(
+        closes(&mut slow.stream).await,
+        "a frame that never completes closes its connection"
+    );
+    assert_eq!(closed(&a, ConnectionEnd::SlowFrame), 1);
+}
+
+#[tokio::test]
+async fn an_account_keeps_one_connection_and_loses_it_when_it_leaves_the_directory() {
+    let (a, _) = node(1).await;
+    let (b, _) = node(2).await;
+    a.set_directory(declare(&[&a, &b]));
+    let tag = reshare_tag(1, 1);
+    let participants: BTreeSet<_> = [account(&a), account(&b)].into();
+    let mut at_a = a.open_protocol_session(tag, participants);
+    let secret = b.state.identity.x25519_secret();
+    let frame = |byte| {
+        encode_frame(&Frame::Protocol {
+            tag,
+            payload: vec![byte],
+        })
+    };
+
+    let stream = TcpStream::connect(a.local_addr()).await.unwrap();
+    let mut first = NoiseStream::initiate(stream, secret, &NETWORK).await.unwrap();
+    first.send(&frame(1)).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), at_a.incoming.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.payload, vec![1]);
+
+    let stream = TcpStream::connect(a.local_addr()).await.unwrap();
+    let mut second = NoiseStream::initiate(stream, secret, &NETWORK).await.unwrap();
+    assert!(closes(&mut first.stream).await, "the older connection of B is closed");
+    assert_eq!(closed(&a, ConnectionEnd::Replaced), 1);
+    second.send(&frame(2)).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), at_a.incoming.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.payload, vec![2], "the newer connection is served");
+
+    // B leaves the directory: its live connection goes too.
+    a.set_directory(declare(&[&a]));
+    assert!(
+        closes(&mut second.stream).await,
+        "a departed account's connection is closed"
+    );
+    assert_eq!(closed(&a, ConnectionEnd::Undeclared), 1);
 }

@@ -19,6 +19,8 @@ pub enum Dropped {
     Closed,
     /// The buffer for sessions not opened yet is full.
     BufferFull,
+    /// The sender's share of that buffer is full.
+    PeerQuota,
     /// Bytes that are not a frame.
     Malformed,
     /// Over the size limit.
@@ -26,11 +28,12 @@ pub enum Dropped {
 }
 
 impl Dropped {
-    const ALL: [Dropped; 6] = [
+    const ALL: [Dropped; 7] = [
         Dropped::Stale,
         Dropped::NotParticipant,
         Dropped::Closed,
         Dropped::BufferFull,
+        Dropped::PeerQuota,
         Dropped::Malformed,
         Dropped::Oversized,
     ];
@@ -41,6 +44,7 @@ impl Dropped {
             Dropped::NotParticipant => "not_participant",
             Dropped::Closed => "closed",
             Dropped::BufferFull => "buffer_full",
+            Dropped::PeerQuota => "peer_quota",
             Dropped::Malformed => "malformed",
             Dropped::Oversized => "oversized",
         }

@@ -127,8 +127,10 @@ impl Transport {
             self.state.metrics.dropped(Dropped::NotParticipant);
         }
         for m in early {
-            // A fresh channel with room for PROTOCOL_SESSION_CHANNEL messages.
-            let _ = in_tx.try_send(m);
+            // A fresh channel; the router hands over at most its per-peer share per session.
+            if in_tx.try_send(m).is_err() {
+                self.state.metrics.dropped(Dropped::BufferFull);
+            }
         }
         let transport = self.clone();
         tokio::spawn(async move {

@@ -11,7 +11,9 @@
 //!   a Noise message with a 2-byte length on the wire.
 //! - Protocol frames are routed by their [`Tag`] to the session opened for it, only if the
 //!   sender is one of that session's participants. Frames for sessions not opened yet are
-//!   buffered (bounded); frames tagged for an attempt older than the one in flight are dropped.
+//!   buffered, bounded overall and per peer (bytes with a per-frame overhead, sessions waited
+//!   for, frames per session) and expired oldest first; frames tagged for an attempt older than
+//!   the one in flight are dropped.
 //! - Each peer has one outbound connection, re-dialled with backoff when it breaks; a frame
 //!   that cannot be delivered for [`FRAME_TTL`] is dropped. Outbound connections carry nothing
 //!   back, so one that turns readable has been closed by the peer (it died or restarted): it is

@@ -13,8 +13,21 @@ use tracing::debug;
 use crate::metrics::Dropped;
 use crate::wire::Tag;
 
-/// Bytes buffered for protocol sessions not opened yet, over all of them.
+/// What frames for protocol sessions not opened yet may cost, over all of them (payload bytes
+/// plus [`MESSAGE_OVERHEAD`] per frame).
 const MAX_PENDING_BYTES: usize = 256 << 20;
+/// The share of [`MAX_PENDING_BYTES`] one peer's frames may take.
+const MAX_PENDING_BYTES_PER_PEER: usize = 32 << 20;
+/// Protocol sessions not opened yet that frames may wait for, over all peers.
+const MAX_PENDING_SESSIONS: usize = 256;
+/// Protocol sessions not opened yet that one peer's frames may wait for: an honest peer is at
+/// most one attempt (three sessions) and a few signing requests ahead.
+const MAX_PENDING_SESSIONS_PER_PEER: usize = 16;
+/// Frames one peer may have waiting for one protocol session: its own messages of every round
+/// and its relays of everyone else's, with room to spare at a committee of 15.
+const MAX_PENDING_PER_PEER_AND_SESSION: usize = 256;
+/// What a buffered frame costs besides its payload (the entry, the sender, the vector).
+pub(super) const MESSAGE_OVERHEAD: usize = 128;
 /// How long frames for a protocol session not opened yet are kept.
 const PENDING_TTL: Duration = Duration::from_secs(300);
 /// How many ended protocol sessions are remembered (their late frames are dropped as closed).
@@ -30,10 +43,23 @@ struct OpenProtocolSession {
 struct Pending {
     since: Instant,
     messages: Vec<Incoming>,
+    /// Per sender: how many messages, and what they cost.
+    by_peer: HashMap<AccountId, (usize, usize)>,
+}
+
+/// What one peer's frames in the buffer cost: bytes, and the sessions they wait for.
+#[derive(Debug, Default, Clone, Copy)]
+struct PeerShare {
+    bytes: usize,
+    sessions: usize,
 }
 
 /// Where a routed frame goes.
 pub(super) type Delivery = (mpsc::Sender<Incoming>, Incoming);
+
+fn cost(message: &Incoming) -> usize {
+    message.payload.len() + MESSAGE_OVERHEAD
+}
 
 /// Routes protocol frames to protocol sessions.
 pub(super) struct Router {
@@ -42,7 +68,10 @@ pub(super) struct Router {
     floor: (SessionIndex, AttemptIndex),
     open: HashMap<Vec<u8>, OpenProtocolSession>,
     pending: HashMap<Vec<u8>, Pending>,
+    /// Pending sessions in the order they were first buffered, for expiry from the front.
+    pending_order: VecDeque<(Instant, Vec<u8>)>,
     pending_bytes: usize,
+    peers: HashMap<AccountId, PeerShare>,
     closed: HashSet<Vec<u8>>,
     closed_order: VecDeque<Vec<u8>>,
 }
@@ -55,14 +84,18 @@ impl Router {
             floor: (0, 0),
             open: HashMap::new(),
             pending: HashMap::new(),
+            pending_order: VecDeque::new(),
             pending_bytes: 0,
+            peers: HashMap::new(),
             closed: HashSet::new(),
             closed_order: VecDeque::new(),
         }
     }
 
     /// Where a protocol frame from `from` goes at `now`: to its open protocol session
-    /// (`Some`), into the buffer for one not opened yet (`None`), or dropped (why).
+    /// (`Some`), into the buffer for one not opened yet (`None`), or dropped (why). The buffer
+    /// is bounded overall and per peer, in what its frames cost and in sessions waited for, so
+    /// one declared peer cannot crowd out the early frames of the others.
     pub(super) fn route(
         &mut self,
         from: AccountId,
@@ -87,38 +120,80 @@ impl Router {
             return Err(Dropped::Closed);
         }
         self.expire_pending(now);
-        let size = incoming.payload.len();
-        if self.pending_bytes + size > MAX_PENDING_BYTES {
+        let size = cost(&incoming);
+        let share = self.peers.get(&from).copied().unwrap_or_default();
+        let entry = self.pending.get(&protocol_session);
+        let (in_session, _) = entry.and_then(|p| p.by_peer.get(&from).copied()).unwrap_or_default();
+        let new_session_for_peer = in_session == 0;
+        if share.bytes + size > MAX_PENDING_BYTES_PER_PEER
+            || (new_session_for_peer && share.sessions >= MAX_PENDING_SESSIONS_PER_PEER)
+            || in_session >= MAX_PENDING_PER_PEER_AND_SESSION
+        {
+            return Err(Dropped::PeerQuota);
+        }
+        if self.pending_bytes + size > MAX_PENDING_BYTES
+            || (entry.is_none() && self.pending.len() >= MAX_PENDING_SESSIONS)
+        {
             return Err(Dropped::BufferFull);
         }
         self.pending_bytes += size;
-        self.pending
-            .entry(protocol_session)
-            .or_insert_with(|| Pending {
-                since: now,
-                messages: Vec::new(),
-            })
-            .messages
-            .push(incoming);
+        let share = self.peers.entry(from).or_default();
+        share.bytes += size;
+        if new_session_for_peer {
+            share.sessions += 1;
+        }
+        let pending = match self.pending.entry(protocol_session) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                self.pending_order.push_back((now, e.key().clone()));
+                e.insert(Pending {
+                    since: now,
+                    messages: Vec::new(),
+                    by_peer: HashMap::new(),
+                })
+            }
+        };
+        let (n, bytes) = pending.by_peer.entry(from).or_default();
+        *n += 1;
+        *bytes += size;
+        pending.messages.push(incoming);
         Ok(None)
     }
 
+    /// Drops the pending sessions older than [`PENDING_TTL`]: from the front of the order they
+    /// came in, so each call costs only what it removes.
     fn expire_pending(&mut self, now: Instant) {
-        let before = self.pending.len();
-        let mut freed = 0;
-        self.pending.retain(|_, p| {
-            let keep = now.saturating_duration_since(p.since) < PENDING_TTL;
-            if !keep {
-                freed += p.messages.iter().map(|m| m.payload.len()).sum::<usize>();
+        while let Some((since, _)) = self.pending_order.front() {
+            if now.saturating_duration_since(*since) < PENDING_TTL {
+                break;
             }
-            keep
-        });
-        self.pending_bytes -= freed;
-        if self.pending.len() != before {
-            debug!(
-                "dropped {} expired pending protocol sessions",
-                before - self.pending.len()
-            );
+            let Some((since, session)) = self.pending_order.pop_front() else {
+                break;
+            };
+            // An entry opened (taken) meanwhile, or re-created later, is not this one.
+            if self.pending.get(&session).is_some_and(|p| p.since == since) {
+                if let Some(p) = self.pending.remove(&session) {
+                    debug!(
+                        "dropped {} expired frames of a protocol session never opened",
+                        p.messages.len()
+                    );
+                    self.release(p);
+                }
+            }
+        }
+    }
+
+    /// Gives back what a removed pending entry cost.
+    fn release(&mut self, pending: Pending) {
+        for (peer, (_, bytes)) in pending.by_peer {
+            self.pending_bytes -= bytes;
+            if let Some(share) = self.peers.get_mut(&peer) {
+                share.bytes -= bytes;
+                share.sessions -= 1;
+                if share.sessions == 0 {
+                    self.peers.remove(&peer);
+                }
+            }
         }
     }
 
@@ -132,15 +207,15 @@ impl Router {
     ) -> (Vec<Incoming>, usize) {
         let mut early = Vec::new();
         let mut refused = 0;
-        if let Some(pending) = self.pending.remove(&protocol_session) {
-            for m in pending.messages {
-                self.pending_bytes -= m.payload.len();
+        if let Some(mut pending) = self.pending.remove(&protocol_session) {
+            for m in std::mem::take(&mut pending.messages) {
                 if participants.contains(&m.from) {
                     early.push(m);
                 } else {
                     refused += 1;
                 }
             }
+            self.release(pending);
         }
         self.open
             .insert(protocol_session, OpenProtocolSession { participants, tx });
@@ -253,18 +328,75 @@ mod tests {
     fn the_buffer_is_bounded_and_expires() {
         let mut router = Router::new(NETWORK);
         let now = Instant::now();
-        let big = vec![0; MAX_PENDING_BYTES / 2];
-        assert!(matches!(router.route(B, reshare(1, 1), big.clone(), now), Ok(None)));
-        assert!(matches!(router.route(B, reshare(1, 2), big.clone(), now), Ok(None)));
+        // Big frames from many peers fill the whole buffer; the next one is refused.
+        let peers: Vec<AccountId> = (10..20).map(|i| AccountId([i; 32])).collect();
+        let big = vec![0; MAX_PENDING_BYTES_PER_PEER - MESSAGE_OVERHEAD];
+        for peer in &peers[..8] {
+            assert!(matches!(router.route(*peer, reshare(1, 1), big.clone(), now), Ok(None)));
+        }
+        assert_eq!(router.pending_bytes, MAX_PENDING_BYTES);
         assert!(matches!(
-            router.route(B, reshare(1, 3), vec![0], now),
+            router.route(peers[8], reshare(1, 1), vec![], now),
             Err(Dropped::BufferFull)
         ));
         // Past the TTL the old entries go, and room is back.
         let later = now + PENDING_TTL;
         assert!(matches!(router.route(B, reshare(1, 3), vec![0], later), Ok(None)));
-        assert_eq!(router.pending_bytes, 1);
-        let (_rx, early, _) = open(&mut router, reshare(1, 1), &[B]);
+        assert_eq!(router.pending_bytes, 1 + MESSAGE_OVERHEAD);
+        assert!(
+            !router.peers.contains_key(&peers[0]),
+            "an expired peer's share is given back"
+        );
+        let (_rx, early, _) = open(&mut router, reshare(1, 1), &peers);
         assert!(early.is_empty(), "expired frames are gone");
+    }
+
+    #[test]
+    fn one_peer_cannot_crowd_out_the_others_early_frames() {
+        let mut router = Router::new(NETWORK);
+        let now = Instant::now();
+        // Empty payloads are not free: each costs its overhead, up to the peer's share.
+        let most = MAX_PENDING_PER_PEER_AND_SESSION;
+        for _ in 0..most {
+            assert!(matches!(router.route(C, reshare(1, 1), vec![], now), Ok(None)));
+        }
+        assert!(matches!(
+            router.route(C, reshare(1, 1), vec![], now),
+            Err(Dropped::PeerQuota)
+        ));
+        assert_eq!(router.pending_bytes, most * MESSAGE_OVERHEAD);
+        // Random tags (signing request ids nobody asked for) open at most a few sessions each.
+        let mut refused = 0;
+        for i in 0..1000u32 {
+            let mut request = [0u8; 32];
+            request[..4].copy_from_slice(&i.to_be_bytes());
+            match router.route(C, Tag::Signing { request, round: 0 }, vec![], now) {
+                Ok(None) => {}
+                Err(Dropped::PeerQuota) => refused += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(refused, 1000 - (MAX_PENDING_SESSIONS_PER_PEER - 1));
+        assert!(router.pending.len() <= MAX_PENDING_SESSIONS_PER_PEER);
+        // A peer over its byte share is refused too.
+        let big = vec![0; MAX_PENDING_BYTES_PER_PEER];
+        assert!(matches!(
+            router.route(A, reshare(1, 1), big, now),
+            Err(Dropped::PeerQuota)
+        ));
+        // Meanwhile an honest peer's early frame of the real attempt still gets in and is handed
+        // over when the session opens; the flooder's are handed over only up to its share.
+        assert!(matches!(router.route(B, reshare(1, 1), vec![9], now), Ok(None)));
+        let (_rx, early, refused) = open(&mut router, reshare(1, 1), &[A, B, C]);
+        assert_eq!(refused, 0);
+        assert_eq!(early.iter().filter(|m| m.from == B).count(), 1);
+        assert_eq!(early.iter().filter(|m| m.from == C).count(), most);
+        let c = router.peers[&C];
+        assert_eq!(
+            c.sessions,
+            MAX_PENDING_SESSIONS_PER_PEER - 1,
+            "C's signing entries remain"
+        );
+        assert!(!router.peers.contains_key(&B), "B's share is given back");
     }
 }

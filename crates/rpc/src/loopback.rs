@@ -9,13 +9,17 @@
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// How many ports below the ephemeral range [`reserve_port`] chooses from.
 const SPAN: u32 = 10_000;
 
-/// Ports this process has handed out, so two calls never return the same one.
+/// Ports this process has tried, so two calls never return the same one.
 static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// Where this process starts in the span.
+static SEED: OnceLock<u32> = OnceLock::new();
 
 /// The kernel's ephemeral port range (Linux's `ip_local_port_range`; its default elsewhere).
 fn ephemeral_range() -> (u32, u32) {
@@ -43,11 +47,15 @@ fn candidates() -> (u32, u32) {
 /// released again, for the caller's process to bind).
 pub fn reserve_port() -> std::io::Result<u16> {
     let (start, end) = candidates();
-    let seed = std::process::id().wrapping_mul(7_919).wrapping_add(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos()),
-    );
+    // One random start per process: with the counter after it, no two calls try the same
+    // offset until the whole span is used (a start drawn per call could repeat another's).
+    let seed = *SEED.get_or_init(|| {
+        std::process::id().wrapping_mul(7_919).wrapping_add(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos()),
+        )
+    });
     first_free(start, end, || seed.wrapping_add(NEXT.fetch_add(1, Ordering::Relaxed))).ok_or_else(|| {
         std::io::Error::new(
             std::io::ErrorKind::AddrInUse,

@@ -125,6 +125,9 @@ pub struct ProtocolSessionSpec {
     pub protocol_session_id: SessionId,
     /// When to stop waiting and name the silent parties.
     pub deadline: Instant,
+    /// Everyone taking part: relayed messages go to all of them but their signer and this
+    /// party. Those this party's rounds send to or hear from are added as the rounds come.
+    pub participants: BTreeSet<AccountId>,
 }
 
 /// Why a party is named as an offender, strongest first: evidence outweighs an unprovable
@@ -422,8 +425,8 @@ where
             .map_err(panicked)?
             .map_err(protocol_err)?;
     let mut cached: Vec<manul::session::VerifiedMessage<AccountId>> = Vec::new();
-    // Everyone this party has sent to or heard from in any round: where relays go.
-    let mut participants: BTreeSet<AccountId> = BTreeSet::new();
+    // Where relays go: everyone taking part, and anyone a round sends to or hears from.
+    let mut participants: BTreeSet<AccountId> = spec.participants.clone();
     let me = session.verifier();
 
     loop {
@@ -486,15 +489,17 @@ where
                         }
                     };
                     // A relay is checked against its signer, and a failed check is held against
-                    // nobody: the forwarder chose what to forward.
+                    // nobody: the forwarder chose what to forward. A relay with a direct part is
+                    // refused outright: that part was made for someone else, whom it would frame.
                     let signer = relayed_from.unwrap_or(incoming.from);
-                    if signer == me {
+                    if signer == me || (relayed_from.is_some() && message.carries_direct_message()) {
+                        debug!(from = ?incoming.from, ?relayed_from, "dropping a relay of our own or of a direct message");
                         continue;
                     }
-                    let to_relay = (relayed_from.is_none()
-                        && spec.kind.relays_broadcasts()
-                        && !message.carries_direct_message())
-                    .then(|| message.clone());
+                    // Forwarded once, on first acceptance, however it came: a message a member
+                    // "relays" for itself, or that a second adversary relays, still reaches all.
+                    let to_relay = (spec.kind.relays_broadcasts() && !message.carries_direct_message())
+                        .then(|| message.clone());
                     let preprocessed = match relayed_from {
                         Some(_) => shared.preprocess_relayed_message(&mut accum, &signer, message),
                         None => shared.preprocess_message(&mut accum, &signer, message),
@@ -507,7 +512,7 @@ where
                             continue;
                         }
                     }) else {
-                        relay(&channels.outgoing, &shared, to_relay, signer, &participants, &label).await?;
+                        relay(&channels.outgoing, &shared, to_relay, signer, &participants, &label)?;
                         continue;
                     };
                     // manul checks session, round and signature but not that the round expects
@@ -516,7 +521,7 @@ where
                         warn!(from = ?signer, "dropping a message from a party this round does not expect");
                         continue;
                     }
-                    relay(&channels.outgoing, &shared, to_relay, signer, &participants, &label).await?;
+                    relay(&channels.outgoing, &shared, to_relay, signer, &participants, &label)?;
                     {
                         let s = shared.clone();
                         tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(verified))));
@@ -569,11 +574,13 @@ where
     }
 }
 
-/// Forwards a broadcast-only message that `signer` sent us to every other participant, once:
-/// whoever received it, everyone does, so withholding it from one member withholds it from all,
-/// and a member never waits in such a round for what another member already has. Duplicates
-/// are dropped on receipt, so a message is forwarded at most once per receiver.
-async fn relay<P: Protocol<AccountId>>(
+/// Forwards a broadcast-only message of `signer` that this party just accepted (first copy,
+/// direct or relayed) to every other participant: whoever received it, everyone does, so
+/// withholding it from one member withholds it from all, and a member never waits in such a
+/// round for what another member already has. Duplicates are dropped on receipt, so a message is
+/// forwarded at most once per receiver. Never waits: a relay that does not fit the outgoing
+/// channel is dropped (with a warning) rather than stall the session.
+fn relay<P: Protocol<AccountId>>(
     outgoing: &mpsc::Sender<Outgoing>,
     session: &Session<P, ProtocolSessionParams>,
     message: Option<Message<AccountId>>,
@@ -587,14 +594,18 @@ async fn relay<P: Protocol<AccountId>>(
     let me = session.verifier();
     for to in participants.iter().filter(|p| **p != me && **p != signer) {
         let payload = encode_envelope(Some(signer), message.clone())?;
-        outgoing
-            .send(Outgoing {
-                protocol_session_id: session.session_id().as_ref().to_vec(),
-                to: *to,
-                payload,
-            })
-            .await
-            .map_err(|_| MpcError::ChannelClosed(label.to_string()))?;
+        let relayed = outgoing.try_send(Outgoing {
+            protocol_session_id: session.session_id().as_ref().to_vec(),
+            to: *to,
+            payload,
+        });
+        match relayed {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                warn!(?to, ?signer, "the outgoing channel is full; a relay is dropped")
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return Err(MpcError::ChannelClosed(label.to_string())),
+        }
     }
     Ok(())
 }

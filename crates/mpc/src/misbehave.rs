@@ -128,7 +128,7 @@ pub async fn reshare_session<P: SchemeParams>(
     net: &impl Network,
 ) -> Result<Outcome<Option<ThresholdShare<P>>>, MpcError> {
     let mut rng = crate::ops::child_rng(rng);
-    let spec = attempt.spec(ProtocolKind::Reshare);
+    let spec = attempt.spec_among(ProtocolKind::Reshare, inputs.participants());
     let mut channels = net.open(signer.account(), &spec.protocol_session_id);
     let entry = Reshare::new(inputs, old_share);
     match cheat {
@@ -156,16 +156,34 @@ pub async fn reshare<P: SchemeParams>(
     use crate::ops::{combine, local, run_in_attempt};
     let me = signer.account();
     let new_committee = inputs.new_committee.clone();
+    let participants = inputs.participants();
     let (mut aux_rng, mut key_rng) = (crate::ops::child_rng(rng), crate::ops::child_rng(rng));
     let entry =
         MisbehavingEntryPoint::<AccountId, Cheat, Cheater<P>>::new(Reshare::new(inputs, old_share), Some(cheat));
-    let reshare = run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, entry, net);
+    let reshare = run_in_attempt(
+        &mut key_rng,
+        signer,
+        attempt,
+        ProtocolKind::Reshare,
+        &participants,
+        entry,
+        net,
+    );
     if !new_committee.contains(&me) {
         return Ok(reshare.await?.map(|_| Reshared::Left));
     }
     let aux = async {
         let entry = synedrion::AuxGen::<P, AccountId>::new(new_committee.clone()).map_err(local)?;
-        run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
+        run_in_attempt(
+            &mut aux_rng,
+            signer,
+            attempt,
+            ProtocolKind::AuxGen,
+            &new_committee,
+            entry,
+            net,
+        )
+        .await
     };
     let (aux, share) = tokio::join!(aux, reshare);
     combine(aux, share, |aux, share| {
@@ -245,6 +263,7 @@ pub struct Withhold<'a, N> {
     target: SessionId,
     victim: AccountId,
     nth: usize,
+    disguised: bool,
 }
 
 impl<'a, N: Network> Withhold<'a, N> {
@@ -255,7 +274,16 @@ impl<'a, N: Network> Withhold<'a, N> {
             target,
             victim,
             nth,
+            disguised: false,
         }
+    }
+
+    /// Also sends every broadcast-only message of `target` it signs to anyone else as a relay "of
+    /// itself", so that a receiver that forwarded only what its signer sent directly would not
+    /// forward it.
+    pub fn disguised(mut self) -> Self {
+        self.disguised = true;
+        self
     }
 }
 
@@ -267,16 +295,27 @@ impl<N: Network> Network for Withhold<'_, N> {
         }
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Outgoing>(1024);
         let (victim, nth, forward) = (self.victim, self.nth, inner.outgoing);
+        let disguise_as = self.disguised.then_some(me);
         tokio::spawn(async move {
             let mut to_victim = 0;
-            while let Some(message) = rx.recv().await {
+            while let Some(mut message) = rx.recv().await {
                 // Only its own messages count: what it forwards for others is not its to withhold.
-                let own = decode_message(&message.payload).is_ok_and(|m| m.relayed_from.is_none());
-                if message.to == victim && own {
+                let own = decode_message(&message.payload)
+                    .ok()
+                    .filter(|m| m.relayed_from.is_none());
+                if message.to == victim && own.is_some() {
                     to_victim += 1;
                     if to_victim == nth {
                         tracing::warn!(?victim, nth, "fault injection: withholding a message");
                         continue;
+                    }
+                }
+                // Only a broadcast-only message can pass as a relay (one with a direct part is
+                // refused as such).
+                let own = own.filter(|m| !m.message.carries_direct_message());
+                if let (Some(me), Some(own)) = (disguise_as, own) {
+                    if let Ok(payload) = encode_envelope(Some(me), own.message) {
+                        message.payload = payload;
                     }
                 }
                 if forward.send(message).await.is_err() {
@@ -292,19 +331,26 @@ impl<N: Network> Network for Withhold<'_, N> {
 }
 
 /// A network for a party that forwards falsely, to frame `framed`: in every session it opens,
-/// each message it signs itself is also sent to its addressee as a relay "signed by" `framed`,
-/// and each relay it forwards is sent again together with every relay it forwarded before (a
-/// duplicate, and copies of finished rounds' messages). None of it may count against `framed`:
-/// the forwarder chose what to forward.
+/// each message it signs itself is also sent to its addressee as a relay "signed by" `framed`;
+/// each relay it forwards is sent again together with every relay it forwarded before (a
+/// duplicate, and copies of finished rounds' messages); and each message with a direct part it
+/// receives — made for it alone — is forwarded to every other participant as a relay of its
+/// signer. None of it may count against `framed` or any signer: the forwarder chose what to
+/// forward.
 pub struct FalseRelay<'a, N> {
     net: &'a N,
     framed: AccountId,
+    participants: BTreeSet<AccountId>,
 }
 
 impl<'a, N: Network> FalseRelay<'a, N> {
-    /// Relays that frame `framed`, over `net`.
-    pub fn new(net: &'a N, framed: AccountId) -> Self {
-        Self { net, framed }
+    /// Relays that frame `framed`, over `net`, sent among `participants`.
+    pub fn new(net: &'a N, framed: AccountId, participants: BTreeSet<AccountId>) -> Self {
+        Self {
+            net,
+            framed,
+            participants,
+        }
     }
 }
 
@@ -312,6 +358,34 @@ impl<N: Network> Network for FalseRelay<'_, N> {
     fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels {
         let inner = self.net.open(me, protocol_session_id);
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Outgoing>(1024);
+        // What arrives passes through; a direct message made for us is also sent on to everyone.
+        let (in_tx, in_rx) = tokio::sync::mpsc::channel::<crate::driver::Incoming>(4096);
+        let (mut incoming, sideways) = (inner.incoming, inner.outgoing.clone());
+        let (others, session): (Vec<AccountId>, Vec<u8>) = (
+            self.participants.iter().copied().filter(|p| *p != me).collect(),
+            protocol_session_id.as_ref().to_vec(),
+        );
+        tokio::spawn(async move {
+            while let Some(message) = incoming.recv().await {
+                if let Ok(decoded) = decode_message(&message.payload) {
+                    if decoded.relayed_from.is_none() && decoded.message.carries_direct_message() {
+                        for to in others.iter().filter(|p| **p != message.from) {
+                            if let Ok(payload) = encode_envelope(Some(message.from), decoded.message.clone()) {
+                                let forged = Outgoing {
+                                    protocol_session_id: session.clone(),
+                                    to: *to,
+                                    payload,
+                                };
+                                let _ = sideways.send(forged).await;
+                            }
+                        }
+                    }
+                }
+                if in_tx.send(message).await.is_err() {
+                    return;
+                }
+            }
+        });
         let (framed, forward) = (self.framed, inner.outgoing);
         tokio::spawn(async move {
             let mut forwarded: Vec<Outgoing> = Vec::new();
@@ -343,7 +417,7 @@ impl<N: Network> Network for FalseRelay<'_, N> {
         });
         Channels {
             outgoing: tx,
-            incoming: inner.incoming,
+            incoming: in_rx,
         }
     }
 }

@@ -43,12 +43,19 @@ pub struct Attempt {
 }
 
 impl Attempt {
-    /// The spec of this attempt's session of `kind`.
+    /// The spec of this attempt's session of `kind` (participants to be filled in, see
+    /// [`Attempt::spec_among`]).
     pub fn spec(&self, kind: ProtocolKind) -> ProtocolSessionSpec {
+        self.spec_among(kind, BTreeSet::new())
+    }
+
+    /// The spec of this attempt's session of `kind` among `participants`.
+    pub fn spec_among(&self, kind: ProtocolKind, participants: BTreeSet<AccountId>) -> ProtocolSessionSpec {
         ProtocolSessionSpec {
             kind,
             protocol_session_id: protocol_session_id(kind, &self.context),
             deadline: self.deadline,
+            participants,
         }
     }
 }
@@ -101,6 +108,7 @@ pub(crate) async fn run_in_attempt<EP>(
     signer: &PartySigner,
     attempt: &Attempt,
     kind: ProtocolKind,
+    participants: &BTreeSet<AccountId>,
     entry_point: EP,
     net: &impl Network,
 ) -> Result<Outcome<<EP::Protocol as Protocol<AccountId>>::Result>, MpcError>
@@ -109,7 +117,7 @@ where
     <EP::Protocol as Protocol<AccountId>>::Result: Send,
     <EP::Protocol as Protocol<AccountId>>::ProtocolError: Send + Sync,
 {
-    let spec = attempt.spec(kind);
+    let spec = attempt.spec_among(kind, participants.clone());
     let mut channels = net.open(signer.account(), &spec.protocol_session_id);
     run_protocol_session(rng, signer.clone(), &spec, entry_point, &mut channels).await
 }
@@ -140,11 +148,30 @@ pub async fn jumpstart<P: SchemeParams>(
 
     let aux = async {
         let entry = AuxGen::<P, AccountId>::new(committee.clone()).map_err(local)?;
-        run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
+        run_in_attempt(
+            &mut aux_rng,
+            signer,
+            attempt,
+            ProtocolKind::AuxGen,
+            committee,
+            entry,
+            net,
+        )
+        .await
     };
     let key = async {
         let entry = KeyInit::<P, AccountId>::new(committee.clone()).map_err(local)?;
-        let key_share = match run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::KeyInit, entry, net).await? {
+        let key_share = match run_in_attempt(
+            &mut key_rng,
+            signer,
+            attempt,
+            ProtocolKind::KeyInit,
+            committee,
+            entry,
+            net,
+        )
+        .await?
+        {
             Outcome::Done(k) => k,
             Outcome::Failed { offenders } => return Ok(Outcome::Failed { offenders }),
         };
@@ -158,7 +185,16 @@ pub async fn jumpstart<P: SchemeParams>(
             new_threshold: threshold,
         };
         let entry = Reshare::new(inputs, Some(full));
-        run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, entry, net).await
+        run_in_attempt(
+            &mut key_rng,
+            signer,
+            attempt,
+            ProtocolKind::Reshare,
+            committee,
+            entry,
+            net,
+        )
+        .await
     };
     let (aux, key) = tokio::join!(aux, key);
     combine(aux, key, |aux, share| {
@@ -181,17 +217,36 @@ pub async fn reshare<P: SchemeParams>(
 ) -> Result<Outcome<Reshared<P>>, MpcError> {
     let me = signer.account();
     let new_committee = inputs.new_committee.clone();
+    let participants = inputs.participants();
     let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
     let reshare = async {
         let entry = Reshare::new(inputs, old_share);
-        run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, entry, net).await
+        run_in_attempt(
+            &mut key_rng,
+            signer,
+            attempt,
+            ProtocolKind::Reshare,
+            &participants,
+            entry,
+            net,
+        )
+        .await
     };
     if !new_committee.contains(&me) {
         return Ok(reshare.await?.map(|_| Reshared::Left));
     }
     let aux = async {
         let entry = AuxGen::<P, AccountId>::new(new_committee.clone()).map_err(local)?;
-        run_in_attempt(&mut aux_rng, signer, attempt, ProtocolKind::AuxGen, entry, net).await
+        run_in_attempt(
+            &mut aux_rng,
+            signer,
+            attempt,
+            ProtocolKind::AuxGen,
+            &new_committee,
+            entry,
+            net,
+        )
+        .await
     };
     let (aux, share) = tokio::join!(aux, reshare);
     combine(aux, share, |aux, share| {
@@ -282,7 +337,16 @@ where
     let entry = InteractiveSigning::new(message.clone(), key_share, aux).map_err(local)?;
 
     let mut session_rng = child_rng(rng);
-    let outcome = run_in_attempt(&mut session_rng, signer, attempt, ProtocolKind::Signing, entry, net).await?;
+    let outcome = run_in_attempt(
+        &mut session_rng,
+        signer,
+        attempt,
+        ProtocolKind::Signing,
+        signers,
+        entry,
+        net,
+    )
+    .await?;
     let Outcome::Done(signature) = outcome else {
         return Ok(outcome.map(|_| unreachable!("failed outcome has no result")));
     };

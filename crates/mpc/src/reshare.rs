@@ -50,6 +50,13 @@ pub struct ReshareInputs<P: SchemeParams> {
     pub new_threshold: u32,
 }
 
+impl<P: SchemeParams> ReshareInputs<P> {
+    /// Everyone taking part: the staying old holders and the new committee.
+    pub fn participants(&self) -> BTreeSet<AccountId> {
+        self.staying.union(&self.new_committee).copied().collect()
+    }
+}
+
 /// Values every participant derives from the public inputs.
 #[derive(Debug, Clone)]
 pub(crate) struct ReshareContext<P: SchemeParams> {

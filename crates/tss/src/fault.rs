@@ -117,7 +117,7 @@ impl Faults {
                 let session = attempt
                     .spec(keywheel_mpc::driver::ProtocolKind::Reshare)
                     .protocol_session_id;
-                let participants = inputs.staying.union(&inputs.new_committee).copied().collect();
+                let participants = inputs.participants();
                 let stray = keywheel_mpc::misbehave::Stray::new(net, signer.clone(), session, participants);
                 return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &stray).await;
             }

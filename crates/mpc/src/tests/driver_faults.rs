@@ -361,8 +361,9 @@ async fn the_driver_relays_exactly_the_rounds_the_table_calls_broadcast_only() {
 }
 
 /// A committee member that forwards falsely during a whole jumpstart — its own messages as if
-/// the framed member signed them, every relay twice, earlier rounds' relays again — frames
-/// nobody: every member finishes with the same key.
+/// the framed member signed them, every relay twice, earlier rounds' relays again, and the
+/// AuxGen round-3 proofs and subshares made for it to everyone else as relays of their signers —
+/// frames nobody: every member finishes with the same key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_false_relayer_frames_nobody_in_a_jumpstart() {
     super::init_tracing();
@@ -370,9 +371,11 @@ async fn a_false_relayer_frames_nobody_in_a_jumpstart() {
     let (relayer, framed) = (committee[0].account(), committee[1].account());
     let at = attempt("false-relay-jumpstart", 60);
     let net = LocalNetwork::new();
+    let everyone = ids(&committee);
     let outcomes = jumpstart_over(&committee, 3, &at, |me| FalseRelayNet {
         net: net.clone(),
         framed: (me == relayer).then_some(framed),
+        participants: everyone.clone(),
     })
     .await;
     let mut keys = BTreeSet::new();
@@ -389,12 +392,13 @@ async fn a_false_relayer_frames_nobody_in_a_jumpstart() {
 struct FalseRelayNet {
     net: LocalNetwork,
     framed: Option<AccountId>,
+    participants: BTreeSet<AccountId>,
 }
 
 impl Network for FalseRelayNet {
     fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels {
         match self.framed {
-            Some(framed) => FalseRelay::new(&self.net, framed).open(me, protocol_session_id),
+            Some(framed) => FalseRelay::new(&self.net, framed, self.participants.clone()).open(me, protocol_session_id),
             None => self.net.open(me, protocol_session_id),
         }
     }

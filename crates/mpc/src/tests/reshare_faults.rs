@@ -301,6 +301,7 @@ async fn withholding(
     withholder: &PartySigner,
     victim: AccountId,
     nth: usize,
+    disguised: bool,
     label: &str,
 ) -> BTreeMap<AccountId, ReshareOutcome> {
     let at = attempt(label, 6);
@@ -312,7 +313,10 @@ async fn withholding(
         .cloned()
         .collect();
     let honest = reshare_sessions_background(&others, &s.inputs, &s.old, &at, &net);
-    let withholding = Withhold::new(&net, spec.protocol_session_id.clone(), victim, nth);
+    let mut withholding = Withhold::new(&net, spec.protocol_session_id.clone(), victim, nth);
+    if disguised {
+        withholding = withholding.disguised();
+    }
     let mut w_rng = rng();
     let w_share = s.old.get(&withholder.account()).cloned();
     let own = reshare_session(
@@ -341,7 +345,7 @@ async fn withholding_a_subshare_from_one_victim_leaves_the_victim_excused() {
     let s = setup();
     let withholder = s.everyone[2].clone();
     let victim = s.everyone[3].account();
-    let outcomes = withholding(&s, &withholder, victim, 1, "withhold-round1").await;
+    let outcomes = withholding(&s, &withholder, victim, 1, false, "withhold-round1").await;
 
     let Outcome::Failed { offenders } = &outcomes[&victim] else {
         panic!(
@@ -376,8 +380,9 @@ async fn withholding_a_subshare_from_one_victim_leaves_the_victim_excused() {
     }
 }
 
-/// One staying holder withholds its echo-round message from one victim. That message is
-/// broadcast-only, so every other participant forwards it on receipt: the victim gets it anyway,
+/// One staying holder withholds its echo-round message from one victim — and, disguised, sends
+/// it to everyone else as a relay "of itself". That message is broadcast-only, so every other
+/// participant forwards the first copy it accepts, however it came: the victim gets it anyway,
 /// and every party — the victim too — finishes with a share of the same key. Withholding a
 /// broadcast from one member is withholding it from none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,22 +391,26 @@ async fn a_broadcast_withheld_from_one_victim_reaches_it_through_the_others() {
     let s = setup();
     let withholder = s.everyone[2].clone();
     let victim = s.everyone[5].account();
-    let outcomes = withholding(&s, &withholder, victim, 2, "withhold-echo").await;
     let key = s.inputs.old.verifying_key_point().unwrap();
-    assert_eq!(outcomes.len(), 4, "every party but the withholder reported");
-    for (party, outcome) in &outcomes {
-        match outcome {
-            Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key, "{party:?}"),
-            Outcome::Done(None) => assert!(!s.inputs.new_committee.contains(party)),
-            other => panic!("{party:?} did not finish: {other:?}"),
+    for disguised in [false, true] {
+        let label = format!("withhold-echo-{disguised}");
+        let outcomes = withholding(&s, &withholder, victim, 2, disguised, &label).await;
+        assert_eq!(outcomes.len(), 4, "every party but the withholder reported");
+        for (party, outcome) in &outcomes {
+            match outcome {
+                Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key, "{party:?}"),
+                Outcome::Done(None) => assert!(!s.inputs.new_committee.contains(party)),
+                other => panic!("{party:?} did not finish (disguised: {disguised}): {other:?}"),
+            }
         }
     }
 }
 
 /// A participant forwards falsely to frame an honest one: its own messages "relayed from" the
-/// victim (the signature is not the victim's), every relay twice, and earlier rounds' relays
-/// again. Nothing of it is held against the framed party, and nobody's session fails: every
-/// honest party finishes with a share of the same key.
+/// victim (the signature is not the victim's), every relay twice, earlier rounds' relays again,
+/// and every subshare made for it to everyone else as a relay of its signer. Nothing of it is
+/// held against the framed party or any signer, and nobody's session fails: every honest party
+/// finishes with a share of the same key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn false_relays_frame_nobody() {
     super::init_tracing();
@@ -416,7 +425,7 @@ async fn false_relays_frame_nobody() {
         .cloned()
         .collect();
     let honest = reshare_sessions_background(&others, &s.inputs, &s.old, &at, &net);
-    let forging = FalseRelay::new(&net, framed);
+    let forging = FalseRelay::new(&net, framed, s.inputs.participants());
     let mut r_rng = rng();
     let r_share = s.old.get(&relayer.account()).cloned();
     let own = reshare_session(&mut r_rng, &relayer, s.inputs.clone(), r_share, None, &at, &forging);

@@ -346,6 +346,11 @@ where
         };
         // Quick preliminary checks, before we proceed with more expensive verification
         let key = self.verifier();
+        // keywheel patch: a forwarded message with a direct part carries what its signer made
+        // for someone else; accepting it would hold that against the signer.
+        if !record_errors && message.carries_direct_message() {
+            return Ok(PreprocessOutcome::remote_error("A relayed message has a direct part"));
+        }
         if self.transcript.is_banned(from) || accum.is_banned(from) {
             trace!("{key:?} Banned.");
             return Ok(PreprocessOutcome::remote_error("The sender is banned"));

@@ -21,6 +21,10 @@ pub enum Dropped {
     BufferFull,
     /// The sender's share of that buffer is full.
     PeerQuota,
+    /// Outbound: the peer's queue is full.
+    PeerQueueFull,
+    /// Outbound: it could not be delivered within `FRAME_TTL` of being queued.
+    Expired,
     /// Bytes that are not a frame.
     Malformed,
     /// Over the size limit.
@@ -28,12 +32,14 @@ pub enum Dropped {
 }
 
 impl Dropped {
-    const ALL: [Dropped; 7] = [
+    const ALL: [Dropped; 9] = [
         Dropped::Stale,
         Dropped::NotParticipant,
         Dropped::Closed,
         Dropped::BufferFull,
         Dropped::PeerQuota,
+        Dropped::PeerQueueFull,
+        Dropped::Expired,
         Dropped::Malformed,
         Dropped::Oversized,
     ];
@@ -45,6 +51,8 @@ impl Dropped {
             Dropped::Closed => "closed",
             Dropped::BufferFull => "buffer_full",
             Dropped::PeerQuota => "peer_quota",
+            Dropped::PeerQueueFull => "peer_queue_full",
+            Dropped::Expired => "expired",
             Dropped::Malformed => "malformed",
             Dropped::Oversized => "oversized",
         }

@@ -15,6 +15,7 @@ use super::error::TransportError;
 use super::noise::NoiseStream;
 use super::noise::HANDSHAKE_TIMEOUT;
 use super::state::{Outbound, TransportState};
+use crate::metrics::Dropped;
 
 /// How long a frame may wait for its peer to become reachable.
 pub const FRAME_TTL: Duration = Duration::from_secs(120);
@@ -79,8 +80,8 @@ pub(super) async fn dial(state: std::sync::Weak<TransportState>, peer: AccountId
             debug!(?peer, "the connection was idle; re-dialling");
             conn = None;
         }
-        let frame = match outbound {
-            Outbound::Frame(frame) => frame,
+        let (frame, queued) = match outbound {
+            Outbound::Frame(frame, queued) => (frame, queued),
             Outbound::Probe => {
                 let Some(state) = state.upgrade() else { return };
                 if conn.is_none() {
@@ -95,7 +96,14 @@ pub(super) async fn dial(state: std::sync::Weak<TransportState>, peer: AccountId
                 continue;
             }
         };
-        let queued = Instant::now();
+        if queued.elapsed() > FRAME_TTL {
+            // It waited its whole time behind frames for a peer that could not be reached.
+            if let Some(state) = state.upgrade() {
+                state.metrics.dropped(Dropped::Expired);
+            }
+            debug!(?peer, "a frame waited past {FRAME_TTL:?} in the queue; dropped");
+            continue;
+        }
         loop {
             let Some(state) = state.upgrade() else { return };
             if conn.is_none() {
@@ -107,6 +115,7 @@ pub(super) async fn dial(state: std::sync::Weak<TransportState>, peer: AccountId
                     }
                     Err(e) => {
                         if queued.elapsed() > FRAME_TTL {
+                            state.metrics.dropped(Dropped::Expired);
                             warn!(?peer, "cannot reach peer ({e}); frame dropped after {FRAME_TTL:?}");
                             break;
                         }

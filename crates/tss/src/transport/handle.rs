@@ -158,11 +158,18 @@ impl Transport {
         }
     }
 
-    /// Queues a frame for `to`; it is sent over the peer's connection, dialled as needed.
+    /// Queues a frame for `to`; it is sent over the peer's connection, dialled as needed. Never
+    /// waits: a peer whose queue is full (it has not taken a frame for a while — it cannot be
+    /// reached) loses the frame, counted, instead of holding up the frames for everyone else.
     pub async fn send(&self, to: AccountId, frame: &Frame) {
         let bytes = Arc::new(encode_frame(frame));
-        if self.queue(to).send(Outbound::Frame(bytes)).await.is_err() {
-            warn!(?to, "the peer's sender stopped; frame dropped");
+        match self.queue(to).try_send(Outbound::Frame(bytes, Instant::now())) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.state.metrics.dropped(Dropped::PeerQueueFull);
+                warn!(?to, "the peer's queue is full; frame dropped");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => warn!(?to, "the peer's sender stopped; frame dropped"),
         }
     }
 

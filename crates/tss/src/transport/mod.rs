@@ -14,8 +14,10 @@
 //!   buffered, bounded overall and per peer (bytes with a per-frame overhead, sessions waited
 //!   for, frames per session) and expired oldest first; frames tagged for an attempt older than
 //!   the one in flight are dropped.
-//! - Each peer has one outbound connection, re-dialled with backoff when it breaks; a frame
-//!   that cannot be delivered for [`FRAME_TTL`] is dropped. Outbound connections carry nothing
+//! - Each peer has one outbound connection, re-dialled with backoff when it breaks, and its own
+//!   queue: a frame not delivered within [`FRAME_TTL`] of being queued is dropped, and a frame
+//!   for a peer whose queue is full is dropped at once (both counted), so one peer that cannot
+//!   be reached never holds up the frames for the others. Outbound connections carry nothing
 //!   back, so one that turns readable has been closed by the peer (it died or restarted): it is
 //!   re-dialled before the next frame instead of swallowing it.
 //! - A peer whose last dial failed is [`Transport::unreachable`] until a dial succeeds;

@@ -19,8 +19,8 @@ use crate::wire::Frame;
 
 /// What a peer's dialler is asked to do.
 pub(super) enum Outbound {
-    /// Deliver an encoded frame.
-    Frame(Arc<Vec<u8>>),
+    /// Deliver an encoded frame, queued at that instant (its [`super::FRAME_TTL`] runs from then).
+    Frame(Arc<Vec<u8>>, Instant),
     /// Dial once if there is no working connection; send nothing.
     Probe,
 }

@@ -419,3 +419,37 @@ async fn an_account_keeps_one_connection_and_loses_it_when_it_leaves_the_directo
     );
     assert_eq!(closed(&a, ConnectionEnd::Undeclared), 1);
 }
+
+#[tokio::test]
+async fn a_peer_that_cannot_be_reached_holds_up_no_frames_to_the_others() {
+    let (a, _) = node(1).await;
+    let (b, _) = node(2).await;
+    let (c, _) = node(3).await;
+    // C is declared at a port where nothing listens: every dial of it fails, its queue fills.
+    let mut dir = declare(&[&a, &b, &c]);
+    dir.by_account.get_mut(&account(&c)).unwrap().endpoint = "127.0.0.1:1".into();
+    a.set_directory(dir.clone());
+    b.set_directory(dir);
+    let tag = reshare_tag(1, 1);
+    let participants: BTreeSet<_> = [account(&a), account(&b), account(&c)].into();
+    let from_a = a.open_protocol_session(tag, participants.clone());
+    let mut at_b = b.open_protocol_session(tag, participants);
+    let to = |peer, byte| Outgoing {
+        protocol_session_id: tag.protocol_session_id(&NETWORK),
+        to: peer,
+        payload: vec![byte],
+    };
+    for _ in 0..1500 {
+        from_a.outgoing.send(to(account(&c), 1)).await.unwrap();
+    }
+    from_a.outgoing.send(to(account(&b), 2)).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), at_b.incoming.recv())
+        .await
+        .expect("B's frame is not stuck behind C's")
+        .unwrap();
+    assert_eq!(got.payload, vec![2]);
+    assert!(
+        a.metrics().dropped_count(Dropped::PeerQueueFull) > 0,
+        "C's overflow is counted"
+    );
+}

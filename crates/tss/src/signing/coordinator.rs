@@ -80,11 +80,12 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
     let now = now_ms();
     let prehash = request.check(&genesis, now)?;
     let hash = request.hash(&genesis)?;
+    // Registered before it is remembered: throwaway accounts must not fill the replay cache.
+    check_registered(&coordinator.res, &request.account).await?;
     coordinator
         .requests_seen
         .lock()
         .insert(hash.to_vec(), request.expires_at_ms, now)?;
-    check_registered(&coordinator.res, &request.account).await?;
 
     let mut silent: BTreeSet<AccountId> = BTreeSet::new();
     let mut failures = Vec::new();

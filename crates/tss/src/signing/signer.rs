@@ -64,8 +64,9 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     }
     let mut key = hash.to_vec();
     key.extend_from_slice(&job.round.to_be_bytes());
-    signing.jobs_seen.lock().insert(key, request.expires_at_ms, now)?;
+    // Registered before it is remembered: throwaway accounts must not fill the replay cache.
     check_registered(&signing.res, &request.account).await?;
+    signing.jobs_seen.lock().insert(key, request.expires_at_ms, now)?;
 
     let me = signing.res.identity.account();
     let committee = signing_committee(&signing.res).await?;

@@ -73,7 +73,8 @@ pub struct Verified {
 /// Asks the TSS APIs in `tss_urls`, in turn, to sign `what` for `user`, and verifies the answer
 /// against the parent key on chain: the signature must verify under the child key derived from
 /// it, `v` must recover that key, and the signed bytes must be the request's. A TSS that cannot
-/// sign now (unreachable, 5xx) is skipped; a refusal of the request itself (4xx) ends the call.
+/// sign now (unreachable, 5xx) is skipped, and the next is sent a fresh request; a refusal of
+/// the request itself (4xx) ends the call.
 pub async fn sign(
     node: &WsClient,
     http: &reqwest::Client,
@@ -94,19 +95,20 @@ pub async fn sign(
     {
         bail!("{account} is not registered for signing: run `keywheel register` first");
     }
-    let mut request_id = [0u8; 16];
-    OsRng.fill_bytes(&mut request_id);
-    let request = SignRequest::new(
-        user,
-        status.genesis_hash,
-        what,
-        request_id,
-        now_ms() + REQUEST_VALIDITY_MS,
-    );
-    let prehash = request.prehash().map_err(|e| anyhow::anyhow!("{e}"))?;
-
     let mut failures = Vec::new();
     for url in tss_urls {
+        // A fresh request for each TSS: one asked before may have remembered the last one (and
+        // its signers refuse a request they have seen), whether or not it answered.
+        let mut request_id = [0u8; 16];
+        OsRng.fill_bytes(&mut request_id);
+        let request = SignRequest::new(
+            user,
+            status.genesis_hash,
+            what.clone(),
+            request_id,
+            now_ms() + REQUEST_VALIDITY_MS,
+        );
+        let prehash = request.prehash().map_err(|e| anyhow::anyhow!("{e}"))?;
         let endpoint = format!("{}/v1/sign", url.trim_end_matches('/'));
         let reply = match http.post(&endpoint).json(&request).timeout(SIGN_TIMEOUT).send().await {
             Ok(reply) => reply,
@@ -116,12 +118,21 @@ pub async fn sign(
             }
         };
         let code = reply.status();
+        let retry_after = reply
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| format!(" (it suggests retrying in {v} s)"))
+            .unwrap_or_default();
         let body = reply.text().await.unwrap_or_default();
         if code.is_client_error() {
-            bail!("{url} refused the request ({code}): {}", error_message(&body));
+            bail!(
+                "{url} refused the request ({code}): {}{retry_after}",
+                error_message(&body)
+            );
         }
         if !code.is_success() {
-            failures.push(format!("{url} ({code}): {}", error_message(&body)));
+            failures.push(format!("{url} ({code}): {}{retry_after}", error_message(&body)));
             continue;
         }
         let response: SignResponse =

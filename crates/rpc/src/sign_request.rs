@@ -81,6 +81,34 @@ pub enum SignError {
     /// Every round failed.
     #[error("signing failed: {0}")]
     Failed(String),
+    /// The TSS has as much signing work as it takes now; ask again after `retry_after_s`
+    /// seconds, or ask another TSS.
+    #[error("busy: {reason}; try again in {retry_after_s} s or ask another TSS")]
+    Busy {
+        /// What is full.
+        reason: String,
+        /// Seconds after which a retry is likely to be admitted.
+        retry_after_s: u64,
+    },
+    /// The account has as many requests waiting at this TSS as it may; ask again after
+    /// `retry_after_s` seconds.
+    #[error("account {account} has as many requests in flight here as it may; try again in {retry_after_s} s")]
+    Quota {
+        /// The account.
+        account: AccountId,
+        /// Seconds after which a retry is likely to be admitted.
+        retry_after_s: u64,
+    },
+}
+
+impl SignError {
+    /// Seconds after which a retry is likely to succeed, for the refusals that say so.
+    pub fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            SignError::Busy { retry_after_s, .. } | SignError::Quota { retry_after_s, .. } => Some(*retry_after_s),
+            _ => None,
+        }
+    }
 }
 
 /// What to sign.

@@ -1,6 +1,7 @@
 //! The HTTP API: `POST /v1/sign`, `GET /v1/status`, `GET /metrics`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, State};
@@ -11,7 +12,8 @@ use axum::{Json, Router};
 use keywheel_chain::AccountId;
 use serde::{Deserialize, Serialize};
 
-use keywheel_rpc::sign_request::{SignError, SignRequest};
+use keywheel_rpc::sign_request::{SignError, SignRequest, MAX_VALIDITY};
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::keystore::{RetiredInfo, Slot, SlotInfo};
 use crate::orchestrator::Orchestrator;
@@ -20,6 +22,11 @@ use crate::signing::Signing;
 
 /// The largest request body the API reads.
 const MAX_BODY: usize = 256 * 1024;
+/// How long a client may take to send a request body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long any call may take: a sign request's longest wait for a turn (its validity, at
+/// most `MAX_VALIDITY`) and its rounds fit inside it.
+const CALL_TIMEOUT: Duration = Duration::from_secs(MAX_VALIDITY.as_secs() + 60);
 
 /// What `GET /v1/status` answers.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,7 +91,8 @@ fn http_status(e: &SignError) -> u16 {
         SignError::BadSignature(_) => 401,
         SignError::Unregistered(_) => 403,
         SignError::Replay => 409,
-        SignError::Unavailable(_) => 503,
+        SignError::Unavailable(_) | SignError::Busy { .. } => 503,
+        SignError::Quota { .. } => 429,
         SignError::Failed(_) => 502,
     }
 }
@@ -99,11 +107,19 @@ fn code(e: &SignError) -> &'static str {
         SignError::Unregistered(_) => "unregistered",
         SignError::Unavailable(_) => "unavailable",
         SignError::Failed(_) => "failed",
+        SignError::Busy { .. } => "busy",
+        SignError::Quota { .. } => "quota",
     }
 }
 
 fn sign_error(e: &SignError) -> Response {
-    error(http_status(e), code(e), e.to_string())
+    let mut response = error(http_status(e), code(e), e.to_string());
+    if let Some(seconds) = e.retry_after_s() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    }
+    response
 }
 
 fn error(status: u16, code: &str, message: String) -> Response {
@@ -122,6 +138,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/status", get(status))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            CALL_TIMEOUT,
+        ))
         .with_state(state)
 }
 
@@ -176,4 +197,28 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         state.res.metrics.render(),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_say_when_to_retry_and_other_errors_do_not() {
+        let busy = sign_error(&SignError::Busy {
+            reason: "full".into(),
+            retry_after_s: 7,
+        });
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "7");
+        let quota = sign_error(&SignError::Quota {
+            account: AccountId([1; 32]),
+            retry_after_s: 3,
+        });
+        assert_eq!(quota.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(quota.headers()[header::RETRY_AFTER], "3");
+        let failed = sign_error(&SignError::Failed("no".into()));
+        assert_eq!(failed.status(), StatusCode::BAD_GATEWAY);
+        assert!(failed.headers().get(header::RETRY_AFTER).is_none());
+    }
 }

@@ -45,6 +45,12 @@ pub enum TssCommand {
         /// Follow a node over plain ws:// on a host that is not this machine.
         #[arg(long)]
         insecure_node: bool,
+        /// Sign requests coordinated at once (default: the machine's cores).
+        #[arg(long)]
+        sign_concurrency: Option<usize>,
+        /// Sign requests admitted at once, running or waiting (default: 32 per concurrent one).
+        #[arg(long)]
+        sign_queue: Option<usize>,
         /// Devnet fault injection: misbehave in a rotation attempt as this file says when the
         /// attempt starts (`silent`, `malicious`; absent or empty: honest).
         #[cfg(feature = "fault-injection")]
@@ -125,6 +131,8 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             key_file,
             genesis_hash,
             insecure_node,
+            sign_concurrency,
+            sign_queue,
             #[cfg(feature = "fault-injection")]
             fault_file,
         } => {
@@ -151,6 +159,8 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
                 cfg.genesis_hash = genesis_hash;
             }
             cfg.insecure_node |= insecure_node;
+            cfg.sign_concurrency = sign_concurrency.or(cfg.sign_concurrency);
+            cfg.sign_queue = sign_queue.or(cfg.sign_queue);
             #[cfg(feature = "fault-injection")]
             if let Some(path) = fault_file {
                 tracing::warn!(

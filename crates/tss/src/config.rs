@@ -52,6 +52,14 @@ pub struct TssConfig {
     /// before it is shredded (the chain must have been checked at each step).
     #[serde(default = "default_keep_retired")]
     pub keep_retired_sessions: u32,
+    /// Sign requests this TSS coordinates at once (default: the machine's cores); the others
+    /// admitted wait in arrival order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_concurrency: Option<usize>,
+    /// Sign requests admitted at once, running or waiting (default: 32 per concurrent
+    /// request); past it, `503` with `Retry-After`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_queue: Option<usize>,
     /// Where to read a deliberate fault from (`run --fault-file`, builds with
     /// `fault-injection` only; never from a configuration file).
     #[cfg(feature = "fault-injection")]
@@ -90,6 +98,8 @@ impl Default for TssConfig {
             genesis_hash: None,
             insecure_node: false,
             keep_retired_sessions: default_keep_retired(),
+            sign_concurrency: None,
+            sign_queue: None,
             #[cfg(feature = "fault-injection")]
             fault: None,
         }
@@ -97,6 +107,16 @@ impl Default for TssConfig {
 }
 
 impl TssConfig {
+    /// The signing admission limits this configuration asks for.
+    pub fn admission_limits(&self) -> crate::signing::admission::AdmissionLimits {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut limits = crate::signing::admission::AdmissionLimits::for_cores(self.sign_concurrency.unwrap_or(cores));
+        if let Some(queue) = self.sign_queue {
+            limits.admitted = queue.max(1);
+        }
+        limits
+    }
+
     /// Refuses a node address anyone on the path could answer for: plain `ws://` to a host
     /// that is not loopback, unless `insecure_node` says the operator knows.
     pub fn check_node_url(&self) -> Result<(), TssError> {

@@ -103,6 +103,43 @@ impl ConnectionEnd {
     }
 }
 
+/// Why signing work was refused (a label of `keywheel_tss_sign_refused_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request queue is full.
+    Busy,
+    /// The request's account has its share of the queue.
+    AccountQuota,
+    /// A request waited its whole validity for a turn.
+    Expired,
+    /// This TSS runs as many signing jobs as it may.
+    JobsBusy,
+    /// The job's coordinator has its share of the jobs.
+    CoordinatorQuota,
+}
+
+impl Refusal {
+    /// Every refusal, in declaration order (the metric's index).
+    pub const ALL: [Refusal; 5] = [
+        Refusal::Busy,
+        Refusal::AccountQuota,
+        Refusal::Expired,
+        Refusal::JobsBusy,
+        Refusal::CoordinatorQuota,
+    ];
+
+    /// The metric label.
+    fn label(self) -> &'static str {
+        match self {
+            Refusal::Busy => "busy",
+            Refusal::AccountQuota => "account_quota",
+            Refusal::Expired => "expired",
+            Refusal::JobsBusy => "jobs_busy",
+            Refusal::CoordinatorQuota => "coordinator_quota",
+        }
+    }
+}
+
 #[derive(Default)]
 struct Histogram {
     buckets: [u64; LATENCY_BUCKETS.len()],
@@ -144,6 +181,8 @@ pub struct Metrics {
     dropped: [AtomicU64; Dropped::ALL.len()],
     /// Indexed by `ConnectionEnd as usize`.
     connections_closed: [AtomicU64; ConnectionEnd::ALL.len()],
+    /// Indexed by `Refusal as usize`.
+    sign_refused: [AtomicU64; Refusal::ALL.len()],
     latency: Locked<Histogram>,
 }
 
@@ -166,6 +205,16 @@ impl Metrics {
     /// Inbound connections closed for `why` so far.
     pub fn connections_closed_count(&self, why: ConnectionEnd) -> u64 {
         self.connections_closed[why as usize].load(Ordering::Relaxed)
+    }
+
+    /// Counts signing work refused.
+    pub fn sign_refused(&self, why: Refusal) {
+        self.sign_refused[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Signing work refused for `why` so far.
+    pub fn sign_refused_count(&self, why: Refusal) -> u64 {
+        self.sign_refused[why as usize].load(Ordering::Relaxed)
     }
 
     /// Records one signing latency.
@@ -263,6 +312,17 @@ impl Metrics {
                 "keywheel_tss_connections_closed_total{{reason=\"{}\"}} {}\n",
                 why.label(),
                 self.connections_closed_count(why)
+            ));
+        }
+        out.push_str(
+            "# HELP keywheel_tss_sign_refused_total Sign requests and signing jobs refused by admission, by reason.\n",
+        );
+        out.push_str("# TYPE keywheel_tss_sign_refused_total counter\n");
+        for why in Refusal::ALL {
+            out.push_str(&format!(
+                "keywheel_tss_sign_refused_total{{reason=\"{}\"}} {}\n",
+                why.label(),
+                self.sign_refused_count(why)
             ));
         }
         let h = self.latency.lock();

@@ -104,7 +104,10 @@ pub async fn start(config: TssConfig) -> Result<TssHandle, TssError> {
             keep_retired_sessions: config.keep_retired_sessions,
         },
     ));
-    let signing = Arc::new(Signing::new(res.clone()));
+    let signing = Arc::new(
+        Signing::new(res.clone(), config.admission_limits())
+            .map_err(|e| TssError::io("start the signing runtime".to_string(), e))?,
+    );
     let app = api::router(ApiState::new(res.clone(), orchestrator.clone(), signing.clone()));
     let tasks = vec![
         tokio::spawn(orchestrator.run()),

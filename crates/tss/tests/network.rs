@@ -5,19 +5,21 @@
 //! 1. `jumpstart`: the chain picks a committee of 5 of the 6 (threshold 3), which runs the DKG.
 //! 2. `sign_after_jumpstart`: a signature for a registered account under its child key.
 //! 3. `refuse_bad_requests`: bad sign requests refused, each with its status and a reason.
-//! 4. `refuse_a_node_of_another_network`: a member, pointed at a node of another network,
+//! 4. `admit_a_burst`: a burst over a TSS's signing queue: the admitted are signed in turn, the
+//!    rest refused with `503` and `Retry-After`, and one of those, sent again, is signed.
+//! 5. `refuse_a_node_of_another_network`: a member, pointed at a node of another network,
 //!    halts (and signs nothing) with its keystore unchanged; a copy of its keystore is kept.
-//! 5. `crash_a_staying_member_mid_rotation`: the next rotation starts; that member is SIGKILLed
+//! 6. `crash_a_staying_member_mid_rotation`: the next rotation starts; that member is SIGKILLed
 //!    in the middle of it, its keystore restored from the copy taken before it began the attempt
 //!    (an operator's restore), and restarted: it must not rejoin the attempt.
-//! 6. `rotate_without_the_crashed_member`: the retry without it rotates; it was slashed.
-//! 7. `departed_member_cannot_coordinate`: its TSS answers at once that it cannot sign.
-//! 8. `sign_after_rotation`: the new committee signs under the same child key.
-//! 9. `sign_past_a_member_down_for_good`: a member goes down for good; the request whose first
-//!    pick needs it signs on a later round, the next such request on round 0 without it.
-//! 10. `departed_share_retired`: the crashed member retired (kept, sealed — not erased) its
+//! 7. `rotate_without_the_crashed_member`: the retry without it rotates; it was slashed.
+//! 8. `departed_member_cannot_coordinate`: its TSS answers at once that it cannot sign.
+//! 9. `sign_after_rotation`: the new committee signs under the same child key.
+//! 10. `sign_past_a_member_down_for_good`: a member goes down for good; the request whose first
+//!     pick needs it signs on a later round, the next such request on round 0 without it.
+//! 11. `departed_share_retired`: the crashed member retired (kept, sealed — not erased) its
 //!     share once the chain rotated.
-//! 11. `every_keystore_opens`: after the run; members hold exactly the chain's sharing.
+//! 12. `every_keystore_opens`: after the run; members hold exactly the chain's sharing.
 //!
 //! The fixture (node, processes, clients) is `support::Network`.
 
@@ -34,7 +36,7 @@ use keywheel_rpc::{Bytes, CommitteeView, KeywheelApiClient, RuntimeCall};
 use keywheel_tss::keystore::Slot;
 use keywheel_tss::signing::choose_signers;
 
-use support::{account, signer, wait_for, Network};
+use support::{account, signer, wait_for, Network, SIGN_QUEUE};
 
 const VALIDATORS: usize = 6;
 
@@ -55,6 +57,7 @@ async fn jumpstart_sign_reshare_through_a_crash_rotate_and_sign_again() {
     let parent = jumpstart(&mut net).await;
     let first = sign_after_jumpstart(&net, &parent).await;
     refuse_bad_requests(&net).await;
+    admit_a_burst(&net, &parent).await;
     let (victim, copy) = refuse_a_node_of_another_network(&mut net, params).await;
     let session = crash_a_staying_member_mid_rotation(&mut net, victim, &copy).await;
     let rotated = rotate_without_the_crashed_member(&mut net, &parent, session, victim).await;
@@ -166,6 +169,60 @@ async fn refuse_bad_requests(net: &Network) {
         assert_eq!(code, expected, "{what}: {text}");
         assert!(!text.is_empty(), "{what}: the refusal says why");
     }
+}
+
+/// A burst of valid requests at one TSS (admitting `SIGN_QUEUE`, one at a time): those
+/// admitted are signed in turn; the rest are refused at once with `503`, code `busy` and a
+/// `Retry-After`, and — nothing having been remembered of them — one sent again as it is, once
+/// the burst is over, is signed.
+async fn admit_a_burst(net: &Network, parent: &[u8]) {
+    const BURST: usize = 6;
+    let requests: Vec<SignRequest> = (0..BURST)
+        .map(|i| net.request(ToSign::Message(format!("burst {i}").into_bytes()), [40 + i as u8; 16]))
+        .collect();
+    let mut burst = tokio::task::JoinSet::new();
+    for (i, request) in requests.iter().cloned().enumerate() {
+        let (http, url) = (net.http.clone(), net.tsss[1].url("/v1/sign"));
+        burst.spawn(async move {
+            let reply = http.post(url).json(&request).send().await.unwrap();
+            let retry_after = reply
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            (i, reply.status().as_u16(), retry_after, reply.text().await.unwrap())
+        });
+    }
+    let replies = burst.join_all().await;
+    let mut signed = 0;
+    let mut refused = Vec::new();
+    for (i, code, retry_after, body) in replies {
+        match code {
+            200 => {
+                let response: SignResponse = serde_json::from_str(&body).unwrap();
+                net.verify(parent, &response)
+                    .expect("a signature from the burst verifies");
+                signed += 1;
+            }
+            503 => {
+                assert!(body.contains("\"busy\""), "a refusal names the cause: {body}");
+                let seconds: u64 = retry_after.expect("a busy refusal says when to retry").parse().unwrap();
+                assert!(seconds >= 1);
+                refused.push(i);
+            }
+            other => panic!("request {i} of the burst: {other} {body}"),
+        }
+    }
+    assert!(
+        signed >= SIGN_QUEUE,
+        "every admitted request is signed: {signed} of {BURST}"
+    );
+    assert!(
+        !refused.is_empty(),
+        "a burst over the queue is refused in part: {signed} signed"
+    );
+    let again = net.send_sign(1, &requests[refused[0]]).await;
+    net.verify(parent, &again)
+        .expect("a refused request sent again is signed");
 }
 
 /// What a TSS's keystore says: its slots, the retired shares, the started marker, the chain it

@@ -10,6 +10,7 @@ use keywheel_rpc::sign_request::{now_ms, verify_reply, SignError, SignRequest, S
 use tokio::sync::mpsc;
 use tracing::{info, info_span, warn, Instrument};
 
+use super::admission::Admission;
 use super::committee::{
     check_registered, choose_signers, refuse_if_halted, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT,
 };
@@ -33,16 +34,18 @@ pub(super) struct Coordinator {
     signer: Arc<Signer>,
     waiters: Locked<Waiters>,
     requests_seen: Locked<ReplayCache>,
+    admission: Arc<Admission>,
 }
 
 impl Coordinator {
     /// A coordinator that asks `signer` when this TSS is one of a round's signers.
-    pub(super) fn new(res: Arc<Resources>, signer: Arc<Signer>) -> Self {
+    pub(super) fn new(res: Arc<Resources>, signer: Arc<Signer>, admission: Arc<Admission>) -> Self {
         Self {
             res,
             signer,
             waiters: Locked::default(),
             requests_seen: Locked::default(),
+            admission,
         }
     }
 
@@ -82,12 +85,22 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
     let hash = request.hash(&genesis)?;
     // Registered before it is remembered: throwaway accounts must not fill the replay cache.
     check_registered(&coordinator.res, &request.account).await?;
+    // Admitted before it is remembered: a request refused as busy may be sent again as it is.
+    let refused = |r: super::admission::Refused| {
+        coordinator.res.metrics.sign_refused(r.why);
+        r.error(request.account)
+    };
+    let mut ticket = coordinator.admission.admit(request.account).map_err(refused)?;
     coordinator
         .requests_seen
         .lock()
         .insert(hash.to_vec(), request.expires_at_ms, now)?;
+    ticket
+        .turn(patience(request.expires_at_ms, now))
+        .await
+        .map_err(refused)?;
 
-    let mut silent: BTreeSet<AccountId> = BTreeSet::new();
+    let mut excluded: BTreeSet<AccountId> = BTreeSet::new();
     let mut failures = Vec::new();
     for round in 0..MAX_ROUNDS {
         let committee = signing_committee(&coordinator.res).await?;
@@ -98,7 +111,7 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
                     .into(),
             ));
         }
-        let eligible: BTreeSet<AccountId> = committee.eligible.difference(&silent).copied().collect();
+        let eligible: BTreeSet<AccountId> = committee.eligible.difference(&excluded).copied().collect();
         let pool = reachable_pool(coordinator, &eligible, committee.threshold);
         let Some(signers) = choose_signers(&hash, round, &pool, committee.threshold) else {
             failures.push(format!(
@@ -109,26 +122,23 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
             break;
         };
         let span = info_span!("signing", request = %hex::encode(&hash[..6]), round);
-        let outcome = run_round(coordinator, &request, hash, round, &signers)
+        let verify = |reply: &SignatureReply| verify_reply(&committee.parent_key, &request.account, &prehash, reply);
+        let outcome = run_round(coordinator, &request, hash, round, &signers, verify)
             .instrument(span)
             .await;
         match outcome {
-            RoundResult::Signed(reply) => match verify_reply(&committee.parent_key, &request.account, &prehash, &reply)
-            {
-                Ok(address) => {
-                    return Ok(SignResponse {
-                        signature: reply,
-                        address,
-                        prehash: prehash.to_vec(),
-                        signers: signers.into_iter().collect(),
-                        round,
-                    })
-                }
-                Err(e) => failures.push(format!("round {round}: a signer's reply does not verify: {e}")),
-            },
-            RoundResult::Failed { reasons, unresponsive } => {
+            RoundResult::Signed { reply, address } => {
+                return Ok(SignResponse {
+                    signature: reply,
+                    address,
+                    prehash: prehash.to_vec(),
+                    signers: signers.into_iter().collect(),
+                    round,
+                })
+            }
+            RoundResult::Failed { reasons, excluded: out } => {
                 failures.push(format!("round {round}: {}", reasons.join("; ")));
-                silent.extend(unresponsive);
+                excluded.extend(out);
             }
         }
         info!(
@@ -137,6 +147,13 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         );
     }
     Err(SignError::Failed(failures.join(" | ")))
+}
+
+/// How long a request may wait for a turn: while enough of its validity is left for all its
+/// rounds (signers refuse an expired request).
+fn patience(expires_at_ms: u64, now_ms: u64) -> Duration {
+    let left = Duration::from_millis(expires_at_ms.saturating_sub(now_ms));
+    left.saturating_sub(ROUND_TIMEOUT * MAX_ROUNDS)
 }
 
 /// The members a round picks from: those the transport can reach, if there are at least
@@ -161,11 +178,44 @@ fn reachable_pool(coordinator: &Coordinator, eligible: &BTreeSet<AccountId>, thr
 }
 
 enum RoundResult {
-    Signed(SignatureReply),
+    /// A reply that verifies under the child key, and the child address.
+    Signed { reply: SignatureReply, address: String },
+    /// No reply verified; the signers to leave out of the request's later rounds.
     Failed {
         reasons: Vec<String>,
-        unresponsive: BTreeSet<AccountId>,
+        excluded: BTreeSet<AccountId>,
     },
+}
+
+/// What a round learnt from the signers that answered it without a signature that verifies.
+#[derive(Default)]
+struct Answers {
+    /// Signers the coordinator heard from in this round.
+    heard: BTreeSet<AccountId>,
+    /// Signers whose reply did not verify.
+    bogus: BTreeSet<AccountId>,
+    /// Signers some signer said did not answer it.
+    claimed_unresponsive: BTreeSet<AccountId>,
+    reasons: Vec<String>,
+}
+
+impl Answers {
+    /// Signers the round excludes from the next: those whose reply did not verify, those the
+    /// coordinator itself did not hear (`missing`), and those others called unresponsive that
+    /// the coordinator did not hear either — a signer's word against one that answered is
+    /// not believed.
+    fn failed(mut self, missing: impl IntoIterator<Item = AccountId>) -> RoundResult {
+        let mut excluded = self.bogus;
+        excluded.extend(missing);
+        excluded.extend(self.claimed_unresponsive.difference(&self.heard));
+        if excluded.is_empty() && self.reasons.is_empty() {
+            self.reasons.push("no signer returned a signature".into());
+        }
+        RoundResult::Failed {
+            reasons: self.reasons,
+            excluded,
+        }
+    }
 }
 
 async fn run_round(
@@ -174,6 +224,7 @@ async fn run_round(
     hash: [u8; 32],
     round: u32,
     signers: &BTreeSet<AccountId>,
+    verify: impl Fn(&SignatureReply) -> Result<String, String>,
 ) -> RoundResult {
     let me = coordinator.res.identity.account();
     let (tx, mut rx) = mpsc::channel(signers.len() + 1);
@@ -199,9 +250,7 @@ async fn run_round(
                 .await;
         }
     }
-    let mut answered = BTreeSet::new();
-    let mut reasons = Vec::new();
-    let mut unresponsive = BTreeSet::new();
+    let mut answers = Answers::default();
     let deadline = sent_at + ROUND_TIMEOUT + Duration::from_secs(5);
     let mut reach_check = tokio::time::interval(REACH_CHECK);
     let result = loop {
@@ -213,39 +262,78 @@ async fn run_round(
                     .res.transport
                     .unreachable()
                     .into_iter()
-                    .filter(|(a, since)| signers.contains(a) && !answered.contains(a) && *since >= sent_at)
+                    .filter(|(a, since)| signers.contains(a) && !answers.heard.contains(a) && *since >= sent_at)
                     .map(|(a, _)| a)
                     .collect();
                 if down.is_empty() {
                     continue;
                 }
-                reasons.push(format!("{} signer(s) cannot be reached", down.len()));
-                unresponsive.extend(down);
-                break RoundResult::Failed { reasons, unresponsive };
+                answers.reasons.push(format!("{} signer(s) cannot be reached", down.len()));
+                break answers.failed(down);
             }
         };
         let Ok(Some((from, outcome))) = next else {
-            unresponsive.extend(signers.difference(&answered).copied());
-            reasons.push(format!(
-                "{} signer(s) did not answer in time",
-                signers.len() - answered.len()
-            ));
-            break RoundResult::Failed { reasons, unresponsive };
+            let missing: BTreeSet<AccountId> = signers.difference(&answers.heard).copied().collect();
+            answers
+                .reasons
+                .push(format!("{} signer(s) did not answer in time", missing.len()));
+            break answers.failed(missing);
         };
-        if !signers.contains(&from) || !answered.insert(from) {
+        if !signers.contains(&from) || !answers.heard.insert(from) {
             continue;
         }
         match outcome.result {
-            Ok(reply) => break RoundResult::Signed(reply),
+            Ok(reply) => match verify(&reply) {
+                Ok(address) => break RoundResult::Signed { reply, address },
+                Err(e) => {
+                    warn!(?from, "a signer's reply does not verify: {e}");
+                    answers.reasons.push(format!("{from}: its reply does not verify: {e}"));
+                    answers.bogus.insert(from);
+                }
+            },
             Err(failure) => {
-                reasons.push(format!("{from}: {}", failure.message));
-                unresponsive.extend(failure.unresponsive);
+                answers.reasons.push(format!("{from}: {}", failure.message));
+                answers.claimed_unresponsive.extend(failure.unresponsive);
             }
         }
-        if answered.len() == signers.len() {
-            break RoundResult::Failed { reasons, unresponsive };
+        if answers.heard.len() == signers.len() {
+            break answers.failed([]);
         }
     };
     coordinator.waiters.lock().remove(&(hash, round));
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn a(i: u8) -> AccountId {
+        AccountId([i; 32])
+    }
+
+    fn excluded(result: RoundResult) -> BTreeSet<AccountId> {
+        match result {
+            RoundResult::Failed { excluded, .. } => excluded,
+            RoundResult::Signed { .. } => panic!("a failed round signed"),
+        }
+    }
+
+    #[test]
+    fn a_bogus_reply_excludes_its_signer_and_a_claim_against_a_signer_that_answered_is_not_believed() {
+        let mut answers = Answers::default();
+        answers.heard.extend([a(1), a(2), a(3)]);
+        answers.bogus.insert(a(1));
+        // Signer 2 says 3 and 4 did not answer it; the coordinator heard 3 itself.
+        answers.claimed_unresponsive.extend([a(3), a(4)]);
+        assert_eq!(excluded(answers.failed([])), BTreeSet::from([a(1), a(4)]));
+    }
+
+    #[test]
+    fn signers_the_coordinator_did_not_hear_are_excluded() {
+        let mut answers = Answers::default();
+        answers.heard.insert(a(1));
+        answers.claimed_unresponsive.insert(a(1));
+        assert_eq!(excluded(answers.failed([a(2), a(3)])), BTreeSet::from([a(2), a(3)]));
+    }
 }

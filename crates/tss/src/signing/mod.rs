@@ -20,7 +20,9 @@
 //! whose signer turns out unreachable after its job was sent ends at once instead of waiting
 //! out [`ROUND_TIMEOUT`].
 
+pub mod admission;
 mod committee;
+pub mod compute;
 mod coordinator;
 mod replay;
 mod signer;
@@ -35,7 +37,9 @@ pub use committee::{choose_signers, MAX_ROUNDS, ROUND_TIMEOUT};
 pub use replay::ReplayCache;
 
 use crate::resources::Resources;
-use crate::wire::Frame;
+use crate::wire::{Frame, SignFailure, SignOutcome};
+use admission::{Admission, AdmissionLimits};
+use compute::SigningRuntime;
 use coordinator::Coordinator;
 use signer::Signer;
 
@@ -45,17 +49,21 @@ pub struct Signing {
     res: Arc<Resources>,
     coordinator: Arc<Coordinator>,
     signer: Arc<Signer>,
+    admission: Arc<Admission>,
 }
 
 impl Signing {
-    /// A signing subsystem over the TSS's resources.
-    pub(crate) fn new(res: Arc<Resources>) -> Self {
-        let signer = Arc::new(Signer::new(res.clone()));
-        Self {
-            coordinator: Arc::new(Coordinator::new(res.clone(), signer.clone())),
+    /// A signing subsystem over the TSS's resources, admitting work within `limits` and
+    /// computing on a runtime of its own with one thread per concurrent request.
+    pub(crate) fn new(res: Arc<Resources>, limits: AdmissionLimits) -> std::io::Result<Self> {
+        let admission = Arc::new(Admission::new(limits));
+        let signer = Arc::new(Signer::new(res.clone(), SigningRuntime::new(limits.running)?));
+        Ok(Self {
+            coordinator: Arc::new(Coordinator::new(res.clone(), signer.clone(), admission.clone())),
             signer,
+            admission,
             res,
-        }
+        })
     }
 
     /// Handles the control frames peers send (signing jobs and their outcomes) until the
@@ -65,8 +73,22 @@ impl Signing {
             match frame {
                 Frame::SignJob(job) => {
                     let (signer, res) = (self.signer.clone(), self.res.clone());
+                    let slot = match self.admission.start_job(from) {
+                        Ok(slot) => slot,
+                        Err(refused) => {
+                            self.res.metrics.sign_refused(refused.why);
+                            let outcome = SignOutcome {
+                                request: job.request.hash(&self.res.chain.genesis_hash()).unwrap_or_default(),
+                                round: job.round,
+                                result: Err(SignFailure::from(refused.error(job.request.account))),
+                            };
+                            self.res.transport.send(from, &Frame::SignOutcome(outcome)).await;
+                            continue;
+                        }
+                    };
                     tokio::spawn(async move {
                         let outcome = signer.run_job(from, &job).await;
+                        drop(slot);
                         res.transport.send(from, &Frame::SignOutcome(outcome)).await;
                     });
                 }

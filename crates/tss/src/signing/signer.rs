@@ -14,6 +14,7 @@ use rand_core::SeedableRng;
 use tracing::{debug, warn};
 
 use super::committee::{check_registered, refuse_if_halted, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT};
+use super::compute::SigningRuntime;
 use super::replay::ReplayCache;
 use crate::keystore::Slot;
 use crate::resources::Resources;
@@ -26,22 +27,35 @@ use crate::P;
 pub(super) struct Signer {
     res: Arc<Resources>,
     jobs_seen: Locked<ReplayCache>,
+    runtime: SigningRuntime,
 }
 
 impl Signer {
-    /// A signer over the TSS's resources.
-    pub(super) fn new(res: Arc<Resources>) -> Self {
+    /// A signer over the TSS's resources, computing on `runtime`.
+    pub(super) fn new(res: Arc<Resources>, runtime: SigningRuntime) -> Self {
         Self {
             res,
             jobs_seen: Locked::default(),
+            runtime,
         }
     }
 
-    /// Runs a signing job from the coordinator `from`; the outcome goes back to it.
-    pub(super) async fn run_job(&self, from: AccountId, job: &SignJob) -> SignOutcome {
+    /// Runs a signing job from the coordinator `from` on the signing runtime (below reshare
+    /// work in CPU priority); the outcome goes back to it.
+    pub(super) async fn run_job(self: &Arc<Self>, from: AccountId, job: &SignJob) -> SignOutcome {
         let request = job.request.hash(&self.res.chain.genesis_hash()).unwrap_or_default();
         debug!(?from, round = job.round, "signing job");
-        let result = sign_as_member(self, job).await;
+        let (signer, owned) = (self.clone(), job.clone());
+        let result = match self
+            .runtime
+            .spawn(async move { sign_as_member(&signer, &owned).await })
+            .await
+        {
+            Ok(result) => result,
+            Err(e) => Err(SignFailure::from(SignError::Failed(format!(
+                "the signing task ended: {e}"
+            )))),
+        };
         if let Err(e) = &result {
             warn!(?from, "signing job failed: {}", e.message);
         }

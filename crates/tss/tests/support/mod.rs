@@ -47,6 +47,9 @@ pub async fn wait_for<T>(what: &str, limit: Duration, mut f: impl AsyncFnMut() -
     }
 }
 
+/// Sign requests each test TSS admits at once (`--sign-queue`), one coordinated at a time.
+pub const SIGN_QUEUE: usize = 2;
+
 /// One `keywheel-tss` process: its data directory, identity, ports and (while it runs) the child.
 pub struct Tss {
     dir: PathBuf,
@@ -83,6 +86,8 @@ impl Tss {
             .args(["--node", node_url])
             .args(["--p2p", &format!("127.0.0.1:{}", self.p2p)])
             .args(["--api", &format!("127.0.0.1:{}", self.api)])
+            // Small signing admission, so that `admit_a_burst` can fill it with a few requests.
+            .args(["--sign-concurrency", "1", "--sign-queue", &SIGN_QUEUE.to_string()])
             .env("RUST_LOG", "info,keywheel_tss=debug")
             .stdout(Stdio::null())
             .stderr(log)

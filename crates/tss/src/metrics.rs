@@ -15,6 +15,8 @@ pub enum Dropped {
     Stale,
     /// From a peer that is not a participant of the session it is tagged for.
     NotParticipant,
+    /// Tagged for an attempt past the one after the attempt in flight.
+    NotExpected,
     /// For a session that has ended.
     Closed,
     /// The buffer for sessions not opened yet is full.
@@ -32,9 +34,10 @@ pub enum Dropped {
 }
 
 impl Dropped {
-    const ALL: [Dropped; 9] = [
+    const ALL: [Dropped; 10] = [
         Dropped::Stale,
         Dropped::NotParticipant,
+        Dropped::NotExpected,
         Dropped::Closed,
         Dropped::BufferFull,
         Dropped::PeerQuota,
@@ -48,6 +51,7 @@ impl Dropped {
         match self {
             Dropped::Stale => "stale",
             Dropped::NotParticipant => "not_participant",
+            Dropped::NotExpected => "not_expected",
             Dropped::Closed => "closed",
             Dropped::BufferFull => "buffer_full",
             Dropped::PeerQuota => "peer_quota",

@@ -156,13 +156,16 @@ impl Orchestrator {
             return Ok(());
         };
         res.transport.set_directory(Directory::from_validators(&validators));
+        res.transport
+            .set_committee(committee.members.iter().map(|m| m.tss).collect());
 
         let keep = self.rules.keep_retired_sessions;
         slots::settle(&mut res.keystore(), &res.metrics, &trusted, reshare.as_ref(), keep)?;
         self.supersede(reshare.as_ref().map(|v| (v.record.session, v.record.attempt)));
         let Some(view) = reshare else { return Ok(()) };
         let record = &view.record;
-        res.transport.set_floor(record.session, record.attempt);
+        res.transport
+            .set_in_flight(record.session, record.attempt, record.participants());
         let me = res.identity.account();
         if !record.participants().contains(&me) {
             return Ok(());

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use super::directory::Directory;
 use super::inbound::{Inbound, InboundLimits};
-use super::router::Router;
+use super::router::{InFlight, Router};
 use super::state::{Outbound, TransportState};
 use super::{dialer, listener};
 use crate::error::TssError;
@@ -106,10 +106,20 @@ impl Transport {
         *self.state.directory.lock() = directory;
     }
 
-    /// Marks `(session, attempt)` as the reshare attempt in flight: frames for older attempts
-    /// are dropped from now on.
-    pub fn set_floor(&self, session: SessionIndex, attempt: AttemptIndex) {
-        self.state.router.lock().set_floor((session, attempt));
+    /// Marks `(session, attempt)` as the reshare attempt in flight, with its participants:
+    /// frames for older attempts are dropped from now on, and early frames for this one only
+    /// from its participants, for later ones only for the attempt after it.
+    pub fn set_in_flight(&self, session: SessionIndex, attempt: AttemptIndex, participants: BTreeSet<AccountId>) {
+        self.state.router.lock().set_in_flight(InFlight {
+            attempt: (session, attempt),
+            participants,
+        });
+    }
+
+    /// Records the current committee (TSS accounts): early signing frames are taken only from
+    /// its members.
+    pub fn set_committee(&self, committee: BTreeSet<AccountId>) {
+        self.state.router.lock().set_committee(committee);
     }
 
     /// Opens the protocol session `tag` names with these participants: the driver's channel

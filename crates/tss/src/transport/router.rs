@@ -14,7 +14,9 @@ use crate::metrics::Dropped;
 use crate::wire::Tag;
 
 /// What frames for protocol sessions not opened yet may cost, over all of them (payload bytes
-/// plus [`MESSAGE_OVERHEAD`] per frame).
+/// plus [`MESSAGE_OVERHEAD`] per frame). Frames other than those of the attempt in flight may
+/// take half of it (and half of [`MAX_PENDING_SESSIONS`]), so the attempt's own early frames
+/// always find room.
 const MAX_PENDING_BYTES: usize = 256 << 20;
 /// The share of [`MAX_PENDING_BYTES`] one peer's frames may take.
 const MAX_PENDING_BYTES_PER_PEER: usize = 32 << 20;
@@ -61,11 +63,25 @@ fn cost(message: &Incoming) -> usize {
     message.payload.len() + MESSAGE_OVERHEAD
 }
 
+/// The reshare attempt in flight as the chain names it, and who takes part.
+#[derive(Debug, Clone)]
+pub(super) struct InFlight {
+    /// Its session and attempt.
+    pub(super) attempt: (SessionIndex, AttemptIndex),
+    /// Its participants (staying holders and new committee).
+    pub(super) participants: BTreeSet<AccountId>,
+}
+
 /// Routes protocol frames to protocol sessions.
 pub(super) struct Router {
     network: [u8; 32],
     /// The reshare attempt in flight: frames tagged for an older one are stale.
     floor: (SessionIndex, AttemptIndex),
+    /// The attempt in flight and its participants, once the chain named one.
+    in_flight: Option<InFlight>,
+    /// The current committee (TSS accounts): the only possible signers, so the only senders of
+    /// early signing frames. Empty until known.
+    committee: BTreeSet<AccountId>,
     open: HashMap<Vec<u8>, OpenProtocolSession>,
     pending: HashMap<Vec<u8>, Pending>,
     /// Pending sessions in the order they were first buffered, for expiry from the front.
@@ -82,6 +98,8 @@ impl Router {
         Self {
             network,
             floor: (0, 0),
+            in_flight: None,
+            committee: BTreeSet::new(),
             open: HashMap::new(),
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
@@ -119,6 +137,7 @@ impl Router {
         if self.closed.contains(&protocol_session) {
             return Err(Dropped::Closed);
         }
+        let in_flight = self.expected_early(from, &tag)?;
         self.expire_pending(now);
         let size = cost(&incoming);
         let share = self.peers.get(&from).copied().unwrap_or_default();
@@ -131,9 +150,11 @@ impl Router {
         {
             return Err(Dropped::PeerQuota);
         }
-        if self.pending_bytes + size > MAX_PENDING_BYTES
-            || (entry.is_none() && self.pending.len() >= MAX_PENDING_SESSIONS)
-        {
+        let (bytes_cap, sessions_cap) = match in_flight {
+            true => (MAX_PENDING_BYTES, MAX_PENDING_SESSIONS),
+            false => (MAX_PENDING_BYTES / 2, MAX_PENDING_SESSIONS / 2),
+        };
+        if self.pending_bytes + size > bytes_cap || (entry.is_none() && self.pending.len() >= sessions_cap) {
             return Err(Dropped::BufferFull);
         }
         self.pending_bytes += size;
@@ -158,6 +179,37 @@ impl Router {
         *bytes += size;
         pending.messages.push(incoming);
         Ok(None)
+    }
+
+    /// Whether an early frame (for a session not opened yet) from `from` could be one an honest
+    /// peer sends: `Ok(true)` for the attempt in flight (from one of its participants),
+    /// `Ok(false)` for the attempt after it or a signing round of a committee member (or while
+    /// nothing is known yet), else why not. Frames for attempts further ahead are not expected:
+    /// the chain names one attempt at a time.
+    fn expected_early(&self, from: AccountId, tag: &Tag) -> Result<bool, Dropped> {
+        match *tag {
+            Tag::Reshare { session, attempt, .. } => {
+                let Some(in_flight) = &self.in_flight else {
+                    return Ok(false);
+                };
+                let (s, a) = in_flight.attempt;
+                if (session, attempt) == (s, a) {
+                    return match in_flight.participants.contains(&from) {
+                        true => Ok(true),
+                        false => Err(Dropped::NotParticipant),
+                    };
+                }
+                let next = (session == s && attempt == a.saturating_add(1)) || (session > s && attempt == 1);
+                match next {
+                    true => Ok(false),
+                    false => Err(Dropped::NotExpected),
+                }
+            }
+            Tag::Signing { .. } => match self.committee.is_empty() || self.committee.contains(&from) {
+                true => Ok(false),
+                false => Err(Dropped::NotParticipant),
+            },
+        }
     }
 
     /// Drops the pending sessions older than [`PENDING_TTL`]: from the front of the order they
@@ -240,6 +292,20 @@ impl Router {
         if floor > self.floor {
             self.floor = floor;
         }
+    }
+
+    /// Records the attempt in flight and its participants (and raises the floor to it).
+    pub(super) fn set_in_flight(&mut self, in_flight: InFlight) {
+        if in_flight.attempt < self.floor {
+            return;
+        }
+        self.set_floor(in_flight.attempt);
+        self.in_flight = Some(in_flight);
+    }
+
+    /// Records the current committee, the possible signers.
+    pub(super) fn set_committee(&mut self, committee: BTreeSet<AccountId>) {
+        self.committee = committee;
     }
 }
 
@@ -330,6 +396,10 @@ mod tests {
         let now = Instant::now();
         // Big frames from many peers fill the whole buffer; the next one is refused.
         let peers: Vec<AccountId> = (10..20).map(|i| AccountId([i; 32])).collect();
+        router.set_in_flight(InFlight {
+            attempt: (1, 1),
+            participants: peers.iter().copied().collect(),
+        });
         let big = vec![0; MAX_PENDING_BYTES_PER_PEER - MESSAGE_OVERHEAD];
         for peer in &peers[..8] {
             assert!(matches!(router.route(*peer, reshare(1, 1), big.clone(), now), Ok(None)));
@@ -341,7 +411,7 @@ mod tests {
         ));
         // Past the TTL the old entries go, and room is back.
         let later = now + PENDING_TTL;
-        assert!(matches!(router.route(B, reshare(1, 3), vec![0], later), Ok(None)));
+        assert!(matches!(router.route(B, reshare(1, 2), vec![0], later), Ok(None)));
         assert_eq!(router.pending_bytes, 1 + MESSAGE_OVERHEAD);
         assert!(
             !router.peers.contains_key(&peers[0]),
@@ -398,5 +468,72 @@ mod tests {
             "C's signing entries remain"
         );
         assert!(!router.peers.contains_key(&B), "B's share is given back");
+    }
+
+    #[test]
+    fn early_frames_are_taken_only_from_senders_an_honest_peer_could_be() {
+        let mut router = Router::new(NETWORK);
+        let now = Instant::now();
+        router.set_in_flight(InFlight {
+            attempt: (2, 1),
+            participants: [A, B].into(),
+        });
+        router.set_committee([A, B].into());
+        let cases = [
+            (B, reshare(2, 1), Ok(())),
+            (C, reshare(2, 1), Err(Dropped::NotParticipant)),
+            // The attempt after the one in flight: its participants are not known yet.
+            (C, reshare(2, 2), Ok(())),
+            (C, reshare(3, 1), Ok(())),
+            (C, reshare(2, 3), Err(Dropped::NotExpected)),
+            (C, reshare(3, 2), Err(Dropped::NotExpected)),
+            (C, reshare(9, 7), Err(Dropped::NotExpected)),
+            (
+                A,
+                Tag::Signing {
+                    request: [1; 32],
+                    round: 0,
+                },
+                Ok(()),
+            ),
+            (
+                C,
+                Tag::Signing {
+                    request: [1; 32],
+                    round: 0,
+                },
+                Err(Dropped::NotParticipant),
+            ),
+        ];
+        for (from, tag, expected) in cases {
+            let routed = router
+                .route(from, tag, vec![1], now)
+                .map(|d| assert!(d.is_none(), "{tag:?}"));
+            assert_eq!(routed, expected, "{from:?} {tag:?}");
+        }
+    }
+
+    #[test]
+    fn frames_of_other_sessions_cannot_take_the_room_of_the_attempt_in_flight() {
+        let mut router = Router::new(NETWORK);
+        let now = Instant::now();
+        router.set_in_flight(InFlight {
+            attempt: (1, 1),
+            participants: [B].into(),
+        });
+        // Peers fill what frames of other sessions may take (the next attempt, here).
+        let peers: Vec<AccountId> = (10..20).map(|i| AccountId([i; 32])).collect();
+        let big = vec![0; MAX_PENDING_BYTES_PER_PEER - MESSAGE_OVERHEAD];
+        for peer in &peers[..4] {
+            assert!(matches!(router.route(*peer, reshare(1, 2), big.clone(), now), Ok(None)));
+        }
+        assert!(matches!(
+            router.route(peers[4], reshare(1, 2), vec![], now),
+            Err(Dropped::BufferFull)
+        ));
+        // The attempt in flight still finds room for its participants' early frames.
+        assert!(matches!(router.route(B, reshare(1, 1), vec![7], now), Ok(None)));
+        let (_rx, early, _) = open(&mut router, reshare(1, 1), &[B]);
+        assert_eq!(early.len(), 1);
     }
 }

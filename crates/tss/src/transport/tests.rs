@@ -231,8 +231,8 @@ async fn a_replayed_message_of_an_older_attempt_and_a_non_participant_are_ignore
         t.set_directory(dir.clone());
     }
     // Attempt 2 of session 1 is in flight; only A and B take part.
-    a.set_floor(1, 2);
     let participants: BTreeSet<_> = [account(&a), account(&b)].into();
+    a.set_in_flight(1, 2, participants.clone());
     let mut at_a = a.open_protocol_session(reshare_tag(1, 2), participants);
 
     let frame = |tag, byte| Frame::Protocol {

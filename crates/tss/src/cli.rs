@@ -51,6 +51,10 @@ pub enum TssCommand {
         /// Sign requests admitted at once, running or waiting (default: 32 per concurrent one).
         #[arg(long)]
         sign_queue: Option<usize>,
+        /// One signer's CPU time (ms) for one counterpart, which signing round timeouts derive
+        /// from (default 2000).
+        #[arg(long)]
+        sign_counterpart_ms: Option<u64>,
         /// Devnet fault injection: misbehave in a rotation attempt as this file says when the
         /// attempt starts (`silent`, `malicious`; absent or empty: honest).
         #[cfg(feature = "fault-injection")]
@@ -133,6 +137,7 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             insecure_node,
             sign_concurrency,
             sign_queue,
+            sign_counterpart_ms,
             #[cfg(feature = "fault-injection")]
             fault_file,
         } => {
@@ -161,6 +166,7 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             cfg.insecure_node |= insecure_node;
             cfg.sign_concurrency = sign_concurrency.or(cfg.sign_concurrency);
             cfg.sign_queue = sign_queue.or(cfg.sign_queue);
+            cfg.sign_counterpart_ms = sign_counterpart_ms.or(cfg.sign_counterpart_ms);
             #[cfg(feature = "fault-injection")]
             if let Some(path) = fault_file {
                 tracing::warn!(

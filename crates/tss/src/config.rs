@@ -60,6 +60,11 @@ pub struct TssConfig {
     /// request); past it, `503` with `Retry-After`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_queue: Option<usize>,
+    /// The CPU time (ms) one signer spends on one counterpart, which signing round timeouts
+    /// derive from (default: `signing::DEFAULT_COUNTERPART_COST`). Every TSS of a network
+    /// should use the same value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_counterpart_ms: Option<u64>,
     /// Where to read a deliberate fault from (`run --fault-file`, builds with
     /// `fault-injection` only; never from a configuration file).
     #[cfg(feature = "fault-injection")]
@@ -100,6 +105,7 @@ impl Default for TssConfig {
             keep_retired_sessions: default_keep_retired(),
             sign_concurrency: None,
             sign_queue: None,
+            sign_counterpart_ms: None,
             #[cfg(feature = "fault-injection")]
             fault: None,
         }
@@ -107,6 +113,14 @@ impl Default for TssConfig {
 }
 
 impl TssConfig {
+    /// One signer's work for one counterpart, which signing round timeouts derive from.
+    pub fn counterpart_cost(&self) -> std::time::Duration {
+        self.sign_counterpart_ms.map_or(
+            crate::signing::DEFAULT_COUNTERPART_COST,
+            std::time::Duration::from_millis,
+        )
+    }
+
     /// The signing admission limits this configuration asks for.
     pub fn admission_limits(&self) -> crate::signing::admission::AdmissionLimits {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -105,7 +105,7 @@ pub async fn start(config: TssConfig) -> Result<TssHandle, TssError> {
         },
     ));
     let signing = Arc::new(
-        Signing::new(res.clone(), config.admission_limits())
+        Signing::new(res.clone(), config.admission_limits(), config.counterpart_cost())
             .map_err(|e| TssError::io("start the signing runtime".to_string(), e))?,
     );
     let app = api::router(ApiState::new(res.clone(), orchestrator.clone(), signing.clone()));

@@ -13,8 +13,28 @@ use crate::resources::Resources;
 
 /// How many rounds a coordinator tries.
 pub const MAX_ROUNDS: u32 = 3;
-/// How long one signing round may take.
-pub const ROUND_TIMEOUT: Duration = Duration::from_secs(40);
+/// What a signing round is allowed besides its signers' computation: connections, the chain
+/// reads of every signer, the messages of its rounds.
+pub const ROUND_BASE: Duration = Duration::from_secs(24);
+/// The CPU time one signer spends on one counterpart, assumed unless configured
+/// (`sign_counterpart_ms`): about 0.7–0.9 s measured at production parameters (`BENCHMARKS.md`),
+/// rounded up for slower machines and for cores shared with other work.
+pub const DEFAULT_COUNTERPART_COST: Duration = Duration::from_secs(2);
+/// What a signing round is given on top while a reshare is in flight: signing computes below
+/// resharing in CPU priority (`signing::compute`), so on shared cores it nearly pauses until
+/// the reshare's AuxGen is done — about a minute at n = 5 on two cores (`BENCHMARKS.md`).
+pub const RESHARE_ALLOWANCE: Duration = Duration::from_secs(90);
+/// How many times the expected computation a round is given before it counts as failed.
+const ROUND_SAFETY: u32 = 4;
+
+/// How long one signing round may take with `threshold` signers, when one signer's work for
+/// one counterpart costs `per_counterpart`: [`ROUND_BASE`] plus [`ROUND_SAFETY`] times each
+/// signer's work for its `threshold − 1` counterparts. It grows with the threshold rather than
+/// silently capping it: a constant that fits t = 3 makes every round at t = 10 time out.
+pub fn round_timeout(threshold: usize, per_counterpart: Duration) -> Duration {
+    let counterparts = u32::try_from(threshold.saturating_sub(1)).unwrap_or(u32::MAX);
+    ROUND_BASE.saturating_add(per_counterpart.saturating_mul(ROUND_SAFETY.saturating_mul(counterparts)))
+}
 
 /// Chooses `threshold` signers among `eligible` from the request's hash and round.
 pub fn choose_signers(
@@ -60,6 +80,20 @@ pub(super) struct SigningCommittee {
     pub(super) parent_key: Vec<u8>,
     /// The digest of the chain's sharing.
     pub(super) sharing: [u8; 32],
+    /// Whether a reshare is in flight (its work runs before signing's on every member).
+    pub(super) resharing: bool,
+}
+
+impl SigningCommittee {
+    /// How long a round of this committee may take now: [`round_timeout`], plus
+    /// [`RESHARE_ALLOWANCE`] while a reshare is in flight.
+    pub(super) fn round_timeout(&self, per_counterpart: Duration) -> Duration {
+        let base = round_timeout(self.threshold, per_counterpart);
+        match self.resharing {
+            true => base + RESHARE_ALLOWANCE,
+            false => base,
+        }
+    }
 }
 
 pub(super) async fn signing_committee(res: &Resources) -> Result<SigningCommittee, SignError> {
@@ -78,6 +112,11 @@ pub(super) async fn signing_committee(res: &Resources) -> Result<SigningCommitte
         .into_iter()
         .map(|v| v.tss.account)
         .collect();
+    let resharing = client
+        .reshare()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .is_some();
     let eligible = view
         .members
         .iter()
@@ -90,6 +129,7 @@ pub(super) async fn signing_committee(res: &Resources) -> Result<SigningCommitte
         threshold: sharing.threshold as usize,
         parent_key,
         sharing: sharing.digest(),
+        resharing,
     })
 }
 
@@ -109,6 +149,23 @@ pub(super) async fn check_registered(res: &Resources, account: &AccountId) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_round_timeout_grows_with_the_threshold_and_follows_the_configured_cost() {
+        let default = |t| round_timeout(t, DEFAULT_COUNTERPART_COST);
+        assert_eq!(default(3), Duration::from_secs(24 + 4 * 2 * 2));
+        assert!(default(2) < default(3) && default(3) < default(5) && default(5) < default(10));
+        assert_eq!(default(10), Duration::from_secs(24 + 4 * 9 * 2));
+        // A configured cost overrides the default, both ways.
+        assert_eq!(
+            round_timeout(10, Duration::from_millis(500)),
+            Duration::from_secs(24 + 18)
+        );
+        assert_eq!(round_timeout(10, Duration::from_secs(5)), Duration::from_secs(24 + 180));
+        // No overflow on absurd input.
+        assert_eq!(round_timeout(usize::MAX, Duration::MAX), Duration::MAX);
+        assert_eq!(round_timeout(0, DEFAULT_COUNTERPART_COST), ROUND_BASE);
+    }
 
     #[test]
     fn signers_are_a_deterministic_subset_that_changes_with_the_round() {

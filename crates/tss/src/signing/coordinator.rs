@@ -12,7 +12,7 @@ use tracing::{info, info_span, warn, Instrument};
 
 use super::admission::Admission;
 use super::committee::{
-    check_registered, choose_signers, refuse_if_halted, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT,
+    check_registered, choose_signers, refuse_if_halted, round_timeout, signing_committee, MAX_ROUNDS,
 };
 use super::replay::ReplayCache;
 use super::signer::Signer;
@@ -35,17 +35,25 @@ pub(super) struct Coordinator {
     waiters: Locked<Waiters>,
     requests_seen: Locked<ReplayCache>,
     admission: Arc<Admission>,
+    /// One signer's work for one counterpart (what round timeouts derive from).
+    per_counterpart: Duration,
 }
 
 impl Coordinator {
     /// A coordinator that asks `signer` when this TSS is one of a round's signers.
-    pub(super) fn new(res: Arc<Resources>, signer: Arc<Signer>, admission: Arc<Admission>) -> Self {
+    pub(super) fn new(
+        res: Arc<Resources>,
+        signer: Arc<Signer>,
+        admission: Arc<Admission>,
+        per_counterpart: Duration,
+    ) -> Self {
         Self {
             res,
             signer,
             waiters: Locked::default(),
             requests_seen: Locked::default(),
             admission,
+            per_counterpart,
         }
     }
 
@@ -95,13 +103,17 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         .requests_seen
         .lock()
         .insert(hash.to_vec(), request.expires_at_ms, now)?;
+    // Enough of its validity must be left for every round at the committee's threshold.
+    let threshold = signing_committee(&coordinator.res).await?.threshold;
+    let rounds = round_timeout(threshold, coordinator.per_counterpart) * MAX_ROUNDS;
     ticket
-        .turn(patience(request.expires_at_ms, now))
+        .turn(patience(request.expires_at_ms, now, rounds))
         .await
         .map_err(refused)?;
 
     let mut excluded: BTreeSet<AccountId> = BTreeSet::new();
     let mut failures = Vec::new();
+    let mut not_heard: BTreeSet<AccountId> = BTreeSet::new();
     for round in 0..MAX_ROUNDS {
         let committee = signing_committee(&coordinator.res).await?;
         if !committee.declared {
@@ -123,7 +135,8 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         };
         let span = info_span!("signing", request = %hex::encode(&hash[..6]), round);
         let verify = |reply: &SignatureReply| verify_reply(&committee.parent_key, &request.account, &prehash, reply);
-        let outcome = run_round(coordinator, &request, hash, round, &signers, verify)
+        let timeout = committee.round_timeout(coordinator.per_counterpart);
+        let outcome = run_round(coordinator, &request, hash, round, &signers, timeout, verify)
             .instrument(span)
             .await;
         match outcome {
@@ -136,9 +149,28 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
                     round,
                 })
             }
-            RoundResult::Failed { reasons, excluded: out } => {
+            RoundResult::Failed {
+                reasons,
+                bogus,
+                unheard,
+            } => {
                 failures.push(format!("round {round}: {}", reasons.join("; ")));
-                excluded.extend(out);
+                not_heard.extend(unheard.iter().copied());
+                excluded.extend(bogus);
+                let left = committee
+                    .eligible
+                    .iter()
+                    .filter(|a| !excluded.contains(a) && !unheard.contains(a))
+                    .count();
+                if left >= committee.threshold {
+                    excluded.extend(unheard);
+                } else {
+                    info!(
+                        round,
+                        "the signers not heard from stay eligible: without them fewer than {} remain",
+                        committee.threshold
+                    );
+                }
             }
         }
         info!(
@@ -146,14 +178,41 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
             "coordinator round failed; trying again on the committee the chain names now"
         );
     }
-    Err(SignError::Failed(failures.join(" | ")))
+    Err(SignError::Failed(failure_summary(&failures, &not_heard)))
+}
+
+/// One short error for a request no round signed: how many rounds failed, what the last one
+/// said, who was not heard from, and what to do.
+fn failure_summary(failures: &[String], not_heard: &BTreeSet<AccountId>) -> String {
+    let last = failures.last().map_or("no round could start", String::as_str);
+    let mut text = format!("{} round(s) failed; {last}", failures.len());
+    if !not_heard.is_empty() {
+        let names: Vec<String> = not_heard.iter().map(short_name).collect();
+        text.push_str(&format!("; not heard from: {}", names.join(", ")));
+    }
+    text.push_str(". Try again later, or ask another TSS.");
+    text
+}
+
+/// A TSS account as errors name it: the start of its SS58 address.
+fn short_name(account: &AccountId) -> String {
+    account.to_ss58().chars().take(8).collect()
+}
+
+/// A signer's message, cut to a line.
+fn shorten(message: &str) -> String {
+    const MOST: usize = 160;
+    match message.char_indices().nth(MOST) {
+        Some((cut, _)) => format!("{}…", &message[..cut]),
+        None => message.to_string(),
+    }
 }
 
 /// How long a request may wait for a turn: while enough of its validity is left for all its
-/// rounds (signers refuse an expired request).
-fn patience(expires_at_ms: u64, now_ms: u64) -> Duration {
+/// `rounds` (signers refuse an expired request).
+fn patience(expires_at_ms: u64, now_ms: u64, rounds: Duration) -> Duration {
     let left = Duration::from_millis(expires_at_ms.saturating_sub(now_ms));
-    left.saturating_sub(ROUND_TIMEOUT * MAX_ROUNDS)
+    left.saturating_sub(rounds)
 }
 
 /// The members a round picks from: those the transport can reach, if there are at least
@@ -180,10 +239,14 @@ fn reachable_pool(coordinator: &Coordinator, eligible: &BTreeSet<AccountId>, thr
 enum RoundResult {
     /// A reply that verifies under the child key, and the child address.
     Signed { reply: SignatureReply, address: String },
-    /// No reply verified; the signers to leave out of the request's later rounds.
+    /// No reply verified.
     Failed {
         reasons: Vec<String>,
-        excluded: BTreeSet<AccountId>,
+        /// Signers whose reply did not verify: left out of the request's later rounds.
+        bogus: BTreeSet<AccountId>,
+        /// Signers not heard from (nor by the coordinator, nor, by their word, by the others):
+        /// left out of later rounds while enough others remain — a slow signer is not a lost one.
+        unheard: BTreeSet<AccountId>,
     },
 }
 
@@ -205,15 +268,15 @@ impl Answers {
     /// the coordinator did not hear either — a signer's word against one that answered is
     /// not believed.
     fn failed(mut self, missing: impl IntoIterator<Item = AccountId>) -> RoundResult {
-        let mut excluded = self.bogus;
-        excluded.extend(missing);
-        excluded.extend(self.claimed_unresponsive.difference(&self.heard));
-        if excluded.is_empty() && self.reasons.is_empty() {
+        let mut unheard: BTreeSet<AccountId> = missing.into_iter().collect();
+        unheard.extend(self.claimed_unresponsive.difference(&self.heard));
+        if self.reasons.is_empty() {
             self.reasons.push("no signer returned a signature".into());
         }
         RoundResult::Failed {
             reasons: self.reasons,
-            excluded,
+            bogus: self.bogus,
+            unheard,
         }
     }
 }
@@ -224,6 +287,7 @@ async fn run_round(
     hash: [u8; 32],
     round: u32,
     signers: &BTreeSet<AccountId>,
+    timeout: Duration,
     verify: impl Fn(&SignatureReply) -> Result<String, String>,
 ) -> RoundResult {
     let me = coordinator.res.identity.account();
@@ -250,26 +314,46 @@ async fn run_round(
                 .await;
         }
     }
+    // The signers give up at `timeout`; their failures get a few seconds to arrive.
+    let deadline = sent_at + timeout + Duration::from_secs(5);
+    // A signer the job could not be delivered to cannot take part.
+    let down = |heard: &BTreeSet<AccountId>| -> BTreeSet<AccountId> {
+        coordinator
+            .res
+            .transport
+            .unreachable()
+            .into_iter()
+            .filter(|(a, since)| signers.contains(a) && !heard.contains(a) && *since >= sent_at)
+            .map(|(a, _)| a)
+            .collect()
+    };
+    let result = collect_outcomes(&mut rx, signers, deadline, verify, down).await;
+    coordinator.waiters.lock().remove(&(hash, round));
+    result
+}
+
+/// Waits for a round's outcomes until a signature that verifies, every signer answered, the
+/// deadline, or a signer turns out unreachable (`down`, checked every [`REACH_CHECK`]). Outcomes
+/// from others than the round's signers, and a second outcome from one, are ignored.
+async fn collect_outcomes(
+    rx: &mut mpsc::Receiver<(AccountId, SignOutcome)>,
+    signers: &BTreeSet<AccountId>,
+    deadline: tokio::time::Instant,
+    verify: impl Fn(&SignatureReply) -> Result<String, String>,
+    down: impl Fn(&BTreeSet<AccountId>) -> BTreeSet<AccountId>,
+) -> RoundResult {
     let mut answers = Answers::default();
-    let deadline = sent_at + ROUND_TIMEOUT + Duration::from_secs(5);
     let mut reach_check = tokio::time::interval(REACH_CHECK);
-    let result = loop {
+    loop {
         let next = tokio::select! {
             next = tokio::time::timeout_at(deadline, rx.recv()) => next,
             _ = reach_check.tick() => {
-                // A signer the job could not be delivered to cannot take part: end the round now.
-                let down: BTreeSet<AccountId> = coordinator
-                    .res.transport
-                    .unreachable()
-                    .into_iter()
-                    .filter(|(a, since)| signers.contains(a) && !answers.heard.contains(a) && *since >= sent_at)
-                    .map(|(a, _)| a)
-                    .collect();
+                let down = down(&answers.heard);
                 if down.is_empty() {
                     continue;
                 }
                 answers.reasons.push(format!("{} signer(s) cannot be reached", down.len()));
-                break answers.failed(down);
+                return answers.failed(down);
             }
         };
         let Ok(Some((from, outcome))) = next else {
@@ -277,44 +361,50 @@ async fn run_round(
             answers
                 .reasons
                 .push(format!("{} signer(s) did not answer in time", missing.len()));
-            break answers.failed(missing);
+            return answers.failed(missing);
         };
         if !signers.contains(&from) || !answers.heard.insert(from) {
             continue;
         }
         match outcome.result {
             Ok(reply) => match verify(&reply) {
-                Ok(address) => break RoundResult::Signed { reply, address },
+                Ok(address) => return RoundResult::Signed { reply, address },
                 Err(e) => {
                     warn!(?from, "a signer's reply does not verify: {e}");
-                    answers.reasons.push(format!("{from}: its reply does not verify: {e}"));
+                    answers.reasons.push(format!(
+                        "{}: its reply does not verify ({})",
+                        short_name(&from),
+                        shorten(&e)
+                    ));
                     answers.bogus.insert(from);
                 }
             },
             Err(failure) => {
-                answers.reasons.push(format!("{from}: {}", failure.message));
+                answers
+                    .reasons
+                    .push(format!("{}: {}", short_name(&from), shorten(&failure.message)));
                 answers.claimed_unresponsive.extend(failure.unresponsive);
             }
         }
         if answers.heard.len() == signers.len() {
-            break answers.failed([]);
+            return answers.failed([]);
         }
-    };
-    coordinator.waiters.lock().remove(&(hash, round));
-    result
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::SignFailure;
 
     fn a(i: u8) -> AccountId {
         AccountId([i; 32])
     }
 
-    fn excluded(result: RoundResult) -> BTreeSet<AccountId> {
+    /// The bogus signers and the unheard ones of a failed round.
+    fn left_out(result: RoundResult) -> (BTreeSet<AccountId>, BTreeSet<AccountId>) {
         match result {
-            RoundResult::Failed { excluded, .. } => excluded,
+            RoundResult::Failed { bogus, unheard, .. } => (bogus, unheard),
             RoundResult::Signed { .. } => panic!("a failed round signed"),
         }
     }
@@ -326,7 +416,94 @@ mod tests {
         answers.bogus.insert(a(1));
         // Signer 2 says 3 and 4 did not answer it; the coordinator heard 3 itself.
         answers.claimed_unresponsive.extend([a(3), a(4)]);
-        assert_eq!(excluded(answers.failed([])), BTreeSet::from([a(1), a(4)]));
+        assert_eq!(
+            left_out(answers.failed([])),
+            (BTreeSet::from([a(1)]), BTreeSet::from([a(4)]))
+        );
+    }
+
+    fn reply(s: u8) -> SignatureReply {
+        SignatureReply {
+            r: vec![s; 32],
+            s: vec![s; 32],
+            v: 0,
+            child_key: vec![2; 33],
+        }
+    }
+
+    fn outcome(result: Result<SignatureReply, SignFailure>) -> SignOutcome {
+        SignOutcome {
+            request: [9; 32],
+            round: 0,
+            result,
+        }
+    }
+
+    /// A reply "verifies" here when its `r` is all 1s.
+    fn verify(reply: &SignatureReply) -> Result<String, String> {
+        match reply.r.iter().all(|b| *b == 1) {
+            true => Ok("0xchild".into()),
+            false => Err("not under the child key".into()),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bogus_ok_does_not_end_the_round_and_the_next_good_reply_signs() {
+        let signers = BTreeSet::from([a(1), a(2), a(3)]);
+        let (tx, mut rx) = mpsc::channel(8);
+        tx.send((a(1), outcome(Ok(reply(7))))).await.unwrap();
+        // An outsider's "signature" and a second answer from the bogus signer are ignored.
+        tx.send((a(9), outcome(Ok(reply(1))))).await.unwrap();
+        tx.send((a(2), outcome(Ok(reply(1))))).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        match collect_outcomes(&mut rx, &signers, deadline, verify, |_| BTreeSet::new()).await {
+            RoundResult::Signed { reply, address } => {
+                assert_eq!((reply.r[0], address.as_str()), (1, "0xchild"));
+            }
+            RoundResult::Failed { reasons, .. } => panic!("the good reply was not taken: {reasons:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_round_excludes_the_bogus_signer_not_the_one_it_calls_unresponsive() {
+        let signers = BTreeSet::from([a(1), a(2), a(3)]);
+        let (tx, mut rx) = mpsc::channel(8);
+        tx.send((a(1), outcome(Ok(reply(7))))).await.unwrap();
+        let blame = SignFailure {
+            message: "the signing session failed".into(),
+            unresponsive: vec![a(3)],
+        };
+        tx.send((a(2), outcome(Err(blame)))).await.unwrap();
+        tx.send((a(3), outcome(Err(SignFailure::from(SignError::Failed("x".into()))))))
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let result = collect_outcomes(&mut rx, &signers, deadline, verify, |_| BTreeSet::new()).await;
+        assert_eq!(left_out(result), (BTreeSet::from([a(1)]), BTreeSet::new()));
+
+        // A signer that never answers is excluded at the deadline.
+        let (_tx, mut rx) = mpsc::channel::<(AccountId, SignOutcome)>(8);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let result = collect_outcomes(&mut rx, &signers, deadline, verify, |_| BTreeSet::new()).await;
+        assert_eq!(left_out(result), (BTreeSet::new(), signers));
+    }
+
+    #[test]
+    fn a_request_that_cannot_be_signed_fails_with_one_short_error() {
+        let long = "x".repeat(10_000);
+        let failures = vec![
+            format!("round 0: {}", shorten(&long)),
+            "round 1: 2 signer(s) did not answer in time".to_string(),
+        ];
+        let text = failure_summary(&failures, &BTreeSet::from([a(1), a(2)]));
+        assert!(
+            text.starts_with("2 round(s) failed; round 1: 2 signer(s) did not answer in time"),
+            "{text}"
+        );
+        assert!(text.contains(&format!("not heard from: {}, {}", short_name(&a(1)), short_name(&a(2)))));
+        assert!(text.ends_with("Try again later, or ask another TSS."));
+        assert!(text.len() < 300, "{} bytes: {text}", text.len());
+        assert_eq!(shorten(&long).chars().count(), 161);
     }
 
     #[test]
@@ -334,6 +511,9 @@ mod tests {
         let mut answers = Answers::default();
         answers.heard.insert(a(1));
         answers.claimed_unresponsive.insert(a(1));
-        assert_eq!(excluded(answers.failed([a(2), a(3)])), BTreeSet::from([a(2), a(3)]));
+        assert_eq!(
+            left_out(answers.failed([a(2), a(3)])),
+            (BTreeSet::new(), BTreeSet::from([a(2), a(3)]))
+        );
     }
 }

@@ -18,7 +18,7 @@
 //! Members the peer transport cannot reach (its last dial failed) are left out of the pick
 //! while enough others remain, and probed so that one that is back is picked again; a round
 //! whose signer turns out unreachable after its job was sent ends at once instead of waiting
-//! out [`ROUND_TIMEOUT`].
+//! out its timeout ([`round_timeout`], which grows with the threshold).
 
 pub mod admission;
 mod committee;
@@ -33,7 +33,9 @@ use keywheel_chain::AccountId;
 use keywheel_rpc::sign_request::{SignError, SignRequest, SignResponse};
 use tokio::sync::mpsc;
 
-pub use committee::{choose_signers, MAX_ROUNDS, ROUND_TIMEOUT};
+pub use committee::{
+    choose_signers, round_timeout, DEFAULT_COUNTERPART_COST, MAX_ROUNDS, RESHARE_ALLOWANCE, ROUND_BASE,
+};
 pub use replay::ReplayCache;
 
 use crate::resources::Resources;
@@ -53,13 +55,24 @@ pub struct Signing {
 }
 
 impl Signing {
-    /// A signing subsystem over the TSS's resources, admitting work within `limits` and
-    /// computing on a runtime of its own with one thread per concurrent request.
-    pub(crate) fn new(res: Arc<Resources>, limits: AdmissionLimits) -> std::io::Result<Self> {
+    /// A signing subsystem over the TSS's resources, admitting work within `limits`,
+    /// computing on a runtime of its own with one thread per concurrent request, and timing
+    /// rounds out by one signer's work for one counterpart, `per_counterpart`.
+    pub(crate) fn new(
+        res: Arc<Resources>,
+        limits: AdmissionLimits,
+        per_counterpart: std::time::Duration,
+    ) -> std::io::Result<Self> {
         let admission = Arc::new(Admission::new(limits));
-        let signer = Arc::new(Signer::new(res.clone(), SigningRuntime::new(limits.running)?));
+        let runtime = SigningRuntime::new(limits.running)?;
+        let signer = Arc::new(Signer::new(res.clone(), runtime, per_counterpart));
         Ok(Self {
-            coordinator: Arc::new(Coordinator::new(res.clone(), signer.clone(), admission.clone())),
+            coordinator: Arc::new(Coordinator::new(
+                res.clone(),
+                signer.clone(),
+                admission.clone(),
+                per_counterpart,
+            )),
             signer,
             admission,
             res,

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use keywheel_chain::AccountId;
 use keywheel_mpc::child_key::account_path;
@@ -13,7 +14,7 @@ use keywheel_rpc::sign_request::{now_ms, SignError, SignatureReply};
 use rand_core::SeedableRng;
 use tracing::{debug, warn};
 
-use super::committee::{check_registered, refuse_if_halted, signing_committee, MAX_ROUNDS, ROUND_TIMEOUT};
+use super::committee::{check_registered, refuse_if_halted, signing_committee, MAX_ROUNDS};
 use super::compute::SigningRuntime;
 use super::replay::ReplayCache;
 use crate::keystore::Slot;
@@ -28,15 +29,18 @@ pub(super) struct Signer {
     res: Arc<Resources>,
     jobs_seen: Locked<ReplayCache>,
     runtime: SigningRuntime,
+    /// One signer's work for one counterpart (what round timeouts derive from).
+    per_counterpart: Duration,
 }
 
 impl Signer {
     /// A signer over the TSS's resources, computing on `runtime`.
-    pub(super) fn new(res: Arc<Resources>, runtime: SigningRuntime) -> Self {
+    pub(super) fn new(res: Arc<Resources>, runtime: SigningRuntime, per_counterpart: Duration) -> Self {
         Self {
             res,
             jobs_seen: Locked::default(),
             runtime,
+            per_counterpart,
         }
     }
 
@@ -98,7 +102,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
     let attempt = Attempt {
         context: keywheel_primitives::domain::signing_context(&signing.res.transport.network(), &hash, job.round),
-        deadline: tokio::time::Instant::now() + ROUND_TIMEOUT,
+        deadline: tokio::time::Instant::now() + committee.round_timeout(signing.per_counterpart),
     };
     let net = ProtocolNet::signing(&signing.res.transport, hash, job.round, job.signers.clone());
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng)

@@ -2,6 +2,7 @@
 //! run one part of a network from its configuration; `account`, `register`, `sign` and `status`
 //! are what users and operators run against a network.
 
+mod bench;
 mod client;
 mod commands;
 mod devnet;
@@ -41,6 +42,9 @@ enum Command {
     Sign(commands::SignArgs),
     /// Show the chain's session, committee, reshare in flight and slashes.
     Status(commands::StatusArgs),
+    /// Measure a running network (signing throughput and latency under load).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 fn init_logging(default: &str) {
@@ -79,6 +83,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Register(args) => commands::register(args).await,
                 Command::Sign(args) => commands::sign(args).await,
                 Command::Status(args) => commands::status(args).await,
+                Command::Bench(command) => bench::run(command).await,
                 Command::Node(_) | Command::Tss(_) => unreachable!("matched above"),
             }
         }

@@ -151,6 +151,17 @@ struct Histogram {
     sum: f64,
 }
 
+/// The CPU time this process has used, in seconds (0 where the clock is not available).
+pub fn process_cpu_seconds() -> f64 {
+    #[cfg(unix)]
+    {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+        t.tv_sec as f64 + t.tv_nsec as f64 / 1e9
+    }
+    #[cfg(not(unix))]
+    0.0
+}
+
 /// Counts one more of `counter`.
 pub fn count(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
@@ -329,6 +340,11 @@ impl Metrics {
                 self.sign_refused_count(why)
             ));
         }
+        out.push_str(&format!(
+            "# HELP process_cpu_seconds_total CPU time this TSS process has used (user and system).\n\
+             # TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total {:.3}\n",
+            process_cpu_seconds()
+        ));
         let h = self.latency.lock();
         out.push_str("# HELP keywheel_tss_signing_seconds Time to answer a sign request.\n");
         out.push_str("# TYPE keywheel_tss_signing_seconds histogram\n");
@@ -371,6 +387,13 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("keywheel_tss_signing_seconds_count 2\n"), "{text}");
+        // CPU time only grows: burn a little and read it again.
+        let before = process_cpu_seconds();
+        let mut x = 0u64;
+        while process_cpu_seconds() < before + 0.01 {
+            x = x.wrapping_add(std::hint::black_box(1));
+        }
+        assert!(x > 0 && text.contains("process_cpu_seconds_total "), "{text}");
         assert!(
             text.contains("keywheel_tss_frames_dropped_total{reason=\"stale\"} 1\n"),
             "{text}"

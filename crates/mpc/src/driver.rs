@@ -649,6 +649,10 @@ fn outcome_from_report<P: Protocol<AccountId>>(
     // mismatch, while the evidence itself names the equivocator: name whom the evidence names.
     for evidence in provable_errors.into_values() {
         let party = *evidence.guilty_party();
+        if let Some(reason) = crate::evidence::unattributable(&evidence) {
+            named.push(Offender::new(party, Fault::Unprovable { reason }, current));
+            continue;
+        }
         let blob = EvidenceBlob::new(spec.kind, &spec.protocol_session_id, &party, &evidence)?;
         named.push(Offender::new(party, Fault::Evidence(blob), current));
     }

@@ -6,17 +6,20 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
-use manul::protocol::{BoxedFormat, BoxedRound, EchoBroadcast, EntryPoint, LocalError, Protocol, ProtocolMessagePart};
+use manul::protocol::{
+    Artifact, BoxedFormat, BoxedRound, DirectMessage, EchoBroadcast, EntryPoint, LocalError, Protocol,
+    ProtocolMessagePart, RoundId,
+};
 use manul::session::SessionId;
 use rand_core::CryptoRngCore;
-use synedrion::{KeyInit, KeyInitProtocol};
+use synedrion::{AuxGen, AuxGenProtocol, KeyInit, KeyInitProtocol};
 
 use super::{assert_every_flipped_byte_breaks, attempt, ids, rng, run_jumpstart, signers, TP};
 use crate::driver::{
     decode_message, run_protocol_session, Channels, Fault, MissingRound, Outcome, Outgoing, ProtocolKind,
 };
 use crate::evidence::EvidenceBlob;
-use crate::identity::{AccountId, PartySigner};
+use crate::identity::{AccountId, PartySigner, ProtocolSessionParams};
 use crate::local_net::LocalNetwork;
 use crate::misbehave::FalseRelay;
 use crate::ops::{self, Attempt, Network};
@@ -402,4 +405,129 @@ impl Network for FalseRelayNet {
             None => self.net.open(me, protocol_session_id),
         }
     }
+}
+
+/// An AuxGen party whose round-3 `П^{fac}` proofs reach the wrong receiver: the proof it makes
+/// for the second destination it serves is the one it made for the first. What a receiver that
+/// is shown a proof made for someone else sees — the proof fails against its own parameters —
+/// is exactly what any party could assemble from an honest signer's proof to it, naming
+/// another receiver: manul does not sign a message's destination.
+#[derive(Debug, Default)]
+struct Misaddressed(Mutex<Option<DirectMessage>>);
+
+#[derive(Debug)]
+struct MisaddressingAuxGen;
+
+impl Misbehaving<AccountId, Arc<Misaddressed>> for MisaddressingAuxGen {
+    type EntryPoint = AuxGen<TP, AccountId>;
+
+    fn modify_direct_message(
+        _rng: &mut dyn CryptoRngCore,
+        round: &BoxedRound<AccountId, AuxGenProtocol<TP, AccountId>>,
+        behavior: &Arc<Misaddressed>,
+        _format: &BoxedFormat,
+        _destination: &AccountId,
+        direct_message: DirectMessage,
+        artifact: Option<Artifact>,
+    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+        if round.id() != RoundId::new(3) {
+            return Ok((direct_message, artifact));
+        }
+        let mut first = behavior.0.lock().unwrap();
+        match first.as_ref() {
+            Some(made_for_another) => Ok((made_for_another.clone(), artifact)),
+            None => {
+                *first = Some(direct_message.clone());
+                Ok((direct_message, artifact))
+            }
+        }
+    }
+}
+
+type MisaddressingEntry = MisbehavingEntryPoint<AccountId, Arc<Misaddressed>, MisaddressingAuxGen>;
+
+/// Evidence that a `П^{fac}` proof failed names its receiver only in the accuser's unsigned
+/// claim, so a third party cannot tell a bad proof from a good one shown to someone else: the
+/// chain's check refuses it, whatever the signed messages say.
+#[test]
+fn aux_gen_evidence_that_depends_on_the_unsigned_receiver_is_refused() {
+    let committee = signers(3);
+    let members = ids(&committee);
+    let signer_of_proofs = committee[0].account();
+    let entries = committee
+        .iter()
+        .map(|s| {
+            let behavior = (s.account() == signer_of_proofs).then(|| Arc::new(Misaddressed::default()));
+            let entry: MisaddressingEntry =
+                MisbehavingEntryPoint::new(AuxGen::new(members.clone()).expect("committee"), behavior);
+            (s.clone(), entry)
+        })
+        .collect();
+    let result = manul::dev::run_sync::<_, ProtocolSessionParams>(&mut rng(), entries).expect("no local error");
+    let session = SessionId::from_seed::<ProtocolSessionParams>(b"unused: AuxGen evidence carries its own");
+    let mut accusations = 0;
+    for (receiver, report) in &result.reports {
+        for (guilty, evidence) in &report.provable_errors {
+            assert_eq!(
+                *guilty, signer_of_proofs,
+                "{receiver:?} names only the signer of the proofs"
+            );
+            accusations += 1;
+            let reason = crate::evidence::unattributable(evidence).expect("a `П^{fac}` accusation is recognised");
+            assert!(reason.contains("receiver is not signed"), "{reason}");
+            let blob = EvidenceBlob::new(ProtocolKind::AuxGen, &session, guilty, evidence).unwrap();
+            let refused = blob.verify_aux_gen::<TP>(&members, &session).unwrap_err();
+            assert!(refused.to_string().contains("receiver is not signed"), "{refused}");
+        }
+    }
+    assert_eq!(accusations, 1, "exactly the receiver of the misaddressed proof accuses");
+}
+
+/// The same in a running session: the receiver names the signer, but as an unprovable
+/// accusation for AuxGen round 3 (a direct round, which excuses the receiver on chain) — never
+/// with evidence the TSS would submit as an offence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misaddressed_aux_gen_proof_is_named_unprovable_not_with_evidence() {
+    super::init_tracing();
+    let net = LocalNetwork::new();
+    let committee = signers(3);
+    let members = ids(&committee);
+    let signer_of_proofs = committee[0].account();
+    let at = attempt("misaddressed-aux-gen", 30);
+    let outcomes = sessions(
+        &committee,
+        &at,
+        ProtocolKind::AuxGen,
+        &net,
+        |_| AuxGen::<TP, AccountId>::new(members.clone()).expect("committee"),
+        Some((signer_of_proofs, |entry| {
+            MisaddressingEntry::new(entry, Some(Arc::new(Misaddressed::default())))
+        })),
+    )
+    .await;
+    let mut accusers = 0;
+    for (party, outcome) in &outcomes {
+        match outcome.as_ref().expect("no local error") {
+            Outcome::Done(()) => {}
+            Outcome::Failed { offenders } => {
+                let accused: Vec<_> = offenders.iter().filter(|o| o.party == signer_of_proofs).collect();
+                assert_eq!(accused.len(), 1, "{party:?}: {offenders:?}");
+                match &accused[0].fault {
+                    Fault::Unprovable { reason } => assert!(reason.contains("fac"), "{reason}"),
+                    other => panic!("{party:?} named the signer with {other:?}, not as unprovable"),
+                }
+                let aux3 = MissingRound {
+                    protocol: ProtocolKind::AuxGen,
+                    number: 3,
+                    echo: false,
+                };
+                assert!(accused[0].rounds.contains(&aux3), "{:?}", accused[0].rounds);
+                accusers += 1;
+            }
+        }
+    }
+    assert_eq!(
+        accusers, 1,
+        "the receiver of the misaddressed proof, and nobody else: {outcomes:?}"
+    );
 }

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
-use keywheel_chain::{BlockNumber, Event};
+use keywheel_chain::{BlockNumber, Event, ReshareKind};
 use keywheel_rpc::jsonrpsee::ws_client::WsClient;
 use keywheel_rpc::{Block, KeywheelApiClient};
 use tokio::sync::mpsc;
@@ -83,6 +83,8 @@ pub struct NodeConnection {
     /// The timestamp of the block of the event [`NodeConnection::next`] returned last (chain
     /// time).
     pub last_at_ms: u64,
+    /// The number of the last block received from the follower.
+    received: BlockNumber,
 }
 
 impl NodeConnection {
@@ -96,6 +98,7 @@ impl NodeConnection {
             blocks: follow(url.to_owned(), height + 1),
             pending: Default::default(),
             last_at_ms: 0,
+            received: height,
         })
     }
 
@@ -123,15 +126,46 @@ impl NodeConnection {
                 self.last_at_ms = at;
                 return Ok(event);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            match tokio::time::timeout(left, self.blocks.recv()).await {
-                Ok(Some(block)) => {
-                    let at = block.header.timestamp_ms;
-                    self.pending.extend(block.events.into_iter().map(|r| (at, r.event)));
-                }
-                Ok(None) => bail!("the chain follower stopped"),
-                Err(_) => bail!("timed out waiting for the chain"),
+            self.receive(deadline).await?;
+        }
+    }
+
+    /// Receives every block up to the node's best block now (their events wait for
+    /// [`Self::next`]) and returns the session of a rotation whose reshare started in them
+    /// and that [`Self::next`] has not returned yet, if there is one: then the scenario is
+    /// behind the chain, and what it would do "between rotations" would land in or after that
+    /// one. Blocks the follower cannot deliver within `patience` (a node on another branch)
+    /// are not waited for.
+    pub async fn unseen_rotation(&mut self, patience: Duration) -> anyhow::Result<Option<u32>> {
+        let height = self.client.status().await?.height;
+        let deadline = Instant::now() + patience;
+        while self.received < height {
+            if self.receive(deadline).await.is_err() {
+                break;
             }
+        }
+        Ok(self.pending.iter().find_map(|(_, e)| match e {
+            Event::ReshareStarted {
+                kind: ReshareKind::Rotation,
+                session,
+                ..
+            } => Some(*session),
+            _ => None,
+        }))
+    }
+
+    /// Receives the next block from the follower, keeping its events in `pending`.
+    async fn receive(&mut self, deadline: Instant) -> anyhow::Result<()> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left, self.blocks.recv()).await {
+            Ok(Some(block)) => {
+                let at = block.header.timestamp_ms;
+                self.received = block.header.number;
+                self.pending.extend(block.events.into_iter().map(|r| (at, r.event)));
+                Ok(())
+            }
+            Ok(None) => bail!("the chain follower stopped"),
+            Err(_) => bail!("timed out waiting for the chain"),
         }
     }
 }

@@ -17,7 +17,7 @@ use super::follow::NodeConnection;
 use super::processes::{Processes, Validator};
 use super::progress::Progress;
 use super::rollback;
-use super::signing::sign;
+use super::signing::PendingSignature;
 use super::summary::Report;
 
 /// A fault aimed at its target (`None`: the node), armed or acting.
@@ -68,12 +68,17 @@ impl FaultQueue {
             return Ok(());
         };
         // A TSS reads its switch when an attempt starts: one armed now would miss the rotation
-        // that has already started (a jumpstart or a rollback can outlast a short session). It
-        // is armed after that rotation instead, which the run then adds.
-        if let Some(r) = node.client.reshare().await? {
+        // that has already started (a jumpstart or a rollback can outlast a short session), or
+        // that the chain started — and maybe finished — while the scenario was busy and whose
+        // events it has not followed yet. It is armed after that rotation instead, which the
+        // run then adds.
+        let started = match node.unseen_rotation(Duration::from_secs(30)).await? {
+            Some(session) => Some(session),
+            None => node.client.reshare().await?.map(|r| r.record.session),
+        };
+        if let Some(session) = started {
             progress.log(format!(
-                "fault {fault}: session {}'s rotation has already started; armed after it",
-                r.record.session
+                "fault {fault}: session {session}'s rotation has already started; armed after it"
             ));
             return Ok(());
         }
@@ -234,9 +239,10 @@ fn set_switch(v: &Validator, fault: Option<&str>) -> anyhow::Result<()> {
 }
 
 impl AimedFault {
-    /// Applies the fault once a rotation in which it can act has started, and asks for a
-    /// signature while the attempt it spoils is still running (the current committee must
-    /// still sign); a crashed TSS is restarted after that.
+    /// Applies the fault once a rotation in which it can act has started, and starts asking for
+    /// a signature while the attempt it spoils is still running (the current committee must
+    /// still sign) — returned, for [`signed_during`] once the rotation is followed; a crashed TSS
+    /// is restarted at once (it must sit the attempt out).
     pub async fn strike(
         self,
         procs: &mut Processes,
@@ -245,18 +251,16 @@ impl AimedFault {
         report: &mut Report,
         progress: &Progress,
         session: u32,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<PendingSignature>> {
         if self.fault == FaultSpec::NodeRollback {
             // It acts once the rotation is done: [`Self::after_rotation`].
             if let Some(f) = report.faults.last_mut() {
                 f.session = Some(session);
             }
-            return Ok(());
+            return Ok(None);
         }
         let (applied, detail) = self.apply(procs, node, report, progress).await?;
-        if applied {
-            sign_for_the_fault(procs, node, http, report, progress).await;
-        }
+        let signature = applied.then(|| PendingSignature::start(procs, http, report, progress, "fault"));
         if let (FaultSpec::Crash(_), Some(i), true) = (self.fault, self.target, applied) {
             procs.start_tss(i).await?;
             procs.write_manifest()?;
@@ -267,7 +271,7 @@ impl AimedFault {
             f.applied = applied;
             f.detail = detail;
         }
-        Ok(())
+        Ok(signature)
     }
 
     /// Once its rotation is done and every TSS holds what the chain confirmed: a rollback
@@ -285,7 +289,8 @@ impl AimedFault {
             return Ok(());
         }
         let summary = rollback::roll_back(procs, node, http, progress).await?;
-        sign_for_the_fault(procs, node, http, report, progress).await;
+        let signature = PendingSignature::start(procs, http, report, progress, "fault");
+        signed_during(report, signature).await;
         if let Some(f) = report.faults.last_mut() {
             f.applied = true;
             f.detail = format!(
@@ -390,20 +395,12 @@ impl AimedFault {
     }
 }
 
-/// Asks for a signature while the fault acts (for a rollback: once it is over) and records in
-/// the fault's summary entry whether it verified.
-async fn sign_for_the_fault(
-    procs: &Processes,
-    node: &NodeConnection,
-    http: &reqwest::Client,
-    report: &mut Report,
-    progress: &Progress,
-) {
-    let before = report.signatures.len();
-    sign(procs, node, http, report, progress, "fault").await;
-    let verified = report.signatures.get(before).map(|s| s.verified);
+/// Waits for the signature asked for while the fault acted (for a rollback: once it was over),
+/// records it, and records in the fault's summary entry whether it verified.
+pub async fn signed_during(report: &mut Report, signature: PendingSignature) {
+    let verified = signature.finish(report).await;
     if let Some(f) = report.faults.last_mut() {
-        f.signed_during = verified;
+        f.signed_during = Some(verified);
     }
 }
 

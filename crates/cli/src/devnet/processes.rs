@@ -304,12 +304,12 @@ impl Processes {
 
     /// The devnet names of `accounts`, space-separated (`-` for none).
     pub fn names<'a>(&self, accounts: impl IntoIterator<Item = &'a AccountId>) -> String {
-        let v: Vec<String> = accounts.into_iter().map(|a| self.name_of(a)).collect();
-        if v.is_empty() {
-            "-".into()
-        } else {
-            v.join(" ")
-        }
+        join_names(accounts.into_iter().map(|a| self.name_of(a)))
+    }
+
+    /// The validators' names, owned (for a task that outlives a borrow of `self`).
+    pub fn directory(&self) -> Names {
+        Names(self.validators.iter().map(|v| (v.tss, v.name.clone())).collect())
     }
 
     /// `devnet.json`: where everything listens and runs, for the user and for tests.
@@ -332,5 +332,30 @@ impl Processes {
         let path = self.dir.join("devnet.json");
         std::fs::write(&path, serde_json::to_string_pretty(&manifest)? + "\n")
             .with_context(|| format!("write {}", path.display()))
+    }
+}
+
+/// The devnet names of TSS accounts, owned: [`Processes::directory`].
+#[derive(Debug, Clone)]
+pub struct Names(Vec<(AccountId, String)>);
+
+impl Names {
+    /// The devnet names of `accounts`, space-separated (`-` for none).
+    pub fn names<'a>(&self, accounts: impl IntoIterator<Item = &'a AccountId>) -> String {
+        join_names(accounts.into_iter().map(|a| {
+            self.0
+                .iter()
+                .find(|(tss, _)| tss == a)
+                .map_or_else(|| short(a), |(_, name)| name.clone())
+        }))
+    }
+}
+
+fn join_names(names: impl Iterator<Item = String>) -> String {
+    let v: Vec<String> = names.collect();
+    if v.is_empty() {
+        "-".into()
+    } else {
+        v.join(" ")
     }
 }

@@ -15,10 +15,10 @@ use super::args::DevnetArgs;
 use super::checks::{check_members_hold, snapshot};
 use super::faults::{self, EXTRA_ROTATIONS};
 use super::follow::NodeConnection;
-use super::injection::{AimedFault, FaultQueue};
+use super::injection::{signed_during, AimedFault, FaultQueue};
 use super::processes::Processes;
 use super::progress::Progress;
-use super::signing::sign;
+use super::signing::{sign, PendingSignature};
 use super::summary::{Report, SessionSummary};
 use crate::client;
 
@@ -183,14 +183,20 @@ impl Run<'_> {
         if !more {
             self.no_more_sessions().await?;
         }
-        if let Some(fault) = acting {
-            self.strike(fault, session).await?;
-        }
-        let (rotated, attempts) = self.attempts_to_rotation(session, deadline).await?;
+        let signature = match acting {
+            Some(fault) => self.strike(fault, session).await?,
+            None => None,
+        };
+        let (rotated, attempts, formed) = self
+            .attempts_to_rotation(session, start.new_committee.clone(), deadline)
+            .await?;
         let reshare_ms = self.node.last_at_ms.saturating_sub(start.started_at_ms);
         let committee = self
-            .record_rotation(session, &start.old, parent, rotated, attempts, reshare_ms)
+            .record_rotation(session, &start.old, &formed, parent, rotated, attempts, reshare_ms)
             .await?;
+        if let Some(signature) = signature {
+            signed_during(self.report, signature).await;
+        }
         if let Some(fault) = acting {
             fault.rotated(self.report, rotated, attempts);
         }
@@ -268,10 +274,17 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Follows `session`'s reshare attempts until the key rotates (`true`) or the reshare is
-    /// abandoned (`false`); returns that and the number of the last attempt.
-    async fn attempts_to_rotation(&mut self, session: u32, deadline: Instant) -> anyhow::Result<(bool, u32)> {
+    /// Follows `session`'s reshare attempts, the first forming `first`, until the key rotates
+    /// (`true`) or the reshare is abandoned (`false`); returns that, the number of the last
+    /// attempt and the committee it was to form.
+    async fn attempts_to_rotation(
+        &mut self,
+        session: u32,
+        first: BTreeSet<AccountId>,
+        deadline: Instant,
+    ) -> anyhow::Result<(bool, u32, BTreeSet<AccountId>)> {
         let mut attempts = 1;
+        let mut formed = first;
         let rotated = loop {
             match self.node.next(deadline).await.context("waiting for the rotation")? {
                 Event::RotateKey { session: s, attempt } if s == session => {
@@ -289,6 +302,7 @@ impl Run<'_> {
                         "session {session}: reshare attempt {attempt} — committee {}",
                         self.procs.names(&new_committee)
                     ));
+                    formed = new_committee;
                 }
                 Event::ReshareAbandoned { session: s, .. } if s == session => break false,
                 Event::Confirmed { member, attempt, .. } => self.progress.log(format!(
@@ -301,16 +315,19 @@ impl Run<'_> {
                 _ => {}
             }
         };
-        Ok((rotated, attempts))
+        Ok((rotated, attempts, formed))
     }
 
-    /// Records `session`'s rotation away from the committee `old`: who left (their keystore
-    /// copies, for the old-share trial at the end) and who joined; the parent key must still be
-    /// `parent`. Returns the committee now.
+    /// Records `session`'s rotation away from the committee `old` to `formed`: who left (their
+    /// keystore copies, for the old-share trial at the end) and who joined; the parent key must
+    /// still be `parent`. Returns the committee now, which must be `formed` if it rotated: the
+    /// chain must not have moved on to a later rotation before the scenario read it.
+    #[allow(clippy::too_many_arguments)]
     async fn record_rotation(
         &mut self,
         session: u32,
         old: &[AccountId],
+        formed: &BTreeSet<AccountId>,
         parent: &[u8],
         rotated: bool,
         attempts: u32,
@@ -318,6 +335,14 @@ impl Run<'_> {
     ) -> anyhow::Result<CommitteeView> {
         let committee = self.node.client.committee().await?;
         let new: Vec<AccountId> = committee.members.iter().map(|m| m.tss).collect();
+        if rotated && new.iter().copied().collect::<BTreeSet<_>>() != *formed {
+            self.report.failures.push(format!(
+                "the devnet fell behind the chain: after session {session}'s rotation to {} it read the committee \
+                 {} (a later rotation had happened), so what it checks next would be wrong",
+                self.procs.names(formed),
+                self.procs.names(&new)
+            ));
+        }
         let left: Vec<AccountId> = old.iter().filter(|a| !new.contains(a)).copied().collect();
         let joined: Vec<AccountId> = new.iter().filter(|a| !old.contains(a)).copied().collect();
         // A departed member's old share, from the copy of its keystore taken before this
@@ -367,8 +392,9 @@ impl Run<'_> {
             .await
     }
 
-    /// Lets `fault` strike in `session`'s rotation, which has just started.
-    async fn strike(&mut self, fault: AimedFault, session: u32) -> anyhow::Result<()> {
+    /// Lets `fault` strike in `session`'s rotation, which has just started; returns the
+    /// signature it asked for meanwhile.
+    async fn strike(&mut self, fault: AimedFault, session: u32) -> anyhow::Result<Option<PendingSignature>> {
         fault
             .strike(
                 self.procs,

@@ -301,14 +301,12 @@ impl State {
                 s.round.number
             )));
         }
-        // Reports that would excuse their reporter from every later Reshare round (see
-        // `ReportedRound::precedes`) with a claim that cannot be true in a rotation: a KeyInit
-        // round (a rotation runs none), or a joiner in Reshare round 1 (a joiner sends nothing
-        // there).
+        // Claims that cannot be true in a rotation: a KeyInit round (a rotation runs none), or a
+        // joiner missing from the Reshare's deal round (a joiner deals nothing).
         if record.kind == ReshareKind::Rotation {
-            let first = ReportedRound {
+            let deal = ReportedRound {
                 protocol: AttemptProtocol::Reshare,
-                number: 1,
+                number: 2,
                 echo: false,
             };
             if missing.iter().any(|s| s.round.protocol == AttemptProtocol::KeyInit) {
@@ -316,10 +314,10 @@ impl State {
             }
             if missing
                 .iter()
-                .any(|s| s.round == first && !record.staying.contains(&s.party))
+                .any(|s| s.round == deal && !record.staying.contains(&s.party))
             {
                 return Err(ChainError::InvalidReport(
-                    "a joiner sends nothing in Reshare round 1".into(),
+                    "a joiner deals nothing in Reshare round 2".into(),
                 ));
             }
         }

@@ -186,8 +186,8 @@ impl ReportedRound {
     }
 
     /// Whether every receiver of this round's messages forwards them to the other participants:
-    /// true for broadcast-only rounds (every echo round, KeyInit, AuxGen rounds 1 and 2), false
-    /// for rounds with a direct part (AuxGen round 3, the reshare's round 1). A member missing a
+    /// true for broadcast-only rounds (every echo round, KeyInit, the whole reshare, AuxGen
+    /// rounds 1 and 2), false for the one round with a direct part (AuxGen round 3). A member missing a
     /// relayed message is missing it because no participant it hears from has it, so nobody it
     /// hears from got past that round either: the chain's silence rule needs no excuse for it
     /// (see `reshare.rs`). The TSS's own copy of this table (`keywheel_mpc::driver::MissingRound`)
@@ -195,9 +195,8 @@ impl ReportedRound {
     pub fn relayed(&self) -> bool {
         self.echo
             || match self.protocol {
-                AttemptProtocol::KeyInit => true,
+                AttemptProtocol::KeyInit | AttemptProtocol::Reshare => true,
                 AttemptProtocol::AuxGen => self.number != 3,
-                AttemptProtocol::Reshare => self.number != 1,
             }
     }
 

@@ -393,8 +393,8 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
             ChainError::InvalidReport("a rotation runs no KeyInit".into()),
         ),
         (
-            vec![silence(joiner, AttemptProtocol::Reshare, 1, false)],
-            ChainError::InvalidReport("a joiner sends nothing in Reshare round 1".into()),
+            vec![silence(joiner, AttemptProtocol::Reshare, 2, false)],
+            ChainError::InvalidReport("a joiner deals nothing in Reshare round 2".into()),
         ),
         (
             vec![silence(stash(1), AttemptProtocol::AuxGen, 1, false)],
@@ -431,24 +431,24 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
 
 #[test]
 fn a_member_blocked_in_an_earlier_round_is_not_judged_silent_for_the_rounds_after() {
-    // W, a staying holder, withholds its resharing round-1 message (which carries V's subshare:
-    // nobody can forward it) from the victim V only. V cannot finish round 1, so it never sends
-    // its echo, and everyone else (W included, to blame V) names V silent in the echo round:
-    // more than t reporters. V itself named W for round 1 — it was blocked there.
+    // W withholds its AuxGen round-3 message — a proof made for the victim V, which nobody can
+    // forward — from V only. V cannot finish round 3, so it never sends what follows (here the
+    // round's echo), and everyone else (W included, to blame V) names V silent there: more than
+    // t reporters. V itself named W for round 3 — it was blocked there.
     let mut dealer = Dealer::new(14);
     let mut chain = jumpstarted(6, &mut dealer);
     to_next_session(&mut chain);
     let record = chain.state().reshare.clone().unwrap();
-    let withholder = *record.staying.iter().next().unwrap();
-    let victim = record.new_tss().into_iter().find(|m| *m != withholder).unwrap();
+    let members: Vec<_> = record.new_tss().into_iter().collect();
+    let (withholder, victim) = (members[0], members[1]);
     for reporter in record.participants().into_iter().filter(|p| *p != victim) {
-        let missing = vec![silence(victim, AttemptProtocol::Reshare, 1, true)];
+        let missing = vec![silence(victim, AttemptProtocol::AuxGen, 3, true)];
         let events = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
         assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
     }
     // The victim's report, the last word: every new member has had its say and nobody is
     // judged — W has one reporter, V was blocked. Retried as it was, nobody punished.
-    let missing = vec![silence(withholder, AttemptProtocol::Reshare, 1, false)];
+    let missing = vec![silence(withholder, AttemptProtocol::AuxGen, 3, false)];
     let events = signed(&mut chain, victim, report_call(&record, missing)).unwrap();
     assert!(events.iter().any(|e| matches!(
         e,
@@ -464,6 +464,34 @@ fn a_member_blocked_in_an_earlier_round_is_not_judged_silent_for_the_rounds_afte
             "{member:?} was chilled"
         );
     }
+}
+
+#[test]
+fn a_report_for_a_reshare_round_excuses_nothing() {
+    // Every round of the resharing is broadcast-only and relayed. A member that claims a staying
+    // holder's receiving key (round 1) never reached it, then sends nothing more, is not excused
+    // for the echo round it skips, for which every other member names it; the holder, named by
+    // one, is not judged.
+    let mut dealer = Dealer::new(18);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let dealer_member = *record.staying.iter().next().unwrap();
+    let liar = record.new_tss().into_iter().find(|m| *m != dealer_member).unwrap();
+    let claim = vec![silence(dealer_member, AttemptProtocol::Reshare, 1, false)];
+    signed(&mut chain, liar, report_call(&record, claim)).unwrap();
+    let mut last = Vec::new();
+    for reporter in record.new_tss().into_iter().filter(|p| *p != liar) {
+        let missing = vec![silence(liar, AttemptProtocol::Reshare, 1, true)];
+        last = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
+    }
+    assert!(last.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { reason: AbortReason::Unresponsive, offenders, .. } if *offenders == vec![liar]
+    )));
+    let slashes = &chain.state().slashes;
+    assert_eq!(slashes.len(), 1, "{slashes:?}");
+    assert_eq!((slashes[0].tss, slashes[0].kind), (liar, Punishment::Excluded));
 }
 
 #[test]
@@ -504,11 +532,11 @@ fn being_blocked_later_or_in_another_session_excuses_no_silence() {
     let record = chain.state().reshare.clone().unwrap();
     let members: Vec<_> = record.new_tss().into_iter().collect();
     let silent = members[0];
-    // A staying holder: only those send in the resharing's round 1.
+    // A staying holder: only those deal, in the resharing's round 2.
     let other = *record.staying.iter().find(|p| **p != silent).unwrap();
     let claims = vec![
         silence(other, AttemptProtocol::AuxGen, 2, false),
-        silence(other, AttemptProtocol::Reshare, 1, false),
+        silence(other, AttemptProtocol::Reshare, 2, false),
     ];
     signed(&mut chain, silent, report_call(&record, claims)).unwrap();
     let mut last = Vec::new();
@@ -533,7 +561,7 @@ fn a_member_that_confirmed_is_still_judged_when_t_others_name_it() {
     to_next_session(&mut chain);
     let record = chain.state().reshare.clone().unwrap();
     let confirmations = dealer.confirmations(&record);
-    // A staying holder: only those send in the resharing's round 1.
+    // A staying holder: only those deal, in the resharing's round 2.
     let (withholder, confirmation) = confirmations
         .into_iter()
         .find(|(m, _)| record.staying.contains(m))
@@ -541,7 +569,7 @@ fn a_member_that_confirmed_is_still_judged_when_t_others_name_it() {
     signed(&mut chain, withholder, confirm_call(&record, confirmation)).unwrap();
     let mut last = Vec::new();
     for reporter in record.new_tss().into_iter().filter(|p| *p != withholder) {
-        let missing = vec![silence(withholder, AttemptProtocol::Reshare, 1, false)];
+        let missing = vec![silence(withholder, AttemptProtocol::Reshare, 2, false)];
         last = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
     }
     assert!(last.iter().any(|e| matches!(
@@ -720,7 +748,7 @@ fn members_that_stopped_validating_leave_first_but_never_more_than_n_minus_t() {
         .collect();
     assert_eq!(others.len(), 1);
     for (accused, reporter) in [(staying[0], staying[1]), (staying[0], others[0])] {
-        let missing = vec![silence(accused, AttemptProtocol::Reshare, 1, false)];
+        let missing = vec![silence(accused, AttemptProtocol::Reshare, 2, false)];
         signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
     }
     advance_to(&mut chain, record.deadline);

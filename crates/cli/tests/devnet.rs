@@ -177,12 +177,12 @@ fn run_devnet(extra: &[&str]) -> (Value, Vec<i32>) {
     (serde_json::from_str(&text).unwrap(), child_pids(&dir))
 }
 
-/// One devnet run, one fault per rotation: a malicious TSS (corrupted subshares), a silent one,
+/// One devnet run, one fault per rotation: a malicious TSS (corrupted sealed subshares), a silent one,
 /// one SIGKILLed mid-reshare, the node SIGKILLed while a confirmation waits in its open block,
-/// the node restarted from a backup taken before the rotation, a TSS that withholds its
-/// echo-round message from one member (the others forward it), one that withholds a subshare
-/// from one member (nobody can forward it), and a joiner that sends round-1 messages it must not
-/// send (nobody may be punished for any of the last three). Nine validators, so that the three
+/// the node restarted from a backup taken before the rotation, a TSS that withholds its deal
+/// from one member (the others forward it), one that withholds its AuxGen round-3 proof from one
+/// member (nobody can forward it), and a joiner that sends round-2 messages it must not send
+/// (nobody may be punished for any of the last three). Nine validators, so that the three
 /// offenders leave enough for a committee of five.
 #[test]
 fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
@@ -207,7 +207,7 @@ fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
         "--fault",
         "withhold:auto",
         "--fault",
-        "withhold-subshare:auto",
+        "withhold-proof:auto",
         "--fault",
         "stray:auto",
     ]);
@@ -217,8 +217,8 @@ fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
     let faults = summary["faults"].as_array().unwrap();
     assert_eq!(faults.len(), 8, "{text}");
     // The slash the fault's target must get, or, when nobody is punished, whether the attempt
-    // the fault struck still rotated (a node fault, a forwarded echo) or only a retry did (a
-    // withheld subshare blocks its victim, whom the chain cannot tell from the withholder).
+    // the fault struck still rotated (a node fault, a forwarded deal) or only a retry did (a
+    // withheld AuxGen proof blocks its victim, whom the chain cannot tell from the withholder).
     let expected = [
         ("malicious", Some("Stake"), true),
         ("silent", Some("Excluded"), true),
@@ -226,7 +226,7 @@ fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
         ("node-restart", None, false),
         ("node-rollback", None, false),
         ("withhold", None, false),
-        ("withhold-subshare", None, true),
+        ("withhold-proof", None, true),
         ("stray", None, false),
     ];
     let sessions = summary["sessions"].as_array().unwrap();

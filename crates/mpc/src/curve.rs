@@ -85,6 +85,31 @@ pub fn eval_commitments<P: SchemeParams>(commitments: &[Point<P>], x: &Scalar<P>
         .fold(Point::<P>::identity(), |acc, c| acc * x + c)
 }
 
+/// A scalar from SHA-256 over `tag` and `parts` (each prefixed with its length): 512 bits of
+/// hash output reduced modulo the curve order, so uniform to within 2^-256 on secp256k1 and on
+/// any curve with a smaller order (synedrion's test curve among them). What keywheel's
+/// Fiat–Shamir challenges and proof nonces are made of.
+pub fn hash_to_scalar<P: SchemeParams>(tag: &[u8], parts: &[&[u8]]) -> Scalar<P> {
+    let wide = [hash_parts(tag, parts, 0), hash_parts(tag, parts, 1)];
+    let base = Scalar::<P>::from(256u64);
+    wide.iter().flatten().fold(Scalar::<P>::ZERO, |acc, byte| {
+        acc * base + Scalar::<P>::from(u64::from(*byte))
+    })
+}
+
+/// SHA-256 over `tag`, `parts` (each prefixed with its length) and `counter`.
+pub fn hash_parts(tag: &[u8], parts: &[&[u8]], counter: u32) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    hasher.update(tag);
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hasher.update(counter.to_be_bytes());
+    hasher.finalize().into()
+}
+
 /// A random non-zero scalar.
 pub fn random_scalar<P: SchemeParams>(rng: &mut (impl rand_core::CryptoRngCore + ?Sized)) -> Scalar<P> {
     loop {
@@ -258,5 +283,25 @@ mod tests {
         assert_eq!(point_from_bytes::<P>(&point_to_bytes::<P>(&pt)), Some(pt));
         assert!(point_from_bytes::<P>(&[0x02, 1, 2]).is_none());
         assert!(scalar_from_bytes::<P>(&[1, 2, 3, 4, 5, 6, 7, 8, 9]).is_none());
+    }
+
+    /// On the test curve (a 32-bit order in a wider encoding) rejection sampling of 32-byte
+    /// digests never finds a scalar; the reduction must still give one, and a different one for
+    /// different input.
+    #[test]
+    fn hashing_to_a_scalar_works_on_any_curve_and_separates_inputs() {
+        let a = hash_to_scalar::<P>(b"tag", &[b"one"]);
+        assert_ne!(a, hash_to_scalar::<P>(b"tag", &[b"two"]));
+        assert_ne!(a, hash_to_scalar::<P>(b"other", &[b"one"]));
+        // The length prefix keeps the parts apart.
+        assert_ne!(
+            hash_to_scalar::<P>(b"tag", &[b"ab", b"c"]),
+            hash_to_scalar::<P>(b"tag", &[b"a", b"bc"])
+        );
+        type K = crate::ProductionParams;
+        assert_ne!(
+            hash_to_scalar::<K>(b"tag", &[b"one"]),
+            hash_to_scalar::<K>(b"tag", &[b"two"])
+        );
     }
 }

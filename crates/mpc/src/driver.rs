@@ -192,19 +192,19 @@ impl MissingRound {
 
 impl MissingRound {
     /// Whether this round's messages are broadcast-only in keywheel's protocols, so that every
-    /// receiver forwards them (echo rounds, KeyInit, AuxGen rounds 1 and 2): a member missing one
-    /// is missing it because nobody it could hear from got it. Rounds with a direct part — AuxGen
-    /// round 3, the reshare's round 1 — are not, and signing relays nothing. The chain keeps the
-    /// same table (`ReportedRound::relayed`); a test checks this one against real sessions.
+    /// receiver forwards them (echo rounds, KeyInit, the whole reshare, AuxGen rounds 1 and 2): a
+    /// member missing one is missing it because nobody it could hear from got it. AuxGen round 3
+    /// has a direct part (a proof made for its receiver) and is not; signing relays nothing. The
+    /// chain keeps the same table (`ReportedRound::relayed`); a test checks this one against real
+    /// sessions.
     pub fn relayed(&self) -> bool {
         if !self.protocol.relays_broadcasts() {
             return false;
         }
         self.echo
             || match self.protocol {
-                ProtocolKind::KeyInit => true,
+                ProtocolKind::KeyInit | ProtocolKind::Reshare => true,
                 ProtocolKind::AuxGen => self.number != 3,
-                ProtocolKind::Reshare => self.number != 1,
                 ProtocolKind::Signing => false,
             }
     }

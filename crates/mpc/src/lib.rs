@@ -6,7 +6,8 @@
 //! - [`child_key`]: BIP32 child keys and Ethereum addresses derived from the parent key alone;
 //! - [`driver`]: runs one protocol session over a pair of channels, with a deadline;
 //! - [`evidence`]: serialisable, third-party-verifiable evidence of faults;
-//! - [`proof`]: the Schnorr proof of share knowledge that confirmations carry.
+//! - [`proof`]: the Schnorr proof of share knowledge that confirmations carry;
+//! - [`seal`]: subshares sealed to a new member's per-attempt key, and their public opening.
 //!
 //! Everything is generic over synedrion's `SchemeParams`: [`ProductionParams`] (secp256k1,
 //! 112-bit Paillier) in the shipped binary; synedrion's `dev::TestParams` only inside tests.
@@ -26,6 +27,7 @@ pub mod misbehave;
 pub mod ops;
 pub mod proof;
 pub mod reshare;
+pub mod seal;
 pub mod share;
 
 pub use error::MpcError;

@@ -2,44 +2,59 @@
 //! ways keywheel's resharing can prove. Compiled only with the `misbehave` feature (test builds,
 //! and TSS builds made for fault-injection runs); a production build cannot cheat by accident.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::marker::PhantomData;
 use std::str::FromStr;
 
 use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
 use manul::protocol::{
-    Artifact, BoxedFormat, BoxedRound, DirectMessage, EchoBroadcast, LocalError, ProtocolMessagePart,
+    Artifact, BoxedFormat, BoxedRound, CommunicationInfo, DirectMessage, EchoBroadcast, EchoRoundParticipation,
+    EntryPoint, FinalizeOutcome, LocalError, MessageValidationError, NormalBroadcast, Payload, Protocol, ProtocolError,
+    ProtocolMessage, ProtocolMessagePart, ProtocolValidationError, ReceiveError, RequiredMessageParts,
+    RequiredMessages, Round, RoundId, TransitionInfo,
 };
 use manul::session::{Session, SessionId};
 use rand_core::CryptoRngCore;
+use serde::{Deserialize, Serialize};
 use synedrion::SchemeParams;
 
-use crate::curve::{mul_generator, scalar_from_u64, SerPoint, SerScalar};
+use crate::curve::{mul_generator, scalar_from_u64, Point, SerPoint};
 use crate::driver::{
-    decode_message, encode_envelope, encode_message, run_protocol_session, Channels, Outcome, Outgoing, ProtocolKind,
+    decode_message, encode_envelope, encode_message, run_protocol_session, Channels, MissingRound, Outcome, Outgoing,
+    ProtocolKind,
 };
 use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner, ProtocolSessionParams};
 use crate::ops::{Attempt, Network, Reshared};
-use crate::reshare::{Commitments, Reshare, ReshareInputs, ReshareProtocol, Subshare};
+use crate::reshare::{Deal, KeyMessage, Reshare, ReshareInputs, ReshareProtocol};
 use crate::share::ThresholdShare;
 
-/// How a cheating old holder departs from the resharing protocol.
+/// How a cheating participant departs from the resharing protocol: a staying holder in its deal
+/// (round 2), a new member in its receiving key (round 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cheat {
-    /// Reshares `x + 1` instead of its share `x`: commitments and subshares agree with each
-    /// other, only the committed constant term is wrong.
+    /// Commits to `x + 1` as its constant term instead of its share `x`.
     WrongSecret,
-    /// Sends subshares that do not match its (honest) commitments.
+    /// Seals subshares that do not match its (honest) commitments.
     BadSubshare,
-    /// Sends a direct message that is not a subshare at all.
+    /// Broadcasts a deal that is not a deal at all.
     Garbled,
+    /// Leaves the subshare of one new member out of its deal.
+    MissingSubshare,
+    /// Broadcasts the identity point as its receiving key.
+    IdentityKey,
 }
 
 impl Cheat {
     /// Every kind of cheat.
-    pub const ALL: [Cheat; 3] = [Cheat::WrongSecret, Cheat::BadSubshare, Cheat::Garbled];
+    pub const ALL: [Cheat; 5] = [
+        Cheat::WrongSecret,
+        Cheat::BadSubshare,
+        Cheat::Garbled,
+        Cheat::MissingSubshare,
+        Cheat::IdentityKey,
+    ];
 
     /// A stable lowercase name.
     pub fn name(&self) -> &'static str {
@@ -47,6 +62,8 @@ impl Cheat {
             Self::WrongSecret => "wrong-secret",
             Self::BadSubshare => "bad-subshare",
             Self::Garbled => "garbled",
+            Self::MissingSubshare => "missing-subshare",
+            Self::IdentityKey => "identity-key",
         }
     }
 }
@@ -61,10 +78,11 @@ impl FromStr for Cheat {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| format!("unknown cheat `{s}`: use one of wrong-secret, bad-subshare, garbled"))
+        Self::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| {
+            format!(
+                "unknown cheat `{s}`: use one of wrong-secret, bad-subshare, garbled, missing-subshare, identity-key"
+            )
+        })
     }
 }
 
@@ -77,42 +95,52 @@ impl<P: SchemeParams> Misbehaving<AccountId, Cheat> for Cheater<P> {
 
     fn modify_echo_broadcast(
         _rng: &mut dyn CryptoRngCore,
-        _round: &BoxedRound<AccountId, ReshareProtocol<P>>,
+        round: &BoxedRound<AccountId, ReshareProtocol<P>>,
         behavior: &Cheat,
         format: &BoxedFormat,
         echo_broadcast: EchoBroadcast,
     ) -> Result<EchoBroadcast, LocalError> {
-        if *behavior != Cheat::WrongSecret {
+        if echo_broadcast.is_none() {
             return Ok(echo_broadcast);
         }
-        let mut commitments: Commitments<P> = echo_broadcast
+        if round.id() == RoundId::new(1) {
+            return match behavior {
+                Cheat::IdentityKey => EchoBroadcast::new(
+                    format,
+                    KeyMessage::<P> {
+                        key: SerPoint::new(<Point<P> as elliptic_curve::group::Group>::identity()),
+                    },
+                ),
+                _ => Ok(echo_broadcast),
+            };
+        }
+        if *behavior == Cheat::IdentityKey {
+            return Ok(echo_broadcast);
+        }
+        if *behavior == Cheat::Garbled {
+            return EchoBroadcast::new(format, [7u8; 3]);
+        }
+        let mut deal: Deal<P> = echo_broadcast
             .deserialize(format)
             .map_err(|e| LocalError::new(e.to_string()))?;
-        let shifted = commitments.coefficients[0].0 + mul_generator::<P>(&scalar_from_u64::<P>(1));
-        commitments.coefficients[0] = SerPoint::new(shifted);
-        EchoBroadcast::new(format, commitments)
-    }
-
-    fn modify_direct_message(
-        _rng: &mut dyn CryptoRngCore,
-        _round: &BoxedRound<AccountId, ReshareProtocol<P>>,
-        behavior: &Cheat,
-        format: &BoxedFormat,
-        _destination: &AccountId,
-        direct_message: DirectMessage,
-        artifact: Option<Artifact>,
-    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
         match behavior {
-            Cheat::Garbled => Ok((DirectMessage::new(format, [7u8; 3])?, artifact)),
-            Cheat::BadSubshare => {
-                let mut subshare: Subshare<P> = direct_message
-                    .deserialize(format)
-                    .map_err(|e| LocalError::new(e.to_string()))?;
-                subshare.value = SerScalar::new(subshare.value.0 + scalar_from_u64::<P>(1));
-                Ok((DirectMessage::new(format, subshare)?, artifact))
+            Cheat::WrongSecret => {
+                let shifted = deal.coefficients[0].0 + mul_generator::<P>(&scalar_from_u64::<P>(1));
+                deal.coefficients[0] = SerPoint::new(shifted);
             }
-            Cheat::WrongSecret => Ok((direct_message, artifact)),
+            Cheat::BadSubshare => {
+                for subshare in &mut deal.subshares {
+                    if let Some(last) = subshare.sealed.ciphertext.last_mut() {
+                        *last ^= 1;
+                    }
+                }
+            }
+            Cheat::MissingSubshare => {
+                deal.subshares.pop();
+            }
+            Cheat::Garbled | Cheat::IdentityKey => unreachable!("handled above"),
         }
+        EchoBroadcast::new(format, deal)
     }
 }
 
@@ -193,24 +221,33 @@ pub async fn reshare<P: SchemeParams>(
 }
 
 /// A network for a party that, when its session `target` opens, first sends every other
-/// participant a validly signed round-1 message of that session — what a joiner, which sends
-/// nothing in a reshare's round 1, must not be able to use to end anyone's session. The message
-/// is synedrion KeyInit's first-round message made under `target`'s session id: session, round
-/// and signature check out; only the sender is not one the round expects.
+/// participant a validly signed message of round `round` of that session — a round in which it
+/// sends nothing (a joiner deals nothing in a reshare's round 2) — and then takes part as it
+/// would. Session, round and signature check out; only the sender is not one the round expects,
+/// and that must not end anyone's session.
 pub struct Stray<'a, N> {
     net: &'a N,
     signer: PartySigner,
     target: SessionId,
+    round: u8,
     participants: BTreeSet<AccountId>,
 }
 
 impl<'a, N: Network> Stray<'a, N> {
-    /// Stray messages from `signer` to `participants` in session `target`, over `net`.
-    pub fn new(net: &'a N, signer: PartySigner, target: SessionId, participants: BTreeSet<AccountId>) -> Self {
+    /// Stray round-`round` messages from `signer` to `participants` in session `target`, over
+    /// `net`.
+    pub fn new(
+        net: &'a N,
+        signer: PartySigner,
+        target: SessionId,
+        round: u8,
+        participants: BTreeSet<AccountId>,
+    ) -> Self {
         Self {
             net,
             signer,
             target,
+            round,
             participants,
         }
     }
@@ -218,8 +255,11 @@ impl<'a, N: Network> Stray<'a, N> {
     fn messages(&self) -> Result<Vec<Outgoing>, MpcError> {
         let local = |e: LocalError| MpcError::InvalidInput(e.to_string());
         let mut rng = crate::ops::child_rng(&mut rand_core::OsRng);
-        let entry = synedrion::KeyInit::<crate::ProductionParams, AccountId>::new(self.participants.clone())
-            .map_err(crate::ops::local)?;
+        let me = self.signer.account();
+        let entry = StrayEntry {
+            round: self.round,
+            destinations: self.participants.iter().filter(|p| **p != me).copied().collect(),
+        };
         let session =
             Session::<_, ProtocolSessionParams>::new(&mut rng, self.target.clone(), self.signer.clone(), entry)
                 .map_err(local)?;
@@ -253,27 +293,170 @@ impl<N: Network> Network for Stray<'_, N> {
     }
 }
 
+/// The protocol [`Stray`] signs its messages with: one round, numbered as the round it strays
+/// into, whose message is an echo broadcast of 32 zero bytes to every destination.
+#[derive(Debug)]
+struct StrayProtocol;
+
+/// No stray message proves anything; the protocol only makes messages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct NoFault;
+
+impl fmt::Display for NoFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("no fault")
+    }
+}
+
+impl ProtocolError<AccountId> for NoFault {
+    type AssociatedData = ();
+
+    fn required_messages(&self) -> RequiredMessages {
+        RequiredMessages::new(RequiredMessageParts::echo_broadcast(), None, None)
+    }
+
+    fn verify_messages_constitute_error(
+        &self,
+        _format: &BoxedFormat,
+        _guilty_party: &AccountId,
+        _shared_randomness: &[u8],
+        _associated_data: &Self::AssociatedData,
+        _message: ProtocolMessage,
+        _previous_messages: BTreeMap<RoundId, ProtocolMessage>,
+        _combined_echos: BTreeMap<RoundId, BTreeMap<AccountId, EchoBroadcast>>,
+    ) -> Result<(), ProtocolValidationError> {
+        Err(ProtocolValidationError::InvalidEvidence(
+            "a stray message proves nothing".into(),
+        ))
+    }
+}
+
+impl Protocol<AccountId> for StrayProtocol {
+    type Result = ();
+    type ProtocolError = NoFault;
+
+    fn verify_direct_message_is_invalid(
+        _format: &BoxedFormat,
+        _round_id: &RoundId,
+        _message: &DirectMessage,
+    ) -> Result<(), MessageValidationError> {
+        Err(MessageValidationError::InvalidEvidence("not checked".into()))
+    }
+
+    fn verify_echo_broadcast_is_invalid(
+        _format: &BoxedFormat,
+        _round_id: &RoundId,
+        _message: &EchoBroadcast,
+    ) -> Result<(), MessageValidationError> {
+        Err(MessageValidationError::InvalidEvidence("not checked".into()))
+    }
+
+    fn verify_normal_broadcast_is_invalid(
+        _format: &BoxedFormat,
+        _round_id: &RoundId,
+        _message: &NormalBroadcast,
+    ) -> Result<(), MessageValidationError> {
+        Err(MessageValidationError::InvalidEvidence("not checked".into()))
+    }
+}
+
+/// Entry into [`StrayProtocol`]'s one round.
+#[derive(Debug)]
+struct StrayEntry {
+    round: u8,
+    destinations: BTreeSet<AccountId>,
+}
+
+impl EntryPoint<AccountId> for StrayEntry {
+    type Protocol = StrayProtocol;
+
+    /// Only manul's combinators ask (a `Session` takes the round's own id), and none wraps this.
+    fn entry_round_id() -> RoundId {
+        RoundId::new(1)
+    }
+
+    fn make_round(
+        self,
+        _rng: &mut dyn CryptoRngCore,
+        _shared_randomness: &[u8],
+        _id: &AccountId,
+    ) -> Result<BoxedRound<AccountId, Self::Protocol>, LocalError> {
+        Ok(BoxedRound::new_dynamic(StrayRound {
+            round: self.round,
+            destinations: self.destinations,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct StrayRound {
+    round: u8,
+    destinations: BTreeSet<AccountId>,
+}
+
+impl Round<AccountId> for StrayRound {
+    type Protocol = StrayProtocol;
+
+    fn transition_info(&self) -> TransitionInfo {
+        TransitionInfo::new_linear_terminating(self.round)
+    }
+
+    fn communication_info(&self) -> CommunicationInfo<AccountId> {
+        CommunicationInfo {
+            message_destinations: self.destinations.clone(),
+            expecting_messages_from: BTreeSet::new(),
+            echo_round_participation: EchoRoundParticipation::Send,
+        }
+    }
+
+    fn make_echo_broadcast(
+        &self,
+        _rng: &mut dyn CryptoRngCore,
+        format: &BoxedFormat,
+    ) -> Result<EchoBroadcast, LocalError> {
+        EchoBroadcast::new(format, [0u8; 32])
+    }
+
+    fn receive_message(
+        &self,
+        _format: &BoxedFormat,
+        _from: &AccountId,
+        _message: ProtocolMessage,
+    ) -> Result<Payload, ReceiveError<AccountId, Self::Protocol>> {
+        Err(ReceiveError::unprovable("a stray session receives nothing"))
+    }
+
+    fn finalize(
+        self: Box<Self>,
+        _rng: &mut dyn CryptoRngCore,
+        _payloads: BTreeMap<AccountId, Payload>,
+        _artifacts: BTreeMap<AccountId, Artifact>,
+    ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
+        Ok(FinalizeOutcome::Result(()))
+    }
+}
+
 /// A network for a party that withholds one message from one victim: in session `target`, the
-/// `nth` message (from 1) it signs for `victim` is dropped, everything else is delivered. In a
-/// reshare the first message to a party is round 1's (its subshare and commitments), the second
-/// the echo round's. Withholding the first blocks only the victim, which is what must not get the
-/// victim punished; the second is broadcast-only, so the others' relays deliver it anyway.
+/// message of `round` (of `target`'s protocol; an echo round is named as such) it signs for
+/// `victim` is dropped, everything else is delivered. A broadcast-only message withheld this way
+/// reaches the victim anyway, through the others' relays; one with a direct part (AuxGen's round-3
+/// proof) blocks the victim alone — which is what must not get the victim punished.
 pub struct Withhold<'a, N> {
     net: &'a N,
     target: SessionId,
     victim: AccountId,
-    nth: usize,
+    round: MissingRound,
     disguised: bool,
 }
 
 impl<'a, N: Network> Withhold<'a, N> {
-    /// Withholds the `nth` message of session `target` to `victim`, over `net`.
-    pub fn new(net: &'a N, target: SessionId, victim: AccountId, nth: usize) -> Self {
+    /// Withholds the message of `round` of session `target` from `victim`, over `net`.
+    pub fn new(net: &'a N, target: SessionId, victim: AccountId, round: MissingRound) -> Self {
         Self {
             net,
             target,
             victim,
-            nth,
+            round,
             disguised: false,
         }
     }
@@ -294,21 +477,20 @@ impl<N: Network> Network for Withhold<'_, N> {
             return inner;
         }
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Outgoing>(1024);
-        let (victim, nth, forward) = (self.victim, self.nth, inner.outgoing);
+        let (victim, round, forward) = (self.victim, self.round, inner.outgoing);
         let disguise_as = self.disguised.then_some(me);
         tokio::spawn(async move {
-            let mut to_victim = 0;
             while let Some(mut message) = rx.recv().await {
                 // Only its own messages count: what it forwards for others is not its to withhold.
                 let own = decode_message(&message.payload)
                     .ok()
                     .filter(|m| m.relayed_from.is_none());
-                if message.to == victim && own.is_some() {
-                    to_victim += 1;
-                    if to_victim == nth {
-                        tracing::warn!(?victim, nth, "fault injection: withholding a message");
-                        continue;
-                    }
+                let of_round = |m: &crate::driver::Decoded| {
+                    MissingRound::new(round.protocol, m.message.round_id()).is_ok_and(|r| r == round)
+                };
+                if message.to == victim && own.as_ref().is_some_and(of_round) {
+                    tracing::warn!(?victim, %round, "fault injection: withholding a message");
+                    continue;
                 }
                 // Only a broadcast-only message can pass as a relay (one with a direct part is
                 // refused as such).

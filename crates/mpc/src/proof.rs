@@ -5,10 +5,11 @@
 use elliptic_curve::PrimeField;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use synedrion::SchemeParams;
 
-use crate::curve::{mul_generator, point_from_bytes, point_to_bytes, random_scalar, scalar_from_bytes, Point, Scalar};
+use crate::curve::{
+    hash_to_scalar, mul_generator, point_from_bytes, point_to_bytes, random_scalar, scalar_from_bytes, Point, Scalar,
+};
 use crate::error::MpcError;
 
 /// A proof `(R, s)` with `s·G = R + e·X`, `e = H(context, X, R)`.
@@ -21,22 +22,10 @@ pub struct ShareProof {
 }
 
 fn challenge<P: SchemeParams>(context: &[u8], public: &Point<P>, commitment: &Point<P>) -> Scalar<P> {
-    // Rejection sampling keeps the challenge uniform for any curve order.
-    for counter in 0u32.. {
-        let digest = Sha256::new()
-            .chain_update(keywheel_primitives::domain::SHARE_PROOF)
-            .chain_update((context.len() as u64).to_be_bytes())
-            .chain_update(context)
-            .chain_update(point_to_bytes::<P>(public))
-            .chain_update(point_to_bytes::<P>(commitment))
-            .chain_update(counter.to_be_bytes())
-            .finalize();
-        let len = <Scalar<P> as PrimeField>::Repr::default().as_ref().len();
-        if let Some(e) = scalar_from_bytes::<P>(&digest[..len.min(digest.len())]) {
-            return e;
-        }
-    }
-    unreachable!("a u32 counter always finds a scalar")
+    hash_to_scalar::<P>(
+        keywheel_primitives::domain::SHARE_PROOF,
+        &[context, &point_to_bytes::<P>(public), &point_to_bytes::<P>(commitment)],
+    )
 }
 
 impl ShareProof {

@@ -1,20 +1,29 @@
-//! Attributable key resharing: Feldman-committed redistribution (Wong–Wang–Wing style) on manul.
+//! Attributable key resharing: Feldman-committed redistribution (Wong–Wang–Wing style) on manul,
+//! in which every message is a broadcast, so nobody can withhold one from one party alone.
 //!
 //! Public inputs, known to every participant and to the chain: the current sharing (share ids and
 //! public key shares of the old committee, its threshold — so also the parent key), the staying old
 //! holders, the new committee and the new threshold.
 //!
-//! One round (plus manul's echo round among the new holders):
-//! - each staying old holder `i` picks a random polynomial `f_i` of degree `t_new - 1` with
-//!   `f_i(0) = λ_i·x_i` (`λ_i` its Lagrange coefficient among the staying holders), echo-broadcasts
-//!   the commitments `C_i = [a_ik·G]`, and sends each new holder `j` the signed value `f_i(id_j)`
-//!   together with `j`'s identity;
-//! - a new holder checks `C_i0 = λ_i·X_i` against the public key share `X_i` (a failure is provable
-//!   from the signed broadcast alone), that its value matches the commitments (provable by the
-//!   signed direct message plus the broadcast), and the echo round catches a holder that sent
-//!   different commitments to different parties;
-//! - new share `x'_j = Σ_i f_i(id_j)`; every new public share follows from the commitments, and they
-//!   rebuild the same parent key.
+//! Two rounds, each followed by manul's echo round:
+//! 1. **Keys.** Each new member `j` draws a receiving key for this attempt and echo-broadcasts its
+//!    public half (`seal::ReceivingKey`).
+//! 2. **Deal.** Each staying old holder `i` picks a random polynomial `f_i` of degree `t_new - 1`
+//!    with `f_i(0) = λ_i·x_i` (`λ_i` its Lagrange coefficient among the staying holders) and
+//!    echo-broadcasts the commitments `C_i = [a_ik·G]` together with `f_i(id_j)` sealed to each
+//!    other new member's receiving key.
+//!
+//! A new member checks each deal: the degree and that `C_i0 = λ_i·X_i` (provable from the signed
+//! broadcast alone), that it seals a value for every other new member (likewise), and that its own
+//! sealed value matches the commitments — when it does not, the member opens that one seal in
+//! public (`seal::Disclosure`), which together with the deal and the sender's echo of round 1 (the
+//! member's receiving key, as the sender saw it) proves the fault to anyone. The echo rounds catch
+//! a party that sent different broadcasts to different parties.
+//!
+//! Since both rounds are broadcast-only, keywheel's driver relays them: a message that reached one
+//! honest participant reaches all, so "I did not get X from P" is either true for every honest
+//! participant or false. New share `x'_j = Σ_i f_i(id_j)`; every new public share follows from the
+//! commitments, and they rebuild the same parent key.
 //!
 //! No code path panics on peer input: every check is a typed error naming the sender.
 
@@ -31,10 +40,12 @@ use manul::protocol::{
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 use synedrion::SchemeParams;
+use zeroize::Zeroizing;
 
 use crate::curve::{eval_poly, lagrange_at_zero, mul_generator, random_scalar, Point, Scalar, SerPoint, SerScalar};
 use crate::error::MpcError;
 use crate::identity::AccountId;
+use crate::seal::{Disclosure, ReceivingKey, SealContext, Sealed};
 use crate::share::{committed_share, PublicSharing, ThresholdShare};
 
 /// Public inputs of one reshare; the chain holds the same values and verifies evidence with them.
@@ -117,30 +128,64 @@ impl<P: SchemeParams> ReshareContext<P> {
     }
 }
 
-/// Echo broadcast of an old holder: Feldman commitments to its resharing polynomial.
+/// Round 1 echo broadcast of a new member: its receiving key for this attempt.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
-pub(crate) struct Commitments<P: SchemeParams> {
-    pub(crate) coefficients: Vec<SerPoint<P>>,
+pub(crate) struct KeyMessage<P: SchemeParams> {
+    pub(crate) key: SerPoint<P>,
 }
 
-/// Direct message from an old holder to one new holder: its evaluation, bound to the recipient.
-#[derive(Serialize, Deserialize)]
+/// One subshare of a deal, sealed to its recipient.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
-pub(crate) struct Subshare<P: SchemeParams> {
+pub(crate) struct SealedSubshare<P: SchemeParams> {
     pub(crate) recipient: AccountId,
-    pub(crate) value: SerScalar<P>,
+    pub(crate) sealed: Sealed<P>,
 }
 
-/// The fault an old holder committed, proven by its own signed messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ReshareFault {
-    /// Its commitments describe a polynomial of the wrong degree.
+/// Round 2 echo broadcast of a staying old holder: Feldman commitments to its resharing
+/// polynomial, and its evaluation at every other new member, sealed to that member.
+#[derive(Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) struct Deal<P: SchemeParams> {
+    pub(crate) coefficients: Vec<SerPoint<P>>,
+    /// One per new member other than the sender, in account order.
+    pub(crate) subshares: Vec<SealedSubshare<P>>,
+}
+
+/// The fault a participant committed, proven by its own signed messages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub enum ReshareFault<P: SchemeParams> {
+    /// A new member's receiving key is the identity point.
+    BadReceivingKey,
+    /// A deal's commitments describe a polynomial of the wrong degree.
     WrongDegree,
-    /// Its commitments' constant term is not `λ_i·X_i`: it reshared something other than its share.
+    /// A deal's constant term is not `λ_i·X_i`: it reshared something other than its share.
     WrongConstantTerm,
-    /// The value it sent a new holder does not match its commitments.
-    SubshareMismatch,
+    /// A deal does not seal exactly one well-formed subshare to each other new member.
+    MalformedDeal,
+    /// The subshare a deal sealed to `recipient` does not match its commitments: `disclosure`
+    /// opens that seal.
+    SubshareMismatch {
+        /// The new member the subshare was sealed to.
+        recipient: AccountId,
+        /// The recipient's public opening of that seal.
+        disclosure: Disclosure<P>,
+    },
+}
+
+impl<P: SchemeParams> ReshareFault<P> {
+    /// A short stable name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::BadReceivingKey => "bad-receiving-key",
+            Self::WrongDegree => "wrong-degree",
+            Self::WrongConstantTerm => "wrong-constant-term",
+            Self::MalformedDeal => "malformed-deal",
+            Self::SubshareMismatch { .. } => "subshare-mismatch",
+        }
+    }
 }
 
 /// A provable reshare fault (manul `ProtocolError`).
@@ -148,28 +193,32 @@ pub enum ReshareFault {
 #[serde(bound = "")]
 pub struct ReshareError<P: SchemeParams> {
     /// What the offender did.
-    pub fault: ReshareFault,
-    #[serde(skip)]
-    phantom: PhantomData<P>,
+    pub fault: ReshareFault<P>,
 }
 
 impl<P: SchemeParams> ReshareError<P> {
-    fn new(fault: ReshareFault) -> Self {
-        Self {
-            fault,
-            phantom: PhantomData,
-        }
+    fn new(fault: ReshareFault<P>) -> Self {
+        Self { fault }
     }
 }
 
 impl<P: SchemeParams> fmt::Display for ReshareError<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.fault {
+        match &self.fault {
+            ReshareFault::BadReceivingKey => f.write_str("reshare: the receiving key is the identity point"),
             ReshareFault::WrongDegree => f.write_str("reshare: commitments of the wrong degree"),
             ReshareFault::WrongConstantTerm => {
                 f.write_str("reshare: committed constant term does not match the holder's public key share")
             }
-            ReshareFault::SubshareMismatch => f.write_str("reshare: subshare does not match the commitments"),
+            ReshareFault::MalformedDeal => {
+                f.write_str("reshare: the deal does not seal one well-formed subshare to each other new member")
+            }
+            ReshareFault::SubshareMismatch { recipient, .. } => {
+                write!(
+                    f,
+                    "reshare: the subshare sealed to {recipient:?} does not match the commitments"
+                )
+            }
         }
     }
 }
@@ -187,15 +236,43 @@ fn invalid(reason: impl Into<String>) -> ProtocolValidationError {
     ProtocolValidationError::InvalidEvidence(reason.into())
 }
 
+const ROUND_KEYS: u8 = 1;
+const ROUND_DEAL: u8 = 2;
+
+/// Checks a deal's shape against the public inputs: the degree, the constant term and one
+/// well-formed seal per other new member, in order. `None` when it is sound.
+fn deal_fault<P: SchemeParams>(ctx: &ReshareContext<P>, sender: &AccountId, deal: &Deal<P>) -> Option<ReshareFault<P>> {
+    if deal.coefficients.len() != ctx.inputs.new_threshold as usize {
+        return Some(ReshareFault::WrongDegree);
+    }
+    match ctx.expected_constant(sender) {
+        Some(expected) if deal.coefficients[0].0 == expected => {}
+        _ => return Some(ReshareFault::WrongConstantTerm),
+    }
+    let recipients = ctx.inputs.new_committee.iter().filter(|m| *m != sender);
+    let scalar_len = crate::curve::scalar_to_bytes::<P>(&<Scalar<P> as elliptic_curve::Field>::ONE).len();
+    let identity = <Point<P> as elliptic_curve::group::Group>::identity();
+    let well_formed = deal.subshares.len()
+        == ctx.inputs.new_committee.len() - usize::from(ctx.inputs.new_committee.contains(sender))
+        && deal.subshares.iter().zip(recipients).all(|(s, r)| {
+            s.recipient == *r && s.sealed.ciphertext.len() == scalar_len && s.sealed.ephemeral.0 != identity
+        });
+    (!well_formed).then_some(ReshareFault::MalformedDeal)
+}
+
 impl<P: SchemeParams> ProtocolError<AccountId> for ReshareError<P> {
     type AssociatedData = ReshareAssociatedData<P>;
 
     fn required_messages(&self) -> RequiredMessages {
-        let parts = match self.fault {
-            ReshareFault::WrongDegree | ReshareFault::WrongConstantTerm => RequiredMessageParts::echo_broadcast(),
-            ReshareFault::SubshareMismatch => RequiredMessageParts::echo_broadcast().and_direct_message(),
-        };
-        RequiredMessages::new(parts, None, None)
+        match self.fault {
+            ReshareFault::SubshareMismatch { .. } => RequiredMessages::new(
+                RequiredMessageParts::echo_broadcast(),
+                None,
+                // The recipient's receiving key, signed by it and echoed by the accused.
+                Some(BTreeSet::from([RoundId::new(ROUND_KEYS)])),
+            ),
+            _ => RequiredMessages::new(RequiredMessageParts::echo_broadcast(), None, None),
+        }
     }
 
     fn verify_messages_constitute_error(
@@ -206,49 +283,74 @@ impl<P: SchemeParams> ProtocolError<AccountId> for ReshareError<P> {
         associated_data: &Self::AssociatedData,
         message: ProtocolMessage,
         _previous_messages: BTreeMap<RoundId, ProtocolMessage>,
-        _combined_echos: BTreeMap<RoundId, BTreeMap<AccountId, EchoBroadcast>>,
+        combined_echos: BTreeMap<RoundId, BTreeMap<AccountId, EchoBroadcast>>,
     ) -> Result<(), ProtocolValidationError> {
         if shared_randomness != associated_data.protocol_session_id.as_slice() {
             return Err(invalid("the evidence comes from another session or attempt"));
         }
         let ctx = ReshareContext::new(associated_data.inputs.clone())
             .map_err(|e| ProtocolValidationError::Local(LocalError::new(e.to_string())))?;
-        let expected_constant = ctx
-            .expected_constant(guilty_party)
-            .ok_or_else(|| invalid("the accused is not a staying old holder of this reshare"))?;
-        let commitments = message
-            .echo_broadcast
-            .deserialize::<Commitments<P>>(format)
-            .map_err(|e| invalid(format!("the commitments do not deserialize: {e}")))?;
-        let t_new = ctx.inputs.new_threshold as usize;
-        match self.fault {
-            ReshareFault::WrongDegree => {
-                if commitments.coefficients.len() == t_new {
-                    return Err(invalid("the commitments have the right degree"));
-                }
+        if let ReshareFault::BadReceivingKey = self.fault {
+            if !ctx.inputs.new_committee.contains(guilty_party) {
+                return Err(invalid("the accused sends no receiving key in this reshare"));
             }
-            ReshareFault::WrongConstantTerm => match commitments.coefficients.first() {
-                Some(c0) if c0.0 == expected_constant => {
-                    return Err(invalid("the constant term matches the public key share"));
-                }
-                _ => {}
+            let sent = message
+                .echo_broadcast
+                .deserialize::<KeyMessage<P>>(format)
+                .map_err(|e| invalid(format!("the receiving key does not deserialize: {e}")))?;
+            if sent.key.0 != <Point<P> as elliptic_curve::group::Group>::identity() {
+                return Err(invalid("the receiving key is a proper point"));
+            }
+            return Ok(());
+        }
+        if ctx.expected_constant(guilty_party).is_none() {
+            return Err(invalid("the accused is not a staying old holder of this reshare"));
+        }
+        let deal = message
+            .echo_broadcast
+            .deserialize::<Deal<P>>(format)
+            .map_err(|e| invalid(format!("the deal does not deserialize: {e}")))?;
+        let found = deal_fault(&ctx, guilty_party, &deal);
+        match &self.fault {
+            ReshareFault::BadReceivingKey => unreachable!("handled above"),
+            ReshareFault::WrongDegree | ReshareFault::WrongConstantTerm | ReshareFault::MalformedDeal => match found {
+                Some(f) if f.name() == self.fault.name() => Ok(()),
+                _ => Err(invalid(format!("the deal has no {} fault", self.fault.name()))),
             },
-            ReshareFault::SubshareMismatch => {
-                let subshare = message
-                    .direct_message
-                    .deserialize::<Subshare<P>>(format)
-                    .map_err(|e| invalid(format!("the subshare does not deserialize: {e}")))?;
+            ReshareFault::SubshareMismatch { recipient, disclosure } => {
+                if found.is_some() {
+                    return Err(invalid("the deal is malformed, which is another fault"));
+                }
                 let recipient_id = ctx
                     .new_ids
-                    .get(&subshare.recipient)
-                    .ok_or_else(|| invalid("the subshare's recipient is not in the new committee"))?;
-                let points: Vec<Point<P>> = commitments.coefficients.iter().map(|c| c.0).collect();
-                if mul_generator::<P>(&subshare.value.0) == committed_share::<P>(&points, recipient_id) {
-                    return Err(invalid("the subshare matches the commitments"));
+                    .get(recipient)
+                    .ok_or_else(|| invalid("the recipient is not in the new committee"))?;
+                let key = combined_echos
+                    .get(&RoundId::new(ROUND_KEYS))
+                    .and_then(|echos| echos.get(recipient))
+                    .ok_or_else(|| invalid("the accused's echo of the recipient's receiving key is missing"))?
+                    .deserialize::<KeyMessage<P>>(format)
+                    .map_err(|e| invalid(format!("the receiving key does not deserialize: {e}")))?;
+                let sealed = deal
+                    .subshares
+                    .iter()
+                    .find(|s| s.recipient == *recipient)
+                    .ok_or_else(|| invalid("the deal seals nothing to the recipient"))?;
+                let context = SealContext {
+                    session: shared_randomness,
+                    sender: guilty_party,
+                    recipient,
+                };
+                let value = disclosure.open(&key.key.0, &context, &sealed.sealed).map_err(invalid)?;
+                let commitments: Vec<Point<P>> = deal.coefficients.iter().map(|c| c.0).collect();
+                match value {
+                    Some(v) if mul_generator::<P>(&v) == committed_share::<P>(&commitments, recipient_id) => {
+                        Err(invalid("the sealed subshare matches the commitments"))
+                    }
+                    _ => Ok(()),
                 }
             }
         }
-        Ok(())
     }
 }
 
@@ -258,21 +360,23 @@ impl<P: SchemeParams> ProtocolError<AccountId> for ReshareError<P> {
 #[serde(bound = "")]
 pub struct ReshareProtocol<P: SchemeParams>(PhantomData<P>);
 
-const ROUND1: u8 = 1;
+fn no_round(round_id: &RoundId) -> MessageValidationError {
+    MessageValidationError::InvalidEvidence(format!("no round {round_id}"))
+}
 
 impl<P: SchemeParams> Protocol<AccountId> for ReshareProtocol<P> {
     type Result = Option<ThresholdShare<P>>;
     type ProtocolError = ReshareError<P>;
 
     fn verify_direct_message_is_invalid(
-        format: &BoxedFormat,
+        _format: &BoxedFormat,
         round_id: &RoundId,
         message: &DirectMessage,
     ) -> Result<(), MessageValidationError> {
-        if round_id == &RoundId::new(ROUND1) {
-            message.verify_is_not::<Subshare<P>>(format)
+        if round_id == &RoundId::new(ROUND_KEYS) || round_id == &RoundId::new(ROUND_DEAL) {
+            message.verify_is_some()
         } else {
-            Err(MessageValidationError::InvalidEvidence(format!("no round {round_id}")))
+            Err(no_round(round_id))
         }
     }
 
@@ -281,10 +385,12 @@ impl<P: SchemeParams> Protocol<AccountId> for ReshareProtocol<P> {
         round_id: &RoundId,
         message: &EchoBroadcast,
     ) -> Result<(), MessageValidationError> {
-        if round_id == &RoundId::new(ROUND1) {
-            message.verify_is_not::<Commitments<P>>(format)
+        if round_id == &RoundId::new(ROUND_KEYS) {
+            message.verify_is_not::<KeyMessage<P>>(format)
+        } else if round_id == &RoundId::new(ROUND_DEAL) {
+            message.verify_is_not::<Deal<P>>(format)
         } else {
-            Err(MessageValidationError::InvalidEvidence(format!("no round {round_id}")))
+            Err(no_round(round_id))
         }
     }
 
@@ -293,10 +399,10 @@ impl<P: SchemeParams> Protocol<AccountId> for ReshareProtocol<P> {
         round_id: &RoundId,
         message: &NormalBroadcast,
     ) -> Result<(), MessageValidationError> {
-        if round_id == &RoundId::new(ROUND1) {
+        if round_id == &RoundId::new(ROUND_KEYS) || round_id == &RoundId::new(ROUND_DEAL) {
             message.verify_is_some()
         } else {
-            Err(MessageValidationError::InvalidEvidence(format!("no round {round_id}")))
+            Err(no_round(round_id))
         }
     }
 }
@@ -339,30 +445,58 @@ struct Contribution<P: SchemeParams> {
     commitments: Vec<Point<P>>,
 }
 
-/// Round 1: old holders distribute committed subshares; new holders check them.
+/// What every round of one party knows: the public inputs, who it is, and the session.
 #[derive(Debug)]
-struct Round1<P: SchemeParams> {
+struct Party<P: SchemeParams> {
     ctx: ReshareContext<P>,
     me: AccountId,
+    session: Vec<u8>,
     contribution: Option<Contribution<P>>,
+    /// This party's receiving key, if it is a new member.
+    receiving: Option<ReceivingKey<P>>,
+}
+
+impl<P: SchemeParams> Party<P> {
+    fn is_new(&self) -> bool {
+        self.ctx.inputs.new_committee.contains(&self.me)
+    }
+
+    fn others(&self, set: &BTreeSet<AccountId>) -> BTreeSet<AccountId> {
+        set.iter().filter(|p| **p != self.me).copied().collect()
+    }
+}
+
+/// Round 1: new members broadcast their receiving keys; everyone collects them.
+#[derive(Debug)]
+struct Round1<P: SchemeParams> {
+    party: Party<P>,
+}
+
+/// Round 2: staying holders broadcast their deals; new members check them and sum their shares.
+#[derive(Debug)]
+struct Round2<P: SchemeParams> {
+    party: Party<P>,
+    /// Every other new member's receiving key.
+    keys: BTreeMap<AccountId, Point<P>>,
 }
 
 impl<P: SchemeParams> EntryPoint<AccountId> for Reshare<P> {
     type Protocol = ReshareProtocol<P>;
 
     fn entry_round_id() -> RoundId {
-        RoundId::new(ROUND1)
+        RoundId::new(ROUND_KEYS)
     }
 
     fn make_round(
         self,
         rng: &mut dyn CryptoRngCore,
-        _shared_randomness: &[u8],
+        shared_randomness: &[u8],
         id: &AccountId,
     ) -> Result<BoxedRound<AccountId, Self::Protocol>, LocalError> {
         let ctx = ReshareContext::new(self.inputs).map_err(|e| LocalError::new(e.to_string()))?;
         let is_old = ctx.inputs.staying.contains(id);
-        if !is_old && !ctx.inputs.new_committee.contains(id) {
+        let is_new = ctx.inputs.new_committee.contains(id);
+        if !is_old && !is_new {
             return Err(LocalError::new(format!("{id:?} takes no part in this reshare")));
         }
         let contribution = if is_old {
@@ -393,15 +527,95 @@ impl<P: SchemeParams> EntryPoint<AccountId> for Reshare<P> {
         } else {
             None
         };
+        let receiving = is_new.then(|| ReceivingKey::random(&mut *rng));
         Ok(BoxedRound::new_dynamic(Round1 {
-            ctx,
-            me: *id,
-            contribution,
+            party: Party {
+                ctx,
+                me: *id,
+                session: shared_randomness.to_vec(),
+                contribution,
+                receiving,
+            },
         }))
     }
 }
 
-/// What a new holder keeps from one old holder's message.
+impl<P: SchemeParams> Round<AccountId> for Round1<P> {
+    type Protocol = ReshareProtocol<P>;
+
+    fn transition_info(&self) -> TransitionInfo {
+        TransitionInfo::new_linear(ROUND_KEYS)
+    }
+
+    fn communication_info(&self) -> CommunicationInfo<AccountId> {
+        let party = &self.party;
+        let everyone = party.others(&party.ctx.inputs.participants());
+        CommunicationInfo {
+            message_destinations: if party.is_new() {
+                everyone.clone()
+            } else {
+                BTreeSet::new()
+            },
+            expecting_messages_from: party.others(&party.ctx.inputs.new_committee),
+            // Everyone echoes every key, so the staying holders' echoes (which evidence of a bad
+            // seal quotes) carry each new member's key as that member signed it.
+            echo_round_participation: if party.is_new() {
+                EchoRoundParticipation::Default
+            } else {
+                EchoRoundParticipation::Receive { echo_targets: everyone }
+            },
+        }
+    }
+
+    fn make_echo_broadcast(
+        &self,
+        _rng: &mut dyn CryptoRngCore,
+        format: &BoxedFormat,
+    ) -> Result<EchoBroadcast, LocalError> {
+        match &self.party.receiving {
+            Some(key) => EchoBroadcast::new(
+                format,
+                KeyMessage::<P> {
+                    key: SerPoint::new(key.public()),
+                },
+            ),
+            None => Ok(EchoBroadcast::none()),
+        }
+    }
+
+    fn receive_message(
+        &self,
+        format: &BoxedFormat,
+        _from: &AccountId,
+        message: ProtocolMessage,
+    ) -> Result<Payload, ReceiveError<AccountId, Self::Protocol>> {
+        message.normal_broadcast.assert_is_none()?;
+        message.direct_message.assert_is_none()?;
+        let sent = message.echo_broadcast.deserialize::<KeyMessage<P>>(format)?;
+        if sent.key.0 == <Point<P> as elliptic_curve::group::Group>::identity() {
+            return Err(ReceiveError::protocol(ReshareError::new(ReshareFault::BadReceivingKey)));
+        }
+        Ok(Payload::new(sent.key.0))
+    }
+
+    fn finalize(
+        self: Box<Self>,
+        _rng: &mut dyn CryptoRngCore,
+        payloads: BTreeMap<AccountId, Payload>,
+        _artifacts: BTreeMap<AccountId, Artifact>,
+    ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
+        let keys = payloads
+            .into_iter()
+            .map(|(from, p)| p.downcast::<Point<P>>().map(|k| (from, k)))
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
+        Ok(FinalizeOutcome::AnotherRound(BoxedRound::new_dynamic(Round2 {
+            party: self.party,
+            keys,
+        })))
+    }
+}
+
+/// What a new holder keeps from one old holder's deal.
 struct Received<P: SchemeParams> {
     value: Scalar<P>,
     commitments: Vec<Point<P>>,
@@ -413,16 +627,21 @@ impl<P: SchemeParams> Drop for Received<P> {
     }
 }
 
-impl<P: SchemeParams> Round1<P> {
-    fn is_new(&self) -> bool {
-        self.ctx.inputs.new_committee.contains(&self.me)
+impl<P: SchemeParams> Round2<P> {
+    fn context<'a>(&'a self, sender: &'a AccountId, recipient: &'a AccountId) -> SealContext<'a> {
+        SealContext {
+            session: &self.party.session,
+            sender,
+            recipient,
+        }
     }
 
     fn finalize_new_share(&self, received: Vec<Received<P>>) -> Result<ThresholdShare<P>, LocalError> {
-        let my_id = *self
+        let party = &self.party;
+        let my_id = *party
             .ctx
             .new_ids
-            .get(&self.me)
+            .get(&party.me)
             .ok_or_else(|| LocalError::new("this party holds no new share"))?;
         let mut secret = <Scalar<P> as elliptic_curve::Field>::ZERO;
         let mut all_commitments: Vec<&[Point<P>]> = Vec::new();
@@ -430,110 +649,101 @@ impl<P: SchemeParams> Round1<P> {
             secret += r.value;
             all_commitments.push(&r.commitments);
         }
-        if let Some(c) = &self.contribution {
+        if let Some(c) = &party.contribution {
             secret += eval_poly::<P>(&c.polynomial.0, &my_id);
             all_commitments.push(&c.commitments);
         }
-        if all_commitments.len() != self.ctx.inputs.staying.len() {
+        if all_commitments.len() != party.ctx.inputs.staying.len() {
             return Err(LocalError::new("missing contributions from staying holders"));
         }
-        let public_shares = self
+        let public_shares = party
             .ctx
             .new_ids
             .iter()
-            .map(|(party, x)| {
+            .map(|(member, x)| {
                 let pt = all_commitments
                     .iter()
                     .fold(<Point<P> as elliptic_curve::group::Group>::identity(), |acc, c| {
                         acc + committed_share::<P>(c, x)
                     });
-                (*party, pt)
+                (*member, pt)
             })
             .collect();
         let public = PublicSharing {
-            threshold: self.ctx.inputs.new_threshold,
-            share_ids: self.ctx.new_ids.clone(),
+            threshold: party.ctx.inputs.new_threshold,
+            share_ids: party.ctx.new_ids.clone(),
             public_shares,
         };
-        let share = ThresholdShare::new(self.me, secret, public).map_err(|e| LocalError::new(e.to_string()))?;
-        if share.verifying_key_point() != self.ctx.verifying_key {
+        let share = ThresholdShare::new(party.me, secret, public).map_err(|e| LocalError::new(e.to_string()))?;
+        if share.verifying_key_point() != party.ctx.verifying_key {
             return Err(LocalError::new("the new shares rebuild a different key"));
         }
         Ok(share)
     }
 }
 
-impl<P: SchemeParams> Round<AccountId> for Round1<P> {
+impl<P: SchemeParams> Round<AccountId> for Round2<P> {
     type Protocol = ReshareProtocol<P>;
 
     fn transition_info(&self) -> TransitionInfo {
-        TransitionInfo::new_linear_terminating(ROUND1)
+        TransitionInfo::new_linear_terminating(ROUND_DEAL)
     }
 
     fn communication_info(&self) -> CommunicationInfo<AccountId> {
-        let inputs = &self.ctx.inputs;
-        let is_old = self.contribution.is_some();
-        let others = |set: &BTreeSet<AccountId>| set.iter().filter(|p| **p != self.me).copied().collect();
-        let message_destinations = if is_old {
-            others(&inputs.new_committee)
-        } else {
-            BTreeSet::new()
-        };
-        let expecting_messages_from = if self.is_new() {
-            others(&inputs.staying)
-        } else {
-            BTreeSet::new()
-        };
-        let echo_round_participation = match (is_old, self.is_new()) {
-            (true, true) => EchoRoundParticipation::Default,
-            (true, false) => EchoRoundParticipation::Send,
-            _ => EchoRoundParticipation::Receive {
-                echo_targets: others(&inputs.new_committee),
-            },
-        };
+        let party = &self.party;
+        let inputs = &party.ctx.inputs;
+        let is_old = party.contribution.is_some();
         CommunicationInfo {
-            message_destinations,
-            expecting_messages_from,
-            echo_round_participation,
+            message_destinations: if is_old {
+                party.others(&inputs.new_committee)
+            } else {
+                BTreeSet::new()
+            },
+            expecting_messages_from: if party.is_new() {
+                party.others(&inputs.staying)
+            } else {
+                BTreeSet::new()
+            },
+            echo_round_participation: match (is_old, party.is_new()) {
+                (true, true) => EchoRoundParticipation::Default,
+                (true, false) => EchoRoundParticipation::Send,
+                _ => EchoRoundParticipation::Receive {
+                    echo_targets: party.others(&inputs.new_committee),
+                },
+            },
         }
     }
 
     fn make_echo_broadcast(
         &self,
-        _rng: &mut dyn CryptoRngCore,
+        rng: &mut dyn CryptoRngCore,
         format: &BoxedFormat,
     ) -> Result<EchoBroadcast, LocalError> {
-        match &self.contribution {
-            Some(c) => EchoBroadcast::new(
-                format,
-                Commitments::<P> {
-                    coefficients: c.commitments.iter().map(|p| SerPoint::new(*p)).collect(),
-                },
-            ),
-            None => Ok(EchoBroadcast::none()),
-        }
-    }
-
-    fn make_direct_message(
-        &self,
-        _rng: &mut dyn CryptoRngCore,
-        format: &BoxedFormat,
-        destination: &AccountId,
-    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
-        let contribution = self
-            .contribution
-            .as_ref()
-            .ok_or_else(|| LocalError::new("only old holders send subshares"))?;
-        let x = self
-            .ctx
-            .new_ids
-            .get(destination)
-            .ok_or_else(|| LocalError::new(format!("{destination:?} is not a new holder")))?;
-        let message = Subshare::<P> {
-            recipient: *destination,
-            value: SerScalar::new(eval_poly::<P>(&contribution.polynomial.0, x)),
+        let party = &self.party;
+        let Some(contribution) = &party.contribution else {
+            return Ok(EchoBroadcast::none());
         };
-        Ok((DirectMessage::new(format, message)?, None))
+        let mut subshares = Vec::with_capacity(self.keys.len());
+        for recipient in party.ctx.inputs.new_committee.iter().filter(|m| **m != party.me) {
+            let (Some(x), Some(key)) = (party.ctx.new_ids.get(recipient), self.keys.get(recipient)) else {
+                return Err(LocalError::new(format!(
+                    "no share id or receiving key for {recipient:?}"
+                )));
+            };
+            let value = Zeroizing::new(SerScalar::<P>::new(eval_poly::<P>(&contribution.polynomial.0, x)));
+            let sealed = Sealed::seal(&mut *rng, key, &self.context(&party.me, recipient), &value.0);
+            subshares.push(SealedSubshare {
+                recipient: *recipient,
+                sealed,
+            });
+        }
+        EchoBroadcast::new(
+            format,
+            Deal::<P> {
+                coefficients: contribution.commitments.iter().map(|p| SerPoint::new(*p)).collect(),
+                subshares,
+            },
+        )
     }
 
     fn receive_message(
@@ -543,42 +753,38 @@ impl<P: SchemeParams> Round<AccountId> for Round1<P> {
         message: ProtocolMessage,
     ) -> Result<Payload, ReceiveError<AccountId, Self::Protocol>> {
         message.normal_broadcast.assert_is_none()?;
-        let commitments = message.echo_broadcast.deserialize::<Commitments<P>>(format)?;
-        let subshare = message.direct_message.deserialize::<Subshare<P>>(format)?;
-        let points: Vec<Point<P>> = commitments.coefficients.iter().map(|c| c.0).collect();
-
-        if points.len() != self.ctx.inputs.new_threshold as usize {
-            return Err(ReceiveError::protocol(ReshareError::new(ReshareFault::WrongDegree)));
-        }
-        let expected = self
-            .ctx
-            .expected_constant(from)
-            .ok_or_else(|| ReceiveError::unprovable(format!("{from:?} is not a staying holder, yet sent subshares")))?;
-        if points[0] != expected {
-            return Err(ReceiveError::protocol(ReshareError::new(
-                ReshareFault::WrongConstantTerm,
-            )));
-        }
-        if subshare.recipient != self.me {
+        message.direct_message.assert_is_none()?;
+        let deal = message.echo_broadcast.deserialize::<Deal<P>>(format)?;
+        let party = &self.party;
+        if party.ctx.expected_constant(from).is_none() {
             return Err(ReceiveError::unprovable(format!(
-                "subshare addressed to {:?}, not to us",
-                subshare.recipient
+                "{from:?} is not a staying holder, yet sent a deal"
             )));
         }
-        let my_id = self
-            .ctx
-            .new_ids
-            .get(&self.me)
-            .ok_or_else(|| ReceiveError::unprovable("a subshare for a party that holds no new share"))?;
-        if mul_generator::<P>(&subshare.value.0) != committed_share::<P>(&points, my_id) {
-            return Err(ReceiveError::protocol(ReshareError::new(
-                ReshareFault::SubshareMismatch,
-            )));
+        if let Some(fault) = deal_fault(&party.ctx, from, &deal) {
+            return Err(ReceiveError::protocol(ReshareError::new(fault)));
         }
-        Ok(Payload::new(Received::<P> {
-            value: subshare.value.0,
-            commitments: points,
-        }))
+        let (Some(my_id), Some(key)) = (party.ctx.new_ids.get(&party.me), party.receiving.as_ref()) else {
+            return Err(ReceiveError::unprovable("a deal for a party that holds no new share"));
+        };
+        let sealed = deal
+            .subshares
+            .iter()
+            .find(|s| s.recipient == party.me)
+            .ok_or_else(|| ReceiveError::protocol(ReshareError::new(ReshareFault::MalformedDeal)))?;
+        let context = self.context(from, &party.me);
+        let commitments: Vec<Point<P>> = deal.coefficients.iter().map(|c| c.0).collect();
+        match key.open(&context, &sealed.sealed) {
+            Some(value) if mul_generator::<P>(&value) == committed_share::<P>(&commitments, my_id) => {
+                Ok(Payload::new(Received::<P> { value, commitments }))
+            }
+            _ => Err(ReceiveError::protocol(ReshareError::new(
+                ReshareFault::SubshareMismatch {
+                    recipient: party.me,
+                    disclosure: key.disclose(&context, &sealed.sealed),
+                },
+            ))),
+        }
     }
 
     fn finalize(
@@ -587,7 +793,7 @@ impl<P: SchemeParams> Round<AccountId> for Round1<P> {
         payloads: BTreeMap<AccountId, Payload>,
         _artifacts: BTreeMap<AccountId, Artifact>,
     ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
-        if !self.is_new() {
+        if !self.party.is_new() {
             return Ok(FinalizeOutcome::Result(None));
         }
         let received = payloads

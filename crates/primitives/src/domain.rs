@@ -39,6 +39,14 @@ pub const GENESIS_HASH: &[u8] = b"keywheel/genesis/";
 pub const TSS_DECLARATION: &[u8] = b"keywheel/tss-declaration";
 /// SHA-256 tag of the dev node's state digest (chain digest and nonces).
 pub const NODE_STATE: &[u8] = b"keywheel/node-state/";
+/// SHA-256 tag of the key stream a reshare subshare is sealed with (to a new member's
+/// receiving key for one attempt).
+pub const SUBSHARE_SEAL: &[u8] = b"keywheel/subshare-seal";
+/// SHA-256 tag of the challenge of the proof that opens one sealed subshare publicly (the
+/// shared point behind it, from the receiving key).
+pub const SEAL_OPENING: &[u8] = b"keywheel/seal-opening";
+/// SHA-256 tag of the nonce of that proof (derived from the receiving key and the seal).
+pub const SEAL_NONCE: &[u8] = b"keywheel/seal-nonce";
 
 /// The bytes every participant and the chain derive protocol session ids from for one attempt.
 pub fn attempt_context(network: &[u8; 32], session: u32, attempt: u32) -> Vec<u8> {
@@ -114,7 +122,7 @@ mod tests {
 
     #[test]
     fn tags_are_pinned_and_distinct() {
-        let tags: [(&[u8], &[u8]); 14] = [
+        let tags: [(&[u8], &[u8]); 18] = [
             (PROTOCOL_MESSAGE, b"keywheel/mpc/message"),
             (EXTRINSIC, b"keywheel/extrinsic"),
             (BLOCK_RANDOMNESS, b"keywheel/block-randomness"),
@@ -129,6 +137,10 @@ mod tests {
             (NETWORK_ID, b"keywheel/network/"),
             (GENESIS_HASH, b"keywheel/genesis/"),
             (TSS_DECLARATION, b"keywheel/tss-declaration"),
+            (NODE_STATE, b"keywheel/node-state/"),
+            (SUBSHARE_SEAL, b"keywheel/subshare-seal"),
+            (SEAL_OPENING, b"keywheel/seal-opening"),
+            (SEAL_NONCE, b"keywheel/seal-nonce"),
         ];
         for (i, (tag, pinned)) in tags.iter().enumerate() {
             assert_eq!(tag, pinned);

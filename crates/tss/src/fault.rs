@@ -8,20 +8,22 @@
 //!
 //! - [`InjectedFault::Silent`]: it runs each rotation it takes part in, receiving every
 //!   message, but sends none — connected and silent, so the others name it unresponsive;
-//! - [`InjectedFault::Malicious`]: as a staying holder it sends subshares that do not match its
+//! - [`InjectedFault::Malicious`]: as a staying holder it seals subshares that do not match its
 //!   commitments (keywheel-mpc's `Cheat::BadSubshare`) while running AuxGen honestly, so the
 //!   others name it with evidence the chain verifies;
 //! - [`InjectedFault::Withhold`]: as a staying holder, in a rotation's first attempt only, it
-//!   withholds its echo-round message from one victim (the first other member of the new
-//!   committee, in account order) and runs everything else honestly. The message is
-//!   broadcast-only, so every other participant forwards it: the victim finishes anyway, the
-//!   rotation happens on that attempt, and nobody is punished;
-//! - [`InjectedFault::WithholdSubshare`]: the same, but it withholds its round-1 message, which
-//!   carries the victim's subshare and cannot be forwarded. The victim alone cannot finish; it
-//!   must not be the one punished (nobody is: one victim is fewer than `t` reporters, and the
-//!   victim's own report excuses it), and the retry rotates with everyone;
-//! - [`InjectedFault::Stray`]: as a joiner (which sends nothing in a reshare's round 1), it first
-//!   sends every participant a validly signed round-1 message of the resharing session
+//!   withholds its deal (the reshare's round-2 broadcast, which carries the victim's sealed
+//!   subshare) from one victim (the first other member of the new committee, in account order)
+//!   and runs everything else honestly. The deal is broadcast-only, so every other participant
+//!   forwards it: the victim finishes anyway, the rotation happens on that attempt, and nobody is
+//!   punished;
+//! - [`InjectedFault::WithholdProof`]: as a member of the new committee, in a rotation's first
+//!   attempt only, it withholds its AuxGen round-3 message — a proof made for the victim, which
+//!   nobody else can forward — from one victim. The victim alone cannot finish; it must not be
+//!   the one punished (nobody is: one victim is fewer than `t` reporters, and the victim's own
+//!   report excuses it), and the retry rotates with everyone;
+//! - [`InjectedFault::Stray`]: as a joiner (which deals nothing in a reshare's round 2), it first
+//!   sends every participant a validly signed round-2 message of the resharing session
 //!   (`keywheel_mpc::misbehave::Stray`), then takes part honestly. Every honest session must drop
 //!   the message and finish: the rotation happens at once, and nobody is punished.
 //!
@@ -38,6 +40,8 @@ use std::str::FromStr;
 #[cfg(feature = "fault-injection")]
 use keywheel_mpc::driver::Channels;
 use keywheel_mpc::driver::Outcome;
+#[cfg(feature = "fault-injection")]
+use keywheel_mpc::driver::ProtocolKind;
 use keywheel_mpc::ops::{self, Attempt, Network, Reshared};
 use keywheel_mpc::reshare::ReshareInputs;
 #[cfg(feature = "fault-injection")]
@@ -88,37 +92,41 @@ impl Faults {
                 return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &Muted(net)).await;
             }
             Some(InjectedFault::Malicious) if old_share.is_some() => {
-                warn!("fault injection: sending corrupted subshares");
+                warn!("fault injection: sealing corrupted subshares");
                 let cheat = keywheel_mpc::misbehave::Cheat::BadSubshare;
                 return keywheel_mpc::misbehave::reshare::<P>(rng, signer, inputs, old_share, cheat, attempt, net)
                     .await;
             }
-            Some(fault @ (InjectedFault::Withhold | InjectedFault::WithholdSubshare))
-                if old_share.is_some() && attempt_number == 1 =>
-            {
+            Some(fault @ (InjectedFault::Withhold | InjectedFault::WithholdProof)) if attempt_number == 1 => {
                 let me = signer.account();
-                if let Some(victim) = inputs.new_committee.iter().copied().find(|p| *p != me) {
-                    // The first message a staying holder signs for a member is round 1's, the
-                    // second the echo round's.
-                    let (nth, what) = match fault {
-                        InjectedFault::WithholdSubshare => (1, "round-1 message (its subshare)"),
-                        _ => (2, "echo-round message"),
+                let victim = inputs.new_committee.iter().copied().find(|p| *p != me);
+                let target = match fault {
+                    // The deal: only a staying holder deals.
+                    InjectedFault::Withhold if old_share.is_some() => {
+                        Some((ProtocolKind::Reshare, 2, "its deal (the round-2 broadcast)"))
+                    }
+                    InjectedFault::WithholdProof if inputs.new_committee.contains(&me) => {
+                        Some((ProtocolKind::AuxGen, 3, "its AuxGen round-3 proof"))
+                    }
+                    _ => None,
+                };
+                if let (Some(victim), Some((kind, round, what))) = (victim, target) {
+                    warn!(?victim, "fault injection: withholding {what} from one member");
+                    let session = attempt.spec(kind).protocol_session_id;
+                    let round = keywheel_mpc::driver::MissingRound {
+                        protocol: kind,
+                        number: round,
+                        echo: false,
                     };
-                    warn!(?victim, "fault injection: withholding the {what} from one member");
-                    let session = attempt
-                        .spec(keywheel_mpc::driver::ProtocolKind::Reshare)
-                        .protocol_session_id;
-                    let withholding = keywheel_mpc::misbehave::Withhold::new(net, session, victim, nth);
+                    let withholding = keywheel_mpc::misbehave::Withhold::new(net, session, victim, round);
                     return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &withholding).await;
                 }
             }
             Some(InjectedFault::Stray) if old_share.is_none() => {
-                warn!("fault injection: sending round-1 messages a joiner must not send");
-                let session = attempt
-                    .spec(keywheel_mpc::driver::ProtocolKind::Reshare)
-                    .protocol_session_id;
+                warn!("fault injection: sending round-2 messages a joiner must not send");
+                let session = attempt.spec(ProtocolKind::Reshare).protocol_session_id;
                 let participants = inputs.participants();
-                let stray = keywheel_mpc::misbehave::Stray::new(net, signer.clone(), session, participants);
+                let stray = keywheel_mpc::misbehave::Stray::new(net, signer.clone(), session, 2, participants);
                 return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &stray).await;
             }
             _ => {}
@@ -148,11 +156,11 @@ pub enum InjectedFault {
     Silent,
     /// Corrupts its resharing subshares.
     Malicious,
-    /// Withholds one echo-round message from one member, in a rotation's first attempt.
+    /// Withholds its deal from one member, in a rotation's first attempt.
     Withhold,
-    /// Withholds its round-1 message (a subshare) from one member, in a rotation's first attempt.
-    WithholdSubshare,
-    /// As a joiner, sends round-1 messages it must not send.
+    /// Withholds its AuxGen round-3 proof from one member, in a rotation's first attempt.
+    WithholdProof,
+    /// As a joiner, sends round-2 messages it must not send.
     Stray,
 }
 
@@ -163,7 +171,7 @@ impl fmt::Display for InjectedFault {
             Self::Silent => "silent",
             Self::Malicious => "malicious",
             Self::Withhold => "withhold",
-            Self::WithholdSubshare => "withhold-subshare",
+            Self::WithholdProof => "withhold-proof",
             Self::Stray => "stray",
         })
     }
@@ -178,10 +186,10 @@ impl FromStr for InjectedFault {
             "silent" => Ok(Self::Silent),
             "malicious" => Ok(Self::Malicious),
             "withhold" => Ok(Self::Withhold),
-            "withhold-subshare" => Ok(Self::WithholdSubshare),
+            "withhold-proof" => Ok(Self::WithholdProof),
             "stray" => Ok(Self::Stray),
             other => Err(format!(
-                "unknown fault `{other}`: use silent, malicious, withhold, withhold-subshare or stray"
+                "unknown fault `{other}`: use silent, malicious, withhold, withhold-proof or stray"
             )),
         }
     }
@@ -251,7 +259,7 @@ mod tests {
         assert_eq!("silent".parse(), Ok(InjectedFault::Silent));
         assert_eq!("malicious".parse(), Ok(InjectedFault::Malicious));
         assert_eq!("withhold".parse(), Ok(InjectedFault::Withhold));
-        assert_eq!("withhold-subshare".parse(), Ok(InjectedFault::WithholdSubshare));
+        assert_eq!("withhold-proof".parse(), Ok(InjectedFault::WithholdProof));
         assert_eq!("stray".parse(), Ok(InjectedFault::Stray));
         assert!("crash".parse::<InjectedFault>().is_err());
         assert_eq!(InjectedFault::Malicious.to_string(), "malicious");

@@ -52,7 +52,7 @@ pub struct DevnetArgs {
     #[arg(long, default_value_t = 8100)]
     pub api_port: u16,
     /// A fault to inject, repeatable; the i-th acts on rotation i: `crash:<v>@reshare`,
-    /// `silent:<v>`, `malicious:<v>`, `withhold:<v>`, `withhold-subshare:<v>`, `stray:<v>`,
+    /// `silent:<v>`, `malicious:<v>`, `withhold:<v>`, `withhold-proof:<v>`, `stray:<v>`,
     /// `node-restart`, `node-rollback` (`<v>`: `v3`, or `auto` for the newest committee member).
     #[arg(long = "fault")]
     pub faults: Vec<FaultSpec>,

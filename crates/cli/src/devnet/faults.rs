@@ -9,9 +9,13 @@
 //! - `silent:<v>` — arm `v`'s fault switch (the file its TSS reads at the start of each
 //!   rotation attempt, `tss run --fault-file`) with `silent` before the rotation: it takes part,
 //!   receives everything, sends nothing.
-//! - `malicious:<v>` — arm `v`'s switch with `malicious`: as a staying holder it sends
+//! - `malicious:<v>` — arm `v`'s switch with `malicious`: as a staying holder it seals
 //!   subshares that do not match its commitments (a TSS built with the `fault-injection`
 //!   feature; the default `keywheel` build has it).
+//! - `withhold:<v>`, `withhold-proof:<v>`, `stray:<v>` — arm `v`'s switch so that it withholds
+//!   its deal (broadcast-only, forwarded by the others) or its AuxGen round-3 proof (made for one
+//!   member, which nobody can forward) from one member, or, joining, sends round-2 messages a
+//!   joiner must not send. Nobody may be punished for any of them.
 //!
 //! A switch is armed right after the previous rotation (or the jumpstart) while no reshare is
 //! in flight, and checked to be so, and disarmed once its rotation is done. (Restarting the TSS
@@ -67,15 +71,15 @@ pub enum FaultSpec {
     Crash(Target),
     /// The TSS sends no reshare message.
     Silent(Target),
-    /// The TSS corrupts its resharing subshares.
+    /// The TSS seals resharing subshares that do not match its commitments.
     Malicious(Target),
-    /// The TSS withholds its echo-round message from one member in the rotation's first attempt
+    /// The TSS, staying, withholds its deal from one member in the rotation's first attempt
     /// (broadcast-only: the others forward it).
     Withhold(Target),
-    /// The TSS withholds its round-1 message (a subshare, which nobody can forward) from one
-    /// member in the rotation's first attempt.
-    WithholdSubshare(Target),
-    /// The TSS, joining, sends round-1 messages a joiner must not send (`auto`: whichever
+    /// The TSS withholds its AuxGen round-3 proof (made for one member, which nobody else can
+    /// forward) from one member in the rotation's first attempt.
+    WithholdProof(Target),
+    /// The TSS, joining, sends round-2 messages a joiner must not send (`auto`: whichever
     /// validator joins next).
     Stray(Target),
     /// Kill the node while a confirmation waits in its open block, restart it.
@@ -92,7 +96,7 @@ impl FaultSpec {
             Self::Silent(_) => "silent",
             Self::Malicious(_) => "malicious",
             Self::Withhold(_) => "withhold",
-            Self::WithholdSubshare(_) => "withhold-subshare",
+            Self::WithholdProof(_) => "withhold-proof",
             Self::Stray(_) => "stray",
             Self::NodeRestart => "node-restart",
             Self::NodeRollback => "node-rollback",
@@ -106,7 +110,7 @@ impl FaultSpec {
             | Self::Silent(t)
             | Self::Malicious(t)
             | Self::Withhold(t)
-            | Self::WithholdSubshare(t)
+            | Self::WithholdProof(t)
             | Self::Stray(t) => Some(*t),
             Self::NodeRestart | Self::NodeRollback => None,
         }
@@ -119,7 +123,7 @@ impl FaultSpec {
             Self::Silent(_) => Self::Silent(Target::Named(i)),
             Self::Malicious(_) => Self::Malicious(Target::Named(i)),
             Self::Withhold(_) => Self::Withhold(Target::Named(i)),
-            Self::WithholdSubshare(_) => Self::WithholdSubshare(Target::Named(i)),
+            Self::WithholdProof(_) => Self::WithholdProof(Target::Named(i)),
             Self::Stray(_) => Self::Stray(Target::Named(i)),
             other @ (Self::NodeRestart | Self::NodeRollback) => other,
         }
@@ -130,7 +134,7 @@ impl FaultSpec {
     pub fn uses_switch(&self) -> bool {
         matches!(
             self,
-            Self::Silent(_) | Self::Malicious(_) | Self::Withhold(_) | Self::WithholdSubshare(_) | Self::Stray(_)
+            Self::Silent(_) | Self::Malicious(_) | Self::Withhold(_) | Self::WithholdProof(_) | Self::Stray(_)
         )
     }
 
@@ -146,9 +150,9 @@ impl FaultSpec {
     ) -> bool {
         match (self, target) {
             (Self::NodeRestart | Self::NodeRollback, _) => true,
-            (Self::Malicious(_) | Self::Withhold(_) | Self::WithholdSubshare(_), Some(t)) => staying.contains(t),
+            (Self::Malicious(_) | Self::Withhold(_), Some(t)) => staying.contains(t),
             (Self::Stray(_), Some(t)) => new_committee.contains(t) && !staying.contains(t),
-            (Self::Silent(_) | Self::Crash(_), Some(t)) => new_committee.contains(t),
+            (Self::Silent(_) | Self::Crash(_) | Self::WithholdProof(_), Some(t)) => new_committee.contains(t),
             (_, None) => false,
         }
     }
@@ -156,9 +160,9 @@ impl FaultSpec {
     /// What its target must be in a rotation for the fault to act there.
     pub fn needs(&self) -> &'static str {
         match self {
-            Self::Malicious(_) | Self::Withhold(_) | Self::WithholdSubshare(_) => "a staying member",
+            Self::Malicious(_) | Self::Withhold(_) => "a staying member",
             Self::Stray(_) => "the joiner",
-            Self::Silent(_) | Self::Crash(_) => "in the new committee",
+            Self::Silent(_) | Self::Crash(_) | Self::WithholdProof(_) => "in the new committee",
             Self::NodeRestart | Self::NodeRollback => "-",
         }
     }
@@ -168,11 +172,11 @@ impl FaultSpec {
         match self {
             Self::Crash(_) | Self::Silent(_) => Some("Excluded"),
             Self::Malicious(_) => Some("Stake"),
-            // A withheld echo reaches the victim through the others. A withheld subshare blocks
-            // the victim alone: one victim is fewer than `t` reporters, so the chain cannot tell
-            // the withholder from its victim; it punishes neither and retries.
+            // A withheld deal reaches the victim through the others. A withheld AuxGen proof
+            // blocks the victim alone: one victim is fewer than `t` reporters, so the chain
+            // cannot tell the withholder from its victim; it punishes neither and retries.
             // Stray messages are dropped: nobody was hurt.
-            Self::Withhold(_) | Self::WithholdSubshare(_) | Self::Stray(_) | Self::NodeRestart | Self::NodeRollback => {
+            Self::Withhold(_) | Self::WithholdProof(_) | Self::Stray(_) | Self::NodeRestart | Self::NodeRollback => {
                 None
             }
         }
@@ -190,7 +194,7 @@ impl fmt::Display for FaultSpec {
             Self::Silent(t) => write!(f, "silent:{}", target(t)),
             Self::Malicious(t) => write!(f, "malicious:{}", target(t)),
             Self::Withhold(t) => write!(f, "withhold:{}", target(t)),
-            Self::WithholdSubshare(t) => write!(f, "withhold-subshare:{}", target(t)),
+            Self::WithholdProof(t) => write!(f, "withhold-proof:{}", target(t)),
             Self::Stray(t) => write!(f, "stray:{}", target(t)),
             Self::NodeRestart => f.write_str("node-restart"),
             Self::NodeRollback => f.write_str("node-rollback"),
@@ -220,7 +224,7 @@ impl FromStr for FaultSpec {
         }
         let (kind, rest) = s.split_once(':').ok_or_else(|| {
             format!(
-                "`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v>, withhold:<v>, withhold-subshare:<v>, stray:<v>, \
+                "`{s}`: use crash:<v>@reshare, silent:<v>, malicious:<v>, withhold:<v>, withhold-proof:<v>, stray:<v>, \
                  node-restart or node-rollback"
             )
         })?;
@@ -235,10 +239,10 @@ impl FromStr for FaultSpec {
             "silent" => Ok(Self::Silent(parse_target(rest)?)),
             "malicious" => Ok(Self::Malicious(parse_target(rest)?)),
             "withhold" => Ok(Self::Withhold(parse_target(rest)?)),
-            "withhold-subshare" => Ok(Self::WithholdSubshare(parse_target(rest)?)),
+            "withhold-proof" => Ok(Self::WithholdProof(parse_target(rest)?)),
             "stray" => Ok(Self::Stray(parse_target(rest)?)),
             other => Err(format!(
-                "unknown fault `{other}`: use crash, silent, malicious, withhold, withhold-subshare, stray, node-restart \
+                "unknown fault `{other}`: use crash, silent, malicious, withhold, withhold-proof, stray, node-restart \
                  or node-rollback"
             )),
         }
@@ -383,10 +387,10 @@ impl FaultSummary {
         } else if self.rotated_on_attempt.is_none() {
             failures.push(format!("fault {}: the session did not rotate", self.fault));
         }
-        if let Some(FaultSpec::Withhold(_) | FaultSpec::WithholdSubshare(_) | FaultSpec::Stray(_)) = spec {
-            // A withheld echo: forwarded to the victim by the others. A withheld subshare: only
-            // the victim was blocked; it reported the withholder, everyone else confirmed. Stray:
-            // every session dropped the messages.
+        if let Some(FaultSpec::Withhold(_) | FaultSpec::WithholdProof(_) | FaultSpec::Stray(_)) = spec {
+            // A withheld deal: forwarded to the victim by the others. A withheld AuxGen proof:
+            // only the victim was blocked; it reported the withholder, everyone else confirmed.
+            // Stray: every session dropped the messages.
             let punished: Vec<String> = slashes
                 .iter()
                 .filter(|s| Some(s.session) == self.session)
@@ -408,7 +412,7 @@ impl FaultSummary {
                     self.fault, self.rotated_on_attempt
                 ));
             }
-            if matches!(spec, Some(FaultSpec::WithholdSubshare(_))) && self.rotated_on_attempt.is_some_and(|a| a < 2) {
+            if matches!(spec, Some(FaultSpec::WithholdProof(_))) && self.rotated_on_attempt.is_some_and(|a| a < 2) {
                 failures.push(format!(
                     "fault {}: the victim could not finish attempt 1, yet it rotated",
                     self.fault
@@ -459,7 +463,7 @@ mod tests {
             "silent:v0",
             "malicious:auto",
             "withhold:v2",
-            "withhold-subshare:auto",
+            "withhold-proof:auto",
             "stray:auto",
             "node-restart",
             "node-rollback",
@@ -495,14 +499,17 @@ mod tests {
         }
         assert!(FaultSpec::NodeRestart.can_act(None, &staying, &new_committee));
         assert!(FaultSpec::NodeRollback.can_act(None, &staying, &new_committee));
-        for withhold in [
-            FaultSpec::Withhold(Target::Auto),
-            FaultSpec::WithholdSubshare(Target::Auto),
-        ] {
-            assert!(acts(withhold, &stays) && !acts(withhold, &joins) && !acts(withhold, &old));
-        }
+        let withhold = FaultSpec::Withhold(Target::Auto);
+        assert!(acts(withhold, &stays), "a staying holder deals");
+        assert!(!acts(withhold, &joins) && !acts(withhold, &old));
+        let proof = FaultSpec::WithholdProof(Target::Auto);
+        assert!(
+            acts(proof, &stays) && acts(proof, &joins),
+            "every new member runs AuxGen"
+        );
+        assert!(!acts(proof, &old) && !acts(proof, &outside));
         let stray = FaultSpec::Stray(Target::Auto);
-        assert!(acts(stray, &joins), "only a joiner sends nothing in round 1");
+        assert!(acts(stray, &joins), "only a joiner deals nothing in round 2");
         assert!(!acts(stray, &stays) && !acts(stray, &old) && !acts(stray, &outside));
     }
 
@@ -518,8 +525,8 @@ mod tests {
             attempt: 1,
             barred_until: session + 1,
         };
-        // A withheld subshare: the victim cannot finish attempt 1; the retry rotates.
-        let mut f = applied(FaultSpec::WithholdSubshare(Target::Named(3)));
+        // A withheld AuxGen proof: the victim cannot finish attempt 1; the retry rotates.
+        let mut f = applied(FaultSpec::WithholdProof(Target::Named(3)));
         f.rotated_on_attempt = Some(2);
         assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
         assert!(
@@ -529,7 +536,7 @@ mod tests {
         assert!(f.judge(&[slash(2)])[0].contains("nobody may be"));
         f.rotated_on_attempt = Some(1);
         assert!(f.judge(&[])[0].contains("yet it rotated"));
-        // A withheld echo: forwarded by the others, so attempt 1 rotates.
+        // A withheld deal: forwarded by the others, so attempt 1 rotates.
         let mut f = applied(FaultSpec::Withhold(Target::Named(3)));
         assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
         assert!(f.judge(&[slash(2)])[0].contains("nobody may be"));

@@ -221,7 +221,7 @@ async fn arm(
     Ok(target)
 }
 
-/// Arms `v`'s fault switch with `fault` (`silent`, `malicious`, `withhold`, `withhold-subshare`, `stray`),
+/// Arms `v`'s fault switch with `fault` (`silent`, `malicious`, `withhold`, `withhold-proof`, `stray`),
 /// or disarms it.
 fn set_switch(v: &Validator, fault: Option<&str>) -> anyhow::Result<()> {
     #[cfg(feature = "fault-injection")]
@@ -331,28 +331,28 @@ impl AimedFault {
             (FaultSpec::Malicious(_), Some(i)) => (
                 true,
                 format!(
-                    "{} stayed and sent corrupted subshares in attempt 1",
+                    "{} stayed and sealed corrupted subshares in attempt 1",
                     procs.validators[i].name
                 ),
             ),
             (FaultSpec::Withhold(_), Some(i)) => (
                 true,
                 format!(
-                    "{} stayed and withheld its echo-round message from one member in attempt 1",
+                    "{} stayed and withheld its deal from one member in attempt 1",
                     procs.validators[i].name
                 ),
             ),
-            (FaultSpec::WithholdSubshare(_), Some(i)) => (
+            (FaultSpec::WithholdProof(_), Some(i)) => (
                 true,
                 format!(
-                    "{} stayed and withheld its round-1 message (a subshare) from one member in attempt 1",
+                    "{} withheld its AuxGen round-3 proof from one member in attempt 1",
                     procs.validators[i].name
                 ),
             ),
             (FaultSpec::Stray(_), Some(i)) => (
                 true,
                 format!(
-                    "{} joined and sent every participant a signed round-1 message first",
+                    "{} joined and sent every participant a signed round-2 message first",
                     procs.validators[i].name
                 ),
             ),

@@ -198,43 +198,50 @@ async fn old_holder_sending_a_malformed_message_is_named_with_verifiable_evidenc
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn old_holder_sending_different_commitments_to_different_parties_is_named() {
+async fn a_deal_missing_a_subshare_and_an_identity_receiving_key_are_named_with_verifiable_evidence() {
     super::init_tracing();
-    // Equivocation: a leaving old holder that takes part (here as a staying holder of a reshare
-    // to a committee it is not in) runs two sessions with different polynomials under the same
-    // session id and sends one version to half of the new holders, the other to the rest.
-    let everyone = signers(6);
-    let committee = ids(&everyone[..5]);
-    let old = dealt_shares(&committee, 3);
-    let equivocator = everyone[0].clone();
-    let inputs = ReshareInputs {
-        old: old.values().next().unwrap().public().clone(),
-        staying: ids(&everyone[..4]),
-        new_committee: ids(&everyone[1..]),
-        new_threshold: 3,
-    };
-    let net = LocalNetwork::new();
-    let at = attempt("equivocation", 30);
-    let spec = at.spec(ProtocolKind::Reshare);
+    let s = setup();
+    for (how, who, says) in [
+        (Cheat::MissingSubshare, 3, "one well-formed subshare"),
+        (Cheat::IdentityKey, 4, "identity point"),
+    ] {
+        let (cheater, at, outcomes) = with_cheater(&s, who, how, how.name()).await;
+        let evidence = assert_named_with_evidence(&outcomes, &s, cheater, &at);
+        assert!(evidence.description.contains(says), "{how}: {}", evidence.description);
+    }
+}
 
-    let honest = reshare_sessions_background(&everyone[1..], &inputs, &old, &at, &net);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_sending_different_broadcasts_to_different_parties_is_named() {
+    super::init_tracing();
+    // Equivocation: the joiner runs two sessions under the same session id — two different
+    // receiving keys — and sends one version to half of the participants, the other to the
+    // rest. The echo round shows every honest party both, signed by the joiner.
+    let s = setup();
+    let equivocator = s.everyone[5].clone();
+    assert!(!s.inputs.staying.contains(&equivocator.account()));
+    let at = attempt("equivocation", 8);
+    let spec = at.spec(ProtocolKind::Reshare);
+    let net = LocalNetwork::new();
+    let honest = reshare_sessions_background(&s.everyone[1..5], &s.inputs, &s.old, &at, &net);
     let channels = net.open(equivocator.account(), &spec.protocol_session_id);
-    let entry = || Reshare::new(inputs.clone(), old.get(&equivocator.account()).cloned());
-    let a = Session::<_, crate::ProtocolSessionParams>::new(
-        &mut rng(),
-        spec.protocol_session_id.clone(),
-        equivocator.clone(),
-        entry(),
-    )
-    .unwrap();
-    let b = Session::<_, crate::ProtocolSessionParams>::new(
-        &mut rng(),
-        spec.protocol_session_id.clone(),
-        equivocator.clone(),
-        entry(),
-    )
-    .unwrap();
-    for (k, to) in inputs.new_committee.iter().enumerate() {
+    let session = || {
+        Session::<_, crate::ProtocolSessionParams>::new(
+            &mut rng(),
+            spec.protocol_session_id.clone(),
+            equivocator.clone(),
+            Reshare::new(s.inputs.clone(), None),
+        )
+        .unwrap()
+    };
+    let (a, b) = (session(), session());
+    for (k, to) in s
+        .inputs
+        .participants()
+        .iter()
+        .filter(|p| **p != equivocator.account())
+        .enumerate()
+    {
         let session = if k % 2 == 0 { &a } else { &b };
         let (message, _) = session.make_message(&mut rng(), to).unwrap();
         channels
@@ -248,6 +255,7 @@ async fn old_holder_sending_different_commitments_to_different_parties_is_named(
             .unwrap();
     }
     let outcomes = honest.await;
+    assert_eq!(outcomes.len(), 4);
     for (party, outcome) in &outcomes {
         let Outcome::Failed { offenders } = outcome else {
             panic!("{party:?} finished despite equivocation");
@@ -257,15 +265,15 @@ async fn old_holder_sending_different_commitments_to_different_parties_is_named(
         let Fault::Evidence(blob) = &offenders[0].fault else {
             panic!("expected evidence, got {:?}", offenders[0].fault)
         };
-        blob.verify_reshare::<TP>(&inputs, &spec.protocol_session_id).unwrap();
+        blob.verify_reshare::<TP>(&s.inputs, &spec.protocol_session_id).unwrap();
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_joiner_sending_round1_messages_to_everyone_ends_no_honest_session() {
+async fn a_joiner_sending_round2_messages_to_everyone_ends_no_honest_session() {
     super::init_tracing();
-    // A joiner sends nothing in round 1. This one sends every participant a validly signed
-    // round-1 message of the session first, then runs its part honestly: the message is dropped
+    // A joiner deals nothing in round 2. This one sends every participant a validly signed
+    // round-2 message of the session first, then runs its part honestly: the message is dropped
     // and every party, the joiner included, gets its share of the same key.
     let s = setup();
     let at = attempt("stray", 30);
@@ -278,6 +286,7 @@ async fn a_joiner_sending_round1_messages_to_everyone_ends_no_honest_session() {
         &net,
         joiner.clone(),
         spec.protocol_session_id.clone(),
+        2,
         ids(&s.everyone[1..]),
     );
     let mut joiner_rng = rng();
@@ -294,13 +303,13 @@ async fn a_joiner_sending_round1_messages_to_everyone_ends_no_honest_session() {
     assert_eq!(outcomes.len(), 5);
 }
 
-/// Runs the reshare of `s` with `withholder` withholding the `nth` message it signs for `victim`
+/// Runs the reshare of `s` with `withholder` withholding its message of `round` from `victim`
 /// (see [`Withhold`]); returns every other party's outcome.
 async fn withholding(
     s: &Setup,
     withholder: &PartySigner,
     victim: AccountId,
-    nth: usize,
+    round: MissingRound,
     disguised: bool,
     label: &str,
 ) -> BTreeMap<AccountId, ReshareOutcome> {
@@ -313,7 +322,7 @@ async fn withholding(
         .cloned()
         .collect();
     let honest = reshare_sessions_background(&others, &s.inputs, &s.old, &at, &net);
-    let mut withholding = Withhold::new(&net, spec.protocol_session_id.clone(), victim, nth);
+    let mut withholding = Withhold::new(&net, spec.protocol_session_id.clone(), victim, round);
     if disguised {
         withholding = withholding.disguised();
     }
@@ -331,27 +340,91 @@ async fn withholding(
     tokio::join!(honest, own).0
 }
 
-/// One staying holder withholds its round-1 message (subshare and commitments) from one victim.
-/// The message has a direct part, so nobody can forward it: only the victim is blocked. What every
-/// party reports is what the chain judges: the victim names the withholder at the round it
-/// missed, and anyone who names the victim names it only for a later round of the same protocol,
-/// the shape the chain's causal rule discards for a round with direct messages
-/// (`ReportedRound::precedes`, `ReportedRound::relayed`; the chain's side is `tests/rules.rs` and
-/// the property `tests/blame.rs` of `keywheel-chain`). So the victim cannot be judged silent, and
-/// no honest party other than the victim is named at all.
+/// A staying holder withholds one of its messages from one victim — its receiving key, its deal
+/// (which carries the victim's sealed subshare), or its echo of either — and, disguised, sends
+/// them to everyone else as relays "of itself". Every message of the resharing is
+/// broadcast-only, so every other participant forwards the first copy it accepts, however it
+/// came: the victim gets it anyway, and every party — the victim too — finishes with a share of
+/// the same key. Withholding from one member is withholding from none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn withholding_a_subshare_from_one_victim_leaves_the_victim_excused() {
+async fn a_message_withheld_from_one_victim_reaches_it_through_the_others() {
+    super::init_tracing();
+    let s = setup();
+    let withholder = s.everyone[2].clone();
+    let victim = s.everyone[5].account();
+    let key = s.inputs.old.verifying_key_point().unwrap();
+    let rounds = [1, 2].into_iter().flat_map(|number| {
+        [false, true].map(|echo| MissingRound {
+            protocol: ProtocolKind::Reshare,
+            number,
+            echo,
+        })
+    });
+    for round in rounds {
+        for disguised in [false, true] {
+            let label = format!("withhold-{round}-{disguised}");
+            let outcomes = withholding(&s, &withholder, victim, round, disguised, &label).await;
+            assert_eq!(outcomes.len(), 4, "every party but the withholder reported");
+            for (party, outcome) in &outcomes {
+                match outcome {
+                    Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key, "{party:?}"),
+                    Outcome::Done(None) => assert!(!s.inputs.new_committee.contains(party)),
+                    other => panic!("{party:?} did not finish ({round} withheld, disguised: {disguised}): {other:?}"),
+                }
+            }
+        }
+    }
+}
+
+/// One new member withholds its AuxGen round-3 message — a proof made for the victim, which
+/// nobody else can forward — from one victim, in a whole reshare. Only the victim is blocked.
+/// What every party reports is what the chain judges: the victim names the withholder at the
+/// round it missed, and nobody names the victim at all (AuxGen ends with that round, and the
+/// resharing beside it finishes), so the victim cannot be judged silent (the chain's side is
+/// `tests/rules.rs` and the property `tests/blame.rs` of `keywheel-chain`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withholding_an_aux_gen_proof_from_one_victim_leaves_the_victim_excused() {
     super::init_tracing();
     let s = setup();
     let withholder = s.everyone[2].clone();
     let victim = s.everyone[3].account();
-    let outcomes = withholding(&s, &withholder, victim, 1, false, "withhold-round1").await;
-
-    let Outcome::Failed { offenders } = &outcomes[&victim] else {
-        panic!(
-            "the victim cannot finish without the withheld message: {:?}",
-            outcomes[&victim]
+    let at = attempt("withhold-aux-3", 8);
+    let net = LocalNetwork::new();
+    let aux = at.spec(ProtocolKind::AuxGen).protocol_session_id;
+    let mut tasks = Vec::new();
+    for signer in &s.everyone[1..] {
+        let me = signer.account();
+        let (signer, inputs, old_share, at, net, aux) = (
+            signer.clone(),
+            s.inputs.clone(),
+            s.old.get(&me).cloned(),
+            at.clone(),
+            net.clone(),
+            aux.clone(),
         );
+        let withholds = me == withholder.account();
+        tasks.push(tokio::spawn(async move {
+            let outcome = if withholds {
+                let round = MissingRound {
+                    protocol: ProtocolKind::AuxGen,
+                    number: 3,
+                    echo: false,
+                };
+                let withholding = Withhold::new(&net, aux, victim, round);
+                crate::ops::reshare::<TP>(&mut rng(), &signer, inputs, old_share, &at, &withholding).await
+            } else {
+                crate::ops::reshare::<TP>(&mut rng(), &signer, inputs, old_share, &at, &net).await
+            };
+            (me, outcome.expect("no local error"))
+        }));
+    }
+    let mut outcomes = BTreeMap::new();
+    for task in tasks {
+        let (me, outcome) = task.await.expect("no panic");
+        outcomes.insert(me, outcome);
+    }
+    let Outcome::Failed { offenders } = &outcomes[&victim] else {
+        panic!("the victim cannot finish without the withheld proof");
     };
     assert_eq!(
         offenders.len(),
@@ -360,48 +433,16 @@ async fn withholding_a_subshare_from_one_victim_leaves_the_victim_excused() {
     );
     assert_eq!(offenders[0].party, withholder.account());
     let missed = MissingRound {
-        protocol: ProtocolKind::Reshare,
-        number: 1,
+        protocol: ProtocolKind::AuxGen,
+        number: 3,
         echo: false,
     };
     assert_eq!(offenders[0].rounds, vec![missed], "the round the victim missed");
-    for (party, outcome) in &outcomes {
-        let Outcome::Failed { offenders } = outcome else {
-            continue;
-        };
-        for o in offenders.iter().filter(|o| o.party != withholder.account()) {
-            assert_eq!(o.party, victim, "{party:?} named an honest party other than the victim");
-            assert!(
-                o.rounds.iter().all(|r| r.protocol == missed.protocol && *r > missed),
-                "{party:?} named the victim for {:?}, not after the round it was blocked in ({missed})",
-                o.rounds
-            );
-        }
-    }
-}
-
-/// One staying holder withholds its echo-round message from one victim — and, disguised, sends
-/// it to everyone else as a relay "of itself". That message is broadcast-only, so every other
-/// participant forwards the first copy it accepts, however it came: the victim gets it anyway,
-/// and every party — the victim too — finishes with a share of the same key. Withholding a
-/// broadcast from one member is withholding it from none.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_broadcast_withheld_from_one_victim_reaches_it_through_the_others() {
-    super::init_tracing();
-    let s = setup();
-    let withholder = s.everyone[2].clone();
-    let victim = s.everyone[5].account();
-    let key = s.inputs.old.verifying_key_point().unwrap();
-    for disguised in [false, true] {
-        let label = format!("withhold-echo-{disguised}");
-        let outcomes = withholding(&s, &withholder, victim, 2, disguised, &label).await;
-        assert_eq!(outcomes.len(), 4, "every party but the withholder reported");
-        for (party, outcome) in &outcomes {
-            match outcome {
-                Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key, "{party:?}"),
-                Outcome::Done(None) => assert!(!s.inputs.new_committee.contains(party)),
-                other => panic!("{party:?} did not finish (disguised: {disguised}): {other:?}"),
-            }
+    assert!(!missed.relayed(), "a round nobody can forward for the withholder");
+    for (party, outcome) in outcomes.iter().filter(|(p, _)| **p != victim) {
+        match outcome {
+            Outcome::Done(_) => {}
+            Outcome::Failed { offenders } => panic!("{party:?} was blocked too, naming {offenders:?}"),
         }
     }
 }
@@ -516,7 +557,7 @@ proptest! {
         staying_seed in any::<u64>(),
         joiners in 0usize..3,
         t_new_seed in 0usize..100,
-        cheat in proptest::option::of((0usize..100, 0u8..3)),
+        cheat in proptest::option::of((0usize..100, 0..Cheat::ALL.len())),
     ) {
         let t_old = 1 + t_old_seed % n_old;
         let everyone = signers(n_old + joiners);
@@ -544,7 +585,7 @@ proptest! {
         };
         let cheater = cheat.map(|(who, how)| {
             let who = *staying.iter().nth(who % staying.len()).unwrap();
-            let how = Cheat::ALL[how as usize];
+            let how = Cheat::ALL[how];
             (who, how)
         });
         let participants: Vec<PartySigner> = everyone

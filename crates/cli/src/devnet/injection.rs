@@ -241,8 +241,8 @@ fn set_switch(v: &Validator, fault: Option<&str>) -> anyhow::Result<()> {
 impl AimedFault {
     /// Applies the fault once a rotation in which it can act has started, and starts asking for
     /// a signature while the attempt it spoils is still running (the current committee must
-    /// still sign) — returned, for [`signed_during`] once the rotation is followed; a crashed TSS
-    /// is restarted at once (it must sit the attempt out).
+    /// still sign) — returned, for the scenario to collect; a crashed TSS is restarted at once
+    /// (it must sit the attempt out).
     pub async fn strike(
         self,
         procs: &mut Processes,
@@ -260,7 +260,8 @@ impl AimedFault {
             return Ok(None);
         }
         let (applied, detail) = self.apply(procs, node, report, progress).await?;
-        let signature = applied.then(|| PendingSignature::start(procs, http, report, progress, "fault"));
+        let during = report.faults.len().checked_sub(1);
+        let signature = applied.then(|| PendingSignature::start(procs, http, report, progress, "fault", during));
         if let (FaultSpec::Crash(_), Some(i), true) = (self.fault, self.target, applied) {
             procs.start_tss(i).await?;
             procs.write_manifest()?;
@@ -276,7 +277,8 @@ impl AimedFault {
 
     /// Once its rotation is done and every TSS holds what the chain confirmed: a rollback
     /// restarts the node from its backup, watches the TSSs halt, puts the right database back,
-    /// watches them resume, and asks for a signature. Other faults have acted already.
+    /// watches them resume, and starts asking for a signature (returned). Other faults have
+    /// acted already.
     pub async fn after_rotation(
         self,
         procs: &mut Processes,
@@ -284,13 +286,13 @@ impl AimedFault {
         http: &reqwest::Client,
         report: &mut Report,
         progress: &Progress,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<Option<PendingSignature>> {
         if self.fault != FaultSpec::NodeRollback {
-            return Ok(());
+            return Ok(None);
         }
         let summary = rollback::roll_back(procs, node, http, progress).await?;
-        let signature = PendingSignature::start(procs, http, report, progress, "fault");
-        signed_during(report, signature).await;
+        let during = report.faults.len().checked_sub(1);
+        let signature = PendingSignature::start(procs, http, report, progress, "fault", during);
         if let Some(f) = report.faults.last_mut() {
             f.applied = true;
             f.detail = format!(
@@ -301,7 +303,7 @@ impl AimedFault {
             );
             f.rollback = Some(summary);
         }
-        Ok(())
+        Ok(Some(signature))
     }
 
     /// Does the fault to its process (a silent or malicious TSS acts on its own, through its
@@ -392,15 +394,6 @@ impl AimedFault {
             Some(i) if self.fault.uses_switch() => set_switch(&procs.validators[i], None),
             _ => Ok(()),
         }
-    }
-}
-
-/// Waits for the signature asked for while the fault acted (for a rollback: once it was over),
-/// records it, and records in the fault's summary entry whether it verified.
-pub async fn signed_during(report: &mut Report, signature: PendingSignature) {
-    let verified = signature.finish(report).await;
-    if let Some(f) = report.faults.last_mut() {
-        f.signed_during = Some(verified);
     }
 }
 

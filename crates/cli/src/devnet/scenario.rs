@@ -15,10 +15,10 @@ use super::args::DevnetArgs;
 use super::checks::{check_members_hold, snapshot};
 use super::faults::{self, EXTRA_ROTATIONS};
 use super::follow::NodeConnection;
-use super::injection::{signed_during, AimedFault, FaultQueue};
+use super::injection::{AimedFault, FaultQueue};
 use super::processes::Processes;
 use super::progress::Progress;
-use super::signing::{sign, PendingSignature};
+use super::signing::PendingSignature;
 use super::summary::{Report, SessionSummary};
 use crate::client;
 
@@ -40,21 +40,25 @@ pub async fn scenario(
         report,
         progress,
         faults: FaultQueue::new(&args.faults),
+        signatures: Vec::new(),
     };
     let parent = run.jumpstart().await?;
     progress.stage("registering the demo account and signing a message");
     client::submit(&run.node.client, &run.procs.user, RuntimeCall::Signed(Call::Register)).await?;
-    run.sign("jumpstart").await;
+    // The first signature, before any rotation, is waited for: every later one needs it to work.
+    run.sign("jumpstart");
+    run.collect_signatures(true).await;
     // Faults in order; the one armed waits for a rotation in which its target can act.
     run.arm_next_fault().await?;
-    if args.sessions == 0 {
-        return Ok(());
-    }
-    for k in 1.. {
-        if !run.rotation(k, &parent).await? {
-            break;
+    if args.sessions > 0 {
+        for k in 1.. {
+            if !run.rotation(k, &parent).await? {
+                break;
+            }
         }
     }
+    progress.stage("waiting for the signatures still being made");
+    run.collect_signatures(true).await;
     run.faults.never_acted(run.report);
     Ok(())
 }
@@ -119,6 +123,8 @@ struct Run<'a> {
     progress: &'a Progress,
     /// The `--fault`s still to act.
     faults: FaultQueue,
+    /// Signatures asked for and not yet recorded.
+    signatures: Vec<PendingSignature>,
 }
 
 impl Run<'_> {
@@ -183,10 +189,10 @@ impl Run<'_> {
         if !more {
             self.no_more_sessions().await?;
         }
-        let signature = match acting {
-            Some(fault) => self.strike(fault, session).await?,
-            None => None,
-        };
+        if let Some(fault) = acting {
+            let signature = self.strike(fault, session).await?;
+            self.signatures.extend(signature);
+        }
         let (rotated, attempts, formed) = self
             .attempts_to_rotation(session, start.new_committee.clone(), deadline)
             .await?;
@@ -194,9 +200,6 @@ impl Run<'_> {
         let committee = self
             .record_rotation(session, &start.old, &formed, parent, rotated, attempts, reshare_ms)
             .await?;
-        if let Some(signature) = signature {
-            signed_during(self.report, signature).await;
-        }
         if let Some(fault) = acting {
             fault.rotated(self.report, rotated, attempts);
         }
@@ -210,15 +213,17 @@ impl Run<'_> {
         self.progress.rotated(session);
         self.settled(session, committee.sharing.as_ref()).await?;
         if let Some(fault) = acting {
-            fault
+            let signature = fault
                 .after_rotation(self.procs, &mut self.node, &self.http, self.report, self.progress)
                 .await?;
+            self.signatures.extend(signature);
         }
         // The next fault is armed now, while no reshare is in flight.
         self.arm_next_fault().await?;
         self.progress
             .stage(format!("session {session}: signing with the new committee"));
-        self.sign("rotation").await;
+        self.sign("rotation");
+        self.collect_signatures(false).await;
         Ok(more)
     }
 
@@ -407,9 +412,21 @@ impl Run<'_> {
             .await
     }
 
-    /// Asks for a signature for the demo account, `after` the jumpstart or a rotation.
-    async fn sign(&mut self, after: &str) {
-        sign(self.procs, &self.node, &self.http, self.report, self.progress, after).await;
+    /// Starts asking for a signature for the demo account, `after` the jumpstart or a rotation.
+    fn sign(&mut self, after: &str) {
+        let signature = PendingSignature::start(self.procs, &self.http, self.report, self.progress, after, None);
+        self.signatures.push(signature);
+    }
+
+    /// Records the signatures that are done (with `all`, waits for every one).
+    async fn collect_signatures(&mut self, all: bool) {
+        for signature in std::mem::take(&mut self.signatures) {
+            if all || signature.is_finished() {
+                signature.finish(self.report).await;
+            } else {
+                self.signatures.push(signature);
+            }
+        }
     }
 }
 

@@ -9,48 +9,60 @@ use keywheel_rpc::sign_request::ToSign;
 use keywheel_rpc::KeywheelApiClient;
 use tokio::task::JoinHandle;
 
-use super::follow::NodeConnection;
 use super::processes::{Names, Processes};
 use super::progress::Progress;
 use super::summary::{Report, SignatureSummary};
 use crate::client;
 
-/// Signs a message for the demo account through the TSSs (a different one first each time) and
-/// records whether the signature verified here.
-pub async fn sign(
-    procs: &Processes,
-    node: &NodeConnection,
-    http: &reqwest::Client,
-    report: &mut Report,
-    progress: &Progress,
-    after: &str,
-) {
-    let request = Request::new(procs, http, report, progress, after);
-    let entry = request.sign(&node.client).await;
-    report.signatures.push(entry);
+/// A signature asked for while the scenario goes on following the chain: a signature can take
+/// minutes on a busy machine (a round that times out and another one), and a scenario blocked on
+/// it reads the chain's events so late that the chain has finished the next rotation meanwhile
+/// — it would then arm a fault "between rotations" that are long over, and check a rotation
+/// against a committee that has moved on.
+pub struct PendingSignature {
+    task: JoinHandle<SignatureSummary>,
+    /// The `--fault` (its index in the summary's faults) it was asked for during, if any.
+    pub during_fault: Option<usize>,
 }
 
-/// A signature asked for while the scenario goes on following the chain (during a fault, whose
-/// attempts the scenario must follow meanwhile: a signature can take minutes on a busy machine,
-/// and events read that late would be checked against a chain that has moved on).
-pub struct PendingSignature(JoinHandle<SignatureSummary>);
-
 impl PendingSignature {
-    /// Starts asking for a signature on a connection of its own to the node.
-    pub fn start(procs: &Processes, http: &reqwest::Client, report: &Report, progress: &Progress, after: &str) -> Self {
+    /// Starts asking for a signature for the demo account, `after` the jumpstart, a rotation or
+    /// a fault, through the TSSs (a different one first each time), on a connection of its own
+    /// to the node (the node may be restarting: it is waited for).
+    pub fn start(
+        procs: &Processes,
+        http: &reqwest::Client,
+        report: &Report,
+        progress: &Progress,
+        after: &str,
+        during_fault: Option<usize>,
+    ) -> Self {
         let request = Request::new(procs, http, report, progress, after);
         let url = procs.node_url.clone();
-        Self(tokio::spawn(async move {
-            match client::connect(&url).await {
-                Ok(node) => request.sign(&node).await,
-                Err(e) => request.failed(0, 0, &e),
+        let task = tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            loop {
+                match client::connect(&url).await {
+                    Ok(node) => return request.sign(&node).await,
+                    Err(e) if started.elapsed() > std::time::Duration::from_secs(60) => {
+                        return request.failed(0, 0, &e)
+                    }
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+                }
             }
-        }))
+        });
+        Self { task, during_fault }
     }
 
-    /// Waits for the signature and records it; returns whether it verified.
-    pub async fn finish(self, report: &mut Report) -> bool {
-        let entry = self.0.await.unwrap_or_else(|e| SignatureSummary {
+    /// Whether the signature is done (or failed).
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Waits for the signature and records it (and, for a fault's, whether it verified in that
+    /// fault's summary entry).
+    pub async fn finish(self, report: &mut Report) {
+        let entry = self.task.await.unwrap_or_else(|e| SignatureSummary {
             session: 0,
             after: "fault".into(),
             child_address: None,
@@ -59,9 +71,10 @@ impl PendingSignature {
             ms: 0,
             error: Some(format!("the signing task ended: {e}")),
         });
-        let verified = entry.verified;
+        if let Some(fault) = self.during_fault.and_then(|i| report.faults.get_mut(i)) {
+            fault.signed_during = Some(entry.verified);
+        }
         report.signatures.push(entry);
-        verified
     }
 }
 

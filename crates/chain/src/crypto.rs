@@ -1,11 +1,11 @@
 //! The cryptography the chain relies on but does not do itself. The context bytes that bind
 //! protocol sessions, proofs and evidence to one attempt are `keywheel_primitives::domain`'s.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::types::{AccountId, ReshareRecord, Sharing};
+use crate::types::{AccountId, Dealt, ReshareRecord, Sharing};
 
 /// Verification the driver provides (the dev node implements it with `keywheel-mpc`).
 pub trait Crypto {
@@ -24,6 +24,19 @@ pub trait Crypto {
     /// Checks an sr25519 signature by `account` over `message` under `context` (a TSS account's
     /// signature on its declaration).
     fn verify_account_signature(&self, account: &AccountId, context: &[u8], message: &[u8], signature: &[u8]) -> bool;
+
+    /// The public key shares of `new_committee` (share ids `1..=n` in account order) that the
+    /// endorsed commitments `dealt` give: every dealer's commitments evaluated at each member's
+    /// id, summed. Fails when an endorsement is not its dealer's signature over its commitments
+    /// in the attempt of `attempt_context`, a commitment is not a curve point, or a dealer
+    /// committed to a polynomial of another degree than `threshold - 1`.
+    fn shares_from_deals(
+        &self,
+        attempt_context: &[u8],
+        new_committee: &BTreeSet<AccountId>,
+        threshold: u32,
+        dealt: &Dealt,
+    ) -> Result<BTreeMap<AccountId, Vec<u8>>, String>;
 
     /// Verifies evidence that `offender` misbehaved in the attempt described by `offence`;
     /// returns a fingerprint that identifies the evidence (so it is used only once).

@@ -19,8 +19,9 @@ pub enum AbortReason {
     /// Every new member confirmed or reported, and the reports name nobody the rules punish:
     /// retried as it is, nobody punished.
     Unsettled,
-    /// Every new member confirmed, but not the same public shares.
-    Disagreement,
+    /// A staying holder endorsed two different deals (two confirmations carry both): it
+    /// equivocated, which its own signatures prove.
+    Equivocation,
 }
 
 /// An event emitted by a call or a block.

@@ -29,7 +29,9 @@ pub mod types;
 pub use crypto::{Crypto, OffenceContext};
 pub use error::ChainError;
 pub use event::{AbortReason, Event};
-pub use keywheel_primitives::domain::{attempt_context, proof_context, tss_declaration, TSS_DECLARATION};
+pub use keywheel_primitives::domain::{
+    attempt_context, proof_context, tss_declaration, DEAL_ENDORSEMENT, TSS_DECLARATION,
+};
 pub use keywheel_primitives::encoding::{self, to_hex};
 pub use keywheel_primitives::AccountParseError;
 pub use state::{Call, Chain, Genesis, Origin};

@@ -19,9 +19,13 @@
 //!   confirmed, is excluded as not confirmed; one that reported was blocked and is not.
 //!
 //! If every new member had its say and nobody is judged, the attempt ends unsettled and is
-//! retried with nobody punished. Confirmations that disagree exclude the members outside the one
-//! largest group; if several groups tie for largest, nobody is punished (a tie broken by any
-//! order could be ground by whoever chooses what to confirm).
+//! retried with nobody punished.
+//!
+//! Confirmations cannot disagree: each carries every dealer's endorsed commitments, the chain
+//! computes the public shares from them and refuses a confirmation of any other shares, and two
+//! confirmations carrying different endorsed commitments of one dealer prove that dealer
+//! equivocated — its stake is cut ([`SlashReason::Equivocation`]) and the attempt retried without
+//! it. No vote, no tie to break.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
@@ -36,9 +40,6 @@ use crate::types::{
     ReshareRecord, SessionIndex, Sharing, Silence, SlashReason, SlashRecord,
 };
 use keywheel_primitives::domain::{attempt_context, proof_context};
-
-/// What a confirmation asserts: the verifying key and the public shares.
-type Confirmed<'a> = (&'a [u8], &'a BTreeMap<AccountId, Vec<u8>>);
 
 impl State {
     pub(crate) fn jumpstart(&mut self) -> Result<Vec<Event>, ChainError> {
@@ -134,6 +135,10 @@ impl State {
         if holders != new_tss {
             return Err(mismatch("its public shares are not exactly the new committee's"));
         }
+        let dealers: BTreeSet<AccountId> = confirmation.dealt.keys().copied().collect();
+        if dealers != record.dealers() {
+            return Err(mismatch("what it says was dealt is not exactly every dealer's deal"));
+        }
         let invalid = |reason| ChainError::InvalidConfirmation { member, reason };
         crypto
             .verify_sharing(
@@ -146,6 +151,38 @@ impl State {
         crypto
             .verify_share_proof(&confirmation.public_shares[&member], &context, &confirmation.proof)
             .map_err(invalid)?;
+        // The public shares must be the ones its endorsed deals give. A confirmation that carries
+        // exactly an earlier one's deals (every honest member's does) was computed already.
+        let earlier = self.confirmations.values().find(|c| c.dealt == confirmation.dealt);
+        let shares = match earlier {
+            Some(c) => c.public_shares.clone(),
+            None => crypto
+                .shares_from_deals(
+                    &attempt_context(&self.network, session, attempt),
+                    &new_tss,
+                    record.new_threshold,
+                    &confirmation.dealt,
+                )
+                .map_err(invalid)?,
+        };
+        if shares != confirmation.public_shares {
+            return Err(invalid(
+                "its public shares are not the ones its endorsed deals give".into(),
+            ));
+        }
+        // Two endorsed deals of one holder in one attempt: it equivocated, by its own signatures.
+        let equivocators: Vec<AccountId> = confirmation
+            .dealt
+            .iter()
+            .filter(|(dealer, endorsed)| {
+                self.confirmations.values().any(|c| {
+                    c.dealt
+                        .get(*dealer)
+                        .is_some_and(|e| e.commitments != endorsed.commitments)
+                })
+            })
+            .map(|(dealer, _)| *dealer)
+            .collect();
 
         self.confirmations.insert(member, confirmation);
         let mut events = vec![Event::Confirmed {
@@ -153,43 +190,20 @@ impl State {
             attempt,
             member,
         }];
-        if self.confirmations.len() == new_tss.len() {
-            events.extend(self.all_confirmed());
+        if !equivocators.is_empty() {
+            let judged = equivocators
+                .into_iter()
+                .map(|d| (d, Punishment::Stake, SlashReason::Equivocation))
+                .collect();
+            events.extend(self.abort(AbortReason::Equivocation, judged));
+        } else if self.confirmations.len() == new_tss.len() {
+            // Every confirmation's shares are the ones its deals give, and no dealer's deals
+            // differ between confirmations: they all confirm one sharing.
+            events.extend(self.rotate());
         } else {
             events.extend(self.settle_if_all_spoke());
         }
         Ok(events)
-    }
-
-    /// Every new member confirmed: rotate if they agree, otherwise exclude the minority.
-    fn all_confirmed(&mut self) -> Vec<Event> {
-        let mut groups: BTreeMap<Confirmed<'_>, Vec<AccountId>> = BTreeMap::new();
-        for (member, c) in &self.confirmations {
-            groups
-                .entry((&c.verifying_key, &c.public_shares))
-                .or_default()
-                .push(*member);
-        }
-        if groups.len() == 1 {
-            return self.rotate();
-        }
-        // The one largest group stands and the others are named; a tie names nobody.
-        let largest = groups.values().map(Vec::len).max().unwrap_or(0);
-        let mut tied = groups.values().filter(|g| g.len() == largest);
-        let (Some(standing), None) = (tied.next().cloned(), tied.next()) else {
-            return self.abort(AbortReason::Disagreement, Vec::new());
-        };
-        let dissenters: Vec<AccountId> = self
-            .confirmations
-            .keys()
-            .filter(|m| !standing.contains(m))
-            .copied()
-            .collect();
-        let judged = dissenters
-            .into_iter()
-            .map(|m| (m, Punishment::Excluded, SlashReason::DisagreeingConfirmation))
-            .collect();
-        self.abort(AbortReason::Disagreement, judged)
     }
 
     fn rotate(&mut self) -> Vec<Event> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ChainError;
 
-pub use keywheel_primitives::{AccountId, AttemptIndex, Balance, BlockNumber, SessionIndex, Sharing};
+pub use keywheel_primitives::{AccountId, AttemptIndex, Balance, BlockNumber, Dealt, Endorsed, SessionIndex, Sharing};
 
 /// The chain's parameters: set at genesis, changeable by root. In human-written files (genesis
 /// TOML) omitted fields take their defaults.
@@ -144,6 +144,15 @@ impl ReshareRecord {
         self.new_committee.iter().map(|m| m.tss).collect()
     }
 
+    /// TSS accounts of the holders that deal in the resharing: the staying old holders, or for
+    /// a jumpstart the whole committee (it reshares its own KeyInit output).
+    pub fn dealers(&self) -> BTreeSet<AccountId> {
+        match self.kind {
+            ReshareKind::Jumpstart => self.new_tss(),
+            ReshareKind::Rotation => self.staying.clone(),
+        }
+    }
+
     /// TSS accounts of everyone taking part: staying old holders and the new committee.
     pub fn participants(&self) -> BTreeSet<AccountId> {
         let mut all = self.new_tss();
@@ -237,6 +246,11 @@ pub struct Confirmation {
     /// Proof of knowledge of its own secret share, bound to [`crate::proof_context`].
     #[serde(with = "crate::encoding::hex_vec")]
     pub proof: Vec<u8>,
+    /// What every dealer of the attempt ([`ReshareRecord::dealers`]) dealt, endorsed: the chain
+    /// computes the public shares from it, so no member can confirm another sharing, and two
+    /// confirmations that carry different endorsed commitments of one holder prove that holder
+    /// equivocated.
+    pub dealt: Dealt,
 }
 
 /// How a validator was punished — every punishment is recorded as a slash entry, but only
@@ -267,8 +281,8 @@ pub enum SlashReason {
     },
     /// Did not confirm by the deadline while others did, and reported nothing that blocked it.
     NotConfirmed,
-    /// Confirmed public shares that differ from those of the other new members.
-    DisagreeingConfirmation,
+    /// Endorsed two different deals in one attempt.
+    Equivocation,
 }
 
 /// A punishment, as recorded on chain.

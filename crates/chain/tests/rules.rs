@@ -628,36 +628,82 @@ fn confirmations_with_bad_shares_or_proofs_are_rejected_naming_the_member() {
 }
 
 #[test]
-fn confirmations_of_different_sharings_abort_and_exclude_the_minority() {
+fn a_confirmation_must_carry_endorsed_deals_that_give_its_shares() {
     let mut dealer = Dealer::new(10);
     let mut chain = jumpstarted(6, &mut dealer);
     to_next_session(&mut chain);
     let record = chain.state().reshare.clone().unwrap();
-    // Two valid sharings of the same key: two members confirm one, the third the other.
     let first = dealer.confirmations(&record);
     let second = dealer.confirmations(&record);
-    // The odd one confirms last (accounts iterate in order), so its confirmation completes the set.
-    let odd = *first.keys().last().unwrap();
-    let mut last = Vec::new();
-    for (member, confirmation) in first {
-        let confirmation = if member == odd {
-            second[&member].clone()
-        } else {
-            confirmation
-        };
-        let call = confirm_call(&record, confirmation);
-        last = signed(&mut chain, member, call).unwrap();
-    }
-    assert!(!rotated(&last));
-    assert!(last.iter().any(|e| matches!(
+    let member = *first.keys().next().unwrap();
+    let before = chain.digest();
+    let call = |c| confirm_call(&record, c);
+
+    // Another valid sharing of the key (its shares, its proof) with the first one's deals: a
+    // member cannot confirm shares its deals do not give.
+    let mut other_shares = second[&member].clone();
+    other_shares.dealt = first[&member].dealt.clone();
+    assert!(matches!(
+        signed(&mut chain, member, call(other_shares)),
+        Err(ChainError::InvalidConfirmation { member: m, reason }) if m == member && reason.contains("endorsed deals")
+    ));
+    // A deal whose endorsement is not its dealer's signature.
+    let mut forged = first[&member].clone();
+    let dealt = forged.dealt.values_mut().next().unwrap();
+    dealt.endorsement[0] ^= 1;
+    assert!(matches!(
+        signed(&mut chain, member, call(forged)),
+        Err(ChainError::InvalidConfirmation { member: m, .. }) if m == member
+    ));
+    // A dealer left out, or one that deals nothing in this attempt.
+    let mut short = first[&member].clone();
+    short.dealt.pop_first();
+    assert!(matches!(
+        signed(&mut chain, member, call(short)),
+        Err(ChainError::ConfirmationMismatch { member: m, .. }) if m == member
+    ));
+    let mut padded = first[&member].clone();
+    let outsider = *record.leaving.iter().next().unwrap();
+    let some_deal = padded.dealt.values().next().unwrap().clone();
+    padded.dealt.insert(outsider, some_deal);
+    assert!(matches!(
+        signed(&mut chain, member, call(padded)),
+        Err(ChainError::ConfirmationMismatch { member: m, .. }) if m == member
+    ));
+    assert_eq!(chain.digest(), before, "refused confirmations change nothing");
+    signed(&mut chain, member, call(first[&member].clone())).unwrap();
+}
+
+#[test]
+fn a_dealer_that_endorsed_two_deals_is_slashed_and_the_retry_goes_on_without_it() {
+    // Each confirmation is valid on its own; together they hold two deals endorsed by one
+    // dealer in one attempt — its own signatures prove it equivocated. No vote decides which
+    // member is right: neither confirmed anything its deals do not give.
+    let mut dealer = Dealer::new(13);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let equivocator = *record.staying.iter().next().unwrap();
+    let (first, second) = equivocated(&mut dealer, &record, equivocator);
+    let mut members = first.keys().copied();
+    let (a, b) = (members.next().unwrap(), members.next().unwrap());
+    signed(&mut chain, a, confirm_call(&record, first[&a].clone())).unwrap();
+    let events = signed(&mut chain, b, confirm_call(&record, second[&b].clone())).unwrap();
+    assert!(!rotated(&events));
+    assert!(events.iter().any(|e| matches!(
         e,
-        Event::ReshareAborted { reason: AbortReason::Disagreement, offenders, .. } if *offenders == vec![odd]
+        Event::ReshareAborted { reason: AbortReason::Equivocation, offenders, .. } if *offenders == vec![equivocator]
     )));
+    let slash = chain.state().slashes.last().unwrap();
     assert_eq!(
-        chain.state().slashes.last().unwrap().reason,
-        SlashReason::DisagreeingConfirmation
+        (slash.tss, slash.kind, &slash.reason),
+        (equivocator, Punishment::Stake, &SlashReason::Equivocation)
     );
-    assert_eq!(chain.state().reshare.as_ref().unwrap().attempt, record.attempt + 1);
+    assert!(slash.amount > 0);
+    let retry = chain.state().reshare.clone().unwrap();
+    assert_eq!(retry.attempt, record.attempt + 1);
+    assert!(!retry.participants().contains(&equivocator));
+    assert!(rotated(&confirm_all(&mut chain, &mut dealer)));
 }
 
 #[test]
@@ -687,27 +733,6 @@ fn a_report_naming_everyone_or_one_reporter_alone_excludes_nobody_at_the_deadlin
     let retry = chain.state().reshare.clone().unwrap();
     assert_eq!(retry.attempt, record.attempt + 1);
     assert_eq!(retry.participants(), participants, "retried with everyone");
-}
-
-#[test]
-fn confirmations_that_tie_exclude_nobody() {
-    let mut dealer = Dealer::new(13);
-    let mut chain = jumpstarted(6, &mut dealer);
-    to_next_session(&mut chain);
-    let record = chain.state().reshare.clone().unwrap();
-    // Each of the three new members confirms a sharing of its own: three groups of one.
-    let sharings: Vec<_> = (0..3).map(|_| dealer.confirmations(&record)).collect();
-    let mut last = Vec::new();
-    for (i, member) in sharings[0].keys().copied().enumerate() {
-        let call = confirm_call(&record, sharings[i][&member].clone());
-        last = signed(&mut chain, member, call).unwrap();
-    }
-    assert!(last.iter().any(|e| matches!(
-        e,
-        Event::ReshareAborted { reason: AbortReason::Disagreement, offenders, .. } if offenders.is_empty()
-    )));
-    assert!(chain.state().slashes.is_empty(), "{:?}", chain.state().slashes);
-    assert_eq!(chain.state().reshare.as_ref().unwrap().attempt, record.attempt + 1);
 }
 
 #[test]

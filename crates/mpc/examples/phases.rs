@@ -110,6 +110,7 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
     everyone.sort_by_key(|s| s.account());
     let committee_signers = &everyone[..n];
     let committee: BTreeSet<AccountId> = committee_signers.iter().map(|s| s.account()).collect();
+    let signer_of: BTreeMap<AccountId, PartySigner> = everyone.iter().map(|s| (s.account(), s.clone())).collect();
     let mut rows = Vec::new();
 
     let (key_shares, m) = measure(
@@ -147,7 +148,7 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
             format!("to-threshold-{n}"),
             ProtocolKind::Reshare,
             net,
-            |me| Reshare::new(inputs.clone(), full.get(&me).cloned()),
+            |me| Reshare::new(inputs.clone(), full.get(&me).cloned(), signer_of[&me].clone()),
         ),
     )
     .await;
@@ -159,7 +160,7 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
     next_committee.insert(everyone[n].account());
     let old: BTreeMap<AccountId, ThresholdShare<P>> = threshold_shares
         .into_iter()
-        .map(|(id, s)| (id, s.expect("every member gets a share")))
+        .map(|(id, s)| (id, s.expect("every member gets a share").share))
         .collect();
     let inputs = ReshareInputs {
         old: old.values().next().expect("n > 0").public().clone(),
@@ -174,7 +175,7 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
             format!("session-reshare-{n}"),
             ProtocolKind::Reshare,
             net,
-            |me| Reshare::new(inputs.clone(), old.get(&me).cloned()),
+            |me| Reshare::new(inputs.clone(), old.get(&me).cloned(), signer_of[&me].clone()),
         ),
     )
     .await;
@@ -194,7 +195,7 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
         .take(t)
         .map(|s| {
             let id = s.account();
-            let share = next_shares[&id].clone().expect("new member");
+            let share = next_shares[&id].clone().expect("new member").share;
             (
                 s.clone(),
                 ParentKeyShare::new(share, aux[&id].clone()).expect("matching share and aux"),

@@ -52,6 +52,18 @@ impl PartySigner {
     pub fn sign(&self, context: &[u8], message: &[u8]) -> PartySignature {
         PartySignature(self.keypair.sign(signing_context(context).bytes(message)).to_bytes())
     }
+
+    /// [`Self::sign`] with the signature's randomness drawn from `rng` (a protocol round's, or a
+    /// test's seeded one, so a run can be repeated).
+    pub fn sign_with_rng(
+        &self,
+        rng: &mut (impl CryptoRngCore + ?Sized),
+        context: &[u8],
+        message: &[u8],
+    ) -> PartySignature {
+        let transcript = attach_rng(signing_context(context).bytes(message), rng);
+        PartySignature(self.keypair.sign(transcript).to_bytes())
+    }
 }
 
 impl fmt::Debug for PartySigner {

@@ -27,7 +27,7 @@ use crate::driver::{
 use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner, ProtocolSessionParams};
 use crate::ops::{Attempt, Network, Reshared};
-use crate::reshare::{Deal, KeyMessage, Reshare, ReshareInputs, ReshareProtocol};
+use crate::reshare::{Deal, KeyMessage, Reshare, ReshareInputs, ReshareOutput, ReshareProtocol};
 use crate::share::ThresholdShare;
 
 /// How a cheating participant departs from the resharing protocol: a staying holder in its deal
@@ -154,11 +154,11 @@ pub async fn reshare_session<P: SchemeParams>(
     cheat: Option<Cheat>,
     attempt: &Attempt,
     net: &impl Network,
-) -> Result<Outcome<Option<ThresholdShare<P>>>, MpcError> {
+) -> Result<Outcome<Option<ReshareOutput<P>>>, MpcError> {
     let mut rng = crate::ops::child_rng(rng);
     let spec = attempt.spec_among(ProtocolKind::Reshare, inputs.participants());
     let mut channels = net.open(signer.account(), &spec.protocol_session_id);
-    let entry = Reshare::new(inputs, old_share);
+    let entry = Reshare::new(inputs, old_share, signer.clone());
     match cheat {
         None => run_protocol_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await,
         Some(cheat) => {
@@ -181,43 +181,12 @@ pub async fn reshare<P: SchemeParams>(
     attempt: &Attempt,
     net: &impl Network,
 ) -> Result<Outcome<Reshared<P>>, MpcError> {
-    use crate::ops::{combine, local, run_in_attempt};
-    let me = signer.account();
-    let new_committee = inputs.new_committee.clone();
-    let participants = inputs.participants();
-    let (mut aux_rng, mut key_rng) = (crate::ops::child_rng(rng), crate::ops::child_rng(rng));
-    let entry =
-        MisbehavingEntryPoint::<AccountId, Cheat, Cheater<P>>::new(Reshare::new(inputs, old_share), Some(cheat));
-    let reshare = run_in_attempt(
-        &mut key_rng,
-        signer,
-        attempt,
-        ProtocolKind::Reshare,
-        &participants,
-        entry,
-        net,
+    let (new_committee, participants) = (inputs.new_committee.clone(), inputs.participants());
+    let entry = MisbehavingEntryPoint::<AccountId, Cheat, Cheater<P>>::new(
+        Reshare::new(inputs, old_share, signer.clone()),
+        Some(cheat),
     );
-    if !new_committee.contains(&me) {
-        return Ok(reshare.await?.map(|_| Reshared::Left));
-    }
-    let aux = async {
-        let entry = synedrion::AuxGen::<P, AccountId>::new(new_committee.clone()).map_err(local)?;
-        run_in_attempt(
-            &mut aux_rng,
-            signer,
-            attempt,
-            ProtocolKind::AuxGen,
-            &new_committee,
-            entry,
-            net,
-        )
-        .await
-    };
-    let (aux, share) = tokio::join!(aux, reshare);
-    combine(aux, share, |aux, share| {
-        let share = share.ok_or_else(|| local("a new member got no share"))?;
-        crate::share::ParentKeyShare::new(share, aux).map(Reshared::Holder)
-    })
+    crate::ops::reshare_with(rng, signer, new_committee, participants, entry, attempt, net).await
 }
 
 /// A network for a party that, when its session `target` opens, first sends every other

@@ -23,7 +23,7 @@ use crate::driver::{
 };
 use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner};
-use crate::reshare::{Reshare, ReshareInputs};
+use crate::reshare::{Reshare, ReshareInputs, ReshareProtocol};
 use crate::share::{ParentKeyShare, ThresholdShare};
 
 /// Opens the channel pair for one session of one party.
@@ -184,7 +184,7 @@ pub async fn jumpstart<P: SchemeParams>(
             new_committee: committee.clone(),
             new_threshold: threshold,
         };
-        let entry = Reshare::new(inputs, Some(full));
+        let entry = Reshare::new(inputs, Some(full), signer.clone());
         run_in_attempt(
             &mut key_rng,
             signer,
@@ -197,9 +197,9 @@ pub async fn jumpstart<P: SchemeParams>(
         .await
     };
     let (aux, key) = tokio::join!(aux, key);
-    combine(aux, key, |aux, share| {
-        let share = share.ok_or_else(|| local("a committee member got no share"))?;
-        ParentKeyShare::new(share, aux)
+    combine(aux, key, |aux, output| {
+        let output = output.ok_or_else(|| local("a committee member got no share"))?;
+        Ok(ParentKeyShare::new(output.share, aux)?.with_dealt(output.dealt))
     })
 }
 
@@ -215,23 +215,38 @@ pub async fn reshare<P: SchemeParams>(
     attempt: &Attempt,
     net: &impl Network,
 ) -> Result<Outcome<Reshared<P>>, MpcError> {
+    let (new_committee, participants) = (inputs.new_committee.clone(), inputs.participants());
+    let entry = Reshare::new(inputs, old_share, signer.clone());
+    reshare_with(rng, signer, new_committee, participants, entry, attempt, net).await
+}
+
+/// [`reshare`] with the resharing session's entry point given (the honest one, or one of
+/// `misbehave`'s): the resharing among `participants` and, for members of `new_committee`,
+/// AuxGen beside it.
+pub(crate) async fn reshare_with<P, EP>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    new_committee: BTreeSet<AccountId>,
+    participants: BTreeSet<AccountId>,
+    entry: EP,
+    attempt: &Attempt,
+    net: &impl Network,
+) -> Result<Outcome<Reshared<P>>, MpcError>
+where
+    P: SchemeParams,
+    EP: EntryPoint<AccountId, Protocol = ReshareProtocol<P>> + Send + 'static,
+{
     let me = signer.account();
-    let new_committee = inputs.new_committee.clone();
-    let participants = inputs.participants();
     let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
-    let reshare = async {
-        let entry = Reshare::new(inputs, old_share);
-        run_in_attempt(
-            &mut key_rng,
-            signer,
-            attempt,
-            ProtocolKind::Reshare,
-            &participants,
-            entry,
-            net,
-        )
-        .await
-    };
+    let reshare = run_in_attempt(
+        &mut key_rng,
+        signer,
+        attempt,
+        ProtocolKind::Reshare,
+        &participants,
+        entry,
+        net,
+    );
     if !new_committee.contains(&me) {
         return Ok(reshare.await?.map(|_| Reshared::Left));
     }
@@ -248,10 +263,12 @@ pub async fn reshare<P: SchemeParams>(
         )
         .await
     };
-    let (aux, share) = tokio::join!(aux, reshare);
-    combine(aux, share, |aux, share| {
-        let share = share.ok_or_else(|| local("a new member got no share"))?;
-        ParentKeyShare::new(share, aux).map(Reshared::Holder)
+    let (aux, output) = tokio::join!(aux, reshare);
+    combine(aux, output, |aux, output| {
+        let output = output.ok_or_else(|| local("a new member got no share"))?;
+        Ok(Reshared::Holder(
+            ParentKeyShare::new(output.share, aux)?.with_dealt(output.dealt),
+        ))
     })
 }
 

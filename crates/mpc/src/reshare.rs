@@ -13,8 +13,13 @@
 //!    echo-broadcasts the commitments `C_i = [a_ik·G]` together with `f_i(id_j)` sealed to each
 //!    other new member's receiving key.
 //!
+//! A deal also carries the holder's endorsement of its commitments (its account's signature over
+//! them and the session), which every new member keeps and puts in its confirmation: from the
+//! endorsed commitments the chain computes the new public shares itself, so a confirmation of any
+//! other sharing is refused, and two different endorsed deals of one holder prove it equivocated.
+//!
 //! A new member checks each deal: the degree and that `C_i0 = λ_i·X_i` (provable from the signed
-//! broadcast alone), that it seals a value for every other new member (likewise), and that its own
+//! broadcast alone), the endorsement, that it seals a value for every other new member (likewise), and that its own
 //! sealed value matches the commitments — when it does not, the member opens that one seal in
 //! public (`seal::Disclosure`), which together with the deal and the sender's echo of round 1 (the
 //! member's receiving key, as the sender saw it) proves the fault to anyone. The echo rounds catch
@@ -42,9 +47,15 @@ use serde::{Deserialize, Serialize};
 use synedrion::SchemeParams;
 use zeroize::Zeroizing;
 
-use crate::curve::{eval_poly, lagrange_at_zero, mul_generator, random_scalar, Point, Scalar, SerPoint, SerScalar};
+use keywheel_primitives::domain::DEAL_ENDORSEMENT;
+use keywheel_primitives::{Dealt, Endorsed};
+
+use crate::curve::{
+    eval_poly, lagrange_at_zero, mul_generator, point_from_bytes, point_to_bytes, random_scalar, Point, Scalar,
+    SerPoint, SerScalar,
+};
 use crate::error::MpcError;
-use crate::identity::AccountId;
+use crate::identity::{AccountId, PartySignature, PartySigner};
 use crate::seal::{Disclosure, ReceivingKey, SealContext, Sealed};
 use crate::share::{committed_share, PublicSharing, ThresholdShare};
 
@@ -144,11 +155,14 @@ pub(crate) struct SealedSubshare<P: SchemeParams> {
 }
 
 /// Round 2 echo broadcast of a staying old holder: Feldman commitments to its resharing
-/// polynomial, and its evaluation at every other new member, sealed to that member.
+/// polynomial, its endorsement of them, and its evaluation at every other new member, sealed to
+/// that member.
 #[derive(Serialize, Deserialize)]
 #[serde(bound = "")]
 pub(crate) struct Deal<P: SchemeParams> {
     pub(crate) coefficients: Vec<SerPoint<P>>,
+    /// The holder's signature over [`endorsement_message`] of the coefficients.
+    pub(crate) endorsement: PartySignature,
     /// One per new member other than the sender, in account order.
     pub(crate) subshares: Vec<SealedSubshare<P>>,
 }
@@ -163,7 +177,8 @@ pub enum ReshareFault<P: SchemeParams> {
     WrongDegree,
     /// A deal's constant term is not `λ_i·X_i`: it reshared something other than its share.
     WrongConstantTerm,
-    /// A deal does not seal exactly one well-formed subshare to each other new member.
+    /// A deal's endorsement is not its holder's signature of its commitments, or it does not
+    /// seal exactly one well-formed subshare to each other new member.
     MalformedDeal,
     /// The subshare a deal sealed to `recipient` does not match its commitments: `disclosure`
     /// opens that seal.
@@ -210,9 +225,10 @@ impl<P: SchemeParams> fmt::Display for ReshareError<P> {
             ReshareFault::WrongConstantTerm => {
                 f.write_str("reshare: committed constant term does not match the holder's public key share")
             }
-            ReshareFault::MalformedDeal => {
-                f.write_str("reshare: the deal does not seal one well-formed subshare to each other new member")
-            }
+            ReshareFault::MalformedDeal => f.write_str(
+                "reshare: the deal is not endorsed by its holder, or does not seal one well-formed subshare to each \
+                 other new member",
+            ),
             ReshareFault::SubshareMismatch { recipient, .. } => {
                 write!(
                     f,
@@ -239,15 +255,70 @@ fn invalid(reason: impl Into<String>) -> ProtocolValidationError {
 const ROUND_KEYS: u8 = 1;
 const ROUND_DEAL: u8 = 2;
 
-/// Checks a deal's shape against the public inputs: the degree, the constant term and one
-/// well-formed seal per other new member, in order. `None` when it is sound.
-fn deal_fault<P: SchemeParams>(ctx: &ReshareContext<P>, sender: &AccountId, deal: &Deal<P>) -> Option<ReshareFault<P>> {
+/// The commitments as a deal's endorsement covers them: compressed SEC1, lowest degree first.
+fn encoded_commitments<P: SchemeParams>(coefficients: &[SerPoint<P>]) -> Vec<Vec<u8>> {
+    coefficients.iter().map(|c| point_to_bytes::<P>(&c.0)).collect()
+}
+
+/// What a staying holder signs (under `domain::DEAL_ENDORSEMENT`) to endorse the commitments it
+/// deals in the reshare session `protocol_session_id`.
+pub fn endorsement_message(protocol_session_id: &[u8], commitments: &[Vec<u8>]) -> Vec<u8> {
+    keywheel_primitives::domain::deal_endorsement(protocol_session_id, commitments)
+}
+
+/// The public key shares of `new_committee` (share ids `1..=n` in account order) that the
+/// endorsed commitments `dealt` of the reshare session `protocol_session_id` give: what the
+/// chain checks a confirmation against. Fails when an endorsement is not its dealer's signature
+/// over its commitments, a commitment is not a point, or a dealer committed to a polynomial of
+/// another degree than `threshold - 1`.
+pub fn shares_from_deals<P: SchemeParams>(
+    protocol_session_id: &[u8],
+    new_committee: &BTreeSet<AccountId>,
+    threshold: u32,
+    dealt: &Dealt,
+) -> Result<BTreeMap<AccountId, Vec<u8>>, MpcError> {
+    let bad = |dealer: &AccountId, why: &str| MpcError::InvalidInput(format!("{dealer}'s deal: {why}"));
+    let identity = <Point<P> as elliptic_curve::group::Group>::identity();
+    // The sum of every dealer's polynomial, committed coefficient by coefficient.
+    let mut sum = vec![identity; threshold as usize];
+    for (dealer, endorsed) in dealt {
+        let signature = <[u8; 64]>::try_from(endorsed.endorsement.as_slice())
+            .map_err(|_| bad(dealer, "the endorsement is not 64 bytes"))?;
+        let message = endorsement_message(protocol_session_id, &endorsed.commitments);
+        if !dealer.verify(DEAL_ENDORSEMENT, &message, &PartySignature(signature)) {
+            return Err(bad(dealer, "the endorsement is not its signature of these commitments"));
+        }
+        if endorsed.commitments.len() != threshold as usize {
+            return Err(bad(dealer, "commitments of the wrong degree"));
+        }
+        for (total, bytes) in sum.iter_mut().zip(&endorsed.commitments) {
+            *total += point_from_bytes::<P>(bytes).ok_or_else(|| bad(dealer, "a commitment is not a point"))?;
+        }
+    }
+    Ok(PublicSharing::<P>::share_ids_for(new_committee)
+        .into_iter()
+        .map(|(member, id)| (member, point_to_bytes::<P>(&committed_share::<P>(&sum, &id))))
+        .collect())
+}
+
+/// Checks a deal's shape against the public inputs: the degree, the constant term, the
+/// endorsement and one well-formed seal per other new member, in order. `None` when it is sound.
+fn deal_fault<P: SchemeParams>(
+    ctx: &ReshareContext<P>,
+    session: &[u8],
+    sender: &AccountId,
+    deal: &Deal<P>,
+) -> Option<ReshareFault<P>> {
     if deal.coefficients.len() != ctx.inputs.new_threshold as usize {
         return Some(ReshareFault::WrongDegree);
     }
     match ctx.expected_constant(sender) {
         Some(expected) if deal.coefficients[0].0 == expected => {}
         _ => return Some(ReshareFault::WrongConstantTerm),
+    }
+    let endorsed = endorsement_message(session, &encoded_commitments(&deal.coefficients));
+    if !sender.verify(DEAL_ENDORSEMENT, &endorsed, &deal.endorsement) {
+        return Some(ReshareFault::MalformedDeal);
     }
     let recipients = ctx.inputs.new_committee.iter().filter(|m| *m != sender);
     let scalar_len = crate::curve::scalar_to_bytes::<P>(&<Scalar<P> as elliptic_curve::Field>::ONE).len();
@@ -310,7 +381,7 @@ impl<P: SchemeParams> ProtocolError<AccountId> for ReshareError<P> {
             .echo_broadcast
             .deserialize::<Deal<P>>(format)
             .map_err(|e| invalid(format!("the deal does not deserialize: {e}")))?;
-        let found = deal_fault(&ctx, guilty_party, &deal);
+        let found = deal_fault(&ctx, shared_randomness, guilty_party, &deal);
         match &self.fault {
             ReshareFault::BadReceivingKey => unreachable!("handled above"),
             ReshareFault::WrongDegree | ReshareFault::WrongConstantTerm | ReshareFault::MalformedDeal => match found {
@@ -354,6 +425,16 @@ impl<P: SchemeParams> ProtocolError<AccountId> for ReshareError<P> {
     }
 }
 
+/// What a new member gets from a reshare: its share, and every staying holder's endorsed
+/// commitments (which its confirmation carries).
+#[derive(Debug, Clone)]
+pub struct ReshareOutput<P: SchemeParams> {
+    /// The new share.
+    pub share: ThresholdShare<P>,
+    /// What each staying holder dealt, endorsed.
+    pub dealt: Dealt,
+}
+
 /// The resharing protocol (manul `Protocol`). Output: the new share for new holders, `None` for
 /// old holders that leave.
 #[derive(Debug, Serialize, Deserialize)]
@@ -365,7 +446,7 @@ fn no_round(round_id: &RoundId) -> MessageValidationError {
 }
 
 impl<P: SchemeParams> Protocol<AccountId> for ReshareProtocol<P> {
-    type Result = Option<ThresholdShare<P>>;
+    type Result = Option<ReshareOutput<P>>;
     type ProtocolError = ReshareError<P>;
 
     fn verify_direct_message_is_invalid(
@@ -412,12 +493,18 @@ impl<P: SchemeParams> Protocol<AccountId> for ReshareProtocol<P> {
 pub struct Reshare<P: SchemeParams> {
     inputs: ReshareInputs<P>,
     old_share: Option<ThresholdShare<P>>,
+    signer: PartySigner,
 }
 
 impl<P: SchemeParams> Reshare<P> {
-    /// A party's entry: `old_share` is required for staying old holders and ignored otherwise.
-    pub fn new(inputs: ReshareInputs<P>, old_share: Option<ThresholdShare<P>>) -> Self {
-        Self { inputs, old_share }
+    /// A party's entry: `old_share` is required for staying old holders and ignored otherwise;
+    /// `signer` is the party's own key (a staying holder endorses its deal with it).
+    pub fn new(inputs: ReshareInputs<P>, old_share: Option<ThresholdShare<P>>, signer: PartySigner) -> Self {
+        Self {
+            inputs,
+            old_share,
+            signer,
+        }
     }
 }
 
@@ -438,11 +525,13 @@ impl<P: SchemeParams> fmt::Debug for Polynomial<P> {
     }
 }
 
-/// What an old holder contributes: its polynomial and the public commitments to it.
+/// What an old holder contributes: its polynomial, the public commitments to it, and its
+/// endorsement of them.
 #[derive(Debug)]
 struct Contribution<P: SchemeParams> {
     polynomial: Polynomial<P>,
     commitments: Vec<Point<P>>,
+    endorsement: PartySignature,
 }
 
 /// What every round of one party knows: the public inputs, who it is, and the session.
@@ -519,10 +608,17 @@ impl<P: SchemeParams> EntryPoint<AccountId> for Reshare<P> {
             for _ in 1..ctx.inputs.new_threshold {
                 coefficients.push(random_scalar::<P>(&mut *rng));
             }
-            let commitments = coefficients.iter().map(mul_generator::<P>).collect();
+            let commitments: Vec<Point<P>> = coefficients.iter().map(mul_generator::<P>).collect();
+            let encoded: Vec<Vec<u8>> = commitments.iter().map(point_to_bytes::<P>).collect();
+            let endorsement = self.signer.sign_with_rng(
+                &mut *rng,
+                DEAL_ENDORSEMENT,
+                &endorsement_message(shared_randomness, &encoded),
+            );
             Some(Contribution {
                 polynomial: Polynomial(coefficients),
                 commitments,
+                endorsement,
             })
         } else {
             None
@@ -619,6 +715,7 @@ impl<P: SchemeParams> Round<AccountId> for Round1<P> {
 struct Received<P: SchemeParams> {
     value: Scalar<P>,
     commitments: Vec<Point<P>>,
+    endorsement: PartySignature,
 }
 
 impl<P: SchemeParams> Drop for Received<P> {
@@ -636,7 +733,7 @@ impl<P: SchemeParams> Round2<P> {
         }
     }
 
-    fn finalize_new_share(&self, received: Vec<Received<P>>) -> Result<ThresholdShare<P>, LocalError> {
+    fn finalize_new_share(&self, received: BTreeMap<AccountId, Received<P>>) -> Result<ReshareOutput<P>, LocalError> {
         let party = &self.party;
         let my_id = *party
             .ctx
@@ -645,13 +742,20 @@ impl<P: SchemeParams> Round2<P> {
             .ok_or_else(|| LocalError::new("this party holds no new share"))?;
         let mut secret = <Scalar<P> as elliptic_curve::Field>::ZERO;
         let mut all_commitments: Vec<&[Point<P>]> = Vec::new();
-        for r in &received {
+        let mut dealt = Dealt::new();
+        let endorsed = |commitments: &[Point<P>], endorsement: &PartySignature| Endorsed {
+            commitments: commitments.iter().map(point_to_bytes::<P>).collect(),
+            endorsement: endorsement.0.to_vec(),
+        };
+        for (holder, r) in &received {
             secret += r.value;
             all_commitments.push(&r.commitments);
+            dealt.insert(*holder, endorsed(&r.commitments, &r.endorsement));
         }
         if let Some(c) = &party.contribution {
             secret += eval_poly::<P>(&c.polynomial.0, &my_id);
             all_commitments.push(&c.commitments);
+            dealt.insert(party.me, endorsed(&c.commitments, &c.endorsement));
         }
         if all_commitments.len() != party.ctx.inputs.staying.len() {
             return Err(LocalError::new("missing contributions from staying holders"));
@@ -678,7 +782,7 @@ impl<P: SchemeParams> Round2<P> {
         if share.verifying_key_point() != party.ctx.verifying_key {
             return Err(LocalError::new("the new shares rebuild a different key"));
         }
-        Ok(share)
+        Ok(ReshareOutput { share, dealt })
     }
 }
 
@@ -741,6 +845,7 @@ impl<P: SchemeParams> Round<AccountId> for Round2<P> {
             format,
             Deal::<P> {
                 coefficients: contribution.commitments.iter().map(|p| SerPoint::new(*p)).collect(),
+                endorsement: contribution.endorsement.clone(),
                 subshares,
             },
         )
@@ -761,7 +866,7 @@ impl<P: SchemeParams> Round<AccountId> for Round2<P> {
                 "{from:?} is not a staying holder, yet sent a deal"
             )));
         }
-        if let Some(fault) = deal_fault(&party.ctx, from, &deal) {
+        if let Some(fault) = deal_fault(&party.ctx, &party.session, from, &deal) {
             return Err(ReceiveError::protocol(ReshareError::new(fault)));
         }
         let (Some(my_id), Some(key)) = (party.ctx.new_ids.get(&party.me), party.receiving.as_ref()) else {
@@ -776,7 +881,11 @@ impl<P: SchemeParams> Round<AccountId> for Round2<P> {
         let commitments: Vec<Point<P>> = deal.coefficients.iter().map(|c| c.0).collect();
         match key.open(&context, &sealed.sealed) {
             Some(value) if mul_generator::<P>(&value) == committed_share::<P>(&commitments, my_id) => {
-                Ok(Payload::new(Received::<P> { value, commitments }))
+                Ok(Payload::new(Received::<P> {
+                    value,
+                    commitments,
+                    endorsement: deal.endorsement,
+                }))
             }
             _ => Err(ReceiveError::protocol(ReshareError::new(
                 ReshareFault::SubshareMismatch {
@@ -797,9 +906,9 @@ impl<P: SchemeParams> Round<AccountId> for Round2<P> {
             return Ok(FinalizeOutcome::Result(None));
         }
         let received = payloads
-            .into_values()
-            .map(|p| p.downcast::<Received<P>>())
-            .collect::<Result<Vec<_>, _>>()?;
+            .into_iter()
+            .map(|(holder, p)| p.downcast::<Received<P>>().map(|r| (holder, r)))
+            .collect::<Result<BTreeMap<_, _>, _>>()?;
         Ok(FinalizeOutcome::Result(Some(self.finalize_new_share(received)?)))
     }
 }

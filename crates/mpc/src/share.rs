@@ -14,9 +14,13 @@ use crate::curve::{
 };
 use crate::error::MpcError;
 use crate::identity::AccountId;
+use keywheel_primitives::Dealt;
 
 /// Version of the serialized `ParentKeyShare` envelope.
-pub const SHARE_FORMAT_VERSION: u16 = 1;
+pub const SHARE_FORMAT_VERSION: u16 = 2;
+
+/// The first share format, before shares kept what they were dealt from; still read.
+pub const FIRST_SHARE_FORMAT_VERSION: u16 = 1;
 
 /// The public side of a t-of-n sharing: who holds which share id and public key share.
 /// This is what the chain records after every rotation.
@@ -309,12 +313,16 @@ pub fn combined_key<P: SchemeParams>(shares: &[&ThresholdShare<P>]) -> Result<Po
 }
 
 /// Everything a committee member needs to sign with the parent key: its threshold share and
-/// the auxiliary (Paillier) information from AuxGen for the same committee.
+/// the auxiliary (Paillier) information from AuxGen for the same committee — and, for a share
+/// made by a reshare, what every staying holder dealt for it (its confirmation carries that).
 pub struct ParentKeyShare<P: SchemeParams> {
     /// The threshold share of the parent key.
     pub share: ThresholdShare<P>,
     /// AuxGen output for the committee holding `share`.
     pub aux: AuxInfo<P, AccountId>,
+    /// The staying holders' endorsed commitments this share was dealt from (empty for a share
+    /// read back from the first format, which did not keep them).
+    pub dealt: Dealt,
 }
 
 impl<P: SchemeParams> Clone for ParentKeyShare<P> {
@@ -322,6 +330,7 @@ impl<P: SchemeParams> Clone for ParentKeyShare<P> {
         Self {
             share: self.share.clone(),
             aux: self.aux.clone(),
+            dealt: self.dealt.clone(),
         }
     }
 }
@@ -340,6 +349,18 @@ struct ParentKeyShareEnvelope<P: SchemeParams> {
     version: u16,
     share: SynedrionForm<P>,
     aux: AuxInfo<P, AccountId>,
+    dealt: Dealt,
+}
+
+/// The first format ([`FIRST_SHARE_FORMAT_VERSION`]), without `dealt`: still read, so a keystore
+/// written before the second format keeps its shares.
+#[derive(Deserialize)]
+#[serde(bound = "")]
+struct FirstParentKeyShareEnvelope<P: SchemeParams> {
+    #[allow(dead_code)]
+    version: u16,
+    share: SynedrionForm<P>,
+    aux: AuxInfo<P, AccountId>,
 }
 
 impl<P: SchemeParams> ParentKeyShare<P> {
@@ -353,7 +374,17 @@ impl<P: SchemeParams> ParentKeyShare<P> {
         aux.clone()
             .subset(&holders)
             .map_err(|e| MpcError::InvalidInput(format!("aux info does not cover the committee: {e}")))?;
-        Ok(Self { share, aux })
+        Ok(Self {
+            share,
+            aux,
+            dealt: Dealt::new(),
+        })
+    }
+
+    /// The same share, with what it was dealt from.
+    pub fn with_dealt(mut self, dealt: Dealt) -> Self {
+        self.dealt = dealt;
+        self
     }
 
     /// The parent verifying key.
@@ -393,24 +424,35 @@ impl<P: SchemeParams> ParentKeyShare<P> {
                     .collect(),
             },
             aux: self.aux.clone(),
+            dealt: self.dealt.clone(),
         };
         Ok(Zeroizing::new(
             postcard::to_allocvec(&envelope).map_err(MpcError::encode)?,
         ))
     }
 
-    /// Parses the versioned envelope, rejecting unknown versions and inconsistent shares.
+    /// Parses the versioned envelope (this format or the first), rejecting unknown versions and
+    /// inconsistent shares.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
-        let envelope: ParentKeyShareEnvelope<P> =
-            keywheel_primitives::envelope::decode_versioned_exact(bytes, SHARE_FORMAT_VERSION, usize::MAX)
-                .map_err(|e| MpcError::Decode(format!("key share envelope: {e}")))?;
+        use keywheel_primitives::envelope::{decode_versioned_exact, DecodeError};
+        let decode_error = |e: DecodeError| MpcError::Decode(format!("key share envelope: {e}"));
+        let (form, aux, dealt) =
+            match decode_versioned_exact::<ParentKeyShareEnvelope<P>>(bytes, SHARE_FORMAT_VERSION, usize::MAX) {
+                Ok(e) => (e.share, e.aux, e.dealt),
+                Err(DecodeError::Version { found, .. }) if found == FIRST_SHARE_FORMAT_VERSION => {
+                    let e: FirstParentKeyShareEnvelope<P> =
+                        decode_versioned_exact(bytes, FIRST_SHARE_FORMAT_VERSION, usize::MAX).map_err(decode_error)?;
+                    (e.share, e.aux, Dealt::new())
+                }
+                Err(e) => return Err(decode_error(e)),
+            };
         let public = PublicSharing {
-            threshold: envelope.share.threshold,
-            share_ids: envelope.share.share_ids.iter().map(|(k, v)| (*k, v.0)).collect(),
-            public_shares: envelope.share.public_shares.iter().map(|(k, v)| (*k, v.0)).collect(),
+            threshold: form.threshold,
+            share_ids: form.share_ids.iter().map(|(k, v)| (*k, v.0)).collect(),
+            public_shares: form.public_shares.iter().map(|(k, v)| (*k, v.0)).collect(),
         };
-        let share = ThresholdShare::new(envelope.share.owner, envelope.share.secret_share.0, public)?;
-        Self::new(share, envelope.aux)
+        let share = ThresholdShare::new(form.owner, form.secret_share.0, public)?;
+        Ok(Self::new(share, aux)?.with_dealt(dealt))
     }
 }
 
@@ -444,5 +486,44 @@ mod tests {
         assert_ne!(combined_key::<TP>(&[&new[&p], &new[&q]]).unwrap(), key);
         // Two shares at one id cannot be combined.
         assert!(combined_key::<TP>(&[&old[&departed], &new[&p], &new[&q]]).is_err());
+    }
+
+    /// A keystore written before shares kept what they were dealt from still reads: a share in
+    /// the first format decodes, with nothing dealt; one in the current format keeps its deals;
+    /// an unknown version is refused.
+    #[test]
+    fn a_share_of_the_first_format_still_reads() {
+        let people = signers(3);
+        let committee = ids(&people);
+        let mut dealer = Dealer::<TP>::new(9);
+        let (shares, dealt) = dealer.deal_through(&committee, 2, &people, b"session");
+        let me = people[0].account();
+        let aux = synedrion::AuxInfo::<TP, AccountId>::new_centralized(&mut rand_core::OsRng, &committee);
+        let share = ParentKeyShare::new(shares[&me].clone(), aux[&me].clone())
+            .unwrap()
+            .with_dealt(dealt.clone());
+        let current = share.to_bytes().unwrap();
+        assert_eq!(current[0] as u16, SHARE_FORMAT_VERSION);
+        let read = ParentKeyShare::<TP>::from_bytes(&current).unwrap();
+        assert_eq!(read.dealt, dealt);
+        assert_eq!(read.share.secret(), share.share.secret());
+
+        // The first format is the same fields without `dealt`.
+        let first = {
+            let plain = ParentKeyShare::new(shares[&me].clone(), aux[&me].clone()).unwrap();
+            let bytes = plain.to_bytes().unwrap();
+            assert_eq!(bytes.last(), Some(&0), "an empty map of deals is one zero byte");
+            let mut first = bytes[..bytes.len() - 1].to_vec();
+            first[0] = FIRST_SHARE_FORMAT_VERSION as u8;
+            first
+        };
+        let read = ParentKeyShare::<TP>::from_bytes(&first).unwrap();
+        assert!(read.dealt.is_empty());
+        assert_eq!(read.share.secret(), share.share.secret());
+        assert_eq!(read.share.public(), share.share.public());
+
+        let mut unknown = current.to_vec();
+        unknown[0] = 9;
+        assert!(ParentKeyShare::<TP>::from_bytes(&unknown).is_err());
     }
 }

@@ -2,9 +2,9 @@
 //! sharings, share proofs and offence evidence are verified, so no validator is slashed on an
 //! accusation that does not prove itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use keywheel_chain::{AccountId, Crypto, OffenceContext, ReshareKind};
+use keywheel_chain::{AccountId, Crypto, Dealt, OffenceContext, ReshareKind};
 use keywheel_mpc::driver::{protocol_session_id, ProtocolKind};
 use keywheel_mpc::evidence::EvidenceBlob;
 use keywheel_mpc::proof::ShareProof;
@@ -36,6 +36,18 @@ impl Crypto for MpcCrypto {
             return false;
         };
         account.verify(context, message, &keywheel_primitives::PartySignature(bytes))
+    }
+
+    fn shares_from_deals(
+        &self,
+        attempt_context: &[u8],
+        new_committee: &BTreeSet<AccountId>,
+        threshold: u32,
+        dealt: &Dealt,
+    ) -> Result<BTreeMap<AccountId, Vec<u8>>, String> {
+        let sid = protocol_session_id(ProtocolKind::Reshare, attempt_context);
+        keywheel_mpc::reshare::shares_from_deals::<P>(sid.as_ref(), new_committee, threshold, dealt)
+            .map_err(|e| e.to_string())
     }
 
     fn verify_offence(

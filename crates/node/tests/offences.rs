@@ -36,9 +36,9 @@ async fn forged_evidence_slashes_no_one_and_real_evidence_slashes_the_cheater() 
     let record = ws.reshare().await.unwrap().expect("jumpstart in flight").record;
     assert_eq!(record.kind, ReshareKind::Jumpstart);
     let mut dealer = Dealer::<P>::new(7);
-    let old_shares = deal(&mut dealer, &record);
+    let dealt = deal(&mut dealer, &net, &network, &record);
     for member in record.new_tss() {
-        let c = confirmation(&mut dealer, &network, &record, &old_shares, &member);
+        let c = confirmation(&mut dealer, &network, &record, &dealt, &member);
         let call = Call::Confirm {
             session: record.session,
             attempt: record.attempt,
@@ -91,7 +91,7 @@ async fn forged_evidence_slashes_no_one_and_real_evidence_slashes_the_cheater() 
     for participant in record.participants() {
         let signer = net.tss_signer(&participant).clone();
         let (inputs, attempt, local) = (inputs.clone(), attempt.clone(), local.clone());
-        let old_share = old_shares.get(&participant).cloned();
+        let old_share = dealt.0.get(&participant).cloned();
         let cheat = (participant == cheater).then_some(Cheat::BadSubshare);
         tasks.push((
             participant,

@@ -47,6 +47,15 @@ pub const SUBSHARE_SEAL: &[u8] = b"keywheel/subshare-seal";
 pub const SEAL_OPENING: &[u8] = b"keywheel/seal-opening";
 /// SHA-256 tag of the nonce of that proof (derived from the receiving key and the seal).
 pub const SEAL_NONCE: &[u8] = b"keywheel/seal-nonce";
+/// sr25519 context of a staying holder's endorsement of the commitments it dealt
+/// ([`deal_endorsement`]).
+pub const DEAL_ENDORSEMENT: &[u8] = b"keywheel/deal-endorsement";
+
+/// What a staying holder endorses when it deals: the reshare's protocol session id (which binds
+/// network, session and attempt) and its commitments (compressed SEC1, lowest degree first).
+pub fn deal_endorsement(protocol_session_id: &[u8], commitments: &[Vec<u8>]) -> Vec<u8> {
+    crate::envelope::encode(&(protocol_session_id, commitments))
+}
 
 /// The bytes every participant and the chain derive protocol session ids from for one attempt.
 pub fn attempt_context(network: &[u8; 32], session: u32, attempt: u32) -> Vec<u8> {
@@ -122,7 +131,7 @@ mod tests {
 
     #[test]
     fn tags_are_pinned_and_distinct() {
-        let tags: [(&[u8], &[u8]); 18] = [
+        let tags: [(&[u8], &[u8]); 19] = [
             (PROTOCOL_MESSAGE, b"keywheel/mpc/message"),
             (EXTRINSIC, b"keywheel/extrinsic"),
             (BLOCK_RANDOMNESS, b"keywheel/block-randomness"),
@@ -141,6 +150,7 @@ mod tests {
             (SUBSHARE_SEAL, b"keywheel/subshare-seal"),
             (SEAL_OPENING, b"keywheel/seal-opening"),
             (SEAL_NONCE, b"keywheel/seal-nonce"),
+            (DEAL_ENDORSEMENT, b"keywheel/deal-endorsement"),
         ];
         for (i, (tag, pinned)) in tags.iter().enumerate() {
             assert_eq!(tag, pinned);

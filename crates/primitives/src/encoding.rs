@@ -52,6 +52,33 @@ pub mod hex_vec {
     }
 }
 
+/// Serde for `Vec<Vec<u8>>`: a list of hex strings when human-readable, of bytes otherwise.
+pub mod hex_list {
+    use super::*;
+
+    /// Serializes.
+    pub fn serialize<S: Serializer>(items: &[Vec<u8>], serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            let hex: Vec<String> = items.iter().map(|b| to_hex(b)).collect();
+            hex.serialize(serializer)
+        } else {
+            items.serialize(serializer)
+        }
+    }
+
+    /// Deserializes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Vec<u8>>, D::Error> {
+        if deserializer.is_human_readable() {
+            Vec::<String>::deserialize(deserializer)?
+                .iter()
+                .map(|s| from_hex(s).map_err(D::Error::custom))
+                .collect()
+        } else {
+            Vec::deserialize(deserializer)
+        }
+    }
+}
+
 /// Serde for `Option<Vec<u8>>`: hex when human-readable, bytes otherwise.
 pub mod hex_opt {
     use super::*;

@@ -33,6 +33,6 @@ pub type AttemptIndex = u32;
 
 pub use account::{AccountId, AccountParseError};
 pub use child_path::{account_path, ACCOUNT_PATH_DEPTH};
-pub use sharing::Sharing;
+pub use sharing::{Dealt, Endorsed, Sharing};
 #[cfg(feature = "sr25519")]
 pub use signature::PartySignature;

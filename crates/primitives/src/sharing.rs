@@ -1,6 +1,8 @@
 //! The public side of a sharing of the parent key, and the digest that names it. The chain
 //! records the current [`Sharing`]; a TSS's keystore slot holds a share of one, and the two are
-//! compared by digest.
+//! compared by digest. [`Dealt`] is where a reshared sharing came from: every staying holder's
+//! endorsed commitments, which a confirmation carries so the chain can tell which sharing an
+//! attempt really made.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -20,6 +22,23 @@ pub struct Sharing {
     #[serde(with = "crate::account::hex_map")]
     pub public_shares: BTreeMap<AccountId, Vec<u8>>,
 }
+
+/// A staying holder's Feldman commitments to its resharing polynomial in one attempt, endorsed
+/// with its TSS account's signature (`domain::DEAL_ENDORSEMENT` over
+/// `domain::deal_endorsement`): what it dealt, in a form anyone can check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endorsed {
+    /// The commitments, compressed SEC1, lowest degree first.
+    #[serde(with = "crate::encoding::hex_list")]
+    pub commitments: Vec<Vec<u8>>,
+    /// The holder's sr25519 signature (64 bytes).
+    #[serde(with = "crate::encoding::hex_vec")]
+    pub endorsement: Vec<u8>,
+}
+
+/// Every staying holder's endorsed commitments of one reshare, by TSS account: the new public
+/// shares follow from them.
+pub type Dealt = BTreeMap<AccountId, Endorsed>;
 
 impl Sharing {
     /// The digest that names this sharing.

@@ -11,10 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use keywheel_chain::{
     attempt_context, proof_context, tss_declaration, AccountId, AttemptIndex, AttemptProtocol, Balance, Call, Chain,
-    ChainError, Confirmation, Crypto, Event, Genesis, OffenceContext, Origin, Params, ReportedRound, ReshareRecord,
-    SessionIndex, Silence, TssInfo, TSS_DECLARATION,
+    ChainError, Confirmation, Crypto, Dealt, Event, Genesis, OffenceContext, Origin, Params, ReportedRound,
+    ReshareRecord, SessionIndex, Silence, TssInfo, TSS_DECLARATION,
 };
 use keywheel_mpc::dealer::encoded_public_shares;
+use keywheel_mpc::driver::{protocol_session_id, ProtocolKind};
 use keywheel_mpc::proof::ShareProof;
 use keywheel_mpc::{PartySigner, ProductionParams, PublicSharing};
 use sha2::{Digest, Sha256};
@@ -47,6 +48,18 @@ impl Crypto for TestCrypto {
             return false;
         };
         account.verify(context, message, &keywheel_mpc::PartySignature(bytes))
+    }
+
+    fn shares_from_deals(
+        &self,
+        attempt_context: &[u8],
+        new_committee: &BTreeSet<AccountId>,
+        threshold: u32,
+        dealt: &Dealt,
+    ) -> Result<BTreeMap<AccountId, Vec<u8>>, String> {
+        let sid = protocol_session_id(ProtocolKind::Reshare, attempt_context);
+        keywheel_mpc::reshare::shares_from_deals::<P>(sid.as_ref(), new_committee, threshold, dealt)
+            .map_err(|e| e.to_string())
     }
 
     fn verify_offence(
@@ -87,10 +100,16 @@ impl Dealer {
         self.0.verifying_key()
     }
 
-    /// A confirmation per new member of `record`, all of one fresh sharing.
+    /// A confirmation per new member of `record`, all of one fresh sharing, dealt through the
+    /// attempt's dealers (each endorsing its part with its real key).
     pub fn confirmations(&mut self, record: &ReshareRecord) -> BTreeMap<AccountId, Confirmation> {
         let committee: BTreeSet<AccountId> = record.new_tss().iter().copied().collect();
-        let shares = self.0.deal(&committee, record.new_threshold);
+        let dealers: Vec<PartySigner> = record.dealers().iter().map(|d| tss_signer(tss_index(d))).collect();
+        let context = attempt_context(&NETWORK, record.session, record.attempt);
+        let sid = protocol_session_id(ProtocolKind::Reshare, &context);
+        let (shares, dealt) = self
+            .0
+            .deal_through(&committee, record.new_threshold, &dealers, sid.as_ref());
         let public = encoded_public_shares::<P>(shares.values().next().expect("a committee").public());
         let public_shares: BTreeMap<AccountId, Vec<u8>> = public.into_iter().collect();
         shares
@@ -102,11 +121,75 @@ impl Dealer {
                     verifying_key: self.verifying_key(),
                     public_shares: public_shares.clone(),
                     proof: self.0.prove(share, &context),
+                    dealt: dealt.clone(),
                 };
                 (member, confirmation)
             })
             .collect()
     }
+}
+
+/// Two confirmations per new member of `record` that differ only in what `equivocator` dealt:
+/// the first as [`Dealer::confirmations`] makes them; in the second, `equivocator`'s polynomial
+/// plus a random one with no constant term (so the key stays and every share moves), endorsed
+/// by it as well. Both are valid on their own.
+pub fn equivocated(
+    dealer: &mut Dealer,
+    record: &ReshareRecord,
+    equivocator: AccountId,
+) -> (BTreeMap<AccountId, Confirmation>, BTreeMap<AccountId, Confirmation>) {
+    use keywheel_mpc::curve::{mul_generator, point_from_bytes, point_to_bytes, random_scalar};
+    let committee: BTreeSet<AccountId> = record.new_tss();
+    let dealers: Vec<PartySigner> = record.dealers().iter().map(|d| tss_signer(tss_index(d))).collect();
+    let sid = protocol_session_id(
+        ProtocolKind::Reshare,
+        &attempt_context(&NETWORK, record.session, record.attempt),
+    );
+    let (shares, dealt) = dealer
+        .0
+        .deal_through(&committee, record.new_threshold, &dealers, sid.as_ref());
+    let mut g = vec![keywheel_mpc::curve::scalar_from_u64::<P>(0)];
+    for _ in 1..record.new_threshold {
+        g.push(random_scalar::<P>(&mut rand_core::OsRng));
+    }
+    let mut second_dealt = dealt.clone();
+    let entry = second_dealt.get_mut(&equivocator).expect("the equivocator deals");
+    for (c, k) in entry.commitments.iter_mut().zip(&g) {
+        *c = point_to_bytes::<P>(&(point_from_bytes::<P>(c).unwrap() + mul_generator::<P>(k)));
+    }
+    let signer = tss_signer(tss_index(&equivocator));
+    entry.endorsement = signer
+        .sign(
+            keywheel_chain::DEAL_ENDORSEMENT,
+            &keywheel_mpc::reshare::endorsement_message(sid.as_ref(), &entry.commitments),
+        )
+        .0
+        .to_vec();
+    let ids = PublicSharing::<P>::share_ids_for(&committee);
+    let moved = |x: &keywheel_mpc::curve::Scalar<P>, id| *x + keywheel_mpc::curve::eval_poly::<P>(&g, id);
+    let confirm = |secrets: &BTreeMap<AccountId, keywheel_mpc::curve::Scalar<P>>, dealt: &Dealt| {
+        let public_shares: BTreeMap<AccountId, Vec<u8>> = secrets
+            .iter()
+            .map(|(m, x)| (*m, point_to_bytes::<P>(&mul_generator::<P>(x))))
+            .collect();
+        secrets
+            .iter()
+            .map(|(m, x)| {
+                let context = proof_context(&NETWORK, record.session, record.attempt, m);
+                let proof = ShareProof::prove::<P>(&mut rand_core::OsRng, x, &context).to_bytes();
+                let confirmation = Confirmation {
+                    verifying_key: dealer.verifying_key(),
+                    public_shares: public_shares.clone(),
+                    proof,
+                    dealt: dealt.clone(),
+                };
+                (*m, confirmation)
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    let first: BTreeMap<_, _> = shares.iter().map(|(m, s)| (*m, *s.secret())).collect();
+    let second: BTreeMap<_, _> = shares.iter().map(|(m, s)| (*m, moved(s.secret(), &ids[m]))).collect();
+    (confirm(&first, &dealt), confirm(&second, &second_dealt))
 }
 
 pub fn stash(i: u8) -> AccountId {

@@ -15,10 +15,10 @@ use crate::identity::{AccountId, PartySigner};
 use crate::local_net::LocalNetwork;
 use crate::misbehave::{reshare_session, Cheat, FalseRelay, Stray, Withhold};
 use crate::ops::{Attempt, Network};
-use crate::reshare::{Reshare, ReshareInputs};
+use crate::reshare::{Reshare, ReshareInputs, ReshareOutput};
 use crate::share::{ParentKeyShare, ThresholdShare};
 
-type ReshareOutcome = Outcome<Option<ThresholdShare<TP>>>;
+type ReshareOutcome = Outcome<Option<ReshareOutput<TP>>>;
 
 /// Runs only the reshare sessions of `participants`, `cheater` misbehaving as told.
 async fn reshare_sessions(
@@ -141,7 +141,7 @@ async fn honest_reshare_with_the_oldest_leaving_keeps_the_key_and_synedrion_sign
     let new: Vec<ThresholdShare<TP>> = s.everyone[1..]
         .iter()
         .map(|p| match &outcomes[&p.account()] {
-            Outcome::Done(Some(share)) => share.clone(),
+            Outcome::Done(Some(output)) => output.share.clone(),
             other => panic!("{other:?}"),
         })
         .collect();
@@ -230,7 +230,7 @@ async fn a_member_sending_different_broadcasts_to_different_parties_is_named() {
             &mut rng(),
             spec.protocol_session_id.clone(),
             equivocator.clone(),
-            Reshare::new(s.inputs.clone(), None),
+            Reshare::new(s.inputs.clone(), None, equivocator.clone()),
         )
         .unwrap()
     };
@@ -296,7 +296,7 @@ async fn a_joiner_sending_round2_messages_to_everyone_ends_no_honest_session() {
     let key = s.old.values().next().unwrap().verifying_key_point();
     for (party, outcome) in &outcomes {
         match outcome {
-            Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key),
+            Outcome::Done(Some(output)) => assert_eq!(output.share.verifying_key_point(), key),
             other => panic!("{party:?}: {other:?}"),
         }
     }
@@ -367,7 +367,7 @@ async fn a_message_withheld_from_one_victim_reaches_it_through_the_others() {
             assert_eq!(outcomes.len(), 4, "every party but the withholder reported");
             for (party, outcome) in &outcomes {
                 match outcome {
-                    Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key, "{party:?}"),
+                    Outcome::Done(Some(output)) => assert_eq!(output.share.verifying_key_point(), key, "{party:?}"),
                     Outcome::Done(None) => assert!(!s.inputs.new_committee.contains(party)),
                     other => panic!("{party:?} did not finish ({round} withheld, disguised: {disguised}): {other:?}"),
                 }
@@ -474,7 +474,7 @@ async fn false_relays_frame_nobody() {
     let key = s.inputs.old.verifying_key_point().unwrap();
     for (party, outcome) in outcomes.iter().chain([(&relayer.account(), &own.unwrap())]) {
         match outcome {
-            Outcome::Done(Some(share)) => assert_eq!(share.verifying_key_point(), key, "{party:?}"),
+            Outcome::Done(Some(output)) => assert_eq!(output.share.verifying_key_point(), key, "{party:?}"),
             other => panic!("{party:?} did not finish: {other:?}"),
         }
     }
@@ -601,9 +601,10 @@ proptest! {
         for holder in &new_committee {
             if Some(*holder) == cheater.map(|c| c.0) { continue; }
             match (&outcomes[holder], cheater) {
-                (Outcome::Done(Some(share)), None) => {
-                    prop_assert_eq!(share.verifying_key_point(), key);
-                    prop_assert_eq!(share.public().threshold, t_new);
+                (Outcome::Done(Some(output)), None) => {
+                    prop_assert_eq!(output.share.verifying_key_point(), key);
+                    prop_assert_eq!(output.share.public().threshold, t_new);
+                    prop_assert_eq!(output.dealt.keys().copied().collect::<BTreeSet<_>>(), staying.clone());
                 }
                 (Outcome::Failed { offenders }, Some((who, _))) => {
                     prop_assert_eq!(offenders.len(), 1);

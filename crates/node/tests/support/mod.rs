@@ -7,8 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use keywheel_chain::{attempt_context, proof_context, AccountId, Call, Confirmation, Params, ReshareRecord, TssInfo};
+use keywheel_chain::{
+    attempt_context, proof_context, AccountId, Call, Confirmation, Dealt, Params, ReshareRecord, TssInfo,
+};
 use keywheel_mpc::dealer::{encoded_public_shares, Dealer};
+use keywheel_mpc::driver::{protocol_session_id, ProtocolKind};
 use keywheel_mpc::{PartySigner, ProductionParams, ThresholdShare};
 use keywheel_node::genesis::{GenesisBalance, GenesisConfig, GenesisValidator};
 use keywheel_node::{keyfile, NodeConfig};
@@ -184,18 +187,26 @@ pub async fn next_event(
     .expect("event in time")
 }
 
-/// A dealer's sharing for the committee of `record`, as shares by TSS account.
-pub fn deal(dealer: &mut Dealer<P>, record: &ReshareRecord) -> BTreeMap<AccountId, ThresholdShare<P>> {
+/// A dealer's sharing for the committee of `record`, as shares by TSS account, dealt through
+/// the attempt's dealers (each endorsing its part with its TSS key).
+pub fn deal(
+    dealer: &mut Dealer<P>,
+    net: &TestNet,
+    network: &[u8; 32],
+    record: &ReshareRecord,
+) -> (BTreeMap<AccountId, ThresholdShare<P>>, Dealt) {
     let committee: BTreeSet<AccountId> = record.new_tss().iter().copied().collect();
-    dealer.deal(&committee, record.new_threshold).into_iter().collect()
+    let dealers: Vec<PartySigner> = record.dealers().iter().map(|d| net.tss_signer(d).clone()).collect();
+    let sid = protocol_session_id(ProtocolKind::Reshare, &context_of(network, record));
+    dealer.deal_through(&committee, record.new_threshold, &dealers, sid.as_ref())
 }
 
-/// The confirmation `member` sends for `shares` in the attempt of `record`.
+/// The confirmation `member` sends for `shares` (dealt as `dealt`) in the attempt of `record`.
 pub fn confirmation(
     dealer: &mut Dealer<P>,
     network: &[u8; 32],
     record: &ReshareRecord,
-    shares: &BTreeMap<AccountId, ThresholdShare<P>>,
+    (shares, dealt): &(BTreeMap<AccountId, ThresholdShare<P>>, Dealt),
     member: &AccountId,
 ) -> Confirmation {
     let share = &shares[member];
@@ -205,6 +216,7 @@ pub fn confirmation(
         verifying_key: dealer.verifying_key(),
         public_shares,
         proof: dealer.prove(share, &context),
+        dealt: dealt.clone(),
     }
 }
 

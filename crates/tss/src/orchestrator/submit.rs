@@ -52,6 +52,7 @@ pub(super) async fn confirm(res: &Resources, record: &ReshareRecord, held: &Held
             verifying_key: held.info.verifying_key.clone(),
             public_shares: held.info.public_shares.clone(),
             proof,
+            dealt: share.dealt.clone(),
         },
     };
     match res.chain.submit(call).await {

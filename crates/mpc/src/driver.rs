@@ -190,26 +190,6 @@ impl MissingRound {
     }
 }
 
-impl MissingRound {
-    /// Whether this round's messages are broadcast-only in keywheel's protocols, so that every
-    /// receiver forwards them (echo rounds, KeyInit, the whole reshare, AuxGen rounds 1 and 2): a
-    /// member missing one is missing it because nobody it could hear from got it. AuxGen round 3
-    /// has a direct part (a proof made for its receiver) and is not; signing relays nothing. The
-    /// chain keeps the same table (`ReportedRound::relayed`); a test checks this one against real
-    /// sessions.
-    pub fn relayed(&self) -> bool {
-        if !self.protocol.relays_broadcasts() {
-            return false;
-        }
-        self.echo
-            || match self.protocol {
-                ProtocolKind::KeyInit | ProtocolKind::Reshare => true,
-                ProtocolKind::AuxGen => self.number != 3,
-                ProtocolKind::Signing => false,
-            }
-    }
-}
-
 impl fmt::Display for MissingRound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let echo = if self.echo { " (echo)" } else { "" };
@@ -649,10 +629,6 @@ fn outcome_from_report<P: Protocol<AccountId>>(
     // mismatch, while the evidence itself names the equivocator: name whom the evidence names.
     for evidence in provable_errors.into_values() {
         let party = *evidence.guilty_party();
-        if let Some(reason) = crate::evidence::unattributable(&evidence) {
-            named.push(Offender::new(party, Fault::Unprovable { reason }, current));
-            continue;
-        }
         let blob = EvidenceBlob::new(spec.kind, &spec.protocol_session_id, &party, &evidence)?;
         named.push(Offender::new(party, Fault::Evidence(blob), current));
     }

@@ -23,23 +23,6 @@ pub const EVIDENCE_VERSION: u16 = 1;
 /// description excluded, since it is not signed). The chain uses it to punish an offence once.
 pub type Fingerprint = [u8; 32];
 
-/// What synedrion 0.3.0's AuxGen says of a `П^{fac}` proof (round 3) that failed to verify.
-const AUX_GEN_FAC_FAILED: &str = "Round 3: `П^{fac}` verification failed.";
-
-/// Why `evidence` proves nothing against its guilty party even when its messages verify, if it
-/// does not: its claim is true or false depending on who received a direct message, and manul
-/// signs a message's session and round but not its destination. AuxGen's round-3 `П^{fac}`
-/// proof is made for one receiver's ring-Pedersen parameters; against anyone else's it fails, so
-/// whoever holds one (its receiver, or anyone the receiver shows it to) could accuse its honest
-/// signer in the name of another receiver. Such an accusation is reported as unprovable instead
-/// (the round it was in is a direct one, so it still excuses its reporter on chain).
-pub(crate) fn unattributable<P: Protocol<AccountId>>(evidence: &Evidence<P, ProtocolSessionParams>) -> Option<String> {
-    let error = evidence.protocol_error()?.to_string();
-    (error == AUX_GEN_FAC_FAILED).then(|| {
-        format!("{error}: a proof made for one receiver fails against any other, and the receiver is not signed")
-    })
-}
-
 /// Serialized, self-contained evidence that `offender` misbehaved in one session.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceBlob {
@@ -120,9 +103,6 @@ impl EvidenceBlob {
                 "the evidence is against {:?}, not the accused",
                 evidence.guilty_party()
             )));
-        }
-        if let Some(reason) = unattributable(&evidence) {
-            return Err(invalid(reason));
         }
         evidence
             .verify(associated_data)

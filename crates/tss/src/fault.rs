@@ -18,10 +18,9 @@
 //!   forwards it: the victim finishes anyway, the rotation happens on that attempt, and nobody is
 //!   punished;
 //! - [`InjectedFault::WithholdProof`]: as a member of the new committee, in a rotation's first
-//!   attempt only, it withholds its AuxGen round-3 message — a proof made for the victim, which
-//!   nobody else can forward — from one victim. The victim alone cannot finish; it must not be
-//!   the one punished (nobody is: one victim is fewer than `t` reporters, and the victim's own
-//!   report excuses it), and the retry rotates with everyone;
+//!   attempt only, it withholds its AuxGen round-3 broadcast (its proofs, the victim's among them)
+//!   from one victim. The others forward it, as any broadcast: the rotation happens on that
+//!   attempt, and nobody is punished;
 //! - [`InjectedFault::Stray`]: as a joiner (which deals nothing in a reshare's round 2), it first
 //!   sends every participant a validly signed round-2 message of the resharing session
 //!   (`keywheel_mpc::misbehave::Stray`), then takes part honestly. Every honest session must drop
@@ -158,7 +157,7 @@ pub enum InjectedFault {
     Malicious,
     /// Withholds its deal from one member, in a rotation's first attempt.
     Withhold,
-    /// Withholds its AuxGen round-3 proof from one member, in a rotation's first attempt.
+    /// Withholds its AuxGen round-3 broadcast from one member, in a rotation's first attempt.
     WithholdProof,
     /// As a joiner, sends round-2 messages it must not send.
     Stray,

@@ -13,9 +13,9 @@
 //!   subshares that do not match its commitments (a TSS built with the `fault-injection`
 //!   feature; the default `keywheel` build has it).
 //! - `withhold:<v>`, `withhold-proof:<v>`, `stray:<v>` — arm `v`'s switch so that it withholds
-//!   its deal (broadcast-only, forwarded by the others) or its AuxGen round-3 proof (made for one
-//!   member, which nobody can forward) from one member, or, joining, sends round-2 messages a
-//!   joiner must not send. Nobody may be punished for any of them.
+//!   its deal or its AuxGen round-3 proofs (broadcasts: the others forward them) from one member,
+//!   or, joining, sends round-2 messages a joiner must not send. Nobody may be punished for any
+//!   of them, and each rotation happens on the attempt it struck.
 //!
 //! A switch is armed right after the previous rotation (or the jumpstart) while no reshare is
 //! in flight, and checked to be so, and disarmed once its rotation is done. (Restarting the TSS
@@ -76,8 +76,8 @@ pub enum FaultSpec {
     /// The TSS, staying, withholds its deal from one member in the rotation's first attempt
     /// (broadcast-only: the others forward it).
     Withhold(Target),
-    /// The TSS withholds its AuxGen round-3 proof (made for one member, which nobody else can
-    /// forward) from one member in the rotation's first attempt.
+    /// The TSS withholds its AuxGen round-3 broadcast (its proofs, one made for that member)
+    /// from one member in the rotation's first attempt (broadcast-only: the others forward it).
     WithholdProof(Target),
     /// The TSS, joining, sends round-2 messages a joiner must not send (`auto`: whichever
     /// validator joins next).
@@ -172,9 +172,7 @@ impl FaultSpec {
         match self {
             Self::Crash(_) | Self::Silent(_) => Some("Excluded"),
             Self::Malicious(_) => Some("Stake"),
-            // A withheld deal reaches the victim through the others. A withheld AuxGen proof
-            // blocks the victim alone: one victim is fewer than `t` reporters, so the chain
-            // cannot tell the withholder from its victim; it punishes neither and retries.
+            // A withheld deal or AuxGen proof reaches the victim through the others.
             // Stray messages are dropped: nobody was hurt.
             Self::Withhold(_) | Self::WithholdProof(_) | Self::Stray(_) | Self::NodeRestart | Self::NodeRollback => {
                 None
@@ -388,9 +386,8 @@ impl FaultSummary {
             failures.push(format!("fault {}: the session did not rotate", self.fault));
         }
         if let Some(FaultSpec::Withhold(_) | FaultSpec::WithholdProof(_) | FaultSpec::Stray(_)) = spec {
-            // A withheld deal: forwarded to the victim by the others. A withheld AuxGen proof:
-            // only the victim was blocked; it reported the withholder, everyone else confirmed.
-            // Stray: every session dropped the messages.
+            // A withheld deal or AuxGen proof: forwarded to the victim by the others. Stray:
+            // every session dropped the messages. Either way attempt 1 rotates.
             let punished: Vec<String> = slashes
                 .iter()
                 .filter(|s| Some(s.session) == self.session)
@@ -405,17 +402,13 @@ impl FaultSummary {
                     self.fault, self.rotated_on_attempt
                 ));
             }
-            if matches!(spec, Some(FaultSpec::Withhold(_))) && self.rotated_on_attempt.is_some_and(|a| a != 1) {
+            if matches!(spec, Some(FaultSpec::Withhold(_) | FaultSpec::WithholdProof(_)))
+                && self.rotated_on_attempt.is_some_and(|a| a != 1)
+            {
                 failures.push(format!(
-                    "fault {}: the others forward a withheld echo, so it must not spoil the attempt, yet it rotated \
-                     on attempt {:?}",
+                    "fault {}: the others forward a withheld broadcast, so it must not spoil the attempt, yet it \
+                     rotated on attempt {:?}",
                     self.fault, self.rotated_on_attempt
-                ));
-            }
-            if matches!(spec, Some(FaultSpec::WithholdProof(_))) && self.rotated_on_attempt.is_some_and(|a| a < 2) {
-                failures.push(format!(
-                    "fault {}: the victim could not finish attempt 1, yet it rotated",
-                    self.fault
                 ));
             }
         }
@@ -525,23 +518,21 @@ mod tests {
             attempt: 1,
             barred_until: session + 1,
         };
-        // A withheld AuxGen proof: the victim cannot finish attempt 1; the retry rotates.
-        let mut f = applied(FaultSpec::WithholdProof(Target::Named(3)));
-        f.rotated_on_attempt = Some(2);
-        assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
-        assert!(
-            f.judge(&[slash(3)]).is_empty(),
-            "a slash in another session is not this fault's"
-        );
-        assert!(f.judge(&[slash(2)])[0].contains("nobody may be"));
-        f.rotated_on_attempt = Some(1);
-        assert!(f.judge(&[])[0].contains("yet it rotated"));
-        // A withheld deal: forwarded by the others, so attempt 1 rotates.
-        let mut f = applied(FaultSpec::Withhold(Target::Named(3)));
-        assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
-        assert!(f.judge(&[slash(2)])[0].contains("nobody may be"));
-        f.rotated_on_attempt = Some(2);
-        assert!(f.judge(&[])[0].contains("must not spoil the attempt"));
+        // A withheld deal or AuxGen proof: forwarded by the others, so attempt 1 rotates.
+        for fault in [
+            FaultSpec::Withhold(Target::Named(3)),
+            FaultSpec::WithholdProof(Target::Named(3)),
+        ] {
+            let mut f = applied(fault);
+            assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));
+            assert!(
+                f.judge(&[slash(3)]).is_empty(),
+                "a slash in another session is not this fault's"
+            );
+            assert!(f.judge(&[slash(2)])[0].contains("nobody may be"));
+            f.rotated_on_attempt = Some(2);
+            assert!(f.judge(&[])[0].contains("must not spoil the attempt"));
+        }
         // Stray: dropped, so attempt 1 rotates.
         let mut f = applied(FaultSpec::Stray(Target::Named(6)));
         assert!(f.judge(&[]).is_empty(), "{:?}", f.judge(&[]));

@@ -347,7 +347,7 @@ impl AimedFault {
             (FaultSpec::WithholdProof(_), Some(i)) => (
                 true,
                 format!(
-                    "{} withheld its AuxGen round-3 proof from one member in attempt 1",
+                    "{} withheld its AuxGen round-3 proofs from one member in attempt 1",
                     procs.validators[i].name
                 ),
             ),

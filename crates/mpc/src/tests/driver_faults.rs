@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
 use manul::protocol::{
-    Artifact, BoxedFormat, BoxedRound, DirectMessage, EchoBroadcast, EntryPoint, LocalError, Protocol,
-    ProtocolMessagePart, RoundId,
+    BoxedFormat, BoxedRound, EchoBroadcast, EntryPoint, LocalError, NormalBroadcast, Protocol, ProtocolMessagePart,
+    RoundId,
 };
 use manul::session::SessionId;
 use rand_core::CryptoRngCore;
@@ -312,11 +312,11 @@ async fn jumpstart_over<N: Network + 'static>(
     out
 }
 
-/// The driver forwards exactly the messages without a direct part, in the attempt protocols,
-/// and that is what `MissingRound::relayed` — the table the chain's silence rule mirrors —
-/// says for every round a jumpstart (KeyInit, the reshare, AuxGen) runs.
+/// In the attempt protocols (KeyInit, the reshare, AuxGen) no message has a direct part, and
+/// the driver forwards every one of them: withholding any message from one member withholds it
+/// from none. (Signing, which relays nothing, has direct parts; it is not an attempt protocol.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_driver_relays_exactly_the_rounds_the_table_calls_broadcast_only() {
+async fn every_message_of_a_jumpstart_is_a_broadcast_and_relayed() {
     super::init_tracing();
     let committee = signers(4);
     let at = attempt("relay-table", 60);
@@ -336,37 +336,29 @@ async fn the_driver_relays_exactly_the_rounds_the_table_calls_broadcast_only() {
     let mut own_rounds = BTreeSet::new();
     let mut relayed_rounds = BTreeSet::new();
     for (_, round, is_relay, direct) in &sent {
+        assert!(!direct, "{round} has a direct part");
         if *is_relay {
-            assert!(!direct, "a relay of a message with a direct part ({round})");
             relayed_rounds.insert(*round);
         } else {
-            assert_eq!(
-                round.relayed(),
-                !direct,
-                "{round}: the table disagrees with the messages"
-            );
             own_rounds.insert(*round);
         }
     }
-    let broadcast_only: BTreeSet<_> = own_rounds.iter().copied().filter(|r| r.relayed()).collect();
-    assert_eq!(
-        relayed_rounds, broadcast_only,
-        "every broadcast-only round is relayed, and only those"
-    );
-    // Both kinds of round occur, so neither check above is vacuous.
-    assert!(own_rounds.iter().any(|r| !r.relayed()) && !broadcast_only.is_empty());
+    assert_eq!(relayed_rounds, own_rounds, "every round is relayed");
     let aux3 = MissingRound {
         protocol: ProtocolKind::AuxGen,
         number: 3,
         echo: false,
     };
-    assert!(own_rounds.contains(&aux3), "{own_rounds:?}");
+    assert!(
+        own_rounds.contains(&aux3),
+        "AuxGen's round 3 (its proofs) too: {own_rounds:?}"
+    );
+    assert!(own_rounds.iter().any(|r| r.protocol == ProtocolKind::Reshare));
 }
 
 /// A committee member that forwards falsely during a whole jumpstart — its own messages as if
-/// the framed member signed them, every relay twice, earlier rounds' relays again, and the
-/// AuxGen round-3 proofs and subshares made for it to everyone else as relays of their signers —
-/// frames nobody: every member finishes with the same key.
+/// the framed member signed them, every relay twice, and earlier rounds' relays again — frames
+/// nobody: every member finishes with the same key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_false_relayer_frames_nobody_in_a_jumpstart() {
     super::init_tracing();
@@ -407,127 +399,115 @@ impl Network for FalseRelayNet {
     }
 }
 
-/// An AuxGen party whose round-3 `П^{fac}` proofs reach the wrong receiver: the proof it makes
-/// for the second destination it serves is the one it made for the first. What a receiver that
-/// is shown a proof made for someone else sees — the proof fails against its own parameters —
-/// is exactly what any party could assemble from an honest signer's proof to it, naming
-/// another receiver: manul does not sign a message's destination.
-#[derive(Debug, Default)]
-struct Misaddressed(Mutex<Option<DirectMessage>>);
+/// An AuxGen party that corrupts, inside its signed round-3 broadcast, the `П^{fac}` proof it
+/// made for one receiver (one bit flipped in the middle of that proof); the other parties are
+/// the other keys of the broadcast's map.
+#[derive(Debug)]
+struct CorruptProofFor(AccountId, Vec<AccountId>);
 
 #[derive(Debug)]
-struct MisaddressingAuxGen;
+struct CorruptingAuxGen;
 
-impl Misbehaving<AccountId, Arc<Misaddressed>> for MisaddressingAuxGen {
+impl Misbehaving<AccountId, CorruptProofFor> for CorruptingAuxGen {
     type EntryPoint = AuxGen<TP, AccountId>;
 
-    fn modify_direct_message(
+    fn modify_normal_broadcast(
         _rng: &mut dyn CryptoRngCore,
         round: &BoxedRound<AccountId, AuxGenProtocol<TP, AccountId>>,
-        behavior: &Arc<Misaddressed>,
-        _format: &BoxedFormat,
-        _destination: &AccountId,
-        direct_message: DirectMessage,
-        artifact: Option<Artifact>,
-    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+        behavior: &CorruptProofFor,
+        format: &BoxedFormat,
+        normal_broadcast: NormalBroadcast,
+    ) -> Result<NormalBroadcast, LocalError> {
         if round.id() != RoundId::new(3) {
-            return Ok((direct_message, artifact));
+            return Ok(normal_broadcast);
         }
-        let mut first = behavior.0.lock().unwrap();
-        match first.as_ref() {
-            Some(made_for_another) => Ok((made_for_another.clone(), artifact)),
-            None => {
-                *first = Some(direct_message.clone());
-                Ok((direct_message, artifact))
+        // The map's keys are the receivers' 32-byte ids; the proof for the receiver runs from its
+        // key to the next key (or the end).
+        let mut bytes = postcard::to_allocvec(&normal_broadcast).map_err(|e| LocalError::new(e.to_string()))?;
+        let find = |id: &[u8], from: usize| bytes[from..].windows(32).position(|w| w == id).map(|p| from + p);
+        let at = find(behavior.0.as_bytes(), 0)
+            .ok_or_else(|| LocalError::new("the receiver has no proof in the broadcast"))?
+            + 32;
+        let next = behavior
+            .1
+            .iter()
+            .filter_map(|other| find(other.as_bytes(), at))
+            .min()
+            .unwrap_or(bytes.len());
+        // The first bit flip from the middle of the proof on that still deserializes (one in a
+        // length or a bounded number would make a malformed broadcast, a different fault).
+        let mid = at + (next - at) / 2;
+        for i in (mid..next).chain(at..mid) {
+            bytes[i] ^= 1;
+            let candidate: NormalBroadcast =
+                postcard::from_bytes(&bytes).map_err(|e| LocalError::new(e.to_string()))?;
+            let malformed =
+                AuxGenProtocol::<TP, AccountId>::verify_normal_broadcast_is_invalid(format, &round.id(), &candidate)
+                    .is_ok();
+            if !malformed {
+                return Ok(candidate);
             }
+            bytes[i] ^= 1;
         }
+        Err(LocalError::new("no bit of the proof can be flipped"))
     }
 }
 
-type MisaddressingEntry = MisbehavingEntryPoint<AccountId, Arc<Misaddressed>, MisaddressingAuxGen>;
-
-/// Evidence that a `П^{fac}` proof failed names its receiver only in the accuser's unsigned
-/// claim, so a third party cannot tell a bad proof from a good one shown to someone else: the
-/// chain's check refuses it, whatever the signed messages say.
+/// A bad `П^{fac}` proof is named by its receiver, with evidence that binds the receiver: the
+/// proof is the receiver's entry in the signer's signed broadcast (vendored synedrion). Before,
+/// proofs were direct messages whose destination nobody signs, so a proof made for one receiver
+/// shown to another made evidence against its honest signer. Now the claim "it failed for C"
+/// about a proof that was good for C is refused.
 #[test]
-fn aux_gen_evidence_that_depends_on_the_unsigned_receiver_is_refused() {
+fn a_bad_aux_gen_proof_is_named_with_evidence_that_names_its_receiver() {
     let committee = signers(3);
     let members = ids(&committee);
-    let signer_of_proofs = committee[0].account();
+    let (signer_of_proofs, receiver, other) = (committee[0].account(), committee[1].account(), committee[2].account());
     let entries = committee
         .iter()
         .map(|s| {
-            let behavior = (s.account() == signer_of_proofs).then(|| Arc::new(Misaddressed::default()));
-            let entry: MisaddressingEntry =
-                MisbehavingEntryPoint::new(AuxGen::new(members.clone()).expect("committee"), behavior);
+            let behavior = (s.account() == signer_of_proofs).then(|| CorruptProofFor(receiver, vec![other]));
+            let entry = MisbehavingEntryPoint::<AccountId, CorruptProofFor, CorruptingAuxGen>::new(
+                AuxGen::new(members.clone()).expect("committee"),
+                behavior,
+            );
             (s.clone(), entry)
         })
         .collect();
     let result = manul::dev::run_sync::<_, ProtocolSessionParams>(&mut rng(), entries).expect("no local error");
-    let session = SessionId::from_seed::<ProtocolSessionParams>(b"unused: AuxGen evidence carries its own");
-    let mut accusations = 0;
-    for (receiver, report) in &result.reports {
-        for (guilty, evidence) in &report.provable_errors {
-            assert_eq!(
-                *guilty, signer_of_proofs,
-                "{receiver:?} names only the signer of the proofs"
-            );
-            accusations += 1;
-            let reason = crate::evidence::unattributable(evidence).expect("a `П^{fac}` accusation is recognised");
-            assert!(reason.contains("receiver is not signed"), "{reason}");
-            let blob = EvidenceBlob::new(ProtocolKind::AuxGen, &session, guilty, evidence).unwrap();
-            let refused = blob.verify_aux_gen::<TP>(&members, &session).unwrap_err();
-            assert!(refused.to_string().contains("receiver is not signed"), "{refused}");
-        }
-    }
-    assert_eq!(accusations, 1, "exactly the receiver of the misaddressed proof accuses");
-}
-
-/// The same in a running session: the receiver names the signer, but as an unprovable
-/// accusation for AuxGen round 3 (a direct round, which excuses the receiver on chain) — never
-/// with evidence the TSS would submit as an offence.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_misaddressed_aux_gen_proof_is_named_unprovable_not_with_evidence() {
-    super::init_tracing();
-    let net = LocalNetwork::new();
-    let committee = signers(3);
-    let members = ids(&committee);
-    let signer_of_proofs = committee[0].account();
-    let at = attempt("misaddressed-aux-gen", 30);
-    let outcomes = sessions(
-        &committee,
-        &at,
-        ProtocolKind::AuxGen,
-        &net,
-        |_| AuxGen::<TP, AccountId>::new(members.clone()).expect("committee"),
-        Some((signer_of_proofs, |entry| {
-            MisaddressingEntry::new(entry, Some(Arc::new(Misaddressed::default())))
-        })),
-    )
-    .await;
-    let mut accusers = 0;
-    for (party, outcome) in &outcomes {
-        match outcome.as_ref().expect("no local error") {
-            Outcome::Done(()) => {}
-            Outcome::Failed { offenders } => {
-                let accused: Vec<_> = offenders.iter().filter(|o| o.party == signer_of_proofs).collect();
-                assert_eq!(accused.len(), 1, "{party:?}: {offenders:?}");
-                match &accused[0].fault {
-                    Fault::Unprovable { reason } => assert!(reason.contains("fac"), "{reason}"),
-                    other => panic!("{party:?} named the signer with {other:?}, not as unprovable"),
-                }
-                let aux3 = MissingRound {
-                    protocol: ProtocolKind::AuxGen,
-                    number: 3,
-                    echo: false,
-                };
-                assert!(accused[0].rounds.contains(&aux3), "{:?}", accused[0].rounds);
-                accusers += 1;
-            }
-        }
-    }
+    let session = SessionId::from_seed::<ProtocolSessionParams>(b"AuxGen evidence carries its own");
+    let accusations: Vec<_> = result
+        .reports
+        .iter()
+        .flat_map(|(by, report)| report.provable_errors.iter().map(move |(guilty, e)| (*by, *guilty, e)))
+        .collect();
+    let who: Vec<_> = accusations
+        .iter()
+        .map(|(by, g, e)| (*by, *g, e.description().to_string()))
+        .collect();
     assert_eq!(
-        accusers, 1,
-        "the receiver of the misaddressed proof, and nobody else: {outcomes:?}"
+        accusations.len(),
+        1,
+        "only the receiver of the bad proof accuses: {who:?}"
     );
+    let (by, guilty, evidence) = accusations[0];
+    assert_eq!((by, guilty), (receiver, signer_of_proofs));
+    let blob = EvidenceBlob::new(ProtocolKind::AuxGen, &session, &guilty, evidence).unwrap();
+    assert!(blob.description.contains("fac"), "{}", blob.description);
+    blob.verify_aux_gen::<TP>(&members, &session)
+        .expect("a third party verifies it");
+
+    // The same evidence claiming the proof failed for the other party, whose proof was good:
+    // the error (not signed) names the receiver before any signed part.
+    let text = blob.description.as_bytes();
+    let after = blob.evidence.windows(text.len()).position(|w| w == text).unwrap() + text.len();
+    let at = after
+        + blob.evidence[after..]
+            .windows(32)
+            .position(|w| w == receiver.as_bytes())
+            .expect("the error names its receiver");
+    let mut retargeted = blob.clone();
+    retargeted.evidence[at..at + 32].copy_from_slice(other.as_bytes());
+    let refused = retargeted.verify_aux_gen::<TP>(&members, &session).unwrap_err();
+    assert!(refused.to_string().contains("cannot be reproduced"), "{refused}");
 }

@@ -242,17 +242,6 @@ where
         &self.description
     }
 
-    /// keywheel patch: the protocol error this evidence claims, if it claims one (and not a
-    /// malformed or mismatched message). It is the accuser's unsigned claim: [`Self::verify`]
-    /// checks it against the signed messages, but a verifier may also refuse whole kinds of
-    /// claims (one whose truth depends on who received a direct message, which is not signed).
-    pub fn protocol_error(&self) -> Option<&P::ProtocolError> {
-        match &self.evidence {
-            EvidenceEnum::Protocol(evidence) => Some(&evidence.error),
-            _ => None,
-        }
-    }
-
     /// Attempts to verify that the attached data constitutes enough evidence
     /// to prove the malicious behavior of [`Self::guilty_party`].
     ///

@@ -6,20 +6,18 @@
 //! excludes it from the rest of the session ([`Punishment::Excluded`]), and it is judged from
 //! the reports once every new member has had its say (confirmed or reported) or at the
 //! deadline, never on the report that happens to arrive first:
-//! - a report names each party with the round whose messages from it were missing;
-//! - a report against `P` for round `r` does not count if `P` itself reported someone for a
-//!   round with direct messages that precedes `r` — `P` was blocked there and could not have
-//!   sent `r`. A report for a relayed (broadcast-only) round excuses nothing
-//!   ([`ReportedRound::relayed`]): whoever got that message forwarded it, so a member truly
-//!   missing it is missing it together with everyone it hears from, and none of them can name
-//!   it for a later round;
-//! - a party is silent when at least `t` distinct participants (`t` = the new threshold) name it
-//!   in reports that count; fewer prove nothing;
-//! - at the deadline, a new member that neither confirmed nor reported anything, while others
-//!   confirmed, is excluded as not confirmed; one that reported was blocked and is not.
+//! - a report names each party with the round whose messages from it were missing. Every message
+//!   of an attempt is a broadcast that every receiver forwards, so a member misses one only when
+//!   no honest participant got it: then every honest participant names its sender;
+//! - a party is silent when at least `t` distinct participants (`t` = the new threshold) name it;
+//!   fewer prove nothing;
+//! - when someone confirmed, a new member that did not is excluded as not confirmed — unless a
+//!   party it named is judged silent (it was blocked, and the others say so too). A report that
+//!   nobody corroborates excuses nothing: the messages it claims were missing reached the ones
+//!   who confirmed, and through them everyone.
 //!
-//! If every new member had its say and nobody is judged, the attempt ends unsettled and is
-//! retried with nobody punished.
+//! If every new member had its say, nobody confirmed and nobody is judged, the attempt ends
+//! unsettled and is retried with nobody punished.
 //!
 //! Confirmations cannot disagree: each carries every dealer's endorsed commitments, the chain
 //! computes the public shares from them and refuses a confirmation of any other shares, and two
@@ -356,20 +354,13 @@ impl State {
         Ok(events)
     }
 
-    /// The parties judged silent by the reports so far, each with its distinct reporters whose
-    /// reports count: a report against `P` for round `r` does not count when `P` reported
-    /// someone for a round with direct messages that precedes `r`.
+    /// The parties judged silent by the reports so far, each with its number of distinct
+    /// reporters.
     fn silent(&self, threshold: usize) -> Vec<(AccountId, u32)> {
         let mut reporters: BTreeMap<AccountId, BTreeSet<AccountId>> = BTreeMap::new();
         for (reporter, named) in &self.reports {
             for silence in named {
-                let blocked = self.reports.get(&silence.party).is_some_and(|own| {
-                    own.iter()
-                        .any(|o| !o.round.relayed() && o.round.precedes(&silence.round))
-                });
-                if !blocked {
-                    reporters.entry(silence.party).or_default().insert(*reporter);
-                }
+                reporters.entry(silence.party).or_default().insert(*reporter);
             }
         }
         reporters
@@ -379,11 +370,36 @@ impl State {
             .collect()
     }
 
-    fn judged_silent(&self, threshold: usize) -> Vec<(AccountId, Punishment, SlashReason)> {
-        self.silent(threshold)
-            .into_iter()
-            .map(|(party, reporters)| (party, Punishment::Excluded, SlashReason::Unresponsive { reporters }))
-            .collect()
+    /// Who is punished when the attempt is judged: the parties judged silent, and — when someone
+    /// confirmed — every new member that did not and named nobody judged silent.
+    fn judged(&self, record: &ReshareRecord) -> Vec<(AccountId, Punishment, SlashReason)> {
+        let silent = self.silent(record.new_threshold as usize);
+        let is_silent = |p: &AccountId| silent.iter().any(|(s, _)| s == p);
+        let mut judged: Vec<_> = silent
+            .iter()
+            .map(|(party, reporters)| {
+                (
+                    *party,
+                    Punishment::Excluded,
+                    SlashReason::Unresponsive { reporters: *reporters },
+                )
+            })
+            .collect();
+        if !self.confirmations.is_empty() {
+            let blocked = |m: &AccountId| {
+                self.reports
+                    .get(m)
+                    .is_some_and(|named| named.iter().any(|s| is_silent(&s.party)))
+            };
+            judged.extend(
+                record
+                    .new_tss()
+                    .into_iter()
+                    .filter(|m| !self.confirmations.contains_key(m) && !is_silent(m) && !blocked(m))
+                    .map(|m| (m, Punishment::Excluded, SlashReason::NotConfirmed)),
+            );
+        }
+        judged
     }
 
     /// Once every new member has confirmed or reported (and not all confirmed), nothing more
@@ -399,7 +415,7 @@ impl State {
         if !all_spoke || self.reports.is_empty() {
             return Vec::new();
         }
-        let judged = self.judged_silent(record.new_threshold as usize);
+        let judged = self.judged(record);
         let reason = if judged.is_empty() {
             AbortReason::Unsettled
         } else {
@@ -412,18 +428,7 @@ impl State {
         let Some(record) = &self.reshare else {
             return Vec::new();
         };
-        let mut judged = self.judged_silent(record.new_threshold as usize);
-        if !self.confirmations.is_empty() {
-            // Neither confirmed nor said what blocked it, while others could confirm.
-            let quiet: Vec<_> = record
-                .new_tss()
-                .into_iter()
-                .filter(|m| !self.confirmations.contains_key(m) && !self.reports.contains_key(m))
-                .filter(|m| !judged.iter().any(|(j, _, _)| j == m))
-                .map(|m| (m, Punishment::Excluded, SlashReason::NotConfirmed))
-                .collect();
-            judged.extend(quiet);
-        }
+        let judged = self.judged(record);
         self.abort(AbortReason::Deadline, judged)
     }
 

@@ -186,43 +186,6 @@ pub struct ReportedRound {
 impl ReportedRound {
     /// The highest round number a report may name (keywheel's protocols have fewer than this).
     pub const MAX_NUMBER: u8 = 16;
-
-    /// Whether a party whose messages of `self` were missing cannot have sent its messages of
-    /// `later`: both in the same chain of sessions (KeyInit, then Reshare; AuxGen on its own),
-    /// and `self` first. A party still waiting in `self` never reaches `later`.
-    pub fn precedes(&self, later: &ReportedRound) -> bool {
-        self.lane() == later.lane() && self.position() < later.position()
-    }
-
-    /// Whether every receiver of this round's messages forwards them to the other participants:
-    /// true for broadcast-only rounds (every echo round, KeyInit, the whole reshare, AuxGen
-    /// rounds 1 and 2), false for the one round with a direct part (AuxGen round 3). A member missing a
-    /// relayed message is missing it because no participant it hears from has it, so nobody it
-    /// hears from got past that round either: the chain's silence rule needs no excuse for it
-    /// (see `reshare.rs`). The TSS's own copy of this table (`keywheel_mpc::driver::MissingRound`)
-    /// is checked against real sessions and against this one.
-    pub fn relayed(&self) -> bool {
-        self.echo
-            || match self.protocol {
-                AttemptProtocol::KeyInit | AttemptProtocol::Reshare => true,
-                AttemptProtocol::AuxGen => self.number != 3,
-            }
-    }
-
-    fn lane(&self) -> u8 {
-        match self.protocol {
-            AttemptProtocol::KeyInit | AttemptProtocol::Reshare => 0,
-            AttemptProtocol::AuxGen => 1,
-        }
-    }
-
-    fn position(&self) -> (u8, u8, bool) {
-        let stage = match self.protocol {
-            AttemptProtocol::KeyInit | AttemptProtocol::AuxGen => 0,
-            AttemptProtocol::Reshare => 1,
-        };
-        (stage, self.number, self.echo)
-    }
 }
 
 /// One party a report names silent, and the round whose messages from it were missing.

@@ -7,22 +7,20 @@
 //!
 //! The protocol is modelled, not run (the rules see only calls): AuxGen's `ROUNDS` rounds in
 //! which every new member sends one signed message to every other; a member moves to the next
-//! round once it has every message of this one. In a relayed (broadcast-only) round, as the TSS
-//! driver does, every honest member that gets a message forwards it to all others, so a message
-//! sent to any honest member reaches every one; a round with direct messages is not relayed. A
-//! corrupted message that reaches an honest member is proven (evidence that verifies: the
-//! `support` test double); a member that finished confirms, one that is stuck reports whom it
-//! is missing in the round it is stuck in. This is where the deadline-and-reports rule is
-//! exercised: withholding one message from one member, from several, in any round, relayed or
-//! not, with or without a counter-accusation.
+//! round once it has every message of this one. Every message is a broadcast, and as the TSS
+//! driver does, every honest member that gets one forwards it to all others, so a message sent
+//! to any honest member reaches every one. A corrupted message that reaches an honest member is
+//! proven (evidence that verifies: the `support` test double); a member that finished confirms,
+//! one that is stuck reports whom it is missing in the round it is stuck in. This is where the
+//! deadline-and-reports rule is exercised: withholding one message from one member, from
+//! several, from all, in any round, with or without a counter-accusation — and an adversary that
+//! does not confirm, whatever it reports, is named whenever anyone else confirmed.
 
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use keywheel_chain::{
-    AbortReason, AccountId, AttemptProtocol, Call, Chain, Event, Origin, Params, Punishment, ReportedRound,
-};
+use keywheel_chain::{AbortReason, AccountId, AttemptProtocol, Call, Chain, Event, Origin, Params, Punishment};
 use proptest::prelude::*;
 use support::*;
 
@@ -71,21 +69,13 @@ fn case() -> impl Strategy<Value = (usize, usize, Adversary, u64)> {
     })
 }
 
-fn auxgen(round: u8) -> ReportedRound {
-    ReportedRound {
-        protocol: AttemptProtocol::AuxGen,
-        number: round,
-        echo: false,
-    }
-}
-
 /// Whether the adversary's round-`r` message (once it sent one) reaches member `p`: a corrupted
-/// message arrives (and is caught), a withheld one does not — unless the round is relayed and
-/// another honest member got it, who forwards it.
+/// message arrives (and is caught), a withheld one does not — unless another honest member got
+/// it, who forwards it.
 fn arrives(n: usize, adv: &Adversary, r: u8, p: usize) -> bool {
     let sends = &adv.sends[r as usize - 1];
     let reaches = |m: usize| sends[m] != Send::Withhold;
-    reaches(p) || (auxgen(r).relayed() && (0..n).any(|m| m != p && m != adv.who && reaches(m)))
+    reaches(p) || (0..n).any(|m| m != p && m != adv.who && reaches(m))
 }
 
 /// How far each member got: `ROUNDS + 1` = finished; and which honest members saw corruption.
@@ -233,5 +223,16 @@ proptest! {
             "the attempt ended some other way: {:?}",
             events
         );
+        // No stalling for free: once an honest member confirmed, an adversary that did not is
+        // named (silent or not confirmed), whatever it reported.
+        let honest_confirmed = (0..n).any(|p| p != adv.who && reached[p] > ROUNDS);
+        let adversary_confirmed = reached[adv.who] > ROUNDS && adv.confirms;
+        if honest_confirmed && !adversary_confirmed && saw_corruption.is_empty() {
+            prop_assert!(
+                punished.contains_key(&adversary),
+                "the adversary stalled the attempt unpunished: {:?}",
+                events
+            );
+        }
     }
 }

@@ -430,76 +430,88 @@ fn a_silent_party_is_judged_only_when_t_distinct_participants_name_it() {
 }
 
 #[test]
-fn a_member_blocked_in_an_earlier_round_is_not_judged_silent_for_the_rounds_after() {
-    // W withholds its AuxGen round-3 message — a proof made for the victim V, which nobody can
-    // forward — from V only. V cannot finish round 3, so it never sends what follows (here the
-    // round's echo), and everyone else (W included, to blame V) names V silent there: more than
-    // t reporters. V itself named W for round 3 — it was blocked there.
+fn a_member_blocked_by_a_withholder_everyone_names_is_not_punished_for_not_confirming() {
+    // W withholds one of its messages from every other member (a broadcast: had anyone got it,
+    // everyone would have it). W itself finishes and confirms; the others cannot, and every one
+    // of them names W for that round. W is judged silent, confirmation no alibi; the others are
+    // not "not confirmed": what they named is what the chain judged.
     let mut dealer = Dealer::new(14);
     let mut chain = jumpstarted(6, &mut dealer);
     to_next_session(&mut chain);
     let record = chain.state().reshare.clone().unwrap();
-    let members: Vec<_> = record.new_tss().into_iter().collect();
-    let (withholder, victim) = (members[0], members[1]);
-    for reporter in record.participants().into_iter().filter(|p| *p != victim) {
-        let missing = vec![silence(victim, AttemptProtocol::AuxGen, 3, true)];
-        let events = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
-        assert!(!events.iter().any(|e| matches!(e, Event::ReshareAborted { .. })));
-    }
-    // The victim's report, the last word: every new member has had its say and nobody is
-    // judged — W has one reporter, V was blocked. Retried as it was, nobody punished.
-    let missing = vec![silence(withholder, AttemptProtocol::AuxGen, 3, false)];
-    let events = signed(&mut chain, victim, report_call(&record, missing)).unwrap();
-    assert!(events.iter().any(|e| matches!(
-        e,
-        Event::ReshareAborted { reason: AbortReason::Unsettled, offenders, .. } if offenders.is_empty()
-    )));
-    assert!(chain.state().slashes.is_empty(), "{:?}", chain.state().slashes);
-    let retry = chain.state().reshare.clone().unwrap();
-    assert_eq!((retry.attempt, &retry.staying), (record.attempt + 1, &record.staying));
-    // Nobody chilled: every validator may still be picked.
-    for member in &record.new_committee {
-        assert!(
-            chain.state().validators.contains_key(&member.validator),
-            "{member:?} was chilled"
-        );
-    }
-}
-
-#[test]
-fn a_report_for_a_reshare_round_excuses_nothing() {
-    // Every round of the resharing is broadcast-only and relayed. A member that claims a staying
-    // holder's receiving key (round 1) never reached it, then sends nothing more, is not excused
-    // for the echo round it skips, for which every other member names it; the holder, named by
-    // one, is not judged.
-    let mut dealer = Dealer::new(18);
-    let mut chain = jumpstarted(6, &mut dealer);
-    to_next_session(&mut chain);
-    let record = chain.state().reshare.clone().unwrap();
-    let dealer_member = *record.staying.iter().next().unwrap();
-    let liar = record.new_tss().into_iter().find(|m| *m != dealer_member).unwrap();
-    let claim = vec![silence(dealer_member, AttemptProtocol::Reshare, 1, false)];
-    signed(&mut chain, liar, report_call(&record, claim)).unwrap();
+    let confirmations = dealer.confirmations(&record);
+    let withholder = *record.staying.iter().next().unwrap();
+    signed(
+        &mut chain,
+        withholder,
+        confirm_call(&record, confirmations[&withholder].clone()),
+    )
+    .unwrap();
     let mut last = Vec::new();
-    for reporter in record.new_tss().into_iter().filter(|p| *p != liar) {
-        let missing = vec![silence(liar, AttemptProtocol::Reshare, 1, true)];
+    for reporter in record.new_tss().into_iter().filter(|p| *p != withholder) {
+        let missing = vec![silence(withholder, AttemptProtocol::AuxGen, 3, false)];
         last = signed(&mut chain, reporter, report_call(&record, missing)).unwrap();
     }
     assert!(last.iter().any(|e| matches!(
         e,
-        Event::ReshareAborted { reason: AbortReason::Unresponsive, offenders, .. } if *offenders == vec![liar]
+        Event::ReshareAborted { reason: AbortReason::Unresponsive, offenders, .. } if *offenders == vec![withholder]
     )));
     let slashes = &chain.state().slashes;
-    assert_eq!(slashes.len(), 1, "{slashes:?}");
-    assert_eq!((slashes[0].tss, slashes[0].kind), (liar, Punishment::Excluded));
+    assert_eq!(slashes.len(), 1, "only the withholder: {slashes:?}");
+    assert_eq!(
+        slashes[0].reason,
+        SlashReason::Unresponsive {
+            reporters: record.new_tss().len() as u32 - 1
+        }
+    );
 }
 
 #[test]
-fn a_report_for_a_relayed_round_excuses_nothing() {
-    // A claims it never got H's AuxGen round-1 message, then sends nothing more. That round is
-    // broadcast-only and every member forwards what it gets: had H really withheld it from A
-    // alone, A would have it from the others. The claim does not excuse A's silence in round 2,
-    // for which every other member names it; H, named by A alone, is not judged.
+fn a_report_nobody_corroborates_does_not_excuse_a_missing_confirmation() {
+    // L claims an honest member's message never reached it and does not confirm; everyone else
+    // confirms. Every message is forwarded by whoever gets it, so the ones who confirmed had it
+    // and L would have too: its report is uncorroborated (one reporter, fewer than t), the
+    // member it named is not judged, and L is excluded as not confirmed — at once, since every
+    // new member has had its say. Before, any report excused its sender, who could stall
+    // rotations this way without ever being judged.
+    let mut dealer = Dealer::new(19);
+    let mut chain = jumpstarted(6, &mut dealer);
+    to_next_session(&mut chain);
+    let record = chain.state().reshare.clone().unwrap();
+    let confirmations = dealer.confirmations(&record);
+    let members: Vec<_> = record.new_tss().into_iter().collect();
+    let (liar, named) = (members[0], members[1]);
+    let claim = vec![silence(named, AttemptProtocol::AuxGen, 1, false)];
+    signed(&mut chain, liar, report_call(&record, claim)).unwrap();
+    let mut last = Vec::new();
+    for member in members.iter().copied().filter(|m| *m != liar) {
+        last = signed(
+            &mut chain,
+            member,
+            confirm_call(&record, confirmations[&member].clone()),
+        )
+        .unwrap();
+    }
+    assert!(last.iter().any(|e| matches!(
+        e,
+        Event::ReshareAborted { offenders, .. } if *offenders == vec![liar]
+    )));
+    let slashes = &chain.state().slashes;
+    assert_eq!(slashes.len(), 1, "{slashes:?}");
+    assert_eq!(
+        (slashes[0].tss, slashes[0].kind, &slashes[0].reason),
+        (liar, Punishment::Excluded, &SlashReason::NotConfirmed)
+    );
+    let retry = chain.state().reshare.clone().unwrap();
+    assert!(!retry.participants().contains(&liar), "the retry goes on without it");
+    assert!(rotated(&confirm_all(&mut chain, &mut dealer)));
+}
+
+#[test]
+fn a_report_excuses_no_silence_of_its_reporter() {
+    // A claims it never got H's AuxGen round-1 message, then sends nothing more: every other
+    // member names A for the round it then skips, and A is judged silent; H, named by A alone,
+    // is not.
     let mut dealer = Dealer::new(17);
     let mut chain = jumpstarted(6, &mut dealer);
     to_next_session(&mut chain);

@@ -10,7 +10,8 @@
 //!   of an attempt is a broadcast that every receiver forwards, so a member misses one only when
 //!   no honest participant got it: then every honest participant names its sender;
 //! - a party is silent when at least `t` distinct participants (`t` = the new threshold) name it;
-//!   fewer prove nothing;
+//!   fewer prove nothing. The judgement comes once every new member has confirmed, reported or
+//!   been named silent, or at the deadline;
 //! - when someone confirmed, a new member that did not is excluded as not confirmed — unless a
 //!   party it named is judged silent (it was blocked, and the others say so too). A report that
 //!   nobody corroborates excuses nothing: the messages it claims were missing reached the ones
@@ -402,16 +403,19 @@ impl State {
         judged
     }
 
-    /// Once every new member has confirmed or reported (and not all confirmed), nothing more
-    /// will come: judge the reports now instead of waiting for the deadline.
+    /// Once every new member has confirmed, reported or been named silent by `t` others (and
+    /// not all confirmed), nothing more that matters will come: judge the reports now instead
+    /// of waiting for the deadline. (What a party named silent says can only name others, and
+    /// it is an adversary: at least one of its `t` reporters is honest, and no honest member
+    /// names an honest one.)
     fn settle_if_all_spoke(&mut self) -> Vec<Event> {
         let Some(record) = &self.reshare else {
             return Vec::new();
         };
-        let all_spoke = record
-            .new_tss()
-            .iter()
-            .all(|m| self.confirmations.contains_key(m) || self.reports.contains_key(m));
+        let silent = self.silent(record.new_threshold as usize);
+        let all_spoke = record.new_tss().iter().all(|m| {
+            self.confirmations.contains_key(m) || self.reports.contains_key(m) || silent.iter().any(|(s, _)| s == m)
+        });
         if !all_spoke || self.reports.is_empty() {
             return Vec::new();
         }

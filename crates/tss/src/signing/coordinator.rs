@@ -316,16 +316,22 @@ async fn run_round(
     }
     // The signers give up at `timeout`; their failures get a few seconds to arrive.
     let deadline = sent_at + timeout + Duration::from_secs(5);
-    // A signer the job could not be delivered to cannot take part.
+    // A signer the job could not be delivered to cannot take part, nor can one the directory no
+    // longer declares (slashed or chilled meanwhile: everyone closed its connections).
     let down = |heard: &BTreeSet<AccountId>| -> BTreeSet<AccountId> {
-        coordinator
-            .res
-            .transport
+        let transport = &coordinator.res.transport;
+        let mut down: BTreeSet<AccountId> = transport
             .unreachable()
             .into_iter()
             .filter(|(a, since)| signers.contains(a) && !heard.contains(a) && *since >= sent_at)
             .map(|(a, _)| a)
-            .collect()
+            .collect();
+        down.extend(
+            signers
+                .iter()
+                .filter(|a| **a != me && !heard.contains(a) && !transport.is_declared(a)),
+        );
+        down
     };
     let result = collect_outcomes(&mut rx, signers, deadline, verify, down).await;
     coordinator.waiters.lock().remove(&(hash, round));

@@ -106,6 +106,12 @@ impl Transport {
         *self.state.directory.lock() = directory;
     }
 
+    /// Whether `account` is a TSS the directory declares (one that was slashed or chilled, or
+    /// changed its account, is not: its connections are closed, and no session with it ends).
+    pub fn is_declared(&self, account: &AccountId) -> bool {
+        self.state.directory.lock().peer(account).is_some()
+    }
+
     /// Marks `(session, attempt)` as the reshare attempt in flight, with its participants:
     /// frames for older attempts are dropped from now on, and early frames for this one only
     /// from its participants, for later ones only for the attempt after it.

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::{Args, Subcommand};
+use clap::Args;
 use keywheel_chain::{Call, Event};
 use keywheel_mpc::PartySigner;
 use keywheel_rpc::jsonrpsee::ws_client::WsClient;
@@ -21,13 +21,6 @@ use rand_core::{OsRng, RngCore};
 use serde::Serialize;
 
 use crate::client;
-
-/// `keywheel bench` commands.
-#[derive(Subcommand, Debug)]
-pub enum BenchCommand {
-    /// Signing throughput and latency at levels of concurrency, against a running network.
-    Load(LoadArgs),
-}
 
 /// `keywheel bench load` options.
 #[derive(Args, Debug, Clone)]
@@ -92,14 +85,8 @@ struct Tally {
 /// A reshare seen on chain: when it started and (once it rotated) when it ended.
 type Reshares = Arc<Mutex<BTreeMap<(u32, u32), (Instant, Option<Instant>)>>>;
 
-/// Runs a `bench` command.
-pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
-    match command {
-        BenchCommand::Load(args) => load(args).await,
-    }
-}
-
-async fn load(args: LoadArgs) -> anyhow::Result<()> {
+/// Runs `keywheel bench load`.
+pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let node = Arc::new(client::connect(&args.node).await?);
     let genesis = node.status().await.context("ask the node for its status")?.genesis_hash;
     let parent = node

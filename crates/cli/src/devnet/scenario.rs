@@ -146,6 +146,7 @@ impl Run<'_> {
 
     /// Follows the jumpstart's attempts to `ParentKeyCreated`; returns the key.
     async fn parent_key_created(&mut self, deadline: Instant) -> anyhow::Result<Vec<u8>> {
+        let mut started_at_ms = None;
         loop {
             match self.node.next(deadline).await.context("waiting for the jumpstart")? {
                 Event::ReshareStarted {
@@ -153,11 +154,17 @@ impl Run<'_> {
                     attempt,
                     new_committee,
                     ..
-                } => self.progress.log(format!(
-                    "jumpstart attempt {attempt}: committee {}",
-                    self.procs.names(&new_committee)
-                )),
-                Event::ParentKeyCreated { verifying_key } => return Ok(verifying_key),
+                } => {
+                    started_at_ms.get_or_insert(self.node.last_at_ms);
+                    self.progress.log(format!(
+                        "jumpstart attempt {attempt}: committee {}",
+                        self.procs.names(&new_committee)
+                    ))
+                }
+                Event::ParentKeyCreated { verifying_key } => {
+                    self.report.jumpstart_ms = started_at_ms.map(|at| self.node.last_at_ms.saturating_sub(at));
+                    return Ok(verifying_key);
+                }
                 e @ (Event::ReshareAborted { .. } | Event::Slashed { .. }) => {
                     self.progress.log(describe(self.procs, &e))
                 }

@@ -19,6 +19,8 @@ use crate::client::account_of;
 pub struct Report {
     /// The parent verifying key, once the jumpstart made it.
     pub parent: Option<Vec<u8>>,
+    /// From the jumpstart's first attempt to the parent key, chain time in milliseconds.
+    pub jumpstart_ms: Option<u64>,
     /// The committee now, as the chain last said.
     pub committee: Vec<Member>,
     /// Every rotation waited for.
@@ -122,6 +124,9 @@ pub struct Summary {
     pub parent_verifying_key: Option<String>,
     /// The demo account's child address, when it never changed (`null` otherwise).
     pub child_address: Option<String>,
+    /// From the jumpstart's first attempt to the parent key, in milliseconds (chain time).
+    #[serde(default)]
+    pub jumpstart_ms: Option<u64>,
     /// Every rotation waited for.
     pub sessions: Vec<SessionSummary>,
     /// Every signature asked for.
@@ -167,6 +172,7 @@ impl Summary {
         Summary {
             parent_verifying_key: report.parent.as_ref().map(|k| format!("0x{}", hex::encode(k))),
             child_address,
+            jumpstart_ms: report.jumpstart_ms,
             sessions: report.sessions.clone(),
             signatures: report.signatures.clone(),
             old_share_rejected: all_rejected(&trials),

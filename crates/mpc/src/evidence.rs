@@ -23,6 +23,19 @@ pub const EVIDENCE_VERSION: u16 = 1;
 /// description excluded, since it is not signed). The chain uses it to punish an offence once.
 pub type Fingerprint = [u8; 32];
 
+/// The public shares the endorsed deals of the reshare in the attempt `attempt_context` names
+/// give its new committee ([`crate::reshare::shares_from_deals`] under that attempt's session
+/// id): what the chain checks a confirmation against, for the node and the chain's tests alike.
+pub fn shares_from_attempt_deals<P: SchemeParams>(
+    attempt_context: &[u8],
+    new_committee: &BTreeSet<AccountId>,
+    threshold: u32,
+    dealt: &keywheel_primitives::Dealt,
+) -> Result<std::collections::BTreeMap<AccountId, Vec<u8>>, String> {
+    let sid = crate::driver::protocol_session_id(ProtocolKind::Reshare, attempt_context);
+    crate::reshare::shares_from_deals::<P>(sid.as_ref(), new_committee, threshold, dealt).map_err(|e| e.to_string())
+}
+
 /// Serialized, self-contained evidence that `offender` misbehaved in one session.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceBlob {

@@ -45,9 +45,7 @@ impl Crypto for MpcCrypto {
         threshold: u32,
         dealt: &Dealt,
     ) -> Result<BTreeMap<AccountId, Vec<u8>>, String> {
-        let sid = protocol_session_id(ProtocolKind::Reshare, attempt_context);
-        keywheel_mpc::reshare::shares_from_deals::<P>(sid.as_ref(), new_committee, threshold, dealt)
-            .map_err(|e| e.to_string())
+        keywheel_mpc::evidence::shares_from_attempt_deals::<P>(attempt_context, new_committee, threshold, dealt)
     }
 
     fn verify_offence(

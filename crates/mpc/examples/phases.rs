@@ -58,6 +58,7 @@ fn attempt(label: String) -> Attempt {
     Attempt {
         context: label.into_bytes(),
         deadline: Instant::now() + Duration::from_secs(3600),
+        stall: None,
     }
 }
 

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use manul::protocol::{EntryPoint, Protocol, RoundId};
 use manul::session::{
@@ -125,6 +126,10 @@ pub struct ProtocolSessionSpec {
     pub protocol_session_id: SessionId,
     /// When to stop waiting and name the silent parties.
     pub deadline: Instant,
+    /// A round that makes no progress for this long (no message of a participant accepted, no
+    /// work of this party's own finished) ends as at the deadline. `None`: only the deadline
+    /// ends a round. A session whose parties share slow cores keeps going while it progresses.
+    pub stall: Option<Duration>,
     /// Everyone taking part: relayed messages go to all of them but their signer and this
     /// party. Those this party's rounds send to or hear from are added as the rounds come.
     pub participants: BTreeSet<AccountId>,
@@ -446,7 +451,13 @@ where
             tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(message))));
         }
 
+        // A round is given `stall` from its start and from each step forward.
+        let mut progressed = Instant::now();
         let end = loop {
+            let wake = match spec.stall {
+                Some(stall) => spec.deadline.min(progressed + stall),
+                None => spec.deadline,
+            };
             match shared.can_finalize(&accum) {
                 CanFinalize::Yes => break RoundEnd::Ready,
                 CanFinalize::Never => break RoundEnd::Never,
@@ -456,6 +467,7 @@ where
                 Some(joined) = tasks.join_next() => {
                     let task = joined.map_err(panicked)?;
                     apply_task!(shared, accum, task, channels, label);
+                    progressed = Instant::now();
                 }
                 incoming = channels.incoming.recv() => {
                     let Some(incoming) = incoming else {
@@ -486,7 +498,10 @@ where
                     };
                     let Some(verified) = (match preprocessed.map_err(protocol_err)? {
                         PreprocessOutcome::ToProcess(verified) => Some(*verified),
-                        PreprocessOutcome::Cached => None,
+                        PreprocessOutcome::Cached => {
+                            progressed = Instant::now();
+                            None
+                        }
                         PreprocessOutcome::Error(e) => {
                             debug!(from = ?incoming.from, ?relayed_from, "dropping a message: {e:?}");
                             continue;
@@ -502,12 +517,13 @@ where
                         continue;
                     }
                     relay(&channels.outgoing, &shared, to_relay, signer, &participants, &label)?;
+                    progressed = Instant::now();
                     {
                         let s = shared.clone();
                         tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(verified))));
                     }
                 }
-                _ = tokio::time::sleep_until(spec.deadline) => break RoundEnd::Deadline,
+                _ = tokio::time::sleep_until(wake) => break RoundEnd::Deadline,
             }
         };
 
@@ -546,7 +562,7 @@ where
                 return outcome_from_report(spec, report, current, false, &label);
             }
             RoundEnd::Deadline => {
-                warn!("deadline passed; naming the parties whose messages are missing");
+                warn!("deadline passed or the round stalled; naming the parties whose messages are missing");
                 owned.terminate(accum).map_err(protocol_err)?
             }
         };

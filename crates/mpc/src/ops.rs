@@ -40,6 +40,10 @@ pub struct Attempt {
     pub context: Vec<u8>,
     /// When every session of this attempt gives up and names the silent parties.
     pub deadline: Instant,
+    /// How long a round of its sessions may go without progress before it ends as at the
+    /// deadline (see [`ProtocolSessionSpec::stall`]); `None` for resharing, whose deadline the
+    /// chain sets.
+    pub stall: Option<std::time::Duration>,
 }
 
 impl Attempt {
@@ -55,6 +59,7 @@ impl Attempt {
             kind,
             protocol_session_id: protocol_session_id(kind, &self.context),
             deadline: self.deadline,
+            stall: self.stall,
             participants,
         }
     }

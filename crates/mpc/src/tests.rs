@@ -38,6 +38,7 @@ pub(crate) fn attempt(label: &str, seconds: u64) -> Attempt {
     Attempt {
         context: label.as_bytes().to_vec(),
         deadline: Instant::now() + Duration::from_secs(seconds),
+        stall: None,
     }
 }
 

@@ -98,6 +98,16 @@ pub struct SignOutcome {
     pub result: Result<SignatureReply, SignFailure>,
 }
 
+/// A signer's word to the coordinator that its job for a request's round still runs, sent every
+/// few seconds until the outcome: a round whose signers share slow cores is not a lost one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignWorking {
+    /// The request's hash.
+    pub request: [u8; 32],
+    /// Which try.
+    pub round: u32,
+}
+
 /// Everything one TSS sends another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Frame {
@@ -112,6 +122,8 @@ pub enum Frame {
     SignJob(SignJob),
     /// A signer's answer to the coordinator.
     SignOutcome(SignOutcome),
+    /// A signer's word that it still works on a job.
+    SignWorking(SignWorking),
 }
 
 #[derive(Serialize)]

@@ -511,3 +511,107 @@ fn a_bad_aux_gen_proof_is_named_with_evidence_that_names_its_receiver() {
     let refused = retargeted.verify_aux_gen::<TP>(&members, &session).unwrap_err();
     assert!(refused.to_string().contains("cannot be reproduced"), "{refused}");
 }
+
+/// A network that delivers every message of a party its `delay` after it is sent: a stand-in
+/// for parties that share slow cores.
+#[derive(Clone)]
+struct Delayed {
+    net: LocalNetwork,
+    delay: BTreeMap<AccountId, Duration>,
+}
+
+impl Network for Delayed {
+    fn open(&self, me: AccountId, protocol_session_id: &SessionId) -> Channels {
+        let inner = self.net.open(me, protocol_session_id);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Outgoing>(1024);
+        let (forward, delay) = (inner.outgoing, self.delay[&me]);
+        tokio::spawn(async move {
+            while let Some(message) = rx.recv().await {
+                let forward = forward.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = forward.send(message).await;
+                });
+            }
+        });
+        Channels {
+            outgoing: tx,
+            incoming: inner.incoming,
+        }
+    }
+}
+
+/// Runs KeyInit among `committee` over `net` with `at`'s deadline and stall.
+async fn key_init_over(
+    committee: &[PartySigner],
+    at: &Attempt,
+    net: &(impl Network + Clone + 'static),
+) -> BTreeMap<AccountId, Outcome<()>> {
+    let ids = ids(committee);
+    let spec = at.spec(ProtocolKind::KeyInit);
+    let mut tasks = Vec::new();
+    for s in committee {
+        let (s, spec, entry) = (
+            s.clone(),
+            spec.clone(),
+            KeyInit::<TP, AccountId>::new(ids.clone()).unwrap(),
+        );
+        let mut channels = net.open(s.account(), &spec.protocol_session_id);
+        tasks.push(tokio::spawn(async move {
+            let me = s.account();
+            let outcome = run_protocol_session(&mut rng(), s, &spec, entry, &mut channels).await;
+            (me, outcome.expect("no local error").map(|_| ()))
+        }));
+    }
+    let mut out = BTreeMap::new();
+    for task in tasks {
+        let (id, outcome) = task.await.expect("no panic");
+        out.insert(id, outcome);
+    }
+    out
+}
+
+/// A round is given its stall time from each step forward, not from its start: a session whose
+/// members' messages come ever later finishes although one round takes longer than the stall
+/// time; one whose member is silent ends at the stall time, long before the deadline, naming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_that_progresses_outlives_its_stall_time_and_one_that_stalls_ends_early() {
+    super::init_tracing();
+    let committee = signers(3);
+    let stall = Duration::from_millis(1500);
+    // Messages of the three arrive 0.7, 1.4 and 2.1 s after they are sent: a round waits up to
+    // 2.1 s, more than the stall time, but never 1.5 s without one arriving.
+    let delay = committee
+        .iter()
+        .zip(1u64..)
+        .map(|(s, i)| (s.account(), Duration::from_millis(700 * i)))
+        .collect();
+    let mut at = attempt("slow-but-steady", 600);
+    at.stall = Some(stall);
+    let slow = Delayed {
+        net: LocalNetwork::new(),
+        delay,
+    };
+    let outcomes = key_init_over(&committee, &at, &slow).await;
+    assert!(outcomes.values().all(|o| matches!(o, Outcome::Done(_))), "{outcomes:?}");
+
+    let mut at = attempt("stalled", 600);
+    at.stall = Some(stall);
+    let net = LocalNetwork::new();
+    let silent = committee[2].account();
+    net.mute(silent);
+    let started = tokio::time::Instant::now();
+    let outcomes = key_init_over(&committee, &at, &net).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the stall did not end the session"
+    );
+    for (party, outcome) in outcomes.iter().filter(|(p, _)| **p != silent) {
+        let Outcome::Failed { offenders } = outcome else {
+            panic!("{party:?} finished without the silent member");
+        };
+        let named: Vec<AccountId> = offenders.iter().map(|o| o.party).collect();
+        assert_eq!(named, vec![silent]);
+        assert!(matches!(offenders[0].fault, Fault::Unresponsive));
+    }
+}

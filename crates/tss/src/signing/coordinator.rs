@@ -19,13 +19,27 @@ use super::signer::Signer;
 use crate::metrics::count;
 use crate::resources::Resources;
 use crate::sync::Locked;
-use crate::wire::{Frame, SignJob, SignOutcome};
+use crate::wire::{Frame, SignJob, SignOutcome, SignWorking};
 
 /// How often a waiting coordinator looks for signers the transport cannot reach.
 const REACH_CHECK: Duration = Duration::from_millis(200);
 
-/// The rounds waiting for signers' outcomes, by request hash and round.
-type Waiters = HashMap<([u8; 32], u32), mpsc::Sender<(AccountId, SignOutcome)>>;
+/// How long a signer of a round may go without a word (its outcome or [`SignWorking`]) before
+/// the coordinator counts it as gone: several of the signer's
+/// [`WORKING_EVERY`](super::signer::WORKING_EVERY).
+const WORD_LAPSE: Duration = Duration::from_secs(30);
+
+/// What a signer says to the coordinator of a round.
+#[derive(Debug)]
+enum Word {
+    /// Its job still runs.
+    Working,
+    /// Its job ended.
+    Outcome(SignOutcome),
+}
+
+/// The rounds waiting for signers' words, by request hash and round.
+type Waiters = HashMap<([u8; 32], u32), mpsc::Sender<(AccountId, Word)>>;
 
 /// The coordinator of the requests users send this TSS: the rounds it runs and the requests it
 /// has seen.
@@ -77,9 +91,17 @@ impl Coordinator {
         let waiter = self.waiters.lock().get(&(outcome.request, outcome.round)).cloned();
         match waiter {
             Some(tx) => {
-                let _ = tx.send((from, outcome)).await;
+                let _ = tx.send((from, Word::Outcome(outcome))).await;
             }
             None => warn!(?from, "a signing outcome for no round in progress; ignored"),
+        }
+    }
+
+    /// Notes a signer's word that its job for a round in progress still runs. Never waits: a
+    /// word that does not fit is dropped (the next one comes a few seconds later).
+    pub(super) fn working(&self, from: AccountId, working: SignWorking) {
+        if let Some(tx) = self.waiters.lock().get(&(working.request, working.round)) {
+            let _ = tx.try_send((from, Word::Working));
         }
     }
 }
@@ -135,8 +157,7 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         };
         let span = info_span!("signing", request = %hex::encode(&hash[..6]), round);
         let verify = |reply: &SignatureReply| verify_reply(&committee.parent_key, &request.account, &prehash, reply);
-        let timeout = committee.round_timeout(coordinator.per_counterpart);
-        let outcome = run_round(coordinator, &request, hash, round, &signers, timeout, verify)
+        let outcome = run_round(coordinator, &request, hash, round, &signers, verify)
             .instrument(span)
             .await;
         match outcome {
@@ -287,11 +308,10 @@ async fn run_round(
     hash: [u8; 32],
     round: u32,
     signers: &BTreeSet<AccountId>,
-    timeout: Duration,
     verify: impl Fn(&SignatureReply) -> Result<String, String>,
 ) -> RoundResult {
     let me = coordinator.res.identity.account();
-    let (tx, mut rx) = mpsc::channel(signers.len() + 1);
+    let (tx, mut rx) = mpsc::channel(4 * signers.len() + 1);
     coordinator.waiters.lock().insert((hash, round), tx);
     let job = SignJob {
         request: request.clone(),
@@ -314,8 +334,11 @@ async fn run_round(
                 .await;
         }
     }
-    // The signers give up at `timeout`; their failures get a few seconds to arrive.
-    let deadline = sent_at + timeout + Duration::from_secs(5);
+    // A signer's session runs while the request is valid and progresses, and ends when it
+    // stalls; the coordinator waits while the signers say they work, and gives their
+    // outcomes a few seconds past the request's end.
+    let valid_for = Duration::from_millis(request.expires_at_ms.saturating_sub(now_ms()));
+    let deadline = sent_at + valid_for + Duration::from_secs(5);
     // A signer the job could not be delivered to cannot take part, nor can one the directory no
     // longer declares (slashed or chilled meanwhile: everyone closed its connections).
     let down = |heard: &BTreeSet<AccountId>| -> BTreeSet<AccountId> {
@@ -333,43 +356,68 @@ async fn run_round(
         );
         down
     };
-    let result = collect_outcomes(&mut rx, signers, deadline, verify, down).await;
+    let result = collect_outcomes(&mut rx, signers, me, deadline, verify, down).await;
     coordinator.waiters.lock().remove(&(hash, round));
     result
 }
 
 /// Waits for a round's outcomes until a signature that verifies, every signer answered, the
-/// deadline, or a signer turns out unreachable (`down`, checked every [`REACH_CHECK`]). Outcomes
-/// from others than the round's signers, and a second outcome from one, are ignored.
+/// deadline, or a signer turns out gone: unreachable (`down`) or without a word for
+/// [`WORD_LAPSE`] (checked every [`REACH_CHECK`]; `me`, whose job runs in this process, always
+/// answers). Words from others than the round's signers, and a second outcome from one, are
+/// ignored.
 async fn collect_outcomes(
-    rx: &mut mpsc::Receiver<(AccountId, SignOutcome)>,
+    rx: &mut mpsc::Receiver<(AccountId, Word)>,
     signers: &BTreeSet<AccountId>,
+    me: AccountId,
     deadline: tokio::time::Instant,
     verify: impl Fn(&SignatureReply) -> Result<String, String>,
     down: impl Fn(&BTreeSet<AccountId>) -> BTreeSet<AccountId>,
 ) -> RoundResult {
     let mut answers = Answers::default();
+    let started = tokio::time::Instant::now();
+    let mut last_word: HashMap<AccountId, tokio::time::Instant> = signers.iter().map(|s| (*s, started)).collect();
     let mut reach_check = tokio::time::interval(REACH_CHECK);
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout_at(deadline, rx.recv()) => next,
             _ = reach_check.tick() => {
                 let down = down(&answers.heard);
-                if down.is_empty() {
+                let now = tokio::time::Instant::now();
+                let lapsed: BTreeSet<AccountId> = last_word
+                    .iter()
+                    .filter(|(s, at)| **s != me && !answers.heard.contains(*s) && now.duration_since(**at) > WORD_LAPSE)
+                    .map(|(s, _)| *s)
+                    .collect();
+                if down.is_empty() && lapsed.is_empty() {
                     continue;
                 }
-                answers.reasons.push(format!("{} signer(s) cannot be reached", down.len()));
-                return answers.failed(down);
+                if !down.is_empty() {
+                    answers.reasons.push(format!("{} signer(s) cannot be reached", down.len()));
+                }
+                if !lapsed.is_empty() {
+                    answers.reasons.push(format!("{} signer(s) stopped answering", lapsed.len()));
+                }
+                return answers.failed(down.into_iter().chain(lapsed));
             }
         };
-        let Ok(Some((from, outcome))) = next else {
+        let Ok(Some((from, word))) = next else {
             let missing: BTreeSet<AccountId> = signers.difference(&answers.heard).copied().collect();
-            answers
-                .reasons
-                .push(format!("{} signer(s) did not answer in time", missing.len()));
+            answers.reasons.push(format!(
+                "{} signer(s) did not answer while the request was valid",
+                missing.len()
+            ));
             return answers.failed(missing);
         };
-        if !signers.contains(&from) || !answers.heard.insert(from) {
+        let Some(at) = last_word.get_mut(&from) else {
+            continue;
+        };
+        *at = tokio::time::Instant::now();
+        let outcome = match word {
+            Word::Working => continue,
+            Word::Outcome(outcome) => outcome,
+        };
+        if !answers.heard.insert(from) {
             continue;
         }
         match outcome.result {
@@ -401,6 +449,7 @@ async fn collect_outcomes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signing::signer::WORKING_EVERY;
     use crate::wire::SignFailure;
 
     fn a(i: u8) -> AccountId {
@@ -445,6 +494,10 @@ mod tests {
         }
     }
 
+    fn said(result: Result<SignatureReply, SignFailure>) -> Word {
+        Word::Outcome(outcome(result))
+    }
+
     /// A reply "verifies" here when its `r` is all 1s.
     fn verify(reply: &SignatureReply) -> Result<String, String> {
         match reply.r.iter().all(|b| *b == 1) {
@@ -456,13 +509,13 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_bogus_ok_does_not_end_the_round_and_the_next_good_reply_signs() {
         let signers = BTreeSet::from([a(1), a(2), a(3)]);
-        let (tx, mut rx) = mpsc::channel(8);
-        tx.send((a(1), outcome(Ok(reply(7))))).await.unwrap();
+        let (tx, mut rx) = mpsc::channel(16);
+        tx.send((a(1), said(Ok(reply(7))))).await.unwrap();
         // An outsider's "signature" and a second answer from the bogus signer are ignored.
-        tx.send((a(9), outcome(Ok(reply(1))))).await.unwrap();
-        tx.send((a(2), outcome(Ok(reply(1))))).await.unwrap();
+        tx.send((a(9), said(Ok(reply(1))))).await.unwrap();
+        tx.send((a(2), said(Ok(reply(1))))).await.unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        match collect_outcomes(&mut rx, &signers, deadline, verify, |_| BTreeSet::new()).await {
+        match collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await {
             RoundResult::Signed { reply, address } => {
                 assert_eq!((reply.r[0], address.as_str()), (1, "0xchild"));
             }
@@ -473,25 +526,83 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failed_round_excludes_the_bogus_signer_not_the_one_it_calls_unresponsive() {
         let signers = BTreeSet::from([a(1), a(2), a(3)]);
-        let (tx, mut rx) = mpsc::channel(8);
-        tx.send((a(1), outcome(Ok(reply(7))))).await.unwrap();
+        let (tx, mut rx) = mpsc::channel(16);
+        tx.send((a(1), said(Ok(reply(7))))).await.unwrap();
         let blame = SignFailure {
             message: "the signing session failed".into(),
             unresponsive: vec![a(3)],
         };
-        tx.send((a(2), outcome(Err(blame)))).await.unwrap();
-        tx.send((a(3), outcome(Err(SignFailure::from(SignError::Failed("x".into()))))))
+        tx.send((a(2), said(Err(blame)))).await.unwrap();
+        tx.send((a(3), said(Err(SignFailure::from(SignError::Failed("x".into()))))))
             .await
             .unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let result = collect_outcomes(&mut rx, &signers, deadline, verify, |_| BTreeSet::new()).await;
+        let result = collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await;
         assert_eq!(left_out(result), (BTreeSet::from([a(1)]), BTreeSet::new()));
 
         // A signer that never answers is excluded at the deadline.
-        let (_tx, mut rx) = mpsc::channel::<(AccountId, SignOutcome)>(8);
+        let (_tx, mut rx) = mpsc::channel::<(AccountId, Word)>(8);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let result = collect_outcomes(&mut rx, &signers, deadline, verify, |_| BTreeSet::new()).await;
+        let result = collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await;
         assert_eq!(left_out(result), (BTreeSet::new(), signers));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_signer_that_says_it_works_is_waited_for_and_one_without_a_word_is_left_out() {
+        let signers = BTreeSet::from([a(1), a(2), a(3)]);
+        let (tx, mut rx) = mpsc::channel(16);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+        // Signers 1 and 2 compute for four lapses, saying so; signer 1 then signs.
+        let slow = tx.clone();
+        tokio::spawn(async move {
+            for _ in 0..(4 * WORD_LAPSE.as_secs() / WORKING_EVERY.as_secs()) {
+                tokio::time::sleep(WORKING_EVERY).await;
+                slow.send((a(1), Word::Working)).await.unwrap();
+                slow.send((a(2), Word::Working)).await.unwrap();
+            }
+            slow.send((a(1), said(Ok(reply(1))))).await.unwrap();
+        });
+        let started = tokio::time::Instant::now();
+        let result = collect_outcomes(&mut rx, &BTreeSet::from([a(1), a(2)]), a(0), deadline, verify, |_| {
+            BTreeSet::new()
+        })
+        .await;
+        assert!(
+            matches!(result, RoundResult::Signed { .. }),
+            "the working signers were not waited for"
+        );
+        assert!(started.elapsed() >= 4 * WORD_LAPSE);
+
+        // Signer 3 says nothing: it is left out once its word lapses, long before the deadline;
+        // the others, which keep saying they work, are not.
+        let talk = tx.clone();
+        let talking = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(WORKING_EVERY).await;
+                talk.send((a(1), Word::Working)).await.unwrap();
+                talk.send((a(2), Word::Working)).await.unwrap();
+            }
+        });
+        let started = tokio::time::Instant::now();
+        let result = collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await;
+        talking.abort();
+        assert_eq!(left_out(result), (BTreeSet::new(), BTreeSet::from([a(3)])));
+        assert!(started.elapsed() <= WORD_LAPSE + 2 * REACH_CHECK);
+
+        // The coordinator's own job never lapses: it answers in this process.
+        let (_tx, mut rx) = mpsc::channel::<(AccountId, Word)>(8);
+        let deadline = tokio::time::Instant::now() + 3 * WORD_LAPSE;
+        let result = collect_outcomes(&mut rx, &BTreeSet::from([a(0)]), a(0), deadline, verify, |_| {
+            BTreeSet::new()
+        })
+        .await;
+        match result {
+            RoundResult::Failed { reasons, unheard, .. } => {
+                assert_eq!(unheard, BTreeSet::from([a(0)]));
+                assert!(reasons[0].contains("while the request was valid"), "{reasons:?}");
+            }
+            RoundResult::Signed { .. } => panic!("nothing signed"),
+        }
     }
 
     #[test]

@@ -100,12 +100,13 @@ impl Signing {
                         }
                     };
                     tokio::spawn(async move {
-                        let outcome = signer.run_job(from, &job).await;
+                        let outcome = signer.run_job_telling(from, &job).await;
                         drop(slot);
                         res.transport.send(from, &Frame::SignOutcome(outcome)).await;
                     });
                 }
                 Frame::SignOutcome(outcome) => self.coordinator.deliver(from, outcome).await,
+                Frame::SignWorking(working) => self.coordinator.working(from, working),
                 Frame::Protocol { .. } => {}
             }
         }

@@ -21,7 +21,7 @@ use crate::keystore::Slot;
 use crate::resources::Resources;
 use crate::sync::Locked;
 use crate::transport::ProtocolNet;
-use crate::wire::{SignFailure, SignJob, SignOutcome};
+use crate::wire::{Frame, SignFailure, SignJob, SignOutcome, SignWorking};
 use crate::P;
 
 /// A signer: runs the signing jobs coordinators send it, after checking each again.
@@ -71,6 +71,30 @@ impl Signer {
     }
 }
 
+/// How often a signer tells the coordinator that a job still runs.
+pub(super) const WORKING_EVERY: Duration = Duration::from_secs(5);
+
+impl Signer {
+    /// [`Signer::run_job`] for a remote coordinator `from`, telling it every [`WORKING_EVERY`]
+    /// that the job still runs (from the main runtime, so a signing computation that waits for
+    /// the cores does not delay the word).
+    pub(super) async fn run_job_telling(self: &Arc<Self>, from: AccountId, job: &SignJob) -> SignOutcome {
+        let working = SignWorking {
+            request: job.request.hash(&self.res.chain.genesis_hash()).unwrap_or_default(),
+            round: job.round,
+        };
+        let run = self.run_job(from, job);
+        tokio::pin!(run);
+        let mut every = tokio::time::interval_at(tokio::time::Instant::now() + WORKING_EVERY, WORKING_EVERY);
+        loop {
+            tokio::select! {
+                outcome = &mut run => return outcome,
+                _ = every.tick() => self.res.transport.send(from, &Frame::SignWorking(working)).await,
+            }
+        }
+    }
+}
+
 async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureReply, SignFailure> {
     let genesis = signing.res.chain.genesis_hash();
     let now = now_ms();
@@ -100,9 +124,13 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     }
     let share = current_share(&signing.res, &committee.sharing)?;
     let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
+    // A session that progresses runs while the request is valid; one that hears nothing for a
+    // round's timeout ends and names whom it waited for.
+    let valid_for = Duration::from_millis(request.expires_at_ms.saturating_sub(now));
     let attempt = Attempt {
         context: keywheel_primitives::domain::signing_context(&signing.res.transport.network(), &hash, job.round),
-        deadline: tokio::time::Instant::now() + committee.round_timeout(signing.per_counterpart),
+        deadline: tokio::time::Instant::now() + valid_for,
+        stall: Some(committee.round_timeout(signing.per_counterpart)),
     };
     let net = ProtocolNet::signing(&signing.res.transport, hash, job.round, job.signers.clone());
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng)

@@ -153,6 +153,46 @@ fn ctrl_c_stops_every_devnet_process() {
     assert!(dir.join("genesis.toml").exists(), "the directory given is kept");
 }
 
+/// A committee of nine at threshold five (#23): the jumpstart, a signature, a rotation and a
+/// signature after it. Signing rounds at t = 5 need round timeouts that follow the threshold and
+/// sessions that are not cut off while they progress.
+#[test]
+fn a_committee_of_nine_signs_after_the_jumpstart_and_after_a_rotation() {
+    let _turn = FULL_RUN.lock().unwrap_or_else(|p| p.into_inner());
+    let (summary, pids) = run_devnet(&[
+        "--validators",
+        "11",
+        "--committee",
+        "9",
+        "--threshold",
+        "5",
+        "--sessions",
+        "1",
+        "--session-blocks",
+        "200",
+        "--reshare-deadline-blocks",
+        "600",
+    ]);
+    let text = serde_json::to_string_pretty(&summary).unwrap();
+    assert!(summary["failures"].as_array().unwrap().is_empty(), "{text}");
+    let sessions = summary["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{text}");
+    assert_eq!(sessions[0]["rotated"], Value::Bool(true), "{text}");
+    assert_eq!(strings(&sessions[0]["committee"]).len(), 9, "{text}");
+    let address = summary["child_address"].as_str().expect("one child address throughout");
+    let signatures = summary["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 2, "after the jumpstart and after the rotation: {text}");
+    assert_eq!(signatures[0]["after"], "jumpstart");
+    for s in signatures {
+        assert_eq!(s["verified"], Value::Bool(true), "{s}");
+        assert_eq!(s["child_address"].as_str(), Some(address));
+        assert_eq!(strings(&s["signers"]).len(), 5, "threshold 5: {s}");
+    }
+    for pid in pids {
+        assert!(!alive(pid), "process {pid} outlived the devnet");
+    }
+}
+
 /// Runs a devnet with `extra` flags to its end; returns its summary (asserting it succeeded).
 fn run_devnet(extra: &[&str]) -> (Value, Vec<i32>) {
     let tmp = tempfile::tempdir().unwrap();

@@ -16,10 +16,13 @@ use rand_core::{OsRng, RngCore};
 pub const DEFAULT_NODE: &str = "ws://127.0.0.1:9944";
 /// The TSS API a command talks to unless told otherwise (the devnet's first TSS).
 pub const DEFAULT_TSS: &str = "http://127.0.0.1:8100";
-/// How long a sign request stays valid.
-const REQUEST_VALIDITY_MS: u64 = 300_000;
-/// How long one TSS may take to answer a sign request (it retries rounds itself).
-const SIGN_TIMEOUT: Duration = Duration::from_secs(180);
+/// How long a sign request stays valid: the most a TSS accepts (`MAX_VALIDITY`, 600 s) less a
+/// margin for clocks that differ. Rounds at large thresholds need it: a TSS keeps one round
+/// timeout for each later round (96 s each at t = 10, 186 s while a reshare is in flight).
+const REQUEST_VALIDITY_MS: u64 = 590_000;
+/// How long one TSS may take to answer a sign request: the request's validity (the TSS
+/// retries rounds itself within it, and a round that progresses is not cut short) and a margin.
+const SIGN_TIMEOUT: Duration = Duration::from_millis(REQUEST_VALIDITY_MS + 10_000);
 
 /// The account an extrinsic is signed by.
 pub fn account_of(signer: &PartySigner) -> AccountId {

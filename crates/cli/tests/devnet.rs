@@ -181,7 +181,11 @@ fn a_committee_of_nine_signs_after_the_jumpstart_and_after_a_rotation() {
     assert_eq!(strings(&sessions[0]["committee"]).len(), 9, "{text}");
     let address = summary["child_address"].as_str().expect("one child address throughout");
     let signatures = summary["signatures"].as_array().unwrap();
-    assert_eq!(signatures.len(), 2, "after the jumpstart and after the rotation: {text}");
+    assert_eq!(
+        signatures.len(),
+        2,
+        "after the jumpstart and after the rotation: {text}"
+    );
     assert_eq!(signatures[0]["after"], "jumpstart");
     for s in signatures {
         assert_eq!(s["verified"], Value::Bool(true), "{s}");
@@ -190,6 +194,27 @@ fn a_committee_of_nine_signs_after_the_jumpstart_and_after_a_rotation() {
     }
     for pid in pids {
         assert!(!alive(pid), "process {pid} outlived the devnet");
+    }
+}
+
+/// The node's and every TSS's log file hold no terminal escape codes (colours are for terminals).
+fn assert_logs_are_plain_text(dir: &Path) {
+    let mut logs = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "log") {
+                logs.push(path);
+            }
+        }
+    }
+    assert!(logs.len() >= 2, "the node's and the TSSs' logs: {logs:?}");
+    for log in logs {
+        let bytes = std::fs::read(&log).unwrap();
+        assert!(!bytes.contains(&0x1b), "{} holds escape codes", log.display());
     }
 }
 
@@ -214,6 +239,7 @@ fn run_devnet(extra: &[&str]) -> (Value, Vec<i32>) {
     let status = wait_with_limit(&mut child, Duration::from_secs(2700));
     let text = std::fs::read_to_string(&summary_path).expect("the devnet wrote its summary");
     assert!(status.success(), "the devnet failed ({status}); summary:\n{text}");
+    assert_logs_are_plain_text(&dir);
     (serde_json::from_str(&text).unwrap(), child_pids(&dir))
 }
 

@@ -451,12 +451,13 @@ where
             tasks.spawn_blocking(move || Task::Processed(Box::new(s.process_message(message))));
         }
 
-        // A round is given `stall` from its start and from each step forward.
+        // A round is given `stall` from its start and from each step forward, counted only while
+        // it waits for others: while its own work runs (on cores it may share) it is not stalled.
         let mut progressed = Instant::now();
         let end = loop {
             let wake = match spec.stall {
-                Some(stall) => spec.deadline.min(progressed + stall),
-                None => spec.deadline,
+                Some(stall) if tasks.is_empty() => spec.deadline.min(progressed + stall),
+                _ => spec.deadline,
             };
             match shared.can_finalize(&accum) {
                 CanFinalize::Yes => break RoundEnd::Ready,
@@ -498,10 +499,9 @@ where
                     };
                     let Some(verified) = (match preprocessed.map_err(protocol_err)? {
                         PreprocessOutcome::ToProcess(verified) => Some(*verified),
-                        PreprocessOutcome::Cached => {
-                            progressed = Instant::now();
-                            None
-                        }
+                        // Not progress: a copy of a past round's message or one for a later
+                        // round that nobody checked yet would let a member keep a round alive.
+                        PreprocessOutcome::Cached => None,
                         PreprocessOutcome::Error(e) => {
                             debug!(from = ?incoming.from, ?relayed_from, "dropping a message: {e:?}");
                             continue;

@@ -310,7 +310,7 @@ pub struct ChildSignature {
 }
 
 /// The prehash as the curve's field bytes (leftmost bytes, as ECDSA truncates).
-fn prehash_bytes<P: SchemeParams>(prehash: &[u8; 32]) -> FieldBytes<P::Curve> {
+pub(crate) fn prehash_bytes<P: SchemeParams>(prehash: &[u8; 32]) -> FieldBytes<P::Curve> {
     let mut bytes = FieldBytes::<P::Curve>::default();
     let n = bytes.len().min(32);
     bytes[..n].copy_from_slice(&prehash[..n]);

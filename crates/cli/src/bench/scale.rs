@@ -73,12 +73,11 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<()> {
         let t = threshold_for(n);
         eprintln!("committee {n}, threshold {t}: running a devnet");
         let point = run_one(&exe, &root, n, t).await?;
-        eprintln!(
-            "  {:.0} s; reshare {:?} s; failures: {}",
-            point.wall_s,
-            point.reshare_s,
-            point.failures.len()
-        );
+        // Each point as it comes, so a run stopped early keeps what it measured.
+        eprintln!("{}\n{}", header(), row(&point));
+        let kept = root.join(format!("point-n{n}.json"));
+        std::fs::write(&kept, serde_json::to_vec_pretty(&point)?)
+            .with_context(|| format!("write {}", kept.display()))?;
         points.push(point);
     }
     if args.json {
@@ -216,27 +215,37 @@ impl Usage {
 }
 
 fn print_table(points: &[Point]) {
-    let s = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
-    println!(
+    println!("{}", header());
+    for p in points {
+        println!("{}", row(p));
+    }
+}
+
+/// The table's header (times and CPU in seconds).
+fn header() -> String {
+    format!(
         "{:>3} {:>3} {:>10} {:>10} {:>12} {:>12} {:>9} {:>9} {:>9} {:>8}  failures",
         "n", "t", "jumpstart", "reshare", "sign(jump)", "sign(rot)", "cpu/tss", "cpu max", "rss MiB", "wall"
-    );
-    for p in points {
-        println!(
-            "{:>3} {:>3} {:>10} {:>10} {:>12} {:>12} {:>9.1} {:>9.1} {:>9.0} {:>8.0}  {}",
-            p.committee,
-            p.threshold,
-            s(p.jumpstart_s),
-            s(p.reshare_s),
-            s(p.sign_after_jumpstart_s),
-            s(p.sign_after_rotation_s),
-            p.cpu_s_mean,
-            p.cpu_s_max,
-            p.peak_rss_mib_max,
-            p.wall_s,
-            p.failures.len()
-        );
-    }
+    )
+}
+
+/// One point as a row under [`header`].
+fn row(p: &Point) -> String {
+    let s = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+    format!(
+        "{:>3} {:>3} {:>10} {:>10} {:>12} {:>12} {:>9.1} {:>9.1} {:>9.0} {:>8.0}  {}",
+        p.committee,
+        p.threshold,
+        s(p.jumpstart_s),
+        s(p.reshare_s),
+        s(p.sign_after_jumpstart_s),
+        s(p.sign_after_rotation_s),
+        p.cpu_s_mean,
+        p.cpu_s_max,
+        p.peak_rss_mib_max,
+        p.wall_s,
+        p.failures.len()
+    )
 }
 
 #[cfg(test)]

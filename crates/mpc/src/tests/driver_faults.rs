@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use manul::combinators::misbehave::{Misbehaving, MisbehavingEntryPoint};
 use manul::protocol::{
-    BoxedFormat, BoxedRound, EchoBroadcast, EntryPoint, LocalError, NormalBroadcast, Protocol, ProtocolMessagePart,
-    RoundId,
+    Artifact, BoxedFormat, BoxedRound, DirectMessage, EchoBroadcast, EntryPoint, LocalError, NormalBroadcast, Protocol,
+    ProtocolMessagePart, RoundId,
 };
 use manul::session::SessionId;
 use rand_core::CryptoRngCore;
-use synedrion::{AuxGen, AuxGenProtocol, KeyInit, KeyInitProtocol};
+use synedrion::{AuxGen, AuxGenProtocol, InteractiveSigning, InteractiveSigningProtocol, KeyInit, KeyInitProtocol};
 
 use super::{assert_every_flipped_byte_breaks, attempt, ids, rng, run_jumpstart, signers, TP};
 use crate::driver::{
@@ -613,5 +613,63 @@ async fn a_session_that_progresses_outlives_its_stall_time_and_one_that_stalls_e
         let named: Vec<AccountId> = offenders.iter().map(|o| o.party).collect();
         assert_eq!(named, vec![silent]);
         assert!(matches!(offenders[0].fault, Fault::Unresponsive));
+    }
+}
+
+/// A signer whose every direct message takes `behavior` of its own work to make (a stand-in
+/// for a party computing on cores shared with many others).
+#[derive(Debug)]
+struct SlowSigner;
+
+impl Misbehaving<AccountId, Duration> for SlowSigner {
+    type EntryPoint = InteractiveSigning<TP, AccountId>;
+
+    fn modify_direct_message(
+        _rng: &mut dyn CryptoRngCore,
+        _round: &BoxedRound<AccountId, InteractiveSigningProtocol<TP, AccountId>>,
+        behavior: &Duration,
+        _format: &BoxedFormat,
+        _destination: &AccountId,
+        direct_message: DirectMessage,
+        artifact: Option<Artifact>,
+    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+        std::thread::sleep(*behavior);
+        Ok((direct_message, artifact))
+    }
+}
+
+/// While a party's own work runs it is not stalled, however long that work takes: signers whose
+/// every message costs more than the stall time still sign.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_work_that_outlasts_the_stall_time_is_not_a_stall() {
+    super::init_tracing();
+    let net = LocalNetwork::new();
+    let committee = signers(3);
+    let shares = run_jumpstart(&committee, 2, &net).await;
+    let pair: Vec<(PartySigner, ParentKeyShare<TP>)> = committee.iter().cloned().zip(shares).take(2).collect();
+    let set: BTreeSet<AccountId> = pair.iter().map(|(s, _)| s.account()).collect();
+    let mut at = attempt("slow-signers", 600);
+    at.stall = Some(Duration::from_millis(800));
+    let spec = at.spec_among(ProtocolKind::Signing, set.clone());
+    let message = crate::ops::prehash_bytes::<TP>(&[7; 32]);
+    let mut tasks = Vec::new();
+    for (signer, share) in pair {
+        let key_share = share.share.to_synedrion().unwrap().to_key_share(&set).unwrap();
+        let aux = share.aux.clone().subset(&set).unwrap();
+        let entry = InteractiveSigning::new(message, key_share, aux).unwrap();
+        let entry =
+            MisbehavingEntryPoint::<AccountId, Duration, SlowSigner>::new(entry, Some(Duration::from_millis(1500)));
+        let mut channels = net.open(signer.account(), &spec.protocol_session_id);
+        let spec = spec.clone();
+        tasks.push(tokio::spawn(async move {
+            run_protocol_session(&mut rng(), signer, &spec, entry, &mut channels).await
+        }));
+    }
+    for task in tasks {
+        let outcome = task.await.unwrap().expect("no local error");
+        assert!(
+            matches!(outcome, Outcome::Done(_)),
+            "a slow signer was taken as stalled: {outcome:?}"
+        );
     }
 }

@@ -36,6 +36,20 @@ pub fn round_timeout(threshold: usize, per_counterpart: Duration) -> Duration {
     ROUND_BASE.saturating_add(per_counterpart.saturating_mul(ROUND_SAFETY.saturating_mul(counterparts)))
 }
 
+/// How many round timeouts one signing round may take in all, however steadily it progresses:
+/// a member that sends each message just before its peers would stall cannot hold a round
+/// longer than this.
+pub const ROUND_SPAN: u32 = 4;
+
+/// How long signing round `round` (from 0) of a request valid until `expires_at_ms` may run from
+/// `now_ms`, when a round may go `timeout` without progress: [`ROUND_SPAN`] timeouts at most,
+/// and never into the one timeout each later round needs, nor past the request's expiry.
+pub fn round_budget(round: u32, timeout: Duration, expires_at_ms: u64, now_ms: u64) -> Duration {
+    let valid = Duration::from_millis(expires_at_ms.saturating_sub(now_ms));
+    let later = timeout.saturating_mul(MAX_ROUNDS.saturating_sub(round.saturating_add(1)));
+    valid.saturating_sub(later).min(timeout.saturating_mul(ROUND_SPAN))
+}
+
 /// Chooses `threshold` signers among `eligible` from the request's hash and round.
 pub fn choose_signers(
     request: &[u8; 32],
@@ -149,6 +163,26 @@ pub(super) async fn check_registered(res: &Resources, account: &AccountId) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_round_gets_a_bounded_span_and_leaves_the_later_rounds_theirs() {
+        let timeout = Duration::from_secs(40);
+        let now = 1_000_000;
+        let expires = |s: u64| now + s * 1000;
+        // Plenty of validity: the span bounds the round.
+        assert_eq!(round_budget(0, timeout, expires(600), now), timeout * ROUND_SPAN);
+        // 300 s left: round 0 keeps 80 s for rounds 1 and 2, round 2 may use all that is left.
+        assert_eq!(round_budget(0, timeout, expires(200), now), Duration::from_secs(120));
+        assert_eq!(round_budget(2, timeout, expires(100), now), Duration::from_secs(100));
+        // Too little left, or expired: nothing (the coordinator does not start such a round).
+        assert_eq!(round_budget(0, timeout, expires(60), now), Duration::ZERO);
+        assert_eq!(round_budget(1, timeout, now - 5, now), Duration::ZERO);
+        // No overflow at the extremes.
+        assert_eq!(
+            round_budget(u32::MAX, Duration::MAX, u64::MAX, 0),
+            Duration::from_millis(u64::MAX)
+        );
+    }
 
     #[test]
     fn the_round_timeout_grows_with_the_threshold_and_follows_the_configured_cost() {

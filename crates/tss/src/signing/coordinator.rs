@@ -8,14 +8,14 @@ use std::time::Duration;
 use keywheel_chain::AccountId;
 use keywheel_rpc::sign_request::{now_ms, verify_reply, SignError, SignRequest, SignResponse, SignatureReply};
 use tokio::sync::mpsc;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::admission::Admission;
 use super::committee::{
-    check_registered, choose_signers, refuse_if_halted, round_timeout, signing_committee, MAX_ROUNDS,
+    check_registered, choose_signers, refuse_if_halted, round_budget, round_timeout, signing_committee, MAX_ROUNDS,
 };
 use super::replay::ReplayCache;
-use super::signer::Signer;
+use super::signer::{Signer, WORKING_EVERY};
 use crate::metrics::count;
 use crate::resources::Resources;
 use crate::sync::Locked;
@@ -25,8 +25,7 @@ use crate::wire::{Frame, SignJob, SignOutcome, SignWorking};
 const REACH_CHECK: Duration = Duration::from_millis(200);
 
 /// How long a signer of a round may go without a word (its outcome or [`SignWorking`]) before
-/// the coordinator counts it as gone: several of the signer's
-/// [`WORKING_EVERY`](super::signer::WORKING_EVERY).
+/// the coordinator counts it as gone: several of the signer's [`WORKING_EVERY`].
 const WORD_LAPSE: Duration = Duration::from_secs(30);
 
 /// What a signer says to the coordinator of a round.
@@ -38,8 +37,65 @@ enum Word {
     Outcome(SignOutcome),
 }
 
+/// After the others' answers settle that the signers left are silent, how long they still get
+/// to answer (their sessions may have stalled a moment after the others').
+const SETTLE_GRACE: Duration = Duration::from_secs(10);
+
+/// A round waiting for its signers' words.
+struct Waiter {
+    /// Where the words go: at most one outcome and one working word per signer per
+    /// `WORKING_EVERY / 2`, so the channel (4 per signer) never fills while the round reads it.
+    tx: mpsc::Sender<(AccountId, Word)>,
+    /// The round's signers: words from anyone else are dropped.
+    signers: BTreeSet<AccountId>,
+    /// Signers whose outcome went through (a second one is dropped).
+    answered: BTreeSet<AccountId>,
+    /// When each signer's last working word went through.
+    working: HashMap<AccountId, tokio::time::Instant>,
+}
+
+impl Waiter {
+    /// Passes `word` of `from` on if it is one the round takes (see [`Waiter::tx`]).
+    fn pass(&mut self, from: AccountId, word: Word) {
+        if !self.signers.contains(&from) {
+            debug!(
+                ?from,
+                "a signing word from a party that is not a signer of the round; dropped"
+            );
+            return;
+        }
+        let now = tokio::time::Instant::now();
+        let fresh = match &word {
+            Word::Outcome(_) => self.answered.insert(from),
+            Word::Working => match self.working.get(&from) {
+                Some(at) if now.duration_since(*at) < WORKING_EVERY / 2 => false,
+                _ => {
+                    self.working.insert(from, now);
+                    true
+                }
+            },
+        };
+        if fresh && self.tx.try_send((from, word)).is_err() {
+            warn!(?from, "a signing round's words do not fit its channel; one dropped");
+        }
+    }
+}
+
 /// The rounds waiting for signers' words, by request hash and round.
-type Waiters = HashMap<([u8; 32], u32), mpsc::Sender<(AccountId, Word)>>;
+type Waiters = HashMap<([u8; 32], u32), Waiter>;
+
+/// Removes a round's [`Waiter`] when the round ends, however it ends (also when the user's
+/// call is dropped).
+struct Waiting<'a> {
+    waiters: &'a Locked<Waiters>,
+    key: ([u8; 32], u32),
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.waiters.lock().remove(&self.key);
+    }
+}
 
 /// The coordinator of the requests users send this TSS: the rounds it runs and the requests it
 /// has seen.
@@ -86,22 +142,18 @@ impl Coordinator {
         result
     }
 
-    /// Delivers a signer's outcome to the round waiting for it (if any).
-    pub(super) async fn deliver(&self, from: AccountId, outcome: SignOutcome) {
-        let waiter = self.waiters.lock().get(&(outcome.request, outcome.round)).cloned();
-        match waiter {
-            Some(tx) => {
-                let _ = tx.send((from, Word::Outcome(outcome))).await;
-            }
+    /// Delivers a signer's outcome to the round waiting for it (if any). Never waits.
+    pub(super) fn deliver(&self, from: AccountId, outcome: SignOutcome) {
+        match self.waiters.lock().get_mut(&(outcome.request, outcome.round)) {
+            Some(waiter) => waiter.pass(from, Word::Outcome(outcome)),
             None => warn!(?from, "a signing outcome for no round in progress; ignored"),
         }
     }
 
-    /// Notes a signer's word that its job for a round in progress still runs. Never waits: a
-    /// word that does not fit is dropped (the next one comes a few seconds later).
+    /// Notes a signer's word that its job for a round in progress still runs. Never waits.
     pub(super) fn working(&self, from: AccountId, working: SignWorking) {
-        if let Some(tx) = self.waiters.lock().get(&(working.request, working.round)) {
-            let _ = tx.try_send((from, Word::Working));
+        if let Some(waiter) = self.waiters.lock().get_mut(&(working.request, working.round)) {
+            waiter.pass(from, Word::Working);
         }
     }
 }
@@ -157,7 +209,19 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         };
         let span = info_span!("signing", request = %hex::encode(&hash[..6]), round);
         let verify = |reply: &SignatureReply| verify_reply(&committee.parent_key, &request.account, &prehash, reply);
-        let outcome = run_round(coordinator, &request, hash, round, &signers, verify)
+        let budget = round_budget(
+            round,
+            committee.round_timeout(coordinator.per_counterpart),
+            request.expires_at_ms,
+            now_ms(),
+        );
+        if budget < committee.round_timeout(coordinator.per_counterpart) {
+            failures.push(format!(
+                "round {round}: too little of the request's validity is left for a round"
+            ));
+            break;
+        }
+        let outcome = run_round(coordinator, &request, hash, round, &signers, budget, verify)
             .instrument(span)
             .await;
         match outcome {
@@ -280,10 +344,24 @@ struct Answers {
     bogus: BTreeSet<AccountId>,
     /// Signers some signer said did not answer it.
     claimed_unresponsive: BTreeSet<AccountId>,
+    /// How many of the answers named each signer as not answering.
+    named: HashMap<AccountId, usize>,
     reasons: Vec<String>,
 }
 
 impl Answers {
+    /// The signers not heard from, when the others' answers settle that they will not be: at
+    /// least two signers and as many as are left answered, and a majority of those answers
+    /// named each one left. A signer that keeps saying it works but that its peers' sessions
+    /// stalled on thus ends the round [`SETTLE_GRACE`] after they answer, not at the round's
+    /// end; one signer's claim against others that still work does not.
+    fn settled_silent(&self, signers: &BTreeSet<AccountId>) -> Option<BTreeSet<AccountId>> {
+        let left: BTreeSet<AccountId> = signers.difference(&self.heard).copied().collect();
+        let named_by_most = |s: &AccountId| 2 * self.named.get(s).copied().unwrap_or(0) > self.heard.len();
+        let enough = self.heard.len() >= 2 && self.heard.len() >= left.len();
+        (!left.is_empty() && enough && left.iter().all(named_by_most)).then_some(left)
+    }
+
     /// Signers the round excludes from the next: those whose reply did not verify, those the
     /// coordinator itself did not hear (`missing`), and those others called unresponsive that
     /// the coordinator did not hear either — a signer's word against one that answered is
@@ -308,11 +386,24 @@ async fn run_round(
     hash: [u8; 32],
     round: u32,
     signers: &BTreeSet<AccountId>,
+    budget: Duration,
     verify: impl Fn(&SignatureReply) -> Result<String, String>,
 ) -> RoundResult {
     let me = coordinator.res.identity.account();
     let (tx, mut rx) = mpsc::channel(4 * signers.len() + 1);
-    coordinator.waiters.lock().insert((hash, round), tx);
+    coordinator.waiters.lock().insert(
+        (hash, round),
+        Waiter {
+            tx,
+            signers: signers.clone(),
+            answered: BTreeSet::new(),
+            working: HashMap::new(),
+        },
+    );
+    let _waiting = Waiting {
+        waiters: &coordinator.waiters,
+        key: (hash, round),
+    };
     let job = SignJob {
         request: request.clone(),
         round,
@@ -324,7 +415,7 @@ async fn run_round(
             let (coordinator, job) = (coordinator.clone(), job.clone());
             tokio::spawn(async move {
                 let outcome = coordinator.signer.run_job(me, &job).await;
-                coordinator.deliver(me, outcome).await;
+                coordinator.deliver(me, outcome);
             });
         } else {
             coordinator
@@ -334,11 +425,10 @@ async fn run_round(
                 .await;
         }
     }
-    // A signer's session runs while the request is valid and progresses, and ends when it
-    // stalls; the coordinator waits while the signers say they work, and gives their
-    // outcomes a few seconds past the request's end.
-    let valid_for = Duration::from_millis(request.expires_at_ms.saturating_sub(now_ms()));
-    let deadline = sent_at + valid_for + Duration::from_secs(5);
+    // A signer's session runs for the round's budget while it progresses, and ends when it
+    // stalls; the coordinator waits while the signers say they work, and gives their outcomes
+    // a few seconds past the budget.
+    let deadline = sent_at + budget + Duration::from_secs(5);
     // A signer the job could not be delivered to cannot take part, nor can one the directory no
     // longer declares (slashed or chilled meanwhile: everyone closed its connections).
     let down = |heard: &BTreeSet<AccountId>| -> BTreeSet<AccountId> {
@@ -356,13 +446,12 @@ async fn run_round(
         );
         down
     };
-    let result = collect_outcomes(&mut rx, signers, me, deadline, verify, down).await;
-    coordinator.waiters.lock().remove(&(hash, round));
-    result
+    collect_outcomes(&mut rx, signers, me, deadline, verify, down).await
 }
 
 /// Waits for a round's outcomes until a signature that verifies, every signer answered, the
-/// deadline, or a signer turns out gone: unreachable (`down`) or without a word for
+/// others' answers settle that the rest are silent ([`Answers::settled_silent`], for
+/// [`SETTLE_GRACE`]), the deadline, or a signer turns out gone: unreachable (`down`) or without a word for
 /// [`WORD_LAPSE`] (checked every [`REACH_CHECK`]; `me`, whose job runs in this process, always
 /// answers). Words from others than the round's signers, and a second outcome from one, are
 /// ignored.
@@ -378,12 +467,21 @@ async fn collect_outcomes(
     let started = tokio::time::Instant::now();
     let mut last_word: HashMap<AccountId, tokio::time::Instant> = signers.iter().map(|s| (*s, started)).collect();
     let mut reach_check = tokio::time::interval(REACH_CHECK);
+    let mut settled_since: Option<tokio::time::Instant> = None;
     loop {
         let next = tokio::select! {
             next = tokio::time::timeout_at(deadline, rx.recv()) => next,
             _ = reach_check.tick() => {
                 let down = down(&answers.heard);
                 let now = tokio::time::Instant::now();
+                if settled_since.is_some_and(|at| now.duration_since(at) >= SETTLE_GRACE) {
+                    if let Some(silent) = answers.settled_silent(signers) {
+                        answers
+                            .reasons
+                            .push(format!("{} signer(s) named unresponsive by the others", silent.len()));
+                        return answers.failed(silent);
+                    }
+                }
                 let lapsed: BTreeSet<AccountId> = last_word
                     .iter()
                     .filter(|(s, at)| **s != me && !answers.heard.contains(*s) && now.duration_since(**at) > WORD_LAPSE)
@@ -404,7 +502,7 @@ async fn collect_outcomes(
         let Ok(Some((from, word))) = next else {
             let missing: BTreeSet<AccountId> = signers.difference(&answers.heard).copied().collect();
             answers.reasons.push(format!(
-                "{} signer(s) did not answer while the request was valid",
+                "{} signer(s) did not answer within the round's time",
                 missing.len()
             ));
             return answers.failed(missing);
@@ -437,19 +535,27 @@ async fn collect_outcomes(
                 answers
                     .reasons
                     .push(format!("{}: {}", short_name(&from), shorten(&failure.message)));
-                answers.claimed_unresponsive.extend(failure.unresponsive);
+                let named: BTreeSet<AccountId> = failure.unresponsive.into_iter().collect();
+                for s in &named {
+                    *answers.named.entry(*s).or_default() += 1;
+                }
+                answers.claimed_unresponsive.extend(named);
             }
         }
         if answers.heard.len() == signers.len() {
             return answers.failed([]);
         }
+        settled_since = match (answers.settled_silent(signers), settled_since) {
+            (Some(_), None) => Some(tokio::time::Instant::now()),
+            (Some(_), since) => since,
+            (None, _) => None,
+        };
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signing::signer::WORKING_EVERY;
     use crate::wire::SignFailure;
 
     fn a(i: u8) -> AccountId {
@@ -599,10 +705,97 @@ mod tests {
         match result {
             RoundResult::Failed { reasons, unheard, .. } => {
                 assert_eq!(unheard, BTreeSet::from([a(0)]));
-                assert!(reasons[0].contains("while the request was valid"), "{reasons:?}");
+                assert!(reasons[0].contains("within the round's time"), "{reasons:?}");
             }
             RoundResult::Signed { .. } => panic!("nothing signed"),
         }
+    }
+
+    fn blame(named: &[AccountId]) -> Word {
+        said(Err(SignFailure {
+            message: "the signing session failed".into(),
+            unresponsive: named.to_vec(),
+        }))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_signer_that_says_it_works_but_its_peers_stalled_on_ends_the_round_when_they_answer() {
+        let signers = BTreeSet::from([a(1), a(2), a(3)]);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+        // Signer 3 says it works and never does; 1 and 2 work, stall on it and name it.
+        let (tx, mut rx) = mpsc::channel(64);
+        let talk = tx.clone();
+        let talking = tokio::spawn(async move {
+            loop {
+                for s in [1, 2, 3] {
+                    talk.send((a(s), Word::Working)).await.unwrap();
+                }
+                tokio::time::sleep(WORKING_EVERY).await;
+            }
+        });
+        let answering = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(40)).await;
+            tx.send((a(1), blame(&[a(3)]))).await.unwrap();
+            tx.send((a(2), blame(&[a(3)]))).await.unwrap();
+        });
+        let started = tokio::time::Instant::now();
+        let result = collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await;
+        talking.abort();
+        answering.await.unwrap();
+        assert_eq!(left_out(result), (BTreeSet::new(), BTreeSet::from([a(3)])));
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_secs(40) + SETTLE_GRACE && took < Duration::from_secs(41) + SETTLE_GRACE,
+            "{took:?}"
+        );
+
+        // One signer's word against two that still work ends nothing: they sign.
+        let (tx, mut rx) = mpsc::channel(64);
+        tx.send((a(1), blame(&[a(2), a(3)]))).await.unwrap();
+        let working = tokio::spawn(async move {
+            for _ in 0..12 {
+                tokio::time::sleep(WORKING_EVERY).await;
+                tx.send((a(2), Word::Working)).await.unwrap();
+                tx.send((a(3), Word::Working)).await.unwrap();
+            }
+            tx.send((a(2), said(Ok(reply(1))))).await.unwrap();
+        });
+        let result = collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await;
+        working.await.unwrap();
+        assert!(
+            matches!(result, RoundResult::Signed { .. }),
+            "one claim ended the round"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_round_takes_one_outcome_per_signer_and_no_flood_of_words() {
+        let (tx, mut rx) = mpsc::channel(4 * 2 + 1);
+        let mut waiter = Waiter {
+            tx,
+            signers: BTreeSet::from([a(1), a(2)]),
+            answered: BTreeSet::new(),
+            working: HashMap::new(),
+        };
+        // An outsider's words, a signer's flood of working words and of outcomes.
+        waiter.pass(a(9), said(Ok(reply(1))));
+        waiter.pass(a(9), Word::Working);
+        for _ in 0..1000 {
+            waiter.pass(a(1), Word::Working);
+            waiter.pass(a(1), blame(&[a(2)]));
+        }
+        // The honest signer's words still get through.
+        waiter.pass(a(2), Word::Working);
+        waiter.pass(a(2), said(Ok(reply(1))));
+        let mut got = Vec::new();
+        while let Ok((from, word)) = rx.try_recv() {
+            got.push((from, matches!(word, Word::Working)));
+        }
+        assert_eq!(got, vec![(a(1), true), (a(1), false), (a(2), true), (a(2), false)]);
+        // A signer's next working word goes through once half its interval has passed.
+        tokio::time::advance(WORKING_EVERY / 2).await;
+        waiter.pass(a(1), Word::Working);
+        assert!(matches!(rx.try_recv(), Ok((_, Word::Working))));
     }
 
     #[test]

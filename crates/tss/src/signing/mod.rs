@@ -34,7 +34,8 @@ use keywheel_rpc::sign_request::{SignError, SignRequest, SignResponse};
 use tokio::sync::mpsc;
 
 pub use committee::{
-    choose_signers, round_timeout, DEFAULT_COUNTERPART_COST, MAX_ROUNDS, RESHARE_ALLOWANCE, ROUND_BASE,
+    choose_signers, round_budget, round_timeout, DEFAULT_COUNTERPART_COST, MAX_ROUNDS, RESHARE_ALLOWANCE, ROUND_BASE,
+    ROUND_SPAN,
 };
 pub use replay::ReplayCache;
 
@@ -105,7 +106,7 @@ impl Signing {
                         res.transport.send(from, &Frame::SignOutcome(outcome)).await;
                     });
                 }
-                Frame::SignOutcome(outcome) => self.coordinator.deliver(from, outcome).await,
+                Frame::SignOutcome(outcome) => self.coordinator.deliver(from, outcome),
                 Frame::SignWorking(working) => self.coordinator.working(from, working),
                 Frame::Protocol { .. } => {}
             }

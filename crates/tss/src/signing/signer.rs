@@ -14,7 +14,7 @@ use keywheel_rpc::sign_request::{now_ms, SignError, SignatureReply};
 use rand_core::SeedableRng;
 use tracing::{debug, warn};
 
-use super::committee::{check_registered, refuse_if_halted, signing_committee, MAX_ROUNDS};
+use super::committee::{check_registered, refuse_if_halted, round_budget, signing_committee, MAX_ROUNDS};
 use super::compute::SigningRuntime;
 use super::replay::ReplayCache;
 use crate::keystore::Slot;
@@ -124,13 +124,13 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     }
     let share = current_share(&signing.res, &committee.sharing)?;
     let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
-    // A session that progresses runs while the request is valid; one that hears nothing for a
+    // A session that progresses runs for the round's budget; one that hears nothing for a
     // round's timeout ends and names whom it waited for.
-    let valid_for = Duration::from_millis(request.expires_at_ms.saturating_sub(now));
+    let timeout = committee.round_timeout(signing.per_counterpart);
     let attempt = Attempt {
         context: keywheel_primitives::domain::signing_context(&signing.res.transport.network(), &hash, job.round),
-        deadline: tokio::time::Instant::now() + valid_for,
-        stall: Some(committee.round_timeout(signing.per_counterpart)),
+        deadline: tokio::time::Instant::now() + round_budget(job.round, timeout, request.expires_at_ms, now_ms()),
+        stall: Some(timeout),
     };
     let net = ProtocolNet::signing(&signing.res.transport, hash, job.round, job.signers.clone());
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng)

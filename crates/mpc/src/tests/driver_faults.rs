@@ -287,6 +287,16 @@ impl Network for Recording {
     }
 }
 
+/// Each party's result, once every task has ended.
+async fn by_party<T>(tasks: Vec<tokio::task::JoinHandle<(AccountId, T)>>) -> BTreeMap<AccountId, T> {
+    let mut out = BTreeMap::new();
+    for task in tasks {
+        let (id, outcome) = task.await.expect("no panic");
+        out.insert(id, outcome);
+    }
+    out
+}
+
 /// Runs a jumpstart of `committee` at threshold `t`, each party over the network `net_for`
 /// gives it; returns each party's outcome.
 async fn jumpstart_over<N: Network + 'static>(
@@ -304,12 +314,7 @@ async fn jumpstart_over<N: Network + 'static>(
             (s.account(), outcome.expect("no local error"))
         }));
     }
-    let mut out = BTreeMap::new();
-    for task in tasks {
-        let (id, outcome) = task.await.expect("no panic");
-        out.insert(id, outcome);
-    }
-    out
+    by_party(tasks).await
 }
 
 /// In the attempt protocols (KeyInit, the reshare, AuxGen) no message has a direct part, and
@@ -563,12 +568,7 @@ async fn key_init_over(
             (me, outcome.expect("no local error").map(|_| ()))
         }));
     }
-    let mut out = BTreeMap::new();
-    for task in tasks {
-        let (id, outcome) = task.await.expect("no panic");
-        out.insert(id, outcome);
-    }
-    out
+    by_party(tasks).await
 }
 
 /// A round is given its stall time from each step forward, not from its start: a session whose

@@ -171,7 +171,7 @@ mod tests {
         let expires = |s: u64| now + s * 1000;
         // Plenty of validity: the span bounds the round.
         assert_eq!(round_budget(0, timeout, expires(600), now), timeout * ROUND_SPAN);
-        // 300 s left: round 0 keeps 80 s for rounds 1 and 2, round 2 may use all that is left.
+        // 200 s left: round 0 keeps 80 s for rounds 1 and 2; round 2 may use all that is left.
         assert_eq!(round_budget(0, timeout, expires(200), now), Duration::from_secs(120));
         assert_eq!(round_budget(2, timeout, expires(100), now), Duration::from_secs(100));
         // Too little left, or expired: nothing (the coordinator does not start such a round).

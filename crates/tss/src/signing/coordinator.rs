@@ -209,13 +209,9 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         };
         let span = info_span!("signing", request = %hex::encode(&hash[..6]), round);
         let verify = |reply: &SignatureReply| verify_reply(&committee.parent_key, &request.account, &prehash, reply);
-        let budget = round_budget(
-            round,
-            committee.round_timeout(coordinator.per_counterpart),
-            request.expires_at_ms,
-            now_ms(),
-        );
-        if budget < committee.round_timeout(coordinator.per_counterpart) {
+        let timeout = committee.round_timeout(coordinator.per_counterpart);
+        let budget = round_budget(round, timeout, request.expires_at_ms, now_ms());
+        if budget < timeout {
             failures.push(format!(
                 "round {round}: too little of the request's validity is left for a round"
             ));
@@ -342,9 +338,7 @@ struct Answers {
     heard: BTreeSet<AccountId>,
     /// Signers whose reply did not verify.
     bogus: BTreeSet<AccountId>,
-    /// Signers some signer said did not answer it.
-    claimed_unresponsive: BTreeSet<AccountId>,
-    /// How many of the answers named each signer as not answering.
+    /// Signers some signer said did not answer it, and by how many of the answers.
     named: HashMap<AccountId, usize>,
     reasons: Vec<String>,
 }
@@ -368,7 +362,7 @@ impl Answers {
     /// not believed.
     fn failed(mut self, missing: impl IntoIterator<Item = AccountId>) -> RoundResult {
         let mut unheard: BTreeSet<AccountId> = missing.into_iter().collect();
-        unheard.extend(self.claimed_unresponsive.difference(&self.heard));
+        unheard.extend(self.named.keys().filter(|s| !self.heard.contains(s)));
         if self.reasons.is_empty() {
             self.reasons.push("no signer returned a signature".into());
         }
@@ -451,9 +445,9 @@ async fn run_round(
 
 /// Waits for a round's outcomes until a signature that verifies, every signer answered, the
 /// others' answers settle that the rest are silent ([`Answers::settled_silent`], for
-/// [`SETTLE_GRACE`]), the deadline, or a signer turns out gone: unreachable (`down`) or without a word for
-/// [`WORD_LAPSE`] (checked every [`REACH_CHECK`]; `me`, whose job runs in this process, always
-/// answers). Words from others than the round's signers, and a second outcome from one, are
+/// [`SETTLE_GRACE`]), the deadline, or a signer turns out gone: unreachable (`down`) or
+/// without a word for [`WORD_LAPSE`] (checked every [`REACH_CHECK`]; `me`, whose job runs in
+/// this process, always answers). Words from others than the round's signers, and a second outcome from one, are
 /// ignored.
 async fn collect_outcomes(
     rx: &mut mpsc::Receiver<(AccountId, Word)>,
@@ -536,10 +530,9 @@ async fn collect_outcomes(
                     .reasons
                     .push(format!("{}: {}", short_name(&from), shorten(&failure.message)));
                 let named: BTreeSet<AccountId> = failure.unresponsive.into_iter().collect();
-                for s in &named {
-                    *answers.named.entry(*s).or_default() += 1;
+                for s in named {
+                    *answers.named.entry(s).or_default() += 1;
                 }
-                answers.claimed_unresponsive.extend(named);
             }
         }
         if answers.heard.len() == signers.len() {
@@ -576,7 +569,7 @@ mod tests {
         answers.heard.extend([a(1), a(2), a(3)]);
         answers.bogus.insert(a(1));
         // Signer 2 says 3 and 4 did not answer it; the coordinator heard 3 itself.
-        answers.claimed_unresponsive.extend([a(3), a(4)]);
+        answers.named.extend([(a(3), 1), (a(4), 1)]);
         assert_eq!(
             left_out(answers.failed([])),
             (BTreeSet::from([a(1)]), BTreeSet::from([a(4)]))
@@ -820,7 +813,7 @@ mod tests {
     fn signers_the_coordinator_did_not_hear_are_excluded() {
         let mut answers = Answers::default();
         answers.heard.insert(a(1));
-        answers.claimed_unresponsive.insert(a(1));
+        answers.named.insert(a(1), 1);
         assert_eq!(
             left_out(answers.failed([a(2), a(3)])),
             (BTreeSet::new(), BTreeSet::from([a(2), a(3)]))

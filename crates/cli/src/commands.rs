@@ -75,6 +75,12 @@ pub struct StatusArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Refresh in place until interrupted, instead of printing once.
+    #[arg(long)]
+    watch: bool,
+    /// Seconds between refreshes with `--watch`.
+    #[arg(long, default_value_t = 2)]
+    every: u64,
 }
 
 /// Runs `account …`.
@@ -187,67 +193,128 @@ fn parse_hex(text: &str) -> anyhow::Result<Vec<u8>> {
     hex::decode(text.strip_prefix("0x").unwrap_or(text)).context("not hex")
 }
 
-/// Runs `status`.
+/// Runs `status`, once or (`--watch`) again and again until interrupted.
 pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
-    let node = client::connect(&args.node).await?;
+    if !args.watch {
+        let node = client::connect(&args.node).await?;
+        print!("{}", status_text(&node, args.json).await?);
+        return Ok(());
+    }
+    if args.every == 0 {
+        bail!("--every must be at least one second");
+    }
+    let every = std::time::Duration::from_secs(args.every);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut node = None;
+    loop {
+        // A node that goes away is said once per refresh, and dialled again the next time.
+        let text = match &node {
+            Some(client) => status_text(client, args.json).await,
+            None => client::connect(&args.node).await.map(|client| {
+                node = Some(client);
+                String::new()
+            }),
+        };
+        let text = match text {
+            Ok(text) if text.is_empty() && node.is_some() => continue,
+            Ok(text) => text,
+            Err(e) => {
+                node = None;
+                format!("the node cannot be asked: {e:#}\nretrying every {} s\n", args.every)
+            }
+        };
+        let secs = keywheel_rpc::sign_request::now_ms() / 1000 % 86_400;
+        let clock = format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60);
+        // Clear the screen and go home on a terminal, so each refresh replaces the last.
+        let (clear, gap) = if terminal { ("\x1b[2J\x1b[H", "") } else { ("", "\n") };
+        let frame = format!(
+            "{clear}keywheel status at {clock} (every {} s; Ctrl-C stops)\n{text}{gap}",
+            args.every
+        );
+        let mut out = std::io::stdout().lock();
+        if std::io::Write::write_all(&mut out, frame.as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .is_err()
+        {
+            // Whoever read the output went away (a closed pipe): nothing left to do.
+            return Ok(());
+        }
+        drop(out);
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+/// The chain's session, committee, reshare in flight and slashes, as `status` prints them.
+async fn status_text(node: &keywheel_rpc::jsonrpsee::ws_client::WsClient, json: bool) -> anyhow::Result<String> {
+    use std::fmt::Write;
     let status = node.status().await.context("ask the node for its status")?;
     let params = node.params().await.context("ask the node for its params")?;
     let committee = node.committee().await.context("ask the node for the committee")?;
     let reshare = node.reshare().await.context("ask the node for the reshare in flight")?;
     let slashes = node.slashes().await.context("ask the node for slashes")?;
     let validators = node.validators().await.context("ask the node for validators")?;
-    if args.json {
-        println!(
+    let mut out = String::new();
+    if json {
+        writeln!(
+            out,
             "{}",
             serde_json::to_string_pretty(&json!({
                 "node": status, "params": params, "committee": committee,
                 "reshare": reshare, "slashes": slashes, "validators": validators,
             }))?
-        );
-        return Ok(());
+        )?;
+        return Ok(out);
     }
-    println!(
+    writeln!(
+        out,
         "network {}  height {}  session {}  ({} ms blocks, {} blocks per session)",
         status.network_name, status.height, status.session, status.block_time_ms, params.session_length
-    );
+    )?;
     match &committee.parent_key {
-        Some(key) => println!("parent key 0x{}", hex::encode(key)),
-        None => println!("parent key none yet (not jumpstarted)"),
+        Some(key) => writeln!(out, "parent key 0x{}", hex::encode(key))?,
+        None => writeln!(out, "parent key none yet (not jumpstarted)")?,
     }
     let threshold = committee.sharing.as_ref().map(|s| s.threshold);
-    println!(
+    writeln!(
+        out,
         "committee ({} members, threshold {}), oldest first:",
         committee.members.len(),
         threshold.map_or("-".into(), |t| t.to_string())
-    );
+    )?;
     for (i, m) in committee.members.iter().enumerate() {
-        println!(
+        writeln!(
+            out,
             "  {}. tss {}  validator {}  joined #{}",
             i + 1,
             m.tss,
             m.validator,
             m.join_seq
-        );
+        )?;
     }
     match &reshare {
-        None => println!("reshare: none in flight"),
+        None => writeln!(out, "reshare: none in flight")?,
         Some(view) => {
             let r = &view.record;
-            println!(
+            writeln!(
+                out,
                 "reshare: {:?} of session {}, attempt {}, deadline block {}",
                 r.kind, r.session, r.attempt, r.deadline
-            );
-            println!("  staying  {}", list(r.staying.iter()));
-            println!("  leaving  {}", list(r.leaving.iter()));
+            )?;
+            writeln!(out, "  staying  {}", list(r.staying.iter()))?;
+            writeln!(out, "  leaving  {}", list(r.leaving.iter()))?;
             let new: Vec<AccountId> = r.new_committee.iter().map(|m| m.tss).collect();
             let joining = new.iter().filter(|a| !r.staying.contains(a));
-            println!("  joining  {}", list(joining));
-            println!(
+            writeln!(out, "  joining  {}", list(joining))?;
+            writeln!(
+                out,
                 "  confirmed {}/{}: {}",
                 view.confirmations.len(),
                 new.len(),
                 list(view.confirmations.keys())
-            );
+            )?;
             for (reporter, named) in &view.reports {
                 let named: Vec<String> = named
                     .iter()
@@ -256,22 +323,23 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
                         format!("{} ({:?} round {}{echo})", s.party, s.round.protocol, s.round.number)
                     })
                     .collect();
-                println!("  {reporter} reported silent: {}", named.join(", "));
+                writeln!(out, "  {reporter} reported silent: {}", named.join(", "))?;
             }
         }
     }
     if slashes.is_empty() {
-        println!("slashes: none");
+        writeln!(out, "slashes: none")?;
     } else {
-        println!("slashes:");
+        writeln!(out, "slashes:")?;
         for s in &slashes {
-            println!(
+            writeln!(
+                out,
                 "  {:?} {} (tss {}) in session {} attempt {}: {:?}, {} burned, barred until session {}",
                 s.kind, s.validator, s.tss, s.session, s.attempt, s.reason, s.amount, s.barred_until
-            );
+            )?;
         }
     }
-    Ok(())
+    Ok(out)
 }
 
 fn list<'a>(accounts: impl Iterator<Item = &'a AccountId>) -> String {

@@ -1,11 +1,13 @@
 //! `keywheel`: the one binary. `devnet` runs a whole network on this machine; `node` and `tss`
-//! run one part of a network from its configuration; `account`, `register`, `sign` and `status`
-//! are what users and operators run against a network.
+//! run one part of a network from its configuration; `account`, `register`, `sign`, `status` and
+//! `dashboard` are what users and operators run against a network.
 
 mod bench;
 mod client;
 mod commands;
+mod dashboard;
 mod devnet;
+mod phase;
 
 use clap::{Parser, Subcommand};
 use keywheel_node::cli::NodeCommand;
@@ -42,6 +44,8 @@ enum Command {
     Sign(commands::SignArgs),
     /// Show the chain's session, committee, reshare in flight and slashes.
     Status(commands::StatusArgs),
+    /// Serve a live web dashboard of a running network (the devnet starts one itself).
+    Dashboard(dashboard::DashboardArgs),
     /// Measure a running network (signing throughput and latency under load).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -86,6 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Command::Sign(args) => commands::sign(args).await,
                 Command::Status(args) => commands::status(args).await,
                 Command::Bench(command) => bench::run(command).await,
+                Command::Dashboard(args) => dashboard::run(args).await,
                 Command::Node(_) | Command::Tss(_) => unreachable!("matched above"),
             }
         }

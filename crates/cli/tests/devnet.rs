@@ -117,7 +117,16 @@ fn ctrl_c_stops_every_devnet_process() {
         .arg("devnet")
         .arg("--dir")
         .arg(&dir)
-        .args(["--rpc-port", "0", "--p2p-port", "0", "--api-port", "0"])
+        .args([
+            "--rpc-port",
+            "0",
+            "--p2p-port",
+            "0",
+            "--api-port",
+            "0",
+            "--dashboard-port",
+            "0",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -220,27 +229,143 @@ fn assert_logs_are_plain_text(dir: &Path) {
 
 /// Runs a devnet with `extra` flags to its end; returns its summary (asserting it succeeded).
 fn run_devnet(extra: &[&str]) -> (Value, Vec<i32>) {
+    run_devnet_watched(extra, false)
+}
+
+/// [`run_devnet`], and with `browser`, the dashboard checked in headless Chromium while the
+/// devnet runs ([`BrowserCheck`]).
+fn run_devnet_watched(extra: &[&str], browser: bool) -> (Value, Vec<i32>) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("devnet");
     let summary_path = tmp.path().join("summary.json");
+    let check = browser.then(BrowserCheck::prepare);
     let mut child = keywheel()
         .arg("devnet")
         .arg("--dir")
         .arg(&dir)
         .arg("--summary")
         .arg(&summary_path)
-        .args(["--rpc-port", "0", "--p2p-port", "0", "--api-port", "0"])
+        .args([
+            "--rpc-port",
+            "0",
+            "--p2p-port",
+            "0",
+            "--api-port",
+            "0",
+            "--dashboard-port",
+            "0",
+        ])
         .args(extra)
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
+    let check = check.map(|c| c.start(&dir, &mut child, tmp.path()));
     // The fault run (seven rotations, three of them waiting out a deadline) takes about 20 min
     // on a busy 2-core machine; the limit only ends a run that hangs.
     let status = wait_with_limit(&mut child, Duration::from_secs(2700));
     let text = std::fs::read_to_string(&summary_path).expect("the devnet wrote its summary");
+    if let Some(check) = check {
+        check.finish();
+    }
     assert!(status.success(), "the devnet failed ({status}); summary:\n{text}");
     assert_logs_are_plain_text(&dir);
     (serde_json::from_str(&text).unwrap(), child_pids(&dir))
+}
+
+/// The dashboard in a real browser (#20): `tests/browser/dashboard.mjs` drives Debian's
+/// Chromium through playwright-core against the devnet's dashboard, and saves a screenshot.
+struct BrowserCheck {
+    /// The script's directory (its `package.json` pins playwright-core).
+    scripts: std::path::PathBuf,
+}
+
+/// Where the browser check saves its screenshot (a test artefact).
+fn screenshot_path() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png")
+}
+
+impl BrowserCheck {
+    /// Checks what the browser test needs, and installs playwright-core if it is missing.
+    fn prepare() -> Self {
+        let chromium = std::env::var("KEYWHEEL_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        assert!(
+            Path::new(&chromium).exists(),
+            "the dashboard's browser test needs Chromium at {chromium}: install Debian's `chromium` \
+             (apt-get install chromium, as .ci/run does) or set KEYWHEEL_CHROMIUM"
+        );
+        let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+        if !scripts.join("node_modules/playwright-core").exists() {
+            let status = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&scripts)
+                .status()
+                .expect("the dashboard's browser test needs Node.js and npm (to install playwright-core)");
+            assert!(status.success(), "npm ci in {} failed", scripts.display());
+        }
+        let _ = std::fs::remove_file(screenshot_path());
+        Self { scripts }
+    }
+
+    /// Waits for the devnet's dashboard and starts the script against it.
+    fn start(self, dir: &Path, devnet: &mut Child, tmp: &Path) -> RunningBrowserCheck {
+        let manifest = dir.join("devnet.json");
+        let started = Instant::now();
+        while !manifest.exists() {
+            assert!(started.elapsed() < Duration::from_secs(120), "the devnet never came up");
+            assert!(
+                devnet.try_wait().unwrap().is_none(),
+                "the devnet ended before it came up"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let manifest: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        let dashboard = manifest["dashboard"].as_str().expect("devnet.json names the dashboard");
+        let node = manifest["node"].as_str().unwrap().replacen("ws://", "http://", 1);
+        let log_path = tmp.join("browser.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new("node")
+            .arg(self.scripts.join("dashboard.mjs"))
+            .args([dashboard, &node])
+            .arg(screenshot_path())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("the dashboard's browser test needs Node.js (`node`)");
+        RunningBrowserCheck { child, log_path }
+    }
+}
+
+/// The browser check while it runs.
+struct RunningBrowserCheck {
+    child: Child,
+    log_path: std::path::PathBuf,
+}
+
+impl RunningBrowserCheck {
+    /// Waits for the script (the devnet has ended, so a check still waiting cannot pass) and
+    /// asserts it passed and left a screenshot.
+    fn finish(mut self) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if started.elapsed() > Duration::from_secs(90) {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        println!("{log}");
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "the dashboard's browser check failed ({status:?}):\n{log}"
+        );
+        let png = std::fs::read(screenshot_path()).expect("the browser check saved a screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "the screenshot is a PNG");
+    }
 }
 
 /// One devnet run, one fault per rotation: a malicious TSS (corrupted sealed subshares), a silent one,
@@ -253,30 +378,34 @@ fn run_devnet(extra: &[&str]) -> (Value, Vec<i32>) {
 #[test]
 fn each_fault_names_and_slashes_its_offender_and_a_later_attempt_rotates() {
     let _turn = FULL_RUN.lock().unwrap_or_else(|p| p.into_inner());
-    let (summary, pids) = run_devnet(&[
-        "--validators",
-        "9",
-        "--sessions",
-        "8",
-        "--session-blocks",
-        "60",
-        "--fault",
-        "malicious:auto",
-        "--fault",
-        "silent:auto",
-        "--fault",
-        "crash:auto@reshare",
-        "--fault",
-        "node-restart",
-        "--fault",
-        "node-rollback",
-        "--fault",
-        "withhold:auto",
-        "--fault",
-        "withhold-proof:auto",
-        "--fault",
-        "stray:auto",
-    ]);
+    // The dashboard is checked in a browser during this run: it has rotations and slashes.
+    let (summary, pids) = run_devnet_watched(
+        &[
+            "--validators",
+            "9",
+            "--sessions",
+            "8",
+            "--session-blocks",
+            "60",
+            "--fault",
+            "malicious:auto",
+            "--fault",
+            "silent:auto",
+            "--fault",
+            "crash:auto@reshare",
+            "--fault",
+            "node-restart",
+            "--fault",
+            "node-rollback",
+            "--fault",
+            "withhold:auto",
+            "--fault",
+            "withhold-proof:auto",
+            "--fault",
+            "stray:auto",
+        ],
+        true,
+    );
     let text = serde_json::to_string_pretty(&summary).unwrap();
     assert!(summary["failures"].as_array().unwrap().is_empty(), "{text}");
 

@@ -106,7 +106,16 @@ async fn run_one(exe: &Path, root: &Path, n: u32, t: u32) -> anyhow::Result<Poin
         .args(["--committee", &n.to_string(), "--threshold", &t.to_string()])
         .args(["--sessions", "1", "--session-blocks", &session_blocks.to_string()])
         .args(["--reshare-deadline-blocks", &(3 * session_blocks).to_string()])
-        .args(["--rpc-port", "0", "--p2p-port", "0", "--api-port", "0"])
+        .args([
+            "--rpc-port",
+            "0",
+            "--p2p-port",
+            "0",
+            "--api-port",
+            "0",
+            "--dashboard-port",
+            "0",
+        ])
         .stdin(Stdio::null())
         .stdout(log.try_clone().context("the devnet's log")?)
         .stderr(log)

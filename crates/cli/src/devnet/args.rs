@@ -51,6 +51,9 @@ pub struct DevnetArgs {
     /// The first TSS's HTTP API port; validator i uses this + i (0: any free ports).
     #[arg(long, default_value_t = 8100)]
     pub api_port: u16,
+    /// The dashboard's port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8800)]
+    pub dashboard_port: u16,
     /// A fault to inject, repeatable; the i-th acts on rotation i: `crash:<v>@reshare`,
     /// `silent:<v>`, `malicious:<v>`, `withhold:<v>`, `withhold-proof:<v>`, `stray:<v>`,
     /// `node-restart`, `node-rollback` (`<v>`: `v3`, or `auto` for the newest committee member).

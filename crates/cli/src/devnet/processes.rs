@@ -78,6 +78,8 @@ pub struct Processes {
     pub node: Option<Proc>,
     /// Every validator, `v0` first.
     pub validators: Vec<Validator>,
+    /// The dashboard's URL, once it serves.
+    pub dashboard_url: Option<String>,
     /// Whether the TSSs are started with a fault switch (only when a silent or malicious fault
     /// is asked for).
     fault_switches: bool,
@@ -133,6 +135,7 @@ impl Processes {
             genesis: dir.join("genesis.toml"),
             node_addr,
             node_url: String::new(),
+            dashboard_url: None,
             block_ms: args.block_ms,
             node: None,
             validators,
@@ -317,6 +320,7 @@ impl Processes {
         let manifest = serde_json::json!({
             "dir": self.dir,
             "node": self.node_url,
+            "dashboard": self.dashboard_url,
             "node_pid": self.node.as_ref().and_then(Proc::pid),
             "user_key": self.dir.join("user.key"),
             "validators": self.validators.iter().map(|v| serde_json::json!({

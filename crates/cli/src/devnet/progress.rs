@@ -1,6 +1,6 @@
 //! The live display: block height, session and stage on one line, then one line per validator
-//! with its reshare phase (standby / waiting / resharing / holding / confirmed / rotated /
-//! leaving / down). On a terminal it redraws in place; otherwise it prints nothing but the
+//! with its phase ([`crate::phase`]: standby / resharing / holding / confirmed / rotated /
+//! leaving / down / halted). On a terminal it redraws in place; otherwise it prints nothing but the
 //! devnet's log lines, so logs and test output stay readable.
 
 use std::collections::BTreeSet;
@@ -11,6 +11,8 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use keywheel_chain::AccountId;
 use keywheel_rpc::KeywheelApiClient;
+
+use crate::phase::{phase, Seen};
 
 /// What the scenario tells the display.
 #[derive(Default)]
@@ -137,8 +139,10 @@ impl Progress {
             Some(s) => format!("block {:>5}  session {:>3}", s.height, s.session),
             None => "node unreachable".into(),
         };
+        let rotated = rotated_in.map_or(String::new(), |s| format!("  last rotation in session {s}"));
         self.header
-            .set_message(format!("{chain}  signatures {signatures}  {stage}"));
+            .set_message(format!("{chain}  signatures {signatures}{rotated}  {stage}"));
+        let sharing = committee.as_ref().and_then(|c| c.sharing.clone());
         let members: BTreeSet<AccountId> = committee
             .map(|c| c.members.iter().map(|m| m.tss).collect())
             .unwrap_or_default();
@@ -147,32 +151,18 @@ impl Progress {
                 Some(url) => crate::client::tss_status(http, url).await,
                 None => None,
             };
-            let phase = match (&status, &reshare) {
-                (None, _) => "down".to_string(),
-                (Some(s), Some(view)) => {
-                    let record = &view.record;
-                    if record.leaving.contains(account) {
-                        "leaving (signs until the rotation)".into()
-                    } else if record.new_committee.iter().any(|m| m.tss == *account) {
-                        if view.confirmations.contains_key(account) {
-                            "confirmed".into()
-                        } else if s.next.is_some() {
-                            "holding".into()
-                        } else if s.running.is_some() {
-                            format!("resharing (attempt {})", record.attempt)
-                        } else {
-                            "waiting".into()
-                        }
-                    } else {
-                        "standby".into()
-                    }
-                }
-                (Some(_), None) if members.contains(account) => match rotated_in {
-                    Some(session) => format!("rotated (session {session})"),
-                    None => "member".into(),
-                },
-                (Some(_), None) => "standby".into(),
+            let seen = match &status {
+                Some(s) => Seen::Status(s),
+                None => Seen::Down,
             };
+            let phase = phase(
+                account,
+                members.contains(account),
+                reshare.as_ref(),
+                sharing.as_ref(),
+                seen,
+            )
+            .name();
             bar.set_message(format!("{} {phase}", short(account)));
         }
     }

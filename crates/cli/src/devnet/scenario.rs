@@ -20,7 +20,7 @@ use super::processes::Processes;
 use super::progress::Progress;
 use super::signing::PendingSignature;
 use super::summary::{Report, SessionSummary};
-use crate::client;
+use crate::{client, dashboard};
 
 /// Runs the scenario, recording what it finds in `report` as it goes.
 pub async fn scenario(
@@ -75,7 +75,9 @@ async fn start(args: &DevnetArgs, params: &Params, procs: &mut Processes, progre
     for i in 0..procs.validators.len() {
         procs.start_tss(i).await?;
     }
+    let dashboard = start_dashboard(args, procs).await?;
     procs.write_manifest()?;
+    progress.log(format!("dashboard {dashboard}  (open it in a browser)"));
     progress.log(format!("node {}  (block every {} ms)", procs.node_url, args.block_ms));
     for v in &procs.validators {
         progress.log(format!(
@@ -91,6 +93,32 @@ async fn start(args: &DevnetArgs, params: &Params, procs: &mut Processes, progre
         procs.validators.iter().map(|v| (v.tss, v.api_url.clone())).collect(),
     );
     Ok(())
+}
+
+/// Starts the dashboard in this process, watching the node and every TSS, with the devnet's
+/// names for the validators; returns its URL.
+async fn start_dashboard(args: &DevnetArgs, procs: &mut Processes) -> anyhow::Result<String> {
+    let mut names = std::collections::BTreeMap::new();
+    for v in &procs.validators {
+        names.insert(v.tss, v.name.clone());
+        names.insert(client::account_of(&v.stash), v.name.clone());
+    }
+    let config = dashboard::Config {
+        node: procs.node_url.clone(),
+        tss: procs
+            .validators
+            .iter()
+            .filter_map(|v| v.api_url.clone().map(|url| (url, Some(v.tss))))
+            .collect(),
+        names,
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.dashboard_port)),
+    };
+    let addr = dashboard::start(config)
+        .await
+        .context("start the dashboard (--dashboard-port 0 picks any free port)")?;
+    let url = format!("http://{addr}");
+    procs.dashboard_url = Some(url.clone());
+    Ok(url)
 }
 
 /// A rotation's reshare, as the chain started it.

@@ -203,26 +203,37 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
     if args.every == 0 {
         bail!("--every must be at least one second");
     }
+    // One Ctrl-C listener for the whole watch: a Ctrl-C while the node is being asked stops it
+    // too.
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    tokio::select! {
+        result = watch_status(&args) => result,
+        _ = &mut stop => Ok(()),
+    }
+}
+
+/// `status --watch`'s refreshes, until stdout is closed.
+async fn watch_status(args: &StatusArgs) -> anyhow::Result<()> {
     let every = std::time::Duration::from_secs(args.every);
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let mut node = None;
     loop {
-        // A node that goes away is said once per refresh, and dialled again the next time.
+        if node.is_none() {
+            // A node that went away is dialled again at each refresh.
+            node = client::connect(&args.node).await.ok();
+        }
         let text = match &node {
             Some(client) => status_text(client, args.json).await,
-            None => client::connect(&args.node).await.map(|client| {
-                node = Some(client);
-                String::new()
-            }),
+            None => Err(anyhow::anyhow!(
+                "cannot reach the node at {}: is it running? (--node)",
+                args.node
+            )),
         };
-        let text = match text {
-            Ok(text) if text.is_empty() && node.is_some() => continue,
-            Ok(text) => text,
-            Err(e) => {
-                node = None;
-                format!("the node cannot be asked: {e:#}\nretrying every {} s\n", args.every)
-            }
-        };
+        let text = text.unwrap_or_else(|e| {
+            node = None;
+            format!("the node cannot be asked: {e:#}\nretrying every {} s\n", args.every)
+        });
         let secs = keywheel_rpc::sign_request::now_ms() / 1000 % 86_400;
         let clock = format!("{:02}:{:02}:{:02} UTC", secs / 3600, secs / 60 % 60, secs % 60);
         // Clear the screen and go home on a terminal, so each refresh replaces the last.
@@ -240,10 +251,7 @@ pub async fn status(args: StatusArgs) -> anyhow::Result<()> {
             return Ok(());
         }
         drop(out);
-        tokio::select! {
-            _ = tokio::time::sleep(every) => {}
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-        }
+        tokio::time::sleep(every).await;
     }
 }
 

@@ -14,7 +14,7 @@ pub enum Phase {
     /// Holds the key's current sharing, with nothing to do for a reshare now.
     Rotated,
     /// Holds no share of the current sharing and takes no part in anything running: outside the
-    /// committee, or in the committee being formed before its TSS runs the attempt.
+    /// committee, or joining the committee being formed before its TSS runs the attempt.
     Standby,
     /// Its TSS runs the reshare attempt in flight.
     Resharing,
@@ -83,13 +83,14 @@ pub fn phase(
             if view.confirmations.contains_key(tss) {
                 return Phase::Confirmed;
             }
-            return match status {
-                Some(s) if s.next.as_ref().is_some_and(|n| (n.session, n.attempt) == attempt) => Phase::Holding,
-                Some(s) if s.running == Some(attempt) => Phase::Resharing,
-                Some(_) => Phase::Standby,
+            match status {
+                Some(s) if s.next.as_ref().is_some_and(|n| (n.session, n.attempt) == attempt) => return Phase::Holding,
+                Some(s) if s.running == Some(attempt) => return Phase::Resharing,
+                // Not running it (yet, or any more): what it holds decides, below.
+                Some(_) => {}
                 // Unwatched: the chain only says it takes part and has not confirmed.
-                None => Phase::Resharing,
-            };
+                None => return Phase::Resharing,
+            }
         }
     }
     // The chain rotated and the TSS has not promoted its holding slot yet (it will on seeing
@@ -213,11 +214,17 @@ mod tests {
         assert_eq!(phase(&acc(3), true, r, c, Seen::Status(&holding)), Phase::Holding);
         assert_eq!(
             phase(&acc(3), true, r, c, Seen::Status(&stale_holding)),
-            Phase::Standby,
-            "a holding slot from an earlier attempt is not this attempt's"
+            Phase::Rotated,
+            "a holding slot from an earlier attempt is not this attempt's; it still holds the key"
         );
         assert_eq!(phase(&acc(4), false, r, c, Seen::Status(&running)), Phase::Resharing);
         assert_eq!(phase(&acc(4), false, r, c, Seen::Status(&idle)), Phase::Standby);
+        let waiting_holder = status(Some(slot(&current, 0, 1)), None, None);
+        assert_eq!(
+            phase(&acc(3), true, r, c, Seen::Status(&waiting_holder)),
+            Phase::Rotated,
+            "a staying holder not running the attempt yet still holds the key (and signs)"
+        );
         assert_eq!(phase(&acc(4), false, r, c, Seen::Unwatched), Phase::Resharing);
 
         // Nothing in flight: holding the chain's sharing is what makes a member current.

@@ -27,11 +27,16 @@ impl Drop for Running {
 
 /// One HTTP/1.1 request; returns the status code, the headers (lower-cased) and the body.
 fn http(addr: &str, method: &str, path: &str) -> (u16, String, String) {
+    http_as(addr, addr, method, path)
+}
+
+/// [`http`] with the `Host` header `host`.
+fn http_as(addr: &str, host: &str, method: &str, path: &str) -> (u16, String, String) {
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
         stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
     )
     .unwrap();
     let mut answer = String::new();
@@ -130,6 +135,20 @@ fn the_dashboard_refuses_other_requests_and_follows_the_node_down_and_back_up() 
         let (status, _, body) = http(&addr, method, "/api/state");
         assert_eq!(status, 405, "{method}: {body}");
     }
+    // A page of another site re-pointed at this address (DNS rebinding) names its own host.
+    let (status, _, body) = http_as(&addr, "evil.example:80", "GET", "/api/state");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("--allow-host"), "{body}");
+    assert_eq!(
+        http_as(
+            &addr,
+            &format!("localhost:{}", addr.split(':').nth(1).unwrap()),
+            "GET",
+            "/"
+        )
+        .0,
+        200
+    );
     let (status, _, body) = http(&addr, "GET", "/api/child?account=not-an-account");
     assert_eq!(status, 400);
     assert!(body.contains("is not an account"), "{body}");

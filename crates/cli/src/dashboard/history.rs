@@ -12,6 +12,9 @@ use serde::Serialize;
 pub const MAX_SESSIONS: usize = 200;
 /// The most aborted attempts kept per session.
 const MAX_ABORTS: usize = 16;
+/// The most recent blocks remembered by hash, so a block seen twice (once from the
+/// subscription, once read back) is known as a repeat.
+const RECENT: usize = 64;
 
 /// How a session's reshare ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -55,10 +58,11 @@ pub struct SessionRecord {
     pub ended_ms: Option<u64>,
     /// How it ended.
     pub outcome: Outcome,
-    /// Members of the committee being formed that did not hold the key before (TSS accounts).
+    /// Members of the committee being formed that do not stay from the old one (TSS accounts).
     pub joined: Vec<AccountId>,
-    /// Holders that are not in the committee being formed.
-    pub left: Vec<AccountId>,
+    /// Holders that are not in the committee being formed; none if the committee before is not
+    /// known (the history was read back from a later block than the last rotation's).
+    pub left: Option<Vec<AccountId>>,
     /// The attempts that ended without a rotation.
     pub aborts: Vec<Abort>,
     /// The committee the latest attempt forms.
@@ -75,14 +79,24 @@ impl SessionRecord {
 }
 
 /// What the chain's blocks say so far.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct History {
-    /// The last block applied: its number and hash.
-    last: Option<(BlockNumber, [u8; 32])>,
+    /// The last blocks applied, newest last: number and hash.
+    recent: VecDeque<(BlockNumber, [u8; 32])>,
     /// Sessions, oldest first.
     sessions: VecDeque<SessionRecord>,
-    /// The committee after the last rotation.
-    holders: BTreeSet<AccountId>,
+    /// The committee after the last rotation, if the history saw it (or saw it never formed).
+    holders: Option<BTreeSet<AccountId>>,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        Self {
+            recent: VecDeque::new(),
+            sessions: VecDeque::new(),
+            holders: Some(BTreeSet::new()),
+        }
+    }
 }
 
 /// Why a block cannot follow the ones applied.
@@ -101,7 +115,7 @@ pub enum Gap {
 impl History {
     /// The number of the last block applied.
     pub fn height(&self) -> Option<BlockNumber> {
-        self.last.map(|(n, _)| n)
+        self.recent.back().map(|(n, _)| *n)
     }
 
     /// Sessions, oldest first.
@@ -109,28 +123,50 @@ impl History {
         self.sessions.iter()
     }
 
-    /// Applies the next block; refuses (and changes nothing) a block that does not follow.
+    /// Applies the next block; refuses (and changes nothing) a block that does not follow. A
+    /// recent block applied already is a repeat: accepted, and nothing changes.
     pub fn apply(&mut self, block: &Block) -> Result<(), Gap> {
         let number = block.header.number;
-        if let Some((last, hash)) = self.last {
-            if number > last + 1 {
+        if let Some(&(last, hash)) = self.recent.back() {
+            if number <= last {
+                let hash_now = block.hash();
+                return match self.recent.iter().any(|r| *r == (number, hash_now)) {
+                    true => Ok(()),
+                    false => Err(Gap::Diverged),
+                };
+            }
+            if number - last > 1 {
                 return Err(Gap::Missing { from: last + 1 });
             }
-            if number <= last || block.header.parent_hash != hash {
+            if block.header.parent_hash != hash {
                 return Err(Gap::Diverged);
             }
         }
         for record in &block.events {
             self.apply_event(&record.event, number, block.header.timestamp_ms);
         }
-        self.last = Some((number, block.hash()));
+        self.remember(number, block.hash());
         Ok(())
     }
 
     /// Starts the history at a block without reading its events or those before (the chain is
-    /// longer than what the dashboard reads back).
+    /// longer than what the dashboard reads back): the committee before is not known.
     pub fn start_after(&mut self, block: &Block) {
-        self.last = Some((block.header.number, block.hash()));
+        self.remember(block.header.number, block.hash());
+        self.holders = None;
+    }
+
+    /// Whether `block` is one of the recent blocks applied (the same number and hash).
+    pub fn knows(&self, block: &Block) -> bool {
+        let seen = (block.header.number, block.hash());
+        self.recent.iter().any(|r| *r == seen)
+    }
+
+    fn remember(&mut self, number: BlockNumber, hash: [u8; 32]) {
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back((number, hash));
     }
 
     fn apply_event(&mut self, event: &Event, block: BlockNumber, at_ms: u64) {
@@ -139,6 +175,7 @@ impl History {
                 kind,
                 session,
                 attempt: _,
+                staying,
                 new_committee,
                 ..
             } => {
@@ -160,16 +197,16 @@ impl History {
                         ended_ms: None,
                         outcome: Outcome::InFlight,
                         joined: Vec::new(),
-                        left: Vec::new(),
+                        left: None,
                         aborts: Vec::new(),
                         forming: BTreeSet::new(),
                     });
                 }
                 let holders = &self.holders;
                 let record = self.sessions.back_mut().expect("pushed above if none was open");
-                record.attempts += 1;
-                record.joined = new_committee.difference(holders).copied().collect();
-                record.left = holders.difference(new_committee).copied().collect();
+                record.attempts = record.attempts.saturating_add(1);
+                record.joined = new_committee.difference(staying).copied().collect();
+                record.left = holders.as_ref().map(|h| h.difference(new_committee).copied().collect());
                 record.forming = new_committee.clone();
             }
             Event::ReshareAborted {
@@ -201,7 +238,7 @@ impl History {
                     record.ended_block = Some(block);
                     record.ended_ms = Some(at_ms);
                     let forming = record.forming.clone();
-                    self.holders = forming;
+                    self.holders = Some(forming);
                 }
             }
             _ => {}
@@ -275,12 +312,17 @@ mod tests {
         }
     }
 
+    /// A `ReshareStarted` forming `new`; those of `new` in `old` stay.
     fn started(kind: ReshareKind, session: u32, attempt: u32, new: &[u8]) -> Event {
+        started_from(kind, session, attempt, new, &[])
+    }
+
+    fn started_from(kind: ReshareKind, session: u32, attempt: u32, new: &[u8], old: &[u8]) -> Event {
         Event::ReshareStarted {
             kind,
             session,
             attempt,
-            staying: BTreeSet::new(),
+            staying: set(new).intersection(&set(old)).copied().collect(),
             new_committee: set(new),
             threshold: 2,
             deadline: 100,
@@ -295,14 +337,14 @@ mod tests {
             chain.block(vec![started(ReshareKind::Jumpstart, 0, 1, &[1, 2, 3])]),
             chain.block(vec![]),
             chain.block(vec![Event::RotateKey { session: 0, attempt: 1 }]),
-            chain.block(vec![started(ReshareKind::Rotation, 1, 1, &[2, 3, 4])]),
+            chain.block(vec![started_from(ReshareKind::Rotation, 1, 1, &[2, 3, 4], &[1, 2, 3])]),
             chain.block(vec![Event::ReshareAborted {
                 session: 1,
                 attempt: 1,
                 reason: AbortReason::Deadline,
                 offenders: vec![acc(4)],
             }]),
-            chain.block(vec![started(ReshareKind::Rotation, 1, 2, &[2, 3, 5])]),
+            chain.block(vec![started_from(ReshareKind::Rotation, 1, 2, &[2, 3, 5], &[1, 2, 3])]),
         ];
         for b in &blocks {
             history.apply(b).unwrap();
@@ -316,7 +358,7 @@ mod tests {
         assert_eq!((rotation.attempts, rotation.outcome), (2, Outcome::InFlight));
         assert_eq!(
             (rotation.joined.clone(), rotation.left.clone()),
-            (vec![acc(5)], vec![acc(1)])
+            (vec![acc(5)], Some(vec![acc(1)]))
         );
         assert_eq!(rotation.aborts[0].offenders, vec![acc(4)]);
         assert_eq!(rotation.aborts[0].reason, "Deadline");
@@ -329,10 +371,13 @@ mod tests {
         assert_eq!((last.outcome, last.duration_s()), (Outcome::Rotated, Some(3.0)));
         // The next rotation measures who left against the committee that rotated in.
         history
-            .apply(&chain.block(vec![started(ReshareKind::Rotation, 2, 1, &[3, 5, 6])]))
+            .apply(&chain.block(vec![started_from(ReshareKind::Rotation, 2, 1, &[3, 5, 6], &[2, 3, 5])]))
             .unwrap();
         let next = history.sessions().next_back().unwrap();
-        assert_eq!((next.joined.clone(), next.left.clone()), (vec![acc(6)], vec![acc(2)]));
+        assert_eq!(
+            (next.joined.clone(), next.left.clone()),
+            (vec![acc(6)], Some(vec![acc(2)]))
+        );
     }
 
     #[test]
@@ -342,12 +387,12 @@ mod tests {
         for events in [
             vec![started(ReshareKind::Jumpstart, 0, 1, &[1, 2, 3])],
             vec![Event::RotateKey { session: 0, attempt: 1 }],
-            vec![started(ReshareKind::Rotation, 1, 1, &[2, 3, 4])],
+            vec![started_from(ReshareKind::Rotation, 1, 1, &[2, 3, 4], &[1, 2, 3])],
             vec![Event::ReshareAbandoned {
                 session: 1,
                 attempts: 1,
             }],
-            vec![started(ReshareKind::Rotation, 2, 1, &[2, 3, 5])],
+            vec![started_from(ReshareKind::Rotation, 2, 1, &[2, 3, 5], &[1, 2, 3])],
         ] {
             history.apply(&chain.block(events)).unwrap();
         }
@@ -355,7 +400,7 @@ mod tests {
         assert_eq!(sessions[1].outcome, Outcome::Abandoned);
         assert_eq!(
             sessions[2].left,
-            vec![acc(1)],
+            Some(vec![acc(1)]),
             "still measured against the jumpstart's committee"
         );
     }
@@ -373,12 +418,42 @@ mod tests {
         // A block 2 from another chain (a node restored from a backup that then built anew).
         let foreign = block_at(2, [9; 32], vec![]);
         assert_eq!(history.apply(&foreign), Err(Gap::Diverged));
-        assert_eq!(history.apply(&chain.blocks[0]), Err(Gap::Diverged), "an old block");
+        assert_eq!(history.apply(&chain.blocks[0]), Ok(()), "block 1 again is a repeat");
+        let other_first = block_at(1, [8; 32], vec![]);
+        assert_eq!(history.apply(&other_first), Err(Gap::Diverged), "another block 1");
         assert_eq!(history.height(), Some(1));
 
         history.apply(&skipped).unwrap();
         history.apply(&third).unwrap();
         assert_eq!(history.sessions().count(), 1);
+        // The same block again (from the subscription and from the read-back) is a repeat.
+        history.apply(&third).unwrap();
+        history.apply(&skipped).unwrap();
+        assert_eq!(history.sessions().next().unwrap().attempts, 1, "applied once");
+        assert_eq!(history.height(), Some(3));
+    }
+
+    #[test]
+    fn a_history_read_back_from_a_later_block_does_not_guess_who_left() {
+        let mut chain = Chain::new();
+        for _ in 0..5 {
+            chain.block(vec![]);
+        }
+        let mut history = History::default();
+        history.start_after(&chain.blocks[4]);
+        history
+            .apply(&chain.block(vec![started_from(ReshareKind::Rotation, 3, 1, &[2, 3, 4], &[1, 2, 3])]))
+            .unwrap();
+        let first = history.sessions().next().unwrap().clone();
+        assert_eq!((first.joined, first.left), (vec![acc(4)], None));
+        history
+            .apply(&chain.block(vec![Event::RotateKey { session: 3, attempt: 1 }]))
+            .unwrap();
+        history
+            .apply(&chain.block(vec![started_from(ReshareKind::Rotation, 4, 1, &[3, 4, 5], &[2, 3, 4])]))
+            .unwrap();
+        let second = history.sessions().next_back().unwrap();
+        assert_eq!(second.left, Some(vec![acc(2)]), "known once a rotation was seen");
     }
 
     #[test]

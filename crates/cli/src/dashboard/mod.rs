@@ -38,6 +38,11 @@ pub struct DashboardArgs {
     /// Where to serve the page (loopback unless you mean to share it).
     #[arg(long, default_value = DEFAULT_LISTEN)]
     pub listen: SocketAddr,
+    /// A host name the page is opened under (repeat for each). Without one, requests must name
+    /// `localhost` or an IP address: a page of another site re-pointed at this address (DNS
+    /// rebinding) is refused.
+    #[arg(long = "allow-host", value_name = "NAME")]
+    pub allow_hosts: Vec<String>,
 }
 
 /// What a dashboard watches.
@@ -51,6 +56,8 @@ pub struct Config {
     pub names: BTreeMap<AccountId, String>,
     /// Where to listen.
     pub listen: SocketAddr,
+    /// Host names it answers for besides `localhost` and IP addresses.
+    pub allow_hosts: Vec<String>,
 }
 
 /// Starts the dashboard's tasks and server on the current runtime; returns the address it
@@ -84,7 +91,7 @@ pub async fn start(config: Config) -> anyhow::Result<SocketAddr> {
     let shared = Shared::new(config.node, config.tss, config.names);
     tokio::spawn(watch::follow_node(shared.clone()));
     tokio::spawn(watch::watch_tss(shared.clone()));
-    let app = server::router(shared);
+    let app = server::router(shared, config.allow_hosts);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("the dashboard's server stopped: {e}");
@@ -100,6 +107,7 @@ pub async fn run(args: DashboardArgs) -> anyhow::Result<()> {
         tss: args.tss.into_iter().map(|url| (url, None)).collect(),
         names: BTreeMap::new(),
         listen: args.listen,
+        allow_hosts: args.allow_hosts,
     })
     .await?;
     println!("dashboard http://{addr}  (node {})", args.node);

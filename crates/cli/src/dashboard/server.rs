@@ -5,10 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderValue, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -34,10 +36,16 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 struct App {
     shared: Shared,
+    /// Host names (besides `localhost` and IP addresses) the dashboard answers for.
+    hosts: Arc<Vec<String>>,
 }
 
-/// The dashboard's routes over `shared`.
-pub fn router(shared: Shared) -> Router {
+/// The dashboard's routes over `shared`; it answers for `localhost`, IP addresses and `hosts`.
+pub fn router(shared: Shared, hosts: Vec<String>) -> Router {
+    let app = App {
+        shared,
+        hosts: Arc::new(hosts),
+    };
     Router::new()
         .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX) }))
         .route(
@@ -53,7 +61,44 @@ pub fn router(shared: Shared) -> Router {
             refuse(StatusCode::METHOD_NOT_ALLOWED, "the dashboard only answers GET")
         })
         .layer(axum::middleware::map_response(secure))
-        .with_state(App { shared })
+        .layer(axum::middleware::from_fn_with_state(app.clone(), known_host))
+        .with_state(app)
+}
+
+/// Refuses a request whose `Host` is a name the dashboard was not told it has. A page of another
+/// site whose name the attacker re-points at 127.0.0.1 (DNS rebinding) reaches this server as
+/// that name, and so is refused; `localhost` and addresses cannot be re-pointed.
+async fn known_host(State(app): State<App>, request: Request, next: Next) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    if host_allowed(host, &app.hosts) {
+        next.run(request).await
+    } else {
+        refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the dashboard answers for localhost and IP addresses only, not `{}` (a name could be \
+                 another site re-pointed here); start it with --allow-host NAME to use a name",
+                host.chars().take(100).collect::<String>()
+            ),
+        )
+    }
+}
+
+/// Whether a `Host` header names this dashboard: an IP address, `localhost`, or one of `hosts`,
+/// with or without a port.
+pub fn host_allowed(host: &str, hosts: &[String]) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    !name.is_empty()
+        && (name.parse::<std::net::IpAddr>().is_ok()
+            || name.eq_ignore_ascii_case("localhost")
+            || hosts.iter().any(|h| h.eq_ignore_ascii_case(name)))
 }
 
 /// Headers on every answer: nothing from other origins, no framing, no sniffing, no caching.
@@ -161,5 +206,36 @@ async fn registered(node_url: &str, account: AccountId) -> Result<bool, String> 
         Ok(Ok(path)) => Ok(path.is_some()),
         Ok(Err(e)) => Err(format!("the node did not answer: {e}")),
         Err(_) => Err(format!("the node did not answer within {LOOKUP_TIMEOUT:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_allowed;
+
+    #[test]
+    fn only_addresses_localhost_and_names_given_are_this_dashboard() {
+        let given = vec!["dash.example".to_string()];
+        for host in [
+            "127.0.0.1:8800",
+            "127.0.0.1",
+            "[::1]:8800",
+            "localhost:8800",
+            "LOCALHOST",
+            "10.0.0.5:80",
+        ] {
+            assert!(host_allowed(host, &[]), "{host}");
+        }
+        assert!(host_allowed("dash.example:8800", &given));
+        for host in [
+            "evil.example:8800",
+            "evil.example",
+            "",
+            ":8800",
+            "127.0.0.1.evil.example:8800",
+            "localhost.evil:1",
+        ] {
+            assert!(!host_allowed(host, &given), "{host}");
+        }
     }
 }

@@ -53,7 +53,7 @@ fn slash(record: &SlashRecord) -> Value {
 /// The whole view at wall time `now_ms`.
 pub fn snapshot(w: &Watch, now_ms: u64) -> Value {
     let tss_of = |account: &AccountId| w.tss.iter().find(|v| v.account == Some(*account));
-    let chain = w.chain.as_ref().map(|c| chain_view(c, &tss_of));
+    let chain = w.chain.as_ref().map(|c| chain_view(c, &tss_of, now_ms));
     let names: BTreeMap<String, &String> = w.names.iter().map(|(a, n)| (a.to_ss58(), n)).collect();
     json!({
         "now_ms": now_ms,
@@ -79,7 +79,7 @@ pub fn snapshot(w: &Watch, now_ms: u64) -> Value {
         "signing": w.signing,
         "tss": w.tss.iter().map(|v| json!({
             "url": v.url,
-            "reachable": v.reachable(),
+            "reachable": v.reachable_at(now_ms),
             "error": v.error,
             "account": v.account,
             "halted": v.status.as_ref().and_then(|s| s.halted.clone()),
@@ -90,7 +90,7 @@ pub fn snapshot(w: &Watch, now_ms: u64) -> Value {
     })
 }
 
-fn chain_view<'a>(c: &ChainView, tss_of: &impl Fn(&AccountId) -> Option<&'a TssView>) -> Value {
+fn chain_view<'a>(c: &ChainView, tss_of: &impl Fn(&AccountId) -> Option<&'a TssView>, now_ms: u64) -> Value {
     let height = c.status.height;
     let length = c.params.session_length.max(1);
     let into_session = height % length;
@@ -99,7 +99,7 @@ fn chain_view<'a>(c: &ChainView, tss_of: &impl Fn(&AccountId) -> Option<&'a TssV
         .committee
         .members
         .iter()
-        .map(|m| member_row(m.tss, m.validator, Some(m.join_seq), c, tss_of(&m.tss)))
+        .map(|m| member_row(m.tss, m.validator, Some(m.join_seq), c, tss_of(&m.tss), now_ms))
         .collect();
     let mut reshare = Value::Null;
     if let Some(view) = &c.reshare {
@@ -108,9 +108,11 @@ fn chain_view<'a>(c: &ChainView, tss_of: &impl Fn(&AccountId) -> Option<&'a TssV
         let joining: Vec<&keywheel_chain::Member> =
             r.new_committee.iter().filter(|m| !holders.contains(&m.tss)).collect();
         for m in &joining {
-            rows.push(member_row(m.tss, m.validator, None, c, tss_of(&m.tss)));
+            rows.push(member_row(m.tss, m.validator, None, c, tss_of(&m.tss), now_ms));
         }
-        let blocks_left = r.deadline.saturating_sub(height);
+        // The chain aborts the attempt as block `deadline` begins: the last block that can
+        // take a confirmation is the one before it.
+        let blocks_left = r.deadline.saturating_sub(height.saturating_add(1));
         reshare = json!({
             "kind": r.kind,
             "session": r.session,
@@ -137,13 +139,13 @@ fn chain_view<'a>(c: &ChainView, tss_of: &impl Fn(&AccountId) -> Option<&'a TssV
     }
     let slashes = &c.slashes;
     json!({
-        "network": c.status.network_name,
+        "network": super::tss::clip(&c.status.network_name),
         "height": height,
         "session": c.status.session,
         "block_time_ms": c.status.block_time_ms,
         "session_length": length,
         "into_session": into_session,
-        "next_session_block": height - into_session + length,
+        "next_session_block": (height - into_session).saturating_add(length),
         "seconds_to_next_session": (length - into_session) as f64 * block_s,
         "parent_key": c.committee.parent_key.as_ref().map(hex::encode),
         "threshold": c.committee.sharing.as_ref().map(|s| s.threshold),
@@ -162,10 +164,11 @@ fn member_row(
     join_seq: Option<u64>,
     chain: &ChainView,
     view: Option<&TssView>,
+    now_ms: u64,
 ) -> Value {
     let seen = match view {
         None => Seen::Unwatched,
-        Some(v) => match (&v.status, v.reachable()) {
+        Some(v) => match (&v.status, v.reachable_at(now_ms)) {
             (Some(status), true) => Seen::Status(status),
             _ => Seen::Down,
         },

@@ -18,6 +18,18 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_ANSWER: usize = 1024 * 1024;
 /// Signing samples kept: ten minutes at one every [`POLL_EVERY`].
 pub const MAX_POINTS: usize = 300;
+/// A TSS whose last answer is older than this is shown as not answering.
+const STALE_MS: u64 = 5 * POLL_EVERY.as_millis() as u64;
+/// The longest text kept from a TSS (an error or a halt reason); the rest is cut.
+pub const MAX_TEXT: usize = 300;
+
+/// `text`, cut to [`MAX_TEXT`] characters.
+pub fn clip(text: &str) -> String {
+    match text.char_indices().nth(MAX_TEXT) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
 
 /// One watched TSS, as last seen.
 #[derive(Debug, Clone, Serialize)]
@@ -51,9 +63,11 @@ impl TssView {
         }
     }
 
-    /// Whether its last call succeeded.
-    pub fn reachable(&self) -> bool {
-        self.error.is_none() && self.status.is_some()
+    /// Whether its last call succeeded, and was recent at wall time `now_ms`.
+    pub fn reachable_at(&self, now_ms: u64) -> bool {
+        self.error.is_none()
+            && self.status.is_some()
+            && self.answered_ms.is_some_and(|at| now_ms.saturating_sub(at) <= STALE_MS)
     }
 }
 
@@ -112,11 +126,11 @@ impl SigningSeries {
         for (before, now) in answers {
             match before {
                 Some(b) if now.count >= b.count => {
-                    count += now.count - b.count;
+                    count = count.saturating_add(now.count - b.count);
                     seconds += (now.seconds - b.seconds).max(0.0);
                 }
                 Some(_) => {
-                    count += now.count;
+                    count = count.saturating_add(now.count);
                     seconds += now.seconds;
                 }
                 // First seen: its past is not in this window.
@@ -127,7 +141,7 @@ impl SigningSeries {
             return;
         };
         let elapsed_s = at_ms.saturating_sub(last_ms).max(1) as f64 / 1000.0;
-        self.answered += count;
+        self.answered = self.answered.saturating_add(count);
         if self.points.len() == MAX_POINTS {
             self.points.pop_front();
         }
@@ -154,7 +168,8 @@ pub async fn poll(http: &reqwest::Client, views: &mut [TssView], series: &mut Si
                     view.account.expect("checked just above")
                 ));
             }
-            Ok((status, totals)) => {
+            Ok((mut status, totals)) => {
+                status.halted = status.halted.as_deref().map(clip);
                 view.account = Some(status.account);
                 view.status = Some(status);
                 view.error = None;
@@ -164,10 +179,26 @@ pub async fn poll(http: &reqwest::Client, views: &mut [TssView], series: &mut Si
                     view.totals = Some(now);
                 }
             }
-            Err(e) => view.error = Some(e),
+            Err(e) => view.error = Some(clip(&e)),
         }
     }
+    distrust_shared_accounts(views);
     series.sample(now_ms, &samples);
+}
+
+/// Marks as failed every API that answers as the same account as another: neither is believed.
+fn distrust_shared_accounts(views: &mut [TssView]) {
+    let mut claims: std::collections::BTreeMap<AccountId, usize> = std::collections::BTreeMap::new();
+    for view in views.iter().filter(|v| v.error.is_none()) {
+        if let Some(account) = view.account {
+            *claims.entry(account).or_default() += 1;
+        }
+    }
+    for view in views.iter_mut() {
+        if let Some(account) = view.account.filter(|a| claims.get(a).is_some_and(|n| *n > 1)) {
+            view.error = Some(format!("more than one TSS API answers as {account}"));
+        }
+    }
 }
 
 /// Asks each URL at once; answers in the order given.
@@ -272,6 +303,34 @@ mod tests {
             None,
             "another metric's name is not taken for the sum"
         );
+    }
+
+    #[test]
+    fn two_apis_that_answer_as_one_account_are_both_distrusted() {
+        let answered = |url: &str, account: u8| {
+            let mut view = TssView::new(url.into(), None);
+            view.account = Some(AccountId([account; 32]));
+            view
+        };
+        let mut views = vec![
+            answered("http://a", 1),
+            answered("http://b", 1),
+            answered("http://c", 2),
+        ];
+        distrust_shared_accounts(&mut views);
+        assert!(views[0].error.as_deref().unwrap().contains("more than one TSS API"));
+        assert!(views[1].error.is_some());
+        assert!(
+            views[2].error.is_none(),
+            "a TSS that is alone on its account stays believed"
+        );
+    }
+
+    #[test]
+    fn long_texts_are_cut() {
+        let long = "x".repeat(10 * MAX_TEXT);
+        assert_eq!(clip(&long).chars().count(), MAX_TEXT + 1);
+        assert_eq!(clip("short"), "short");
     }
 
     #[test]

@@ -133,7 +133,7 @@ async fn follow_once(shared: &Shared, url: &str) -> Result<std::convert::Infalli
         .subscribe_blocks()
         .await
         .map_err(|e| format!("the node at {url} refused the block subscription: {e}"))?;
-    catch_up(shared, &client).await?;
+    read_back(shared, &client).await?;
     refresh(shared, &client).await?;
     shared.node_state(None);
     let mut refreshed = Instant::now();
@@ -149,11 +149,10 @@ async fn follow_once(shared: &Shared, url: &str) -> Result<std::convert::Infalli
                 let applied = shared.lock().history.apply(&block);
                 match applied {
                     Ok(()) => {}
-                    Err(Gap::Missing { .. }) => catch_up(shared, &client).await?,
+                    Err(Gap::Missing { .. }) => read_back(shared, &client).await?,
                     Err(Gap::Diverged) => {
                         tracing::warn!("dashboard: the node's chain changed under it; reading the history again");
-                        shared.lock().history = History::default();
-                        catch_up(shared, &client).await?;
+                        read_back(shared, &client).await?;
                     }
                 }
                 new_block = true;
@@ -167,38 +166,46 @@ async fn follow_once(shared: &Shared, url: &str) -> Result<std::convert::Infalli
     }
 }
 
-/// Reads the blocks the history lacks, up to the node's best, at most [`MAX_READBACK`].
-async fn catch_up(shared: &Shared, client: &WsClient) -> Result<(), String> {
+/// Brings the history up to the node's best block, building it aside (the page keeps the
+/// old one meanwhile) and storing it when done.
+async fn read_back(shared: &Shared, client: &WsClient) -> Result<(), String> {
+    let history = shared.lock().history.clone();
+    let history = catch_up(client, history).await?;
+    shared.lock().history = history;
+    Ok(())
+}
+
+/// Reads the blocks `history` lacks, up to the node's best. The history is read again from at
+/// most [`MAX_READBACK`] blocks back if the node no longer has its last block (restored from a
+/// backup, or another chain), or if it lacks more than that.
+async fn catch_up(client: &WsClient, mut history: History) -> Result<History, String> {
     for _ in 0..3 {
         let best = client
             .status()
             .await
             .map_err(|e| format!("the node did not say its height: {e}"))?
             .height;
-        let known = shared.lock().history.height();
-        let from = match known {
-            Some(h) => h + 1,
-            None => {
+        let from = match history.height() {
+            Some(h) if h <= best && best - h <= MAX_READBACK && history.knows(&fetch(client, h).await?) => h + 1,
+            _ => {
+                history = History::default();
                 let first = best.saturating_sub(MAX_READBACK).max(1);
                 if first > 1 {
-                    let before = fetch(client, first - 1).await?;
-                    shared.lock().history.start_after(&before);
+                    history.start_after(&fetch(client, first - 1).await?);
                 }
                 first
             }
         };
         let mut diverged = false;
         for number in from..=best {
-            let block = fetch(client, number).await?;
-            if shared.lock().history.apply(&block).is_err() {
+            if history.apply(&fetch(client, number).await?).is_err() {
                 diverged = true;
                 break;
             }
         }
         if !diverged {
-            return Ok(());
+            return Ok(history);
         }
-        shared.lock().history = History::default();
     }
     Err("the node's chain kept changing while the dashboard read it".into())
 }
@@ -229,7 +236,11 @@ async fn refresh(shared: &Shared, client: &WsClient) -> Result<(), String> {
 
 /// Asks every watched TSS, every [`tss::POLL_EVERY`], for as long as the process runs.
 pub async fn watch_tss(shared: Shared) {
-    let http = reqwest::Client::new();
+    // A TSS API answers where it is asked; a redirect elsewhere is an error, not followed.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client without TLS settings builds");
     let mut tick = tokio::time::interval(tss::POLL_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

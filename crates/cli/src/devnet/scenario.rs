@@ -112,6 +112,7 @@ async fn start_dashboard(args: &DevnetArgs, procs: &mut Processes) -> anyhow::Re
             .collect(),
         names,
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], args.dashboard_port)),
+        allow_hosts: Vec::new(),
     };
     let addr = dashboard::start(config)
         .await

@@ -81,6 +81,9 @@ try {
     return chain.length > 0 && JSON.stringify(shown.rows) === JSON.stringify(chain) ? [chain, new Set(shown.rotated)] : null;
   });
   log(`the page shows the committee: ${members.length} members`);
+  const phases = await page.$$eval("#committee tbody tr", (trs) => trs.map((t) => t.dataset.phase));
+  const known = ["rotated", "standby", "resharing", "holding", "confirmed", "leaving", "down", "halted"];
+  if (!phases.every((p) => known.includes(p))) throw new Error(`phases not of the known set: ${phases}`);
 
   // A rotation the chain makes from now on appears in the page's history.
   const rotatedTo = await until("the chain to rotate its committee", 20 * 60_000, async () => {

@@ -158,7 +158,7 @@ function renderHistory(sessions) {
     cell(s.attempts),
     cell(seconds(s.duration_s)),
     cell(s.outcome.replace("_", " "), { class: "outcome-" + s.outcome }),
-    cell(whoList(s.left)),
+    cell(s.left === null ? "not known (read back from a later block)" : whoList(s.left)),
     cell(whoList(s.joined)),
     cell(s.aborts.length ? s.aborts.map((a) => "#" + a.attempt + " " + a.reason + (a.offenders.length ? " (" + whoList(a.offenders) + ")" : "")).join("; ") : "–"))));
 
@@ -246,6 +246,7 @@ async function refresh() {
     if (!response.ok) throw new Error("the dashboard's server answered " + response.status);
     render(await response.json());
   } catch (e) {
+    console.error("dashboard refresh failed:", e);
     const link = $("link");
     link.textContent = "dashboard server unreachable";
     link.className = "pill bad";

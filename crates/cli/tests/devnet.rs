@@ -16,6 +16,18 @@ use serde_json::Value;
 
 static FULL_RUN: Mutex<()> = Mutex::new(());
 
+/// Every port a devnet opens, on any free port: test runs side by side must not collide.
+const FREE_PORTS: [&str; 8] = [
+    "--rpc-port",
+    "0",
+    "--p2p-port",
+    "0",
+    "--api-port",
+    "0",
+    "--dashboard-port",
+    "0",
+];
+
 fn keywheel() -> Command {
     Command::new(env!("CARGO_BIN_EXE_keywheel"))
 }
@@ -117,16 +129,7 @@ fn ctrl_c_stops_every_devnet_process() {
         .arg("devnet")
         .arg("--dir")
         .arg(&dir)
-        .args([
-            "--rpc-port",
-            "0",
-            "--p2p-port",
-            "0",
-            "--api-port",
-            "0",
-            "--dashboard-port",
-            "0",
-        ])
+        .args(FREE_PORTS)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -245,16 +248,7 @@ fn run_devnet_watched(extra: &[&str], browser: bool) -> (Value, Vec<i32>) {
         .arg(&dir)
         .arg("--summary")
         .arg(&summary_path)
-        .args([
-            "--rpc-port",
-            "0",
-            "--p2p-port",
-            "0",
-            "--api-port",
-            "0",
-            "--dashboard-port",
-            "0",
-        ])
+        .args(FREE_PORTS)
         .args(extra)
         .stdin(Stdio::null())
         .spawn()

@@ -25,9 +25,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::{debug, error, info_span, warn, Instrument};
 
-use keywheel_primitives::{domain, envelope};
+use keywheel_primitives::envelope;
 
-pub use crate::kind::ProtocolKind;
+pub use crate::kind::{protocol_session_id, ProtocolKind};
 
 use crate::error::MpcError;
 use crate::evidence::EvidenceBlob;
@@ -35,12 +35,6 @@ use crate::identity::{AccountId, PartySigner, ProtocolSessionParams};
 
 /// Version of the peer message envelope.
 pub const WIRE_VERSION: u16 = 2;
-
-/// The session id every participant (and the chain, when verifying evidence) derives from the
-/// protocol kind and a context that is unique per attempt (network, session, attempt, …).
-pub fn protocol_session_id(kind: ProtocolKind, context: &[u8]) -> SessionId {
-    SessionId::from_seed::<ProtocolSessionParams>(&domain::session_seed(kind.name(), context))
-}
 
 /// A message on its way out.
 #[derive(Debug, Clone)]

@@ -32,7 +32,7 @@ pub fn shares_from_attempt_deals<P: SchemeParams>(
     threshold: u32,
     dealt: &keywheel_primitives::Dealt,
 ) -> Result<std::collections::BTreeMap<AccountId, Vec<u8>>, String> {
-    let sid = crate::driver::protocol_session_id(ProtocolKind::Reshare, attempt_context);
+    let sid = crate::kind::protocol_session_id(ProtocolKind::Reshare, attempt_context);
     crate::reshare::shares_from_deals::<P>(sid.as_ref(), new_committee, threshold, dealt).map_err(|e| e.to_string())
 }
 

@@ -1,7 +1,17 @@
-//! Which protocol a protocol session runs: part of every protocol session id and evidence
-//! envelope.
+//! Which protocol a protocol session runs, and the protocol session id it gives an attempt:
+//! part of every protocol session id and evidence envelope.
 
+use keywheel_primitives::domain;
+use manul::session::SessionId;
 use serde::{Deserialize, Serialize};
+
+use crate::identity::ProtocolSessionParams;
+
+/// The session id every participant (and the chain, when verifying evidence) derives from the
+/// protocol kind and a context that is unique per attempt (network, session, attempt, …).
+pub fn protocol_session_id(kind: ProtocolKind, context: &[u8]) -> SessionId {
+    SessionId::from_seed::<ProtocolSessionParams>(&domain::session_seed(kind.name(), context))
+}
 
 /// The protocols keywheel runs; part of every session id and evidence envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

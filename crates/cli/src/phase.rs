@@ -16,7 +16,7 @@ pub enum Phase {
     /// Holds no share of the current sharing and takes no part in anything running: outside the
     /// committee, or joining the committee being formed before its TSS runs the attempt.
     Standby,
-    /// Its TSS runs the reshare attempt in flight.
+    /// Its TSS runs the reshare attempt in flight (or still finishes one the chain settled).
     Resharing,
     /// Its TSS holds the attempt's new share in its holding slot: not confirmed on chain yet,
     /// or the chain rotated and the TSS has not promoted it yet.
@@ -108,10 +108,12 @@ pub fn phase(
         (None, Some(_)) => holder,
         (_, None) => false,
     };
-    if holds_current {
-        Phase::Rotated
-    } else {
-        Phase::Standby
+    match status {
+        _ if holds_current => Phase::Rotated,
+        // Still finishing an attempt the chain has already settled (its status is a poll older
+        // than the chain's rotation, or it has not seen the rotation yet).
+        Some(s) if s.running.is_some() => Phase::Resharing,
+        _ => Phase::Standby,
     }
 }
 
@@ -233,6 +235,12 @@ mod tests {
         assert_eq!(phase(&acc(2), true, None, c, Seen::Status(&holds)), Phase::Rotated);
         assert_eq!(phase(&acc(2), true, None, c, Seen::Status(&holds_old)), Phase::Standby);
         assert_eq!(phase(&acc(9), false, None, c, Seen::Status(&idle)), Phase::Standby);
+        let finishing = status(Some(slot(&new, 0, 1)), None, Some((1, 2)));
+        assert_eq!(
+            phase(&acc(2), true, None, c, Seen::Status(&finishing)),
+            Phase::Resharing,
+            "the chain rotated while the TSS still runs the attempt"
+        );
         let not_promoted = status(Some(slot(&new, 0, 1)), Some(slot(&current, 1, 2)), None);
         assert_eq!(
             phase(&acc(2), true, None, c, Seen::Status(&not_promoted)),

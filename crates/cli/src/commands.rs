@@ -105,11 +105,15 @@ pub fn account(command: AccountCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The child key of `account` under `parent` (compressed SEC1).
+pub fn child_key(parent: &[u8], account: &AccountId) -> anyhow::Result<k256::ecdsa::VerifyingKey> {
+    let parent = k256::ecdsa::VerifyingKey::from_sec1_bytes(parent).context("the chain's parent key does not parse")?;
+    Ok(child_verifying_key::<keywheel_tss::P>(&parent, &account_path(account))?)
+}
+
 /// The child key address of `account` under `parent` (compressed SEC1).
 pub fn child_address(parent: &[u8], account: &AccountId) -> anyhow::Result<String> {
-    let parent = k256::ecdsa::VerifyingKey::from_sec1_bytes(parent).context("the chain's parent key does not parse")?;
-    let child = child_verifying_key::<keywheel_tss::P>(&parent, &account_path(account))?;
-    Ok(eth_address_string(&eth_address(&child)))
+    Ok(eth_address_string(&eth_address(&child_key(parent, account)?)))
 }
 
 /// Runs `register`.

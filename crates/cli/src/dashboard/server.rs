@@ -15,14 +15,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use keywheel_chain::AccountId;
-use keywheel_mpc::child_key::{account_path, child_verifying_key, eth_address, eth_address_string};
-use keywheel_mpc::ProductionParams;
+use keywheel_mpc::child_key::{eth_address, eth_address_string};
 use keywheel_rpc::sign_request::now_ms;
 use keywheel_rpc::KeywheelApiClient;
 use serde_json::json;
 
 use super::snapshot::snapshot;
 use super::watch::Shared;
+use crate::commands::child_key;
 
 const INDEX: &str = include_str!("assets/index.html");
 const SCRIPT: &str = include_str!("assets/app.js");
@@ -170,17 +170,12 @@ async fn child(State(app): State<App>, Query(query): Query<BTreeMap<String, Stri
             "no parent key yet: the network has not been jumpstarted (or the node was never reached)",
         );
     };
-    let derived = k256::ecdsa::VerifyingKey::from_sec1_bytes(&parent)
-        .map_err(|e| e.to_string())
-        .and_then(|parent| {
-            child_verifying_key::<ProductionParams>(&parent, &account_path(&account)).map_err(|e| e.to_string())
-        });
-    let child = match derived {
+    let child = match child_key(&parent, &account) {
         Ok(child) => child,
         Err(e) => {
             return refuse(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                format!("cannot derive the child key: {e}"),
+                format!("cannot derive the child key: {e:#}"),
             )
         }
     };

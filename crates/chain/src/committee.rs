@@ -13,7 +13,7 @@ use keywheel_primitives::domain;
 use sha2::{Digest, Sha256};
 
 use crate::error::ChainError;
-use crate::state::State;
+use crate::store::Store;
 use crate::types::{AccountId, AttemptIndex, Member, ReshareKind, ReshareRecord, SessionIndex};
 
 /// Picks `count` distinct items of `pool` (sorted, so the result depends only on its contents)
@@ -35,12 +35,13 @@ pub fn pick<T: Clone>(mut pool: Vec<T>, count: usize, seed: &[u8; 32]) -> Vec<T>
     out
 }
 
-impl State {
+/// The selection rules, over any [`Store`].
+pub(crate) trait Selection: Store {
     /// The selection seed of an attempt: the current block's randomness, bound to the attempt.
     fn selection_seed(&self, session: SessionIndex, attempt: AttemptIndex) -> [u8; 32] {
         Sha256::new()
             .chain_update(domain::SELECTION_SEED)
-            .chain_update(self.randomness)
+            .chain_update(self.randomness())
             .chain_update(session.to_be_bytes())
             .chain_update(attempt.to_be_bytes())
             .finalize()
@@ -48,26 +49,12 @@ impl State {
     }
 
     fn is_barred(&self, stash: &AccountId) -> bool {
-        self.barred_until.get(stash).is_some_and(|until| *until > self.session)
-    }
-
-    /// Validators that may join a committee now, in stash order.
-    pub fn eligible_joiners(&self) -> Vec<(AccountId, AccountId)> {
-        let current: BTreeSet<AccountId> = self.committee.iter().map(|m| m.validator).collect();
-        self.validators
-            .iter()
-            .filter(|(stash, _)| !current.contains(*stash) && !self.is_barred(stash))
-            .filter(|(stash, _)| {
-                self.ledgers
-                    .get(*stash)
-                    .is_some_and(|l| l.bonded >= self.params.min_bond)
-            })
-            .map(|(stash, tss)| (*stash, tss.account))
-            .collect()
+        let session = self.session();
+        self.barred_until(stash).is_some_and(|until| until > session)
     }
 
     fn joiners(&self, count: usize, seed: &[u8; 32]) -> Result<Vec<Member>, ChainError> {
-        let eligible = self.eligible_joiners();
+        let eligible = eligible_joiners(self);
         if eligible.len() < count {
             return Err(ChainError::NotEnoughValidators {
                 eligible: eligible.len() as u32,
@@ -86,12 +73,8 @@ impl State {
     }
 
     /// Plans the jumpstart's committee: `n` random eligible validators.
-    pub(crate) fn plan_jumpstart(
-        &self,
-        session: SessionIndex,
-        attempt: AttemptIndex,
-    ) -> Result<ReshareRecord, ChainError> {
-        let n = self.params.committee_size as usize;
+    fn plan_jumpstart(&self, session: SessionIndex, attempt: AttemptIndex) -> Result<ReshareRecord, ChainError> {
+        let n = self.params().committee_size as usize;
         let new_committee = self.joiners(n, &self.selection_seed(session, attempt))?;
         Ok(self.record(
             ReshareKind::Jumpstart,
@@ -104,18 +87,15 @@ impl State {
     }
 
     /// Plans a rotation of the current committee.
-    pub(crate) fn plan_rotation(
-        &self,
-        session: SessionIndex,
-        attempt: AttemptIndex,
-    ) -> Result<ReshareRecord, ChainError> {
-        let old_threshold = self.sharing.as_ref().map_or(self.params.threshold, |s| s.threshold) as usize;
-        let max_leaving = self.committee.len().saturating_sub(old_threshold);
-        let mut committee = self.committee.clone();
+    fn plan_rotation(&self, session: SessionIndex, attempt: AttemptIndex) -> Result<ReshareRecord, ChainError> {
+        let params = self.params();
+        let old_threshold = self.sharing().map_or(params.threshold, |s| s.threshold) as usize;
+        let mut committee = self.committee();
+        let max_leaving = committee.len().saturating_sub(old_threshold);
         committee.sort_by_key(|m| (m.join_seq, m.validator));
         let must_leave: Vec<&Member> = committee
             .iter()
-            .filter(|m| !self.validators.contains_key(&m.validator) || self.is_barred(&m.validator))
+            .filter(|m| self.validator(&m.validator).is_none() || self.is_barred(&m.validator))
             .collect();
         let leaving: Vec<&Member> = if must_leave.is_empty() {
             committee.iter().take(1.min(max_leaving)).collect()
@@ -128,7 +108,7 @@ impl State {
             .filter(|m| !leaving_tss.contains(&m.tss))
             .cloned()
             .collect();
-        let n = self.params.committee_size as usize;
+        let n = params.committee_size as usize;
         let mut new_committee = staying.clone();
         new_committee.extend(self.joiners(n.saturating_sub(staying.len()), &self.selection_seed(session, attempt))?);
         let staying_tss = staying.iter().map(|m| m.tss).collect();
@@ -151,6 +131,8 @@ impl State {
         leaving: BTreeSet<AccountId>,
         new_committee: Vec<Member>,
     ) -> ReshareRecord {
+        let params = self.params();
+        let block = self.block();
         ReshareRecord {
             kind,
             session,
@@ -159,9 +141,25 @@ impl State {
             staying,
             leaving,
             new_committee,
-            new_threshold: self.params.threshold,
-            started: self.block,
-            deadline: self.block.saturating_add(self.params.reshare_deadline),
+            new_threshold: params.threshold,
+            started: block,
+            deadline: block.saturating_add(params.reshare_deadline),
         }
     }
+}
+
+impl<S: Store + ?Sized> Selection for S {}
+
+/// Validators that may join a committee now, in stash order: validating, bonded at least
+/// `min_bond`, not in the current committee and not barred.
+pub fn eligible_joiners<S: Store + ?Sized>(store: &S) -> Vec<(AccountId, AccountId)> {
+    let current: BTreeSet<AccountId> = store.committee().iter().map(|m| m.validator).collect();
+    let min_bond = store.params().min_bond;
+    store
+        .validators()
+        .into_iter()
+        .filter(|(stash, _)| !current.contains(stash) && !store.is_barred(stash))
+        .filter(|(stash, _)| store.ledger(stash).is_some_and(|l| l.bonded >= min_bond))
+        .map(|(stash, tss)| (stash, tss.account))
+        .collect()
 }

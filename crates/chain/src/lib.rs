@@ -16,16 +16,20 @@
 
 extern crate alloc;
 
+pub mod call;
 pub mod committee;
 pub mod crypto;
 pub mod error;
 pub mod event;
 pub mod registry;
 pub mod reshare;
+pub mod rules;
 pub mod staking;
 pub mod state;
+pub mod store;
 pub mod types;
 
+pub use call::{Call, Origin};
 pub use crypto::{Crypto, OffenceContext};
 pub use error::ChainError;
 pub use event::{AbortReason, Event};
@@ -34,5 +38,7 @@ pub use keywheel_primitives::domain::{
 };
 pub use keywheel_primitives::encoding::{self, to_hex};
 pub use keywheel_primitives::AccountParseError;
-pub use state::{Call, Chain, Genesis, Origin};
+pub use rules::{dispatch, on_block};
+pub use state::{Chain, Genesis, State};
+pub use store::Store;
 pub use types::*;

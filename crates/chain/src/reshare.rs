@@ -30,29 +30,32 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec;
 use alloc::vec::Vec;
 
+use crate::committee::Selection;
 use crate::crypto::{Crypto, OffenceContext};
 use crate::error::ChainError;
 use crate::event::{AbortReason, Event};
-use crate::state::State;
+use crate::store::Store;
 use crate::types::{
     AccountId, AttemptIndex, AttemptProtocol, BlockNumber, Confirmation, Punishment, ReportedRound, ReshareKind,
     ReshareRecord, SessionIndex, Sharing, Silence, SlashReason, SlashRecord,
 };
 use keywheel_primitives::domain::{attempt_context, proof_context};
 
-impl State {
-    pub(crate) fn jumpstart(&mut self) -> Result<Vec<Event>, ChainError> {
-        if self.parent_key.is_some() || self.reshare.is_some() {
+/// The reshare lifecycle's rules, over any [`Store`].
+pub(crate) trait Lifecycle: Store {
+    fn jumpstart(&mut self) -> Result<Vec<Event>, ChainError> {
+        if self.parent_key().is_some() || self.reshare().is_some() {
             return Err(ChainError::AlreadyJumpstarted);
         }
-        let record = self.plan_jumpstart(self.session, self.next_attempt(self.session))?;
+        let session = self.session();
+        let record = self.plan_jumpstart(session, self.next_attempt(session))?;
         Ok(vec![self.start(record)])
     }
 
     /// The number of the next first attempt in `session`: attempt numbers are never reused
     /// within a session (a jumpstart called again after an abandoned one continues them).
     fn next_attempt(&self, session: SessionIndex) -> AttemptIndex {
-        match self.last_attempt {
+        match self.last_attempt() {
             Some((last_session, last)) if last_session == session => last.saturating_add(1),
             _ => 1,
         }
@@ -68,29 +71,29 @@ impl State {
             threshold: record.new_threshold,
             deadline: record.deadline,
         };
-        self.confirmations.clear();
-        self.reports.clear();
-        self.last_attempt = Some((record.session, record.attempt));
-        self.reshare = Some(record);
+        self.clear_confirmations();
+        self.clear_reports();
+        self.put_last_attempt((record.session, record.attempt));
+        self.put_reshare(Some(record));
         event
     }
 
-    pub(crate) fn begin_block(&mut self, block: BlockNumber, randomness: [u8; 32]) -> Vec<Event> {
-        self.block = block;
-        self.randomness = randomness;
+    fn begin_block(&mut self, block: BlockNumber, randomness: [u8; 32]) -> Vec<Event> {
+        self.put_block(block);
+        self.put_randomness(randomness);
         let mut events = Vec::new();
-        let session = (block / self.params.session_length).min(SessionIndex::MAX as u64) as SessionIndex;
-        if session > self.session {
-            self.session = session;
+        let session = (block / self.params().session_length).min(SessionIndex::MAX as u64) as SessionIndex;
+        if session > self.session() {
+            self.put_session(session);
             events.push(Event::NewSession { session });
-            if self.parent_key.is_some() && self.reshare.is_none() {
+            if self.parent_key().is_some() && self.reshare().is_none() {
                 match self.plan_rotation(session, self.next_attempt(session)) {
                     Ok(record) => events.push(self.start(record)),
                     Err(_) => events.push(Event::ReshareAbandoned { session, attempts: 0 }),
                 }
             }
         }
-        if let Some(record) = &self.reshare {
+        if let Some(record) = self.reshare() {
             if block >= record.deadline {
                 events.extend(self.deadline_passed());
             }
@@ -98,14 +101,13 @@ impl State {
         events
     }
 
-    fn in_flight(&self, session: SessionIndex, attempt: AttemptIndex) -> Result<&ReshareRecord, ChainError> {
-        self.reshare
-            .as_ref()
+    fn in_flight(&self, session: SessionIndex, attempt: AttemptIndex) -> Result<ReshareRecord, ChainError> {
+        self.reshare()
             .filter(|r| r.session == session && r.attempt == attempt)
             .ok_or(ChainError::NoSuchAttempt { session, attempt })
     }
 
-    pub(crate) fn confirm(
+    fn confirm(
         &mut self,
         crypto: &impl Crypto,
         member: AccountId,
@@ -118,15 +120,15 @@ impl State {
         if !new_tss.contains(&member) {
             return Err(ChainError::NotInNewCommittee(member));
         }
-        if self.confirmations.contains_key(&member) {
+        if self.has_confirmed(&member) {
             return Err(ChainError::AlreadyConfirmed(member));
         }
         let mismatch = |reason: &str| ChainError::ConfirmationMismatch {
             member,
             reason: reason.into(),
         };
-        if let Some(parent) = &self.parent_key {
-            if *parent != confirmation.verifying_key {
+        if let Some(parent) = self.parent_key() {
+            if parent != confirmation.verifying_key {
                 return Err(mismatch("its verifying key is not the parent key"));
             }
         }
@@ -146,18 +148,20 @@ impl State {
                 &confirmation.public_shares,
             )
             .map_err(invalid)?;
-        let context = proof_context(&self.network, session, attempt, &member);
+        let network = self.network();
+        let context = proof_context(&network, session, attempt, &member);
         crypto
             .verify_share_proof(&confirmation.public_shares[&member], &context, &confirmation.proof)
             .map_err(invalid)?;
         // The public shares must be the ones its endorsed deals give. A confirmation that carries
         // exactly an earlier one's deals (every honest member's does) was computed already.
-        let earlier = self.confirmations.values().find(|c| c.dealt == confirmation.dealt);
+        let confirmations = self.confirmations();
+        let earlier = confirmations.iter().find(|(_, c)| c.dealt == confirmation.dealt);
         let shares = match earlier {
-            Some(c) => c.public_shares.clone(),
+            Some((_, c)) => c.public_shares.clone(),
             None => crypto
                 .shares_from_deals(
-                    &attempt_context(&self.network, session, attempt),
+                    &attempt_context(&network, session, attempt),
                     &new_tss,
                     record.new_threshold,
                     &confirmation.dealt,
@@ -174,7 +178,7 @@ impl State {
             .dealt
             .iter()
             .filter(|(dealer, endorsed)| {
-                self.confirmations.values().any(|c| {
+                confirmations.iter().any(|(_, c)| {
                     c.dealt
                         .get(*dealer)
                         .is_some_and(|e| e.commitments != endorsed.commitments)
@@ -183,7 +187,7 @@ impl State {
             .map(|(dealer, _)| *dealer)
             .collect();
 
-        self.confirmations.insert(member, confirmation);
+        self.put_confirmation(&member, confirmation);
         let mut events = vec![Event::Confirmed {
             session,
             attempt,
@@ -195,7 +199,7 @@ impl State {
                 .map(|d| (d, Punishment::Stake, SlashReason::Equivocation))
                 .collect();
             events.extend(self.abort(AbortReason::Equivocation, judged));
-        } else if self.confirmations.len() == new_tss.len() {
+        } else if confirmations.len() + 1 == new_tss.len() {
             // Every confirmation's shares are the ones its deals give, and no dealer's deals
             // differ between confirmations: they all confirm one sharing.
             events.extend(self.rotate());
@@ -206,23 +210,26 @@ impl State {
     }
 
     fn rotate(&mut self) -> Vec<Event> {
-        let Some(record) = self.reshare.take() else {
+        let Some(record) = self.reshare() else {
             return Vec::new();
         };
-        let Some(confirmation) = self.confirmations.values().next().cloned() else {
+        self.put_reshare(None);
+        let Some((_, confirmation)) = self.confirmations().into_iter().next() else {
             return Vec::new();
         };
         let mut events = Vec::new();
+        let mut next_join_seq = self.next_join_seq();
         let mut committee = Vec::with_capacity(record.new_committee.len());
         for mut member in record.new_committee {
             if member.join_seq == u64::MAX {
-                member.join_seq = self.next_join_seq;
-                self.next_join_seq += 1;
+                member.join_seq = next_join_seq;
+                next_join_seq += 1;
             }
             committee.push(member);
         }
-        self.committee = committee;
-        self.sharing = Some(Sharing {
+        self.put_next_join_seq(next_join_seq);
+        self.put_committee(committee);
+        self.put_sharing(Sharing {
             threshold: record.new_threshold,
             public_shares: confirmation.public_shares,
         });
@@ -230,18 +237,18 @@ impl State {
             session: record.session,
             attempt: record.attempt,
         });
-        if self.parent_key.is_none() {
+        if self.parent_key().is_none() {
             events.push(Event::ParentKeyCreated {
                 verifying_key: confirmation.verifying_key.clone(),
             });
-            self.parent_key = Some(confirmation.verifying_key);
+            self.put_parent_key(confirmation.verifying_key);
         }
-        self.confirmations.clear();
-        self.reports.clear();
+        self.clear_confirmations();
+        self.clear_reports();
         events
     }
 
-    pub(crate) fn report_offence(
+    fn report_offence(
         &mut self,
         crypto: &impl Crypto,
         reporter: AccountId,
@@ -261,28 +268,29 @@ impl State {
         if reporter == offender {
             return Err(ChainError::SelfAccusation);
         }
+        let sharing = match record.kind {
+            ReshareKind::Jumpstart => None,
+            ReshareKind::Rotation => self.sharing(),
+        };
         let context = OffenceContext {
-            reshare: record,
-            old_sharing: match record.kind {
-                ReshareKind::Jumpstart => None,
-                ReshareKind::Rotation => self.sharing.as_ref(),
-            },
-            attempt_context: attempt_context(&self.network, session, attempt),
+            reshare: &record,
+            old_sharing: sharing.as_ref(),
+            attempt_context: attempt_context(&self.network(), session, attempt),
         };
         let fingerprint = crypto
             .verify_offence(&context, &offender, evidence)
             .map_err(ChainError::EvidenceRejected)?;
-        if self.evidence_used.contains(&fingerprint) {
+        if self.evidence_used(&fingerprint) {
             return Err(ChainError::DuplicateEvidence);
         }
-        self.evidence_used.insert(fingerprint);
+        self.put_evidence_used(fingerprint);
         Ok(self.abort(
             AbortReason::Offence,
             vec![(offender, Punishment::Stake, SlashReason::Evidence { fingerprint })],
         ))
     }
 
-    pub(crate) fn report_unresponsive(
+    fn report_unresponsive(
         &mut self,
         reporter: AccountId,
         session: SessionIndex,
@@ -341,10 +349,9 @@ impl State {
             return Err(ChainError::SelfAccusation);
         }
         let missing: BTreeSet<Silence> = missing.into_iter().collect();
-        self.reports
-            .entry(reporter)
-            .or_default()
-            .extend(missing.iter().copied());
+        let mut named = self.report(&reporter).unwrap_or_default();
+        named.extend(missing.iter().copied());
+        self.put_report(&reporter, named);
         let mut events = vec![Event::UnresponsiveReported {
             session,
             attempt,
@@ -355,71 +362,25 @@ impl State {
         Ok(events)
     }
 
-    /// The parties judged silent by the reports so far, each with its number of distinct
-    /// reporters.
-    fn silent(&self, threshold: usize) -> Vec<(AccountId, u32)> {
-        let mut reporters: BTreeMap<AccountId, BTreeSet<AccountId>> = BTreeMap::new();
-        for (reporter, named) in &self.reports {
-            for silence in named {
-                reporters.entry(silence.party).or_default().insert(*reporter);
-            }
-        }
-        reporters
-            .into_iter()
-            .filter(|(_, by)| by.len() >= threshold)
-            .map(|(party, by)| (party, by.len() as u32))
-            .collect()
-    }
-
-    /// Who is punished when the attempt is judged: the parties judged silent, and — when someone
-    /// confirmed — every new member that did not and named nobody judged silent.
-    fn judged(&self, record: &ReshareRecord) -> Vec<(AccountId, Punishment, SlashReason)> {
-        let silent = self.silent(record.new_threshold as usize);
-        let is_silent = |p: &AccountId| silent.iter().any(|(s, _)| s == p);
-        let mut judged: Vec<_> = silent
-            .iter()
-            .map(|(party, reporters)| {
-                (
-                    *party,
-                    Punishment::Excluded,
-                    SlashReason::Unresponsive { reporters: *reporters },
-                )
-            })
-            .collect();
-        if !self.confirmations.is_empty() {
-            let blocked = |m: &AccountId| {
-                self.reports
-                    .get(m)
-                    .is_some_and(|named| named.iter().any(|s| is_silent(&s.party)))
-            };
-            judged.extend(
-                record
-                    .new_tss()
-                    .into_iter()
-                    .filter(|m| !self.confirmations.contains_key(m) && !is_silent(m) && !blocked(m))
-                    .map(|m| (m, Punishment::Excluded, SlashReason::NotConfirmed)),
-            );
-        }
-        judged
-    }
-
     /// Once every new member has confirmed, reported or been named silent by `t` others (and
     /// not all confirmed), nothing more that matters will come: judge the reports now instead
     /// of waiting for the deadline. (What a party named silent says can only name others, and
     /// it is an adversary: at least one of its `t` reporters is honest, and no honest member
     /// names an honest one.)
     fn settle_if_all_spoke(&mut self) -> Vec<Event> {
-        let Some(record) = &self.reshare else {
+        let Some(record) = self.reshare() else {
             return Vec::new();
         };
-        let silent = self.silent(record.new_threshold as usize);
+        let reports = self.reports();
+        let confirmed: BTreeSet<AccountId> = self.confirmations().into_iter().map(|(m, _)| m).collect();
+        let silent = silent(&reports, record.new_threshold as usize);
         let all_spoke = record.new_tss().iter().all(|m| {
-            self.confirmations.contains_key(m) || self.reports.contains_key(m) || silent.iter().any(|(s, _)| s == m)
+            confirmed.contains(m) || reports.iter().any(|(r, _)| r == m) || silent.iter().any(|(s, _)| s == m)
         });
-        if !all_spoke || self.reports.is_empty() {
+        if !all_spoke || reports.is_empty() {
             return Vec::new();
         }
-        let judged = self.judged(record);
+        let judged = judged(&record, &reports, &confirmed);
         let reason = if judged.is_empty() {
             AbortReason::Unsettled
         } else {
@@ -429,21 +390,23 @@ impl State {
     }
 
     fn deadline_passed(&mut self) -> Vec<Event> {
-        let Some(record) = &self.reshare else {
+        let Some(record) = self.reshare() else {
             return Vec::new();
         };
-        let judged = self.judged(record);
+        let confirmed: BTreeSet<AccountId> = self.confirmations().into_iter().map(|(m, _)| m).collect();
+        let judged = judged(&record, &self.reports(), &confirmed);
         self.abort(AbortReason::Deadline, judged)
     }
 
     /// Ends the attempt in flight: punishes `judged`, keeps the current committee and key, and
     /// retries without the judged parties while attempts remain.
     fn abort(&mut self, reason: AbortReason, judged: Vec<(AccountId, Punishment, SlashReason)>) -> Vec<Event> {
-        let Some(record) = self.reshare.take() else {
+        let Some(record) = self.reshare() else {
             return Vec::new();
         };
-        self.confirmations.clear();
-        self.reports.clear();
+        self.put_reshare(None);
+        self.clear_confirmations();
+        self.clear_reports();
         let mut events = Vec::new();
         for (tss, kind, why) in &judged {
             events.extend(self.slash(*tss, *kind, why.clone(), &record));
@@ -458,7 +421,7 @@ impl State {
             session: record.session,
             attempts: record.attempt,
         };
-        if record.attempt - record.first_attempt + 1 >= self.params.max_attempts {
+        if record.attempt - record.first_attempt + 1 >= self.params().max_attempts {
             events.push(abandoned);
             return events;
         }
@@ -477,28 +440,31 @@ impl State {
     }
 
     fn slash(&mut self, tss: AccountId, kind: Punishment, reason: SlashReason, record: &ReshareRecord) -> Vec<Event> {
-        let Some(validator) = self.stash_of(&tss) else {
+        let Some(validator) = self.tss_owner(&tss) else {
             return Vec::new();
         };
+        let params = self.params();
         let amount = match kind {
             Punishment::Stake => {
-                let ledger = self.ledgers.entry(validator).or_default();
-                let cut = ledger.bonded / 1_000_000 * self.params.slash_permill as u128
-                    + ledger.bonded % 1_000_000 * self.params.slash_permill as u128 / 1_000_000;
+                let mut ledger = self.ledger(&validator).unwrap_or_default();
+                let cut = ledger.bonded / 1_000_000 * params.slash_permill as u128
+                    + ledger.bonded % 1_000_000 * params.slash_permill as u128 / 1_000_000;
                 ledger.bonded -= cut;
+                self.put_ledger(&validator, ledger);
+                self.slash_held(&validator, cut);
                 cut
             }
             Punishment::Excluded => 0,
         };
         let sessions = match kind {
-            Punishment::Stake => self.params.barred_sessions.max(1),
+            Punishment::Stake => params.barred_sessions.max(1),
             Punishment::Excluded => 1,
         };
-        let until = self.session.saturating_add(sessions);
-        let barred_until = self.barred_until.get(&validator).copied().unwrap_or(0).max(until);
-        self.barred_until.insert(validator, barred_until);
-        self.validators.remove(&validator);
-        self.slashes.push(SlashRecord {
+        let until = self.session().saturating_add(sessions);
+        let barred_until = self.barred_until(&validator).unwrap_or(0).max(until);
+        self.put_barred_until(&validator, barred_until);
+        self.remove_validator(&validator);
+        self.push_slash(SlashRecord {
             validator,
             tss,
             kind,
@@ -516,4 +482,57 @@ impl State {
             barred_until,
         }]
     }
+}
+
+impl<S: Store + ?Sized> Lifecycle for S {}
+
+/// The parties judged silent by `reports`, each with its number of distinct reporters.
+fn silent(reports: &[(AccountId, BTreeSet<Silence>)], threshold: usize) -> Vec<(AccountId, u32)> {
+    let mut reporters: BTreeMap<AccountId, BTreeSet<AccountId>> = BTreeMap::new();
+    for (reporter, named) in reports {
+        for silence in named {
+            reporters.entry(silence.party).or_default().insert(*reporter);
+        }
+    }
+    reporters
+        .into_iter()
+        .filter(|(_, by)| by.len() >= threshold)
+        .map(|(party, by)| (party, by.len() as u32))
+        .collect()
+}
+
+/// Who is punished when the attempt is judged: the parties judged silent, and — when someone
+/// confirmed — every new member that did not and named nobody judged silent.
+fn judged(
+    record: &ReshareRecord,
+    reports: &[(AccountId, BTreeSet<Silence>)],
+    confirmed: &BTreeSet<AccountId>,
+) -> Vec<(AccountId, Punishment, SlashReason)> {
+    let silent = silent(reports, record.new_threshold as usize);
+    let is_silent = |p: &AccountId| silent.iter().any(|(s, _)| s == p);
+    let mut judged: Vec<_> = silent
+        .iter()
+        .map(|(party, reporters)| {
+            (
+                *party,
+                Punishment::Excluded,
+                SlashReason::Unresponsive { reporters: *reporters },
+            )
+        })
+        .collect();
+    if !confirmed.is_empty() {
+        let blocked = |m: &AccountId| {
+            reports
+                .iter()
+                .any(|(r, named)| r == m && named.iter().any(|s| is_silent(&s.party)))
+        };
+        judged.extend(
+            record
+                .new_tss()
+                .into_iter()
+                .filter(|m| !confirmed.contains(m) && !is_silent(m) && !blocked(m))
+                .map(|m| (m, Punishment::Excluded, SlashReason::NotConfirmed)),
+        );
+    }
+    judged
 }

@@ -11,61 +11,38 @@ use keywheel_primitives::domain::{tss_declaration, TSS_DECLARATION};
 use crate::crypto::Crypto;
 use crate::error::ChainError;
 use crate::event::Event;
-use crate::state::State;
+use crate::store::Store;
 use crate::types::{AccountId, Balance, TssInfo};
 
-impl State {
-    fn free(&self, who: &AccountId) -> Balance {
-        self.balances.get(who).copied().unwrap_or(0)
-    }
-
-    fn debit(&mut self, who: AccountId, amount: Balance) -> Result<(), ChainError> {
-        let free = self.free(&who);
-        if free < amount {
-            return Err(ChainError::InsufficientBalance { free, needed: amount });
-        }
-        self.balances.insert(who, free - amount);
-        Ok(())
-    }
-
-    fn credit(&mut self, who: AccountId, amount: Balance) -> Result<(), ChainError> {
-        let balance = self.free(&who).checked_add(amount).ok_or(ChainError::Overflow)?;
-        self.balances.insert(who, balance);
-        Ok(())
-    }
-
-    pub(crate) fn transfer(
-        &mut self,
-        from: AccountId,
-        to: AccountId,
-        amount: Balance,
-    ) -> Result<Vec<Event>, ChainError> {
+/// The staking rules, over any [`Store`].
+pub(crate) trait Staking: Store {
+    fn transfer_free(&mut self, from: AccountId, to: AccountId, amount: Balance) -> Result<Vec<Event>, ChainError> {
         if amount == 0 {
             return Err(ChainError::ZeroAmount);
         }
-        self.debit(from, amount)?;
-        self.credit(to, amount)?;
+        self.transfer(&from, &to, amount)?;
         Ok(vec![Event::Transferred { from, to, amount }])
     }
 
-    pub(crate) fn bond(&mut self, stash: AccountId, amount: Balance) -> Result<Vec<Event>, ChainError> {
+    fn bond(&mut self, stash: AccountId, amount: Balance) -> Result<Vec<Event>, ChainError> {
         if amount == 0 {
             return Err(ChainError::ZeroAmount);
         }
-        self.debit(stash, amount)?;
-        let ledger = self.ledgers.entry(stash).or_default();
+        self.hold(&stash, amount)?;
+        let mut ledger = self.ledger(&stash).unwrap_or_default();
         ledger.bonded = ledger.bonded.checked_add(amount).ok_or(ChainError::Overflow)?;
+        self.put_ledger(&stash, ledger);
         Ok(vec![Event::Bonded { stash, amount }])
     }
 
-    pub(crate) fn validate(
+    fn validate(
         &mut self,
         crypto: &impl Crypto,
         stash: AccountId,
         tss: TssInfo,
         proof: &[u8],
     ) -> Result<Vec<Event>, ChainError> {
-        let declaration = tss_declaration(&self.network, &stash, &tss.endpoint, &tss.x25519);
+        let declaration = tss_declaration(&self.network(), &stash, &tss.endpoint, &tss.x25519);
         if !crypto.verify_account_signature(&tss.account, TSS_DECLARATION, &declaration, proof) {
             return Err(ChainError::UnsignedTssDeclaration(tss.account));
         }
@@ -74,69 +51,70 @@ impl State {
 
     /// Makes `tss` the TSS of `stash`, a declaration known to be its TSS's own (signed, or in the
     /// genesis configuration the operators agreed on).
-    pub(crate) fn declare_tss(&mut self, stash: AccountId, tss: TssInfo) -> Result<Vec<Event>, ChainError> {
-        let bonded = self.ledgers.get(&stash).map_or(0, |l| l.bonded);
-        if bonded < self.params.min_bond {
+    fn declare_tss(&mut self, stash: AccountId, tss: TssInfo) -> Result<Vec<Event>, ChainError> {
+        let bonded = self.ledger(&stash).map_or(0, |l| l.bonded);
+        let min_bond = self.params().min_bond;
+        if bonded < min_bond {
             return Err(ChainError::InsufficientBond {
                 bonded,
-                needed: self.params.min_bond,
+                needed: min_bond,
             });
         }
-        if let Some(owner) = self.tss_owner.get(&tss.account) {
-            if *owner != stash {
+        if let Some(owner) = self.tss_owner(&tss.account) {
+            if owner != stash {
                 return Err(ChainError::TssAccountTaken(tss.account));
             }
         }
         // Peers know each other by transport key: a copied one would have the victim's
         // connections taken for the copier's, and the victim look silent.
         if let Some((by, _)) = self
-            .validators
-            .iter()
-            .find(|(other, info)| **other != stash && info.x25519 == tss.x25519)
+            .validators()
+            .into_iter()
+            .find(|(other, info)| *other != stash && info.x25519 == tss.x25519)
         {
-            return Err(ChainError::TransportKeyTaken { by: *by });
+            return Err(ChainError::TransportKeyTaken { by });
         }
         // A member's TSS account is its party id in the key sharing: it cannot change.
         let current_tss = self
-            .committee
-            .iter()
-            .chain(self.reshare.iter().flat_map(|r| r.new_committee.iter()))
+            .committee()
+            .into_iter()
+            .chain(self.reshare().into_iter().flat_map(|r| r.new_committee))
             .find(|m| m.validator == stash)
             .map(|m| m.tss);
         if current_tss.is_some_and(|t| t != tss.account) {
             return Err(ChainError::CommitteeMember(stash));
         }
-        self.tss_owner.insert(tss.account, stash);
+        self.put_tss_owner(&tss.account, &stash);
         let event = Event::Validating {
             stash,
             tss: tss.account,
         };
-        self.validators.insert(stash, tss);
+        self.put_validator(&stash, tss);
         Ok(vec![event])
     }
 
-    pub(crate) fn chill(&mut self, stash: AccountId) -> Result<Vec<Event>, ChainError> {
-        if !self.validators.contains_key(&stash) {
+    fn chill(&mut self, stash: AccountId) -> Result<Vec<Event>, ChainError> {
+        if self.validator(&stash).is_none() {
             return Err(ChainError::NotValidator(stash));
         }
-        if self.is_committee_member(&stash) {
+        if is_committee_member(self, &stash) {
             return Err(ChainError::CommitteeMember(stash));
         }
-        self.validators.remove(&stash);
+        self.remove_validator(&stash);
         Ok(vec![Event::Chilled { stash }])
     }
 
-    pub(crate) fn unbond(&mut self, stash: AccountId, amount: Balance) -> Result<Vec<Event>, ChainError> {
+    fn unbond(&mut self, stash: AccountId, amount: Balance) -> Result<Vec<Event>, ChainError> {
         if amount == 0 {
             return Err(ChainError::ZeroAmount);
         }
-        if self.is_committee_member(&stash) {
+        if is_committee_member(self, &stash) {
             return Err(ChainError::CommitteeMember(stash));
         }
-        let min_bond = self.params.min_bond;
-        let validating = self.validators.contains_key(&stash);
-        let until = self.block.saturating_add(self.params.unbonding_period);
-        let ledger = self.ledgers.get_mut(&stash).ok_or(ChainError::InsufficientBond {
+        let params = self.params();
+        let validating = self.validator(&stash).is_some();
+        let until = self.block().saturating_add(params.unbonding_period);
+        let mut ledger = self.ledger(&stash).ok_or(ChainError::InsufficientBond {
             bonded: 0,
             needed: amount,
         })?;
@@ -147,17 +125,21 @@ impl State {
             });
         }
         let remaining = ledger.bonded - amount;
-        if validating && remaining < min_bond {
-            return Err(ChainError::BelowMinimumBond { remaining, min_bond });
+        if validating && remaining < params.min_bond {
+            return Err(ChainError::BelowMinimumBond {
+                remaining,
+                min_bond: params.min_bond,
+            });
         }
         ledger.bonded = remaining;
         ledger.unlocking.push((amount, until));
+        self.put_ledger(&stash, ledger);
         Ok(vec![Event::Unbonding { stash, amount, until }])
     }
 
-    pub(crate) fn withdraw_unbonded(&mut self, stash: AccountId) -> Result<Vec<Event>, ChainError> {
-        let now = self.block;
-        let ledger = self.ledgers.get_mut(&stash).ok_or(ChainError::NothingToWithdraw)?;
+    fn withdraw_unbonded(&mut self, stash: AccountId) -> Result<Vec<Event>, ChainError> {
+        let now = self.block();
+        let mut ledger = self.ledger(&stash).ok_or(ChainError::NothingToWithdraw)?;
         let mut amount: Balance = 0;
         ledger.unlocking.retain(|(value, until)| {
             if *until <= now {
@@ -170,7 +152,18 @@ impl State {
         if amount == 0 {
             return Err(ChainError::NothingToWithdraw);
         }
-        self.credit(stash, amount)?;
+        self.put_ledger(&stash, ledger);
+        self.release(&stash, amount)?;
         Ok(vec![Event::Withdrawn { stash, amount }])
     }
+}
+
+impl<S: Store + ?Sized> Staking for S {}
+
+/// Whether the stash is in the current committee or the one being formed.
+pub fn is_committee_member<S: Store + ?Sized>(store: &S, stash: &AccountId) -> bool {
+    store.committee().iter().any(|m| m.validator == *stash)
+        || store
+            .reshare()
+            .is_some_and(|r| r.new_committee.iter().any(|m| m.validator == *stash))
 }

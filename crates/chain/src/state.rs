@@ -1,4 +1,5 @@
-//! The chain's state, its calls, and the transactional entry points that drive it.
+//! The dev node's chain: its whole state in memory, and the transactional entry points that
+//! drive the rules over it.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
@@ -6,96 +7,16 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::call::{Call, Origin};
 use crate::crypto::Crypto;
 use crate::error::ChainError;
 use crate::event::Event;
+use crate::rules;
+use crate::store::Store;
 use crate::types::{
     AccountId, AttemptIndex, Balance, BlockNumber, Confirmation, Ledger, Member, Params, ReshareRecord, SessionIndex,
     Sharing, Silence, SlashRecord, TssInfo,
 };
-
-/// Who sends a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Origin {
-    /// The chain's governance (the devnet's sudo key).
-    Root,
-    /// An account whose signature the driver has checked.
-    Signed(AccountId),
-}
-
-/// Every call the chain accepts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Call {
-    /// Moves free balance to another account.
-    Transfer {
-        /// Recipient.
-        to: AccountId,
-        /// Amount.
-        amount: Balance,
-    },
-    /// Bonds free balance as stake.
-    Bond {
-        /// Amount.
-        amount: Balance,
-    },
-    /// Declares the caller a validator with this TSS (or updates the declaration).
-    Validate {
-        /// The TSS.
-        tss: TssInfo,
-        /// The TSS account's signature over [`keywheel_primitives::domain::tss_declaration`]
-        /// of this network, the caller and `tss`: no one declares a TSS that is not theirs.
-        /// sr25519 signature bytes (64).
-        proof: Vec<u8>,
-    },
-    /// Stops validating.
-    Chill,
-    /// Starts unbonding stake.
-    Unbond {
-        /// Amount.
-        amount: Balance,
-    },
-    /// Returns matured unbonded stake to the free balance.
-    WithdrawUnbonded,
-    /// Registers the caller for signing with its child key.
-    Register,
-    /// A new member confirms the share it holds (signed by its TSS account).
-    Confirm {
-        /// Session of the attempt.
-        session: SessionIndex,
-        /// The attempt.
-        attempt: AttemptIndex,
-        /// What it holds.
-        confirmation: Confirmation,
-    },
-    /// A participant reports a provable offence (signed by its TSS account).
-    ReportOffence {
-        /// Session of the attempt.
-        session: SessionIndex,
-        /// The attempt.
-        attempt: AttemptIndex,
-        /// The accused's TSS account.
-        offender: AccountId,
-        /// Serialized evidence.
-        #[serde(with = "crate::encoding::hex_vec")]
-        evidence: Vec<u8>,
-    },
-    /// A participant names parties whose messages did not arrive (signed by its TSS account).
-    ReportUnresponsive {
-        /// Session of the attempt.
-        session: SessionIndex,
-        /// The attempt.
-        attempt: AttemptIndex,
-        /// Whom it names, each with the round whose messages from it were missing.
-        missing: Vec<Silence>,
-    },
-    /// Root: new parameters.
-    SetParams {
-        /// The parameters.
-        params: Params,
-    },
-    /// Root: picks the first committee and starts the DKG.
-    Jumpstart,
-}
 
 /// The chain's starting point.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -199,11 +120,7 @@ impl Chain {
             let balance = state.balances.entry(account).or_default();
             *balance = balance.checked_add(amount).ok_or(ChainError::Overflow)?;
         }
-        for (stash, bond, tss) in genesis.validators {
-            state.bond(stash, bond)?;
-            // The genesis configuration is trusted: its declarations carry no signature.
-            state.declare_tss(stash, tss)?;
-        }
+        rules::genesis(&mut state, genesis.validators)?;
         Ok(Self { state })
     }
 
@@ -221,21 +138,16 @@ impl Chain {
     /// Applies one call. On error nothing changes.
     pub fn apply(&mut self, crypto: &impl Crypto, origin: Origin, call: Call) -> Result<Vec<Event>, ChainError> {
         let mut next = self.state.clone();
-        let events = next.dispatch(crypto, origin, call)?;
+        let events = rules::dispatch(&mut next, crypto, origin, call)?;
         self.state = next;
         Ok(events)
     }
 
     /// Applies the next block with its randomness: session boundaries, deadlines.
     pub fn on_block(&mut self, block: BlockNumber, randomness: [u8; 32]) -> Result<Vec<Event>, ChainError> {
-        if block <= self.state.block {
-            return Err(ChainError::BlockOutOfOrder {
-                current: self.state.block,
-                given: block,
-            });
-        }
-        // Nothing in a block's own processing can fail, so it works on the state in place.
-        Ok(self.state.begin_block(block, randomness))
+        // Nothing in a block's own processing can fail once its number is accepted, so it works
+        // on the state in place.
+        rules::on_block(&mut self.state, block, randomness)
     }
 
     /// A digest of the whole state: equal states, equal digests.
@@ -251,81 +163,182 @@ impl State {
         Sha256::digest(bytes).into()
     }
 
-    fn dispatch(&mut self, crypto: &impl Crypto, origin: Origin, call: Call) -> Result<Vec<Event>, ChainError> {
-        let signed = || match origin {
-            Origin::Signed(who) => Ok(who),
-            Origin::Root => Err(ChainError::SignedRequired),
-        };
-        match call {
-            Call::Transfer { to, amount } => self.transfer(signed()?, to, amount),
-            Call::Bond { amount } => self.bond(signed()?, amount),
-            Call::Validate { tss, proof } => self.validate(crypto, signed()?, tss, &proof),
-            Call::Chill => self.chill(signed()?),
-            Call::Unbond { amount } => self.unbond(signed()?, amount),
-            Call::WithdrawUnbonded => self.withdraw_unbonded(signed()?),
-            Call::Register => self.register(signed()?),
-            Call::Confirm {
-                session,
-                attempt,
-                confirmation,
-            } => self.confirm(crypto, signed()?, session, attempt, confirmation),
-            Call::ReportOffence {
-                session,
-                attempt,
-                offender,
-                evidence,
-            } => self.report_offence(crypto, signed()?, session, attempt, offender, &evidence),
-            Call::ReportUnresponsive {
-                session,
-                attempt,
-                missing,
-            } => self.report_unresponsive(signed()?, session, attempt, missing),
-            Call::SetParams { params } => {
-                if origin != Origin::Root {
-                    return Err(ChainError::RootRequired);
-                }
-                self.set_params(params)
-            }
-            Call::Jumpstart => {
-                if origin != Origin::Root {
-                    return Err(ChainError::RootRequired);
-                }
-                self.jumpstart()
-            }
-        }
-    }
-
-    fn set_params(&mut self, params: Params) -> Result<Vec<Event>, ChainError> {
-        params.validate()?;
-        let shape_changes =
-            params.committee_size != self.params.committee_size || params.threshold != self.params.threshold;
-        if shape_changes && (self.parent_key.is_some() || self.reshare.is_some()) {
-            return Err(ChainError::CommitteeShapeFixed);
-        }
-        self.params = params;
-        Ok(alloc::vec![Event::ParamsChanged])
-    }
-
-    fn register(&mut self, account: AccountId) -> Result<Vec<Event>, ChainError> {
-        if self.registry.contains_key(&account) {
-            return Err(ChainError::AlreadyRegistered(account));
-        }
-        let path = crate::registry::account_path(&account).to_vec();
-        self.registry.insert(account, path.clone());
-        Ok(alloc::vec![Event::Registered { account, path }])
-    }
-
     /// Whether the stash is in the current committee or the one being formed.
     pub fn is_committee_member(&self, stash: &AccountId) -> bool {
-        self.committee.iter().any(|m| m.validator == *stash)
-            || self
-                .reshare
-                .as_ref()
-                .is_some_and(|r| r.new_committee.iter().any(|m| m.validator == *stash))
+        rules::is_committee_member(self, stash)
     }
 
     /// The stash behind a TSS account.
     pub fn stash_of(&self, tss: &AccountId) -> Option<AccountId> {
+        rules::stash_of(self, tss)
+    }
+
+    /// Validators that may join a committee now, in stash order: `(stash, tss)`.
+    pub fn eligible_joiners(&self) -> Vec<(AccountId, AccountId)> {
+        rules::eligible_joiners(self)
+    }
+}
+
+/// The dev node's store: everything in one in-memory [`State`], persisted whole by the node.
+impl Store for State {
+    fn network(&self) -> [u8; 32] {
+        self.network
+    }
+    fn block(&self) -> BlockNumber {
+        self.block
+    }
+    fn put_block(&mut self, block: BlockNumber) {
+        self.block = block;
+    }
+    fn randomness(&self) -> [u8; 32] {
+        self.randomness
+    }
+    fn put_randomness(&mut self, randomness: [u8; 32]) {
+        self.randomness = randomness;
+    }
+    fn session(&self) -> SessionIndex {
+        self.session
+    }
+    fn put_session(&mut self, session: SessionIndex) {
+        self.session = session;
+    }
+    fn params(&self) -> Params {
+        self.params.clone()
+    }
+    fn put_params(&mut self, params: Params) {
+        self.params = params;
+    }
+    fn committee(&self) -> Vec<Member> {
+        self.committee.clone()
+    }
+    fn put_committee(&mut self, committee: Vec<Member>) {
+        self.committee = committee;
+    }
+    fn sharing(&self) -> Option<Sharing> {
+        self.sharing.clone()
+    }
+    fn put_sharing(&mut self, sharing: Sharing) {
+        self.sharing = Some(sharing);
+    }
+    fn parent_key(&self) -> Option<Vec<u8>> {
+        self.parent_key.clone()
+    }
+    fn put_parent_key(&mut self, key: Vec<u8>) {
+        self.parent_key = Some(key);
+    }
+    fn reshare(&self) -> Option<ReshareRecord> {
+        self.reshare.clone()
+    }
+    fn put_reshare(&mut self, record: Option<ReshareRecord>) {
+        self.reshare = record;
+    }
+    fn last_attempt(&self) -> Option<(SessionIndex, AttemptIndex)> {
+        self.last_attempt
+    }
+    fn put_last_attempt(&mut self, last: (SessionIndex, AttemptIndex)) {
+        self.last_attempt = Some(last);
+    }
+    fn next_join_seq(&self) -> u64 {
+        self.next_join_seq
+    }
+    fn put_next_join_seq(&mut self, next: u64) {
+        self.next_join_seq = next;
+    }
+
+    fn free(&self, who: &AccountId) -> Balance {
+        self.balances.get(who).copied().unwrap_or(0)
+    }
+    fn transfer(&mut self, from: &AccountId, to: &AccountId, amount: Balance) -> Result<(), ChainError> {
+        self.hold(from, amount)?;
+        self.release(to, amount)
+    }
+    fn hold(&mut self, who: &AccountId, amount: Balance) -> Result<(), ChainError> {
+        // The dev node keeps no separate held balance: the ledger says what is at stake.
+        let free = self.free(who);
+        if free < amount {
+            return Err(ChainError::InsufficientBalance { free, needed: amount });
+        }
+        self.balances.insert(*who, free - amount);
+        Ok(())
+    }
+    fn release(&mut self, who: &AccountId, amount: Balance) -> Result<(), ChainError> {
+        let balance = self.free(who).checked_add(amount).ok_or(ChainError::Overflow)?;
+        self.balances.insert(*who, balance);
+        Ok(())
+    }
+    fn slash_held(&mut self, _who: &AccountId, _amount: Balance) {
+        // Burned: the ledger no longer counts it, and no free balance receives it.
+    }
+
+    fn ledger(&self, stash: &AccountId) -> Option<Ledger> {
+        self.ledgers.get(stash).cloned()
+    }
+    fn put_ledger(&mut self, stash: &AccountId, ledger: Ledger) {
+        self.ledgers.insert(*stash, ledger);
+    }
+    fn validator(&self, stash: &AccountId) -> Option<TssInfo> {
+        self.validators.get(stash).cloned()
+    }
+    fn validators(&self) -> Vec<(AccountId, TssInfo)> {
+        self.validators.iter().map(|(s, t)| (*s, t.clone())).collect()
+    }
+    fn put_validator(&mut self, stash: &AccountId, tss: TssInfo) {
+        self.validators.insert(*stash, tss);
+    }
+    fn remove_validator(&mut self, stash: &AccountId) {
+        self.validators.remove(stash);
+    }
+    fn tss_owner(&self, tss: &AccountId) -> Option<AccountId> {
         self.tss_owner.get(tss).copied()
+    }
+    fn put_tss_owner(&mut self, tss: &AccountId, stash: &AccountId) {
+        self.tss_owner.insert(*tss, *stash);
+    }
+
+    fn confirmations(&self) -> Vec<(AccountId, Confirmation)> {
+        self.confirmations.iter().map(|(a, c)| (*a, c.clone())).collect()
+    }
+    fn has_confirmed(&self, member: &AccountId) -> bool {
+        self.confirmations.contains_key(member)
+    }
+    fn put_confirmation(&mut self, member: &AccountId, confirmation: Confirmation) {
+        self.confirmations.insert(*member, confirmation);
+    }
+    fn clear_confirmations(&mut self) {
+        self.confirmations.clear();
+    }
+    fn reports(&self) -> Vec<(AccountId, BTreeSet<Silence>)> {
+        self.reports.iter().map(|(a, r)| (*a, r.clone())).collect()
+    }
+    fn report(&self, reporter: &AccountId) -> Option<BTreeSet<Silence>> {
+        self.reports.get(reporter).cloned()
+    }
+    fn put_report(&mut self, reporter: &AccountId, named: BTreeSet<Silence>) {
+        self.reports.insert(*reporter, named);
+    }
+    fn clear_reports(&mut self) {
+        self.reports.clear();
+    }
+
+    fn barred_until(&self, stash: &AccountId) -> Option<SessionIndex> {
+        self.barred_until.get(stash).copied()
+    }
+    fn put_barred_until(&mut self, stash: &AccountId, session: SessionIndex) {
+        self.barred_until.insert(*stash, session);
+    }
+    fn push_slash(&mut self, slash: SlashRecord) {
+        self.slashes.push(slash);
+    }
+    fn evidence_used(&self, fingerprint: &[u8; 32]) -> bool {
+        self.evidence_used.contains(fingerprint)
+    }
+    fn put_evidence_used(&mut self, fingerprint: [u8; 32]) {
+        self.evidence_used.insert(fingerprint);
+    }
+    fn registered(&self, account: &AccountId) -> Option<Vec<u32>> {
+        self.registry.get(account).cloned()
+    }
+    fn put_registered(&mut self, account: &AccountId, path: Vec<u32>) {
+        self.registry.insert(*account, path);
     }
 }

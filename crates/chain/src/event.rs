@@ -9,6 +9,16 @@ use crate::types::{AccountId, AttemptIndex, Balance, BlockNumber, Punishment, Re
 
 /// Why an attempt was aborted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub enum AbortReason {
     /// A verified offence report.
     Offence,
@@ -26,6 +36,10 @@ pub enum AbortReason {
 
 /// An event emitted by a call or a block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(codec::Encode, codec::Decode, codec::DecodeWithMemTracking, scale_info::TypeInfo)
+)]
 pub enum Event {
     /// Tokens moved.
     Transferred {

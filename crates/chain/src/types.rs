@@ -13,6 +13,16 @@ pub use keywheel_primitives::{AccountId, AttemptIndex, Balance, BlockNumber, Dea
 /// The chain's parameters: set at genesis, changeable by root. In human-written files (genesis
 /// TOML) omitted fields take their defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 #[serde(default, deny_unknown_fields)]
 pub struct Params {
     /// Committee size `n`.
@@ -73,6 +83,10 @@ impl Params {
 
 /// What a validator declares about its Threshold Signature Server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(codec::Encode, codec::Decode, codec::DecodeWithMemTracking, scale_info::TypeInfo)
+)]
 pub struct TssInfo {
     /// The TSS's own account: it signs protocol messages, confirmations and reports.
     pub account: AccountId,
@@ -85,6 +99,10 @@ pub struct TssInfo {
 
 /// A validator's bonded stake.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(codec::Encode, codec::Decode, codec::DecodeWithMemTracking, scale_info::TypeInfo)
+)]
 pub struct Ledger {
     /// Stake at risk.
     pub bonded: Balance,
@@ -94,6 +112,16 @@ pub struct Ledger {
 
 /// A committee member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub struct Member {
     /// The validator's stash (what is slashed).
     pub validator: AccountId,
@@ -105,6 +133,16 @@ pub struct Member {
 
 /// Which kind of reshare is in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub enum ReshareKind {
     /// The initial DKG of the first committee.
     Jumpstart,
@@ -114,6 +152,10 @@ pub enum ReshareKind {
 
 /// One attempt at a reshare: its public inputs, as every participant and the chain see them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(codec::Encode, codec::Decode, codec::DecodeWithMemTracking, scale_info::TypeInfo)
+)]
 pub struct ReshareRecord {
     /// Jumpstart or rotation.
     pub kind: ReshareKind,
@@ -163,6 +205,16 @@ impl ReshareRecord {
 
 /// The protocol sessions of an attempt, as silence reports name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub enum AttemptProtocol {
     /// The jumpstart's n-of-n key generation (before its reshare to the threshold).
     KeyInit,
@@ -174,6 +226,16 @@ pub enum AttemptProtocol {
 
 /// A round of one of an attempt's protocol sessions: where a reporter found messages missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub struct ReportedRound {
     /// Which session.
     pub protocol: AttemptProtocol,
@@ -190,6 +252,16 @@ impl ReportedRound {
 
 /// One party a report names silent, and the round whose messages from it were missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub struct Silence {
     /// The accused's TSS account.
     pub party: AccountId,
@@ -199,6 +271,10 @@ pub struct Silence {
 
 /// What a new member confirms once it holds its new share.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(codec::Encode, codec::Decode, codec::DecodeWithMemTracking, scale_info::TypeInfo)
+)]
 pub struct Confirmation {
     /// The verifying key its share belongs to (compressed SEC1).
     #[serde(with = "crate::encoding::hex_vec")]
@@ -219,6 +295,16 @@ pub struct Confirmation {
 /// How a validator was punished — every punishment is recorded as a slash entry, but only
 /// `Stake` cuts stake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub enum Punishment {
     /// A slash: a proven offence (evidence that verified): stake cut, chilled, barred for
     /// `barred_sessions`.
@@ -230,6 +316,16 @@ pub enum Punishment {
 
 /// Why a validator was punished.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub enum SlashReason {
     /// Evidence that verified; its fingerprint.
     Evidence {
@@ -250,6 +346,16 @@ pub enum SlashReason {
 
 /// A punishment, as recorded on chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub struct SlashRecord {
     /// The validator punished.
     pub validator: AccountId,

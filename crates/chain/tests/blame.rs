@@ -20,7 +20,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use keywheel_chain::{AbortReason, AccountId, AttemptProtocol, Call, Chain, Event, Origin, Params, Punishment};
+use keywheel_chain::{AbortReason, AccountId, AttemptProtocol, Call, Event, Origin, Params, Punishment};
 use proptest::prelude::*;
 use support::*;
 

@@ -18,6 +18,16 @@ use crate::encoding::parse_hex_array;
 
 /// An account: an sr25519 public key (validators' stashes, TSS accounts, users, protocol parties).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(
+    feature = "scale",
+    derive(
+        codec::Encode,
+        codec::Decode,
+        codec::DecodeWithMemTracking,
+        scale_info::TypeInfo,
+        codec::MaxEncodedLen
+    )
+)]
 pub struct AccountId(pub [u8; 32]);
 
 impl AccountId {

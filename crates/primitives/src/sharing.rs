@@ -14,6 +14,10 @@ use crate::account::AccountId;
 
 /// The public side of a sharing of the parent key, as confirmed by its holders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(codec::Encode, codec::Decode, codec::DecodeWithMemTracking, scale_info::TypeInfo)
+)]
 pub struct Sharing {
     /// Threshold of the sharing.
     pub threshold: u32,
@@ -27,6 +31,10 @@ pub struct Sharing {
 /// with its TSS account's signature (`domain::DEAL_ENDORSEMENT` over
 /// `domain::deal_endorsement`): what it dealt, in a form anyone can check.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "scale",
+    derive(codec::Encode, codec::Decode, codec::DecodeWithMemTracking, scale_info::TypeInfo)
+)]
 pub struct Endorsed {
     /// The commitments, compressed SEC1, lowest degree first.
     #[serde(with = "crate::encoding::hex_list")]

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use keywheel_chain::{
-    attempt_context, proof_context, tss_declaration, AccountId, AttemptIndex, AttemptProtocol, Balance, Call, Chain,
+    attempt_context, proof_context, tss_declaration, AccountId, AttemptIndex, AttemptProtocol, Balance, Call,
     ChainError, Confirmation, Crypto, Dealt, Event, Genesis, OffenceContext, Origin, Params, ReportedRound,
     ReshareRecord, SessionIndex, Silence, TssInfo, TSS_DECLARATION,
 };
@@ -20,12 +20,21 @@ use keywheel_mpc::proof::ShareProof;
 use keywheel_mpc::{PartySigner, ProductionParams, PublicSharing};
 use sha2::{Digest, Sha256};
 
+#[cfg(keywheel_pallet_harness)]
+pub use crate::harness::Chain;
+/// The chain the tests drive: the dev node's, or — when `pallet-keywheel` includes these tests
+/// (its build script sets `keywheel_pallet_harness`) — its harness, which applies every step
+/// to the dev node's chain and to the pallet in a mock runtime and checks they agree.
+#[cfg(not(keywheel_pallet_harness))]
+pub use keywheel_chain::Chain;
+
 type P = ProductionParams;
 
 pub const NETWORK: [u8; 32] = [7; 32];
 pub const FUNDS: Balance = 1_000_000;
 pub const BOND: Balance = 10_000;
 
+#[derive(Debug, Clone, Copy, Default)]
 pub struct TestCrypto;
 
 impl Crypto for TestCrypto {

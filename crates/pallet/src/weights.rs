@@ -1,0 +1,39 @@
+//! The weights a runtime charges for the pallet's dispatchables and for a block's processing.
+//!
+//! Not measured yet: the pallet's `frame-benchmarking` benchmarks are still to be written, so
+//! there is no default implementation to hand a runtime. A runtime must provide its own until
+//! they land (README.md says what each one costs).
+
+use frame_support::weights::Weight;
+
+/// Weights of the pallet's dispatchables and of a block's processing. Parameters are the worst
+/// case the weight must cover: `n` the committee size, `e` the evidence length in bytes, `m`
+/// the number of parties a silence report names.
+pub trait WeightInfo {
+    /// `bond`.
+    fn bond() -> Weight;
+    /// `validate` (one sr25519 verification).
+    fn validate() -> Weight;
+    /// `chill`.
+    fn chill() -> Weight;
+    /// `unbond`.
+    fn unbond() -> Weight;
+    /// `withdraw_unbonded`.
+    fn withdraw_unbonded() -> Weight;
+    /// `register`.
+    fn register() -> Weight;
+    /// `jumpstart` with committee size `n` (reads every validator).
+    fn jumpstart(n: u32) -> Weight;
+    /// `set_params`.
+    fn set_params() -> Weight;
+    /// `confirm` with committee size `n` (a sharing check, a share proof, the shares from the
+    /// deals: `n` multi-scalar evaluations; possibly a rotation).
+    fn confirm(n: u32) -> Weight;
+    /// `report_offence` with evidence of `e` bytes (the evidence check, an abort and a retry).
+    fn report_offence(e: u32) -> Weight;
+    /// `report_unresponsive` naming `m` parties (possibly a judgement, slashes and a retry).
+    fn report_unresponsive(m: u32) -> Weight;
+    /// A block's processing with committee size `n` (a rotation planned, or a deadline's
+    /// judgement, slashes and a retry).
+    fn on_initialize(n: u32) -> Weight;
+}

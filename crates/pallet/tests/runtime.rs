@@ -1,0 +1,147 @@
+//! What the pallet adds around the rules: call-size and validator limits checked before the
+//! rules run, refused calls that leave no trace even when called directly, slashes sent to
+//! the runtime's destination, and the block randomness it hands the rules.
+
+mod harness;
+#[path = "../../chain/tests/support/mod.rs"]
+mod support;
+
+use frame_support::traits::fungible::{Inspect, InspectHold};
+use frame_support::traits::Hooks;
+use frame_support::{assert_noop, assert_ok};
+use harness::mock::{
+    Balances, Keywheel, MaxValidators, RuntimeHoldReason, RuntimeOrigin, SlashDestination, System, Test,
+};
+use keywheel_chain::{AccountId, Event as RuleEvent, Punishment, SlashReason};
+use pallet_keywheel::{to_runtime, Error, Event, HoldReason, Reshare};
+use sp_runtime::{AccountId32, DispatchError};
+use support::*;
+
+fn signed(who: AccountId) -> RuntimeOrigin {
+    RuntimeOrigin::signed(to_runtime(who))
+}
+
+#[test]
+fn refused_calls_change_no_storage_even_when_called_directly() {
+    let mut chain = chain_with(5, params());
+    chain.runtime(|| {
+        // The rules refuse: more than the free balance, no stake to unbond, not a validator.
+        assert_noop!(
+            Keywheel::bond(signed(stash(1)), FUNDS * 10),
+            Error::<Test>::InsufficientBalance
+        );
+        assert_noop!(Keywheel::unbond(signed(stash(7)), 1), Error::<Test>::InsufficientBond);
+        assert_noop!(Keywheel::chill(signed(stash(7))), Error::<Test>::NotValidator);
+        // The rules decide who may call what: root only, signed only.
+        assert_noop!(Keywheel::jumpstart(signed(stash(1))), Error::<Test>::RootRequired);
+        assert_noop!(Keywheel::register(RuntimeOrigin::root()), Error::<Test>::SignedRequired);
+        // No origin at all is FRAME's to refuse.
+        assert_noop!(Keywheel::bond(RuntimeOrigin::none(), 1), DispatchError::BadOrigin);
+    });
+}
+
+#[test]
+fn arguments_larger_than_the_runtime_allows_are_refused_before_the_rules() {
+    let mut chain = chain_with(5, params());
+    chain.runtime(|| {
+        let mut info = tss_info(1);
+        info.endpoint = "h".repeat(257);
+        assert_noop!(
+            Keywheel::validate(signed(stash(1)), info, vec![0; 64]),
+            Error::<Test>::TooLarge
+        );
+        assert_noop!(
+            Keywheel::report_offence(signed(tss(1)), 0, 1, tss(2), vec![0; (1 << 20) + 1]),
+            Error::<Test>::TooLarge
+        );
+        let mut p = params();
+        p.committee_size = 16;
+        p.threshold = 10;
+        assert_noop!(Keywheel::set_params(RuntimeOrigin::root(), p), Error::<Test>::TooLarge);
+    });
+}
+
+#[test]
+fn no_more_stashes_validate_than_the_runtime_allows_and_validators_may_still_update() {
+    let mut chain = chain_with(5, params());
+    chain.runtime(|| {
+        MaxValidators::set(&5);
+        let newcomer = stash(6);
+        assert_ok!(Keywheel::bond(signed(newcomer), BOND));
+        assert_noop!(
+            Keywheel::validate(signed(newcomer), tss_info(6), declare_proof(&newcomer, 6)),
+            Error::<Test>::TooManyValidators
+        );
+        // A validator re-declaring its own TSS is not a new validator.
+        assert_ok!(Keywheel::validate(
+            signed(stash(1)),
+            tss_info(1),
+            declare_proof(&stash(1), 1)
+        ));
+        MaxValidators::set(&6);
+        assert_ok!(Keywheel::validate(
+            signed(newcomer),
+            tss_info(6),
+            declare_proof(&newcomer, 6)
+        ));
+    });
+}
+
+/// The proof of the `validate` call that `validate_call` builds.
+fn declare_proof(stash: &AccountId, i: u8) -> Vec<u8> {
+    match validate_call(stash, i) {
+        keywheel_chain::Call::Validate { proof, .. } => proof,
+        other => panic!("validate_call built {other:?}"),
+    }
+}
+
+#[test]
+fn a_slash_goes_to_the_configured_destination_and_issuance_stays() {
+    let mut chain = chain_with(5, params());
+    chain.runtime(|| {
+        let treasury = AccountId32::new([0xEE; 32]);
+        SlashDestination::set(&Some(treasury.clone()));
+        System::set_block_number(1);
+        Keywheel::on_initialize(1);
+        assert_ok!(Keywheel::jumpstart(RuntimeOrigin::root()));
+        let record = Reshare::<Test>::get().expect("the jumpstart's attempt");
+        let mut members = record.new_tss().into_iter();
+        let (reporter, offender) = (members.next().unwrap(), members.next().unwrap());
+        let offender_stash = stash(tss_index(&offender));
+        let reason: RuntimeHoldReason = HoldReason::Bond.into();
+        let issuance = Balances::total_issuance();
+        let held = Balances::balance_on_hold(&reason, &to_runtime(offender_stash));
+
+        System::reset_events();
+        assert_ok!(Keywheel::report_offence(
+            signed(reporter),
+            record.session,
+            record.attempt,
+            offender,
+            evidence_for(offender, record.session, record.attempt),
+        ));
+        let cut = held / 10; // params(): slash_permill 100,000
+        let slashed = System::events().into_iter().any(|r| {
+            matches!(
+                r.event,
+                harness::mock::RuntimeEvent::Keywheel(Event::Keywheel(RuleEvent::Slashed { tss, kind: Punishment::Stake, amount, .. }))
+                    if tss == offender && amount == cut
+            )
+        });
+        assert!(slashed, "the offender's slash is an event");
+        assert_eq!(Balances::balance(&treasury), cut);
+        assert_eq!(Balances::balance_on_hold(&reason, &to_runtime(offender_stash)), held - cut);
+        assert_eq!(Balances::total_issuance(), issuance, "sent, not burned");
+        let record = pallet_keywheel::Slashes::<Test>::get(0).expect("the slash is recorded");
+        assert!(matches!(record.reason, SlashReason::Evidence { .. }));
+    });
+}
+
+#[test]
+fn a_32_byte_random_output_is_the_seed_and_other_lengths_are_hashed() {
+    type P = pallet_keywheel::Pallet<Test>;
+    assert_eq!(P::seed(&[9; 32]), [9; 32]);
+    let hashed = P::seed(&[9; 33]);
+    assert_ne!(hashed, P::seed(&[9; 34]));
+    assert_eq!(hashed, sp_io::hashing::blake2_256(&[9; 33]));
+}

@@ -17,22 +17,13 @@
 
 extern crate alloc;
 
+pub mod account;
 mod store;
 pub mod weights;
 
+pub use account::{from_runtime, to_runtime};
 pub use pallet::*;
-pub use store::PalletStore;
 pub use weights::WeightInfo;
-
-/// keywheel's account (an sr25519 public key) as the runtime's `AccountId32`, and back.
-pub fn to_runtime(account: keywheel_chain::AccountId) -> sp_runtime::AccountId32 {
-    sp_runtime::AccountId32::new(account.0)
-}
-
-/// The runtime's `AccountId32` as keywheel's account.
-pub fn from_runtime(account: &sp_runtime::AccountId32) -> keywheel_chain::AccountId {
-    keywheel_chain::AccountId(*<sp_runtime::AccountId32 as AsRef<[u8; 32]>>::as_ref(account))
-}
 
 #[frame_support::pallet]
 pub mod pallet {
@@ -50,8 +41,8 @@ pub mod pallet {
     use sp_runtime::traits::UniqueSaturatedInto;
     use sp_runtime::AccountId32;
 
+    use crate::account::from_runtime;
     use crate::weights::WeightInfo;
-    use crate::{from_runtime, PalletStore};
 
     /// The pallet.
     #[pallet::pallet]
@@ -303,7 +294,7 @@ pub mod pallet {
         fn build(&self) {
             Network::<T>::put(self.network);
             ChainParams::<T>::put(self.params.clone());
-            if let Err(e) = keywheel_chain::rules::genesis(&mut PalletStore::<T>::new(), self.validators.clone()) {
+            if let Err(e) = keywheel_chain::rules::genesis(&mut Pallet::<T>::store(), self.validators.clone()) {
                 panic!("keywheel genesis refused: {e}");
             }
         }
@@ -315,7 +306,7 @@ pub mod pallet {
             let block: u64 = now.unique_saturated_into();
             let (output, _) = T::Randomness::random(&[&b"keywheel/block"[..], &block.to_be_bytes()].concat());
             let randomness = Self::seed(&output.encode());
-            match keywheel_chain::on_block(&mut PalletStore::<T>::new(), block, randomness) {
+            match keywheel_chain::on_block(&mut Self::store(), block, randomness) {
                 Ok(events) => {
                     for event in events {
                         Self::deposit_event(Event::Keywheel(event));
@@ -467,6 +458,12 @@ pub mod pallet {
     }
 
     impl<T: Config> Pallet<T> {
+        /// The rules' [`keywheel_chain::Store`]: the pallet itself, over its storage items
+        /// (`store.rs`).
+        pub fn store() -> Self {
+            Pallet(core::marker::PhantomData)
+        }
+
         /// Hands one call to the rules in a storage layer of its own: a refused call leaves no
         /// trace, whether the runtime dispatches it or a caller calls the function directly.
         fn run(origin: OriginFor<T>, call: ChainCall) -> DispatchResult {
@@ -475,12 +472,10 @@ pub mod pallet {
                 None => ChainOrigin::Root,
             };
             let events = frame_support::storage::with_storage_layer(|| {
-                keywheel_chain::dispatch(&mut PalletStore::<T>::new(), &T::Crypto::default(), origin, call).map_err(
-                    |e| {
-                        log::info!(target: "keywheel", "call refused: {e}");
-                        DispatchError::from(Error::<T>::from(&e))
-                    },
-                )
+                keywheel_chain::dispatch(&mut Self::store(), &T::Crypto::default(), origin, call).map_err(|e| {
+                    log::info!(target: "keywheel", "call refused: {e}");
+                    DispatchError::from(Error::<T>::from(&e))
+                })
             })?;
             for event in events {
                 Self::deposit_event(Event::Keywheel(event));

@@ -1,8 +1,8 @@
-//! [`keywheel_chain::Store`] over the pallet's storage items and the runtime's balances.
+//! The pallet as the rules' [`keywheel_chain::Store`]: its storage items and the runtime's
+//! balances.
 
 use alloc::collections::BTreeSet;
 use alloc::vec::Vec;
-use core::marker::PhantomData;
 
 use frame_support::traits::fungible::{Inspect, Mutate, MutateHold};
 use frame_support::traits::tokens::{Fortitude, Precision, Preservation, Restriction};
@@ -12,30 +12,16 @@ use keywheel_chain::{
     SessionIndex, Sharing, Silence, SlashRecord, Store, TssInfo,
 };
 
+use crate::account::to_runtime;
 use crate::pallet::*;
-use crate::to_runtime;
-
-/// The chain's state in the pallet's storage: one storage item per concept.
-pub struct PalletStore<T>(PhantomData<T>);
-
-impl<T: Config> PalletStore<T> {
-    /// The store (it holds nothing itself).
-    pub fn new() -> Self {
-        Self(PhantomData)
-    }
-}
-
-impl<T: Config> Default for PalletStore<T> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
 
 fn hold_reason<T: Config>() -> T::RuntimeHoldReason {
     HoldReason::Bond.into()
 }
 
-impl<T: Config> Store for PalletStore<T> {
+/// The chain's state in the pallet's storage, one storage item per concept, and stake as holds
+/// on the runtime's balances.
+impl<T: Config> Store for Pallet<T> {
     fn network(&self) -> [u8; 32] {
         Network::<T>::get()
     }

@@ -108,6 +108,14 @@ pub enum ChainError {
     InvalidReport(String),
     /// The account is already registered.
     AlreadyRegistered(AccountId),
+    /// The stash already has this many unlocking entries: withdraw matured ones first.
+    TooManyUnlockingChunks {
+        /// The most there may be.
+        max: u32,
+    },
+    /// The balances do not hold the stake the ledger records (a runtime's holds changed behind
+    /// the rules' back): nothing moves.
+    StakeUnavailable,
     /// Blocks must be applied in increasing order.
     BlockOutOfOrder {
         /// The current block.
@@ -181,6 +189,11 @@ impl fmt::Display for ChainError {
             Self::EmptyReport => write!(f, "a report must name at least one party"),
             Self::InvalidReport(why) => write!(f, "invalid silence report: {why}"),
             Self::AlreadyRegistered(a) => write!(f, "{a:?} is already registered"),
+            Self::TooManyUnlockingChunks { max } => write!(
+                f,
+                "the stash already has {max} unbonding entries: withdraw the matured ones, or unbond more at once"
+            ),
+            Self::StakeUnavailable => write!(f, "the balances do not hold the stake the ledger records"),
             Self::BlockOutOfOrder { current, given } => {
                 write!(f, "block {given} does not follow the current block {current}")
             }

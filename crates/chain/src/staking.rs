@@ -12,7 +12,7 @@ use crate::crypto::Crypto;
 use crate::error::ChainError;
 use crate::event::Event;
 use crate::store::Store;
-use crate::types::{AccountId, Balance, TssInfo};
+use crate::types::{AccountId, Balance, Ledger, TssInfo};
 
 /// The staking rules, over any [`Store`].
 pub(crate) trait Staking: Store {
@@ -131,8 +131,18 @@ pub(crate) trait Staking: Store {
                 min_bond: params.min_bond,
             });
         }
+        // Unbonds of one block share one entry; a new entry only while there is room.
+        let entries = ledger.unlocking.len();
+        match ledger.unlocking.iter_mut().find(|(_, at)| *at == until) {
+            Some((value, _)) => *value = value.checked_add(amount).ok_or(ChainError::Overflow)?,
+            None if entries >= Ledger::MAX_UNLOCKING => {
+                return Err(ChainError::TooManyUnlockingChunks {
+                    max: Ledger::MAX_UNLOCKING as u32,
+                })
+            }
+            None => ledger.unlocking.push((amount, until)),
+        }
         ledger.bonded = remaining;
-        ledger.unlocking.push((amount, until));
         self.put_ledger(&stash, ledger);
         Ok(vec![Event::Unbonding { stash, amount, until }])
     }

@@ -106,8 +106,15 @@ pub struct TssInfo {
 pub struct Ledger {
     /// Stake at risk.
     pub bonded: Balance,
-    /// Stake on its way out: `(amount, block from which it can be withdrawn)`.
+    /// Stake on its way out: `(amount, block from which it can be withdrawn)`, one entry per
+    /// block in which the stash unbonded, at most [`Ledger::MAX_UNLOCKING`].
     pub unlocking: Vec<(Balance, BlockNumber)>,
+}
+
+impl Ledger {
+    /// The most unlocking entries a stash may have: the rules read every validator's ledger
+    /// when they pick joiners, so one stash must not grow its ledger without bound.
+    pub const MAX_UNLOCKING: usize = 32;
 }
 
 /// A committee member.

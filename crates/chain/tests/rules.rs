@@ -936,6 +936,41 @@ fn staking_errors_are_typed_and_change_nothing() {
     );
 }
 
+#[test]
+fn unbonding_in_one_block_merges_and_a_stash_holds_at_most_max_unlocking_chunks() {
+    // A stash that unbonds one unit per call must not grow its ledger without bound: the
+    // rules read every validator's ledger when they pick joiners.
+    let mut chain = chain_with(3, params());
+    let spammer = stash(6);
+    signed(&mut chain, spammer, Call::Bond { amount: 1_000 }).unwrap();
+    for _ in 0..3 {
+        signed(&mut chain, spammer, Call::Unbond { amount: 1 }).unwrap();
+    }
+    let ledger = chain.state().ledgers[&spammer].clone();
+    assert_eq!(ledger.unlocking.len(), 1, "unbonds in one block share one chunk");
+    assert_eq!(ledger.unlocking[0].0, 3);
+    let max = keywheel_chain::Ledger::MAX_UNLOCKING as u64;
+    for _ in 1..max {
+        let next = chain.state().block + 1;
+        advance_to(&mut chain, next);
+        signed(&mut chain, spammer, Call::Unbond { amount: 1 }).unwrap();
+    }
+    assert_eq!(chain.state().ledgers[&spammer].unlocking.len(), max as usize);
+    let next = chain.state().block + 1;
+    advance_to(&mut chain, next);
+    let before = chain.digest();
+    assert_eq!(
+        signed(&mut chain, spammer, Call::Unbond { amount: 1 }),
+        Err(ChainError::TooManyUnlockingChunks { max: max as u32 })
+    );
+    assert_eq!(chain.digest(), before);
+    // Once the oldest chunks mature and are withdrawn, unbonding works again.
+    let first_until = chain.state().ledgers[&spammer].unlocking[0].1;
+    advance_to(&mut chain, first_until);
+    signed(&mut chain, spammer, Call::WithdrawUnbonded).unwrap();
+    signed(&mut chain, spammer, Call::Unbond { amount: 1 }).unwrap();
+}
+
 // The dev node persists its state whole; a runtime keeps the pallet's storage items instead.
 #[cfg(not(keywheel_pallet_harness))]
 #[test]

@@ -227,6 +227,10 @@ pub mod pallet {
         InvalidReport,
         /// The account is already registered.
         AlreadyRegistered,
+        /// The stash has as many unlocking entries as it may: withdraw matured ones first.
+        TooManyUnlockingChunks,
+        /// The balances do not hold the stake the ledger records.
+        StakeUnavailable,
         /// Blocks must be applied in increasing order.
         BlockOutOfOrder,
         /// An argument is larger than this runtime allows (evidence, endpoint, committee).
@@ -268,6 +272,8 @@ pub mod pallet {
                 ChainError::EmptyReport => Error::EmptyReport,
                 ChainError::InvalidReport(_) => Error::InvalidReport,
                 ChainError::AlreadyRegistered(_) => Error::AlreadyRegistered,
+                ChainError::TooManyUnlockingChunks { .. } => Error::TooManyUnlockingChunks,
+                ChainError::StakeUnavailable => Error::StakeUnavailable,
                 ChainError::BlockOutOfOrder { .. } => Error::BlockOutOfOrder,
             }
         }
@@ -292,6 +298,23 @@ pub mod pallet {
     #[pallet::genesis_build]
     impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
         fn build(&self) {
+            assert!(
+                self.params.committee_size <= T::MaxCommitteeSize::get(),
+                "keywheel genesis: committee_size {} is over MaxCommitteeSize",
+                self.params.committee_size
+            );
+            assert!(
+                self.validators.len() <= T::MaxValidators::get() as usize,
+                "keywheel genesis: {} validators, MaxValidators allows {}",
+                self.validators.len(),
+                T::MaxValidators::get()
+            );
+            assert!(
+                self.validators
+                    .iter()
+                    .all(|(_, _, tss)| tss.endpoint.len() <= T::MaxEndpointLen::get() as usize),
+                "keywheel genesis: a TSS endpoint is longer than MaxEndpointLen"
+            );
             Network::<T>::put(self.network);
             ChainParams::<T>::put(self.params.clone());
             if let Err(e) = keywheel_chain::rules::genesis(&mut Pallet::<T>::store(), self.validators.clone()) {
@@ -464,19 +487,19 @@ pub mod pallet {
             Pallet(core::marker::PhantomData)
         }
 
-        /// Hands one call to the rules in a storage layer of its own: a refused call leaves no
-        /// trace, whether the runtime dispatches it or a caller calls the function directly.
+        /// Hands one call to the rules. The rules may write before they refuse; FRAME runs
+        /// every dispatchable's body in a storage layer of its own (even when called directly,
+        /// not through the runtime's dispatch), so a refused call leaves no trace.
         fn run(origin: OriginFor<T>, call: ChainCall) -> DispatchResult {
             let origin = match ensure_signed_or_root(origin)? {
                 Some(who) => ChainOrigin::Signed(from_runtime(&who)),
                 None => ChainOrigin::Root,
             };
-            let events = frame_support::storage::with_storage_layer(|| {
+            let events =
                 keywheel_chain::dispatch(&mut Self::store(), &T::Crypto::default(), origin, call).map_err(|e| {
                     log::info!(target: "keywheel", "call refused: {e}");
                     DispatchError::from(Error::<T>::from(&e))
-                })
-            })?;
+                })?;
             for event in events {
                 Self::deposit_event(Event::Keywheel(event));
             }

@@ -107,13 +107,13 @@ impl<T: Config> Store for Pallet<T> {
             .map(|_| ())
             // The ledger says this much is held: a release that fails means the runtime's
             // holds and the ledger disagree.
-            .map_err(|_| ChainError::Overflow)
+            .map_err(|_| ChainError::StakeUnavailable)
     }
     fn slash_held(&mut self, who: &AccountId, amount: Balance) {
         let reason = hold_reason::<T>();
         let who = to_runtime(*who);
-        let taken = match T::SlashDestination::get() {
-            Some(to) => T::Currency::transfer_on_hold(
+        let sent = T::SlashDestination::get().map(|to| {
+            T::Currency::transfer_on_hold(
                 &reason,
                 &who,
                 &to,
@@ -121,8 +121,13 @@ impl<T: Config> Store for Pallet<T> {
                 Precision::BestEffort,
                 Restriction::Free,
                 Fortitude::Force,
-            ),
-            None => T::Currency::burn_held(&reason, &who, amount, Precision::BestEffort, Fortitude::Force),
+            )
+        });
+        // No destination, or it cannot take the cut (below its existential deposit, say):
+        // burned, so the hold never keeps what the ledger no longer counts.
+        let taken = match sent {
+            Some(Ok(taken)) => Ok(taken),
+            _ => T::Currency::burn_held(&reason, &who, amount, Precision::BestEffort, Fortitude::Force),
         };
         match taken {
             Ok(taken) if taken == amount => {}

@@ -6,7 +6,8 @@ mod harness;
 #[path = "../../chain/tests/support/mod.rs"]
 mod support;
 
-use frame_support::traits::fungible::{Inspect, InspectHold};
+use frame_support::traits::fungible::{Inspect, InspectHold, MutateHold};
+use frame_support::traits::tokens::Precision;
 use frame_support::traits::Hooks;
 use frame_support::{assert_noop, assert_ok};
 use harness::mock::{
@@ -144,4 +145,32 @@ fn a_32_byte_random_output_is_the_seed_and_other_lengths_are_hashed() {
     let hashed = P::seed(&[9; 33]);
     assert_ne!(hashed, P::seed(&[9; 34]));
     assert_eq!(hashed, sp_io::hashing::blake2_256(&[9; 33]));
+}
+
+#[test]
+fn a_call_the_rules_refuse_after_writing_leaves_nothing_when_called_directly() {
+    let mut chain = chain_with(5, params());
+    chain.runtime(|| {
+        let who = stash(6);
+        assert_ok!(Keywheel::bond(signed(who), 2_000));
+        assert_ok!(Keywheel::unbond(signed(who), 500));
+        // Something else takes the stake off hold behind the ledger's back.
+        let reason: RuntimeHoldReason = HoldReason::Bond.into();
+        assert_ok!(<Balances as MutateHold<_>>::release(
+            &reason,
+            &to_runtime(who),
+            1_900,
+            Precision::Exact
+        ));
+        let until = pallet_keywheel::Ledgers::<Test>::get(who).unwrap().unlocking[0].1;
+        System::set_block_number(until);
+        Keywheel::on_initialize(until);
+        // The rules drop the matured entry from the ledger, then the release fails: the
+        // storage layer FRAME puts around every dispatchable's body undoes the ledger's write,
+        // with no runtime dispatch here.
+        assert_noop!(
+            Keywheel::withdraw_unbonded(signed(who)),
+            Error::<Test>::StakeUnavailable
+        );
+    });
 }

@@ -575,7 +575,10 @@ proptest! {
             .cloned()
             .collect();
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let at = attempt("prop", 30);
+        // No case waits for the deadline (a cheater is named with evidence, an honest run
+        // finishes; the suite takes about 22 s): it only has to outlast a loaded machine. With
+        // 30 s, one run beside a build (the suite took 45 s) named an honest party silent.
+        let at = attempt("prop", 120);
         let outcomes = runtime.block_on(reshare_sessions(&participants, &inputs, &old, cheater, &at, &LocalNetwork::new()));
         let key = old.values().next().unwrap().verifying_key_point();
         let protocol_session_id = at.spec(ProtocolKind::Reshare).protocol_session_id;

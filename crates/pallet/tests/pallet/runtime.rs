@@ -2,21 +2,17 @@
 //! rules run, refused calls that leave no trace even when called directly, slashes sent to
 //! the runtime's destination, and the block randomness it hands the rules.
 
-mod harness;
-#[path = "../../chain/tests/support/mod.rs"]
-mod support;
-
+use crate::harness::mock::{
+    Balances, Keywheel, MaxValidators, RuntimeHoldReason, RuntimeOrigin, SlashDestination, System, Test,
+};
+use crate::support::*;
 use frame_support::traits::fungible::{Inspect, InspectHold, MutateHold};
 use frame_support::traits::tokens::Precision;
 use frame_support::traits::Hooks;
 use frame_support::{assert_noop, assert_ok};
-use harness::mock::{
-    Balances, Keywheel, MaxValidators, RuntimeHoldReason, RuntimeOrigin, SlashDestination, System, Test,
-};
 use keywheel_chain::{AccountId, Event as RuleEvent, Punishment, SlashReason};
 use pallet_keywheel::{to_runtime, Error, Event, HoldReason, Reshare};
 use sp_runtime::{AccountId32, DispatchError};
-use support::*;
 
 fn signed(who: AccountId) -> RuntimeOrigin {
     RuntimeOrigin::signed(to_runtime(who))
@@ -125,7 +121,7 @@ fn a_slash_goes_to_the_configured_destination_and_issuance_stays() {
         let slashed = System::events().into_iter().any(|r| {
             matches!(
                 r.event,
-                harness::mock::RuntimeEvent::Keywheel(Event::Keywheel(RuleEvent::Slashed { tss, kind: Punishment::Stake, amount, .. }))
+                crate::harness::mock::RuntimeEvent::Keywheel(Event::Keywheel(RuleEvent::Slashed { tss, kind: Punishment::Stake, amount, .. }))
                     if tss == offender && amount == cut
             )
         });

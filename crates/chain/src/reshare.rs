@@ -372,7 +372,7 @@ pub(crate) trait Lifecycle: Store {
             return Vec::new();
         };
         let reports = self.reports();
-        let confirmed: BTreeSet<AccountId> = self.confirmations().into_iter().map(|(m, _)| m).collect();
+        let confirmed = self.confirmed();
         let silent = silent(&reports, record.new_threshold as usize);
         let all_spoke = record.new_tss().iter().all(|m| {
             confirmed.contains(m) || reports.iter().any(|(r, _)| r == m) || silent.iter().any(|(s, _)| s == m)
@@ -393,7 +393,7 @@ pub(crate) trait Lifecycle: Store {
         let Some(record) = self.reshare() else {
             return Vec::new();
         };
-        let confirmed: BTreeSet<AccountId> = self.confirmations().into_iter().map(|(m, _)| m).collect();
+        let confirmed = self.confirmed();
         let judged = judged(&record, &self.reports(), &confirmed);
         self.abort(AbortReason::Deadline, judged)
     }

@@ -298,6 +298,9 @@ impl Store for State {
     fn confirmations(&self) -> Vec<(AccountId, Confirmation)> {
         self.confirmations.iter().map(|(a, c)| (*a, c.clone())).collect()
     }
+    fn confirmed(&self) -> BTreeSet<AccountId> {
+        self.confirmations.keys().copied().collect()
+    }
     fn has_confirmed(&self, member: &AccountId) -> bool {
         self.confirmations.contains_key(member)
     }

@@ -94,6 +94,8 @@ pub trait Store {
 
     /// The confirmations received for the attempt in flight, by TSS account.
     fn confirmations(&self) -> Vec<(AccountId, Confirmation)>;
+    /// The members that confirmed the attempt in flight (without their confirmations).
+    fn confirmed(&self) -> BTreeSet<AccountId>;
     /// Whether `member` confirmed the attempt in flight.
     fn has_confirmed(&self, member: &AccountId) -> bool;
     /// Records a confirmation.

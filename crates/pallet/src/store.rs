@@ -168,6 +168,9 @@ impl<T: Config> Store for Pallet<T> {
         all.sort_by_key(|(member, _)| *member);
         all
     }
+    fn confirmed(&self) -> BTreeSet<AccountId> {
+        Confirmations::<T>::iter_keys().collect()
+    }
     fn has_confirmed(&self, member: &AccountId) -> bool {
         Confirmations::<T>::contains_key(member)
     }

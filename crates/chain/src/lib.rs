@@ -10,7 +10,8 @@
 //! - [`committee`]: who leaves and who joins at a reshare, chosen with chain randomness;
 //! - [`reshare`]: jumpstart, sessions, confirmations, offence and silence reports, aborts,
 //!   slashing and retries;
-//! - [`registry`]: accounts registered for signing and their BIP32 child paths.
+//! - [`registry`]: accounts registered for signing and their BIP32 child paths;
+//! - `mpc_crypto` (feature `mpc-crypto`): [`Crypto`] done for real with `keywheel-mpc`.
 
 #![no_std]
 
@@ -21,6 +22,8 @@ pub mod committee;
 pub mod crypto;
 pub mod error;
 pub mod event;
+#[cfg(feature = "mpc-crypto")]
+pub mod mpc_crypto;
 pub mod registry;
 pub mod reshare;
 pub mod rules;
@@ -38,6 +41,8 @@ pub use keywheel_primitives::domain::{
 };
 pub use keywheel_primitives::encoding::{self, to_hex};
 pub use keywheel_primitives::AccountParseError;
+#[cfg(feature = "mpc-crypto")]
+pub use mpc_crypto::MpcCrypto;
 pub use rules::{dispatch, on_block};
 pub use state::{Chain, Genesis, State};
 pub use store::Store;

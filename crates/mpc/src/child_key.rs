@@ -1,6 +1,7 @@
 //! Child keys: BIP32 non-hardened derivation from the parent verifying key alone (no secret
 //! involved), the deterministic path of an account, and Ethereum-style addresses.
 
+use crate::prelude::*;
 use ecdsa::VerifyingKey;
 use sha3::{Digest, Keccak256};
 use synedrion::bip32::{ChildNumber, DerivationPath};
@@ -87,8 +88,8 @@ mod tests {
 
     #[test]
     fn child_key_derivation_matches_synedrion_share_derivation() {
+        use alloc::collections::BTreeSet;
         use rand_core::OsRng;
-        use std::collections::BTreeSet;
         let ids: BTreeSet<u8> = [1, 2, 3].into();
         let shares = synedrion::ThresholdKeyShare::<P, u8>::new_centralized(&mut OsRng, &ids, 2, None).unwrap();
         let share = shares.get(&1).unwrap();

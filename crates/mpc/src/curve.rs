@@ -4,6 +4,7 @@
 //! Encodings match synedrion's serde form: scalars as big-endian field bytes, points as
 //! compressed SEC1, both as raw bytes in binary formats and hex in human-readable ones.
 
+use crate::prelude::*;
 use core::fmt;
 use core::marker::PhantomData;
 

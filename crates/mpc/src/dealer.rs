@@ -2,7 +2,8 @@
 //! fresh, consistent sharings of it to any committee, so tests of the chain and the node can
 //! confirm rotations without running the protocols (which this crate's own tests run).
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::prelude::*;
+use alloc::collections::{BTreeMap, BTreeSet};
 
 use elliptic_curve::Field;
 use rand_chacha::ChaCha20Rng;

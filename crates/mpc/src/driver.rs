@@ -8,6 +8,7 @@
 //!
 //! A panic inside a protocol library ends only this session, as [`MpcError::Panicked`].
 
+use crate::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;

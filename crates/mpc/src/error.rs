@@ -1,6 +1,7 @@
 //! The error type at `keywheel-mpc`'s boundary.
 
 use crate::identity::AccountId;
+use crate::prelude::*;
 
 /// Everything that can go wrong locally while running a protocol. Faults of other parties are
 /// not errors: they are reported as offenders in [`crate::driver::Outcome::Failed`].

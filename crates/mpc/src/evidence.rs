@@ -1,8 +1,9 @@
 //! Evidence of provable faults: a versioned envelope around manul's `Evidence`, and functions a
 //! third party (the chain) uses to verify it from public inputs alone.
 
-use std::collections::BTreeSet;
-use std::fmt;
+use crate::prelude::*;
+use alloc::collections::BTreeSet;
+use core::fmt;
 
 use manul::protocol::{Protocol, ProtocolError};
 use manul::session::{Evidence, SessionId};
@@ -31,7 +32,7 @@ pub fn shares_from_attempt_deals<P: SchemeParams>(
     new_committee: &BTreeSet<AccountId>,
     threshold: u32,
     dealt: &keywheel_primitives::Dealt,
-) -> Result<std::collections::BTreeMap<AccountId, Vec<u8>>, String> {
+) -> Result<alloc::collections::BTreeMap<AccountId, Vec<u8>>, String> {
     let sid = crate::kind::protocol_session_id(ProtocolKind::Reshare, attempt_context);
     crate::reshare::shares_from_deals::<P>(sid.as_ref(), new_committee, threshold, dealt).map_err(|e| e.to_string())
 }
@@ -66,6 +67,7 @@ impl fmt::Debug for EvidenceBlob {
 }
 
 impl EvidenceBlob {
+    #[cfg(feature = "std")]
     pub(crate) fn new<P: Protocol<AccountId>>(
         kind: ProtocolKind,
         protocol_session_id: &SessionId,

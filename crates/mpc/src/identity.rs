@@ -2,6 +2,7 @@
 //! every piece of evidence is attributable to an on-chain identity. The party id is the chain's
 //! [`AccountId`] itself (`keywheel-primitives`, which also verifies its signatures).
 
+use crate::prelude::*;
 use core::fmt;
 
 pub use keywheel_primitives::{AccountId, PartySignature};

@@ -9,21 +9,42 @@
 //! - [`proof`]: the Schnorr proof of share knowledge that confirmations carry;
 //! - [`seal`]: subshares sealed to a new member's per-attempt key, and their public opening.
 //!
+//! Without its `std` feature the crate is `no_std` + `alloc` and holds only what a runtime needs
+//! to judge a reshare: the protocols' types, evidence and its verification, share proofs and
+//! sharings. The driver, the operations and the in-process network need `std` (tokio).
+//!
 //! Everything is generic over synedrion's `SchemeParams`: [`ProductionParams`] (secp256k1,
 //! 112-bit Paillier) in the shipped binary; synedrion's `dev::TestParams` only inside tests.
+
+#![no_std]
+
+extern crate alloc;
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+/// What `std`'s prelude gives and `no_std` does not: every module imports it.
+mod prelude {
+    pub use alloc::boxed::Box;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use alloc::{format, vec};
+}
 
 pub mod child_key;
 pub mod curve;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod dealer;
+#[cfg(feature = "std")]
 pub mod driver;
 pub mod error;
 pub mod evidence;
 pub mod identity;
 pub mod kind;
+#[cfg(feature = "std")]
 pub mod local_net;
 #[cfg(any(test, feature = "misbehave"))]
 pub mod misbehave;
+#[cfg(feature = "std")]
 pub mod ops;
 pub mod proof;
 pub mod reshare;

@@ -2,6 +2,7 @@
 //! messages for sessions not opened yet. For tests, benchmarks and examples only — the TSS carries
 //! the same messages over authenticated, encrypted TCP.
 
+use crate::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 

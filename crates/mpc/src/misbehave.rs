@@ -2,6 +2,7 @@
 //! ways keywheel's resharing can prove. Compiled only with the `misbehave` feature (test builds,
 //! and TSS builds made for fault-injection runs); a production build cannot cheat by accident.
 
+use crate::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::marker::PhantomData;

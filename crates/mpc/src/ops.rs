@@ -2,6 +2,7 @@
 //! signing for a child key. Each runs its protocol sessions through [`run_protocol_session`] over channels
 //! that a [`Network`] opens per session.
 
+use crate::prelude::*;
 use std::collections::BTreeSet;
 
 use ecdsa::signature::hazmat::PrehashVerifier;

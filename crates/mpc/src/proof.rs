@@ -2,6 +2,7 @@
 //! attempt, holder). Each new member's confirmation carries one, so the chain rotates only to
 //! members who really hold valid shares.
 
+use crate::prelude::*;
 use elliptic_curve::PrimeField;
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};

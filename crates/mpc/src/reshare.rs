@@ -32,9 +32,10 @@
 //!
 //! No code path panics on peer input: every check is a typed error naming the sender.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::marker::PhantomData;
+use crate::prelude::*;
+use alloc::collections::{BTreeMap, BTreeSet};
+use core::fmt;
+use core::marker::PhantomData;
 
 use manul::protocol::{
     Artifact, BoxedFormat, BoxedRound, CommunicationInfo, DirectMessage, EchoBroadcast, EchoRoundParticipation,

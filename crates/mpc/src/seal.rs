@@ -14,7 +14,8 @@
 //! into a bad value: `S` is fixed by `E` and the receiving key, and the proof cannot be made for
 //! another point.
 
-use std::fmt;
+use crate::prelude::*;
+use core::fmt;
 
 use elliptic_curve::PrimeField;
 use rand_core::CryptoRngCore;

@@ -1,7 +1,8 @@
 //! Shares of the parent key: keywheel's own threshold share (the output of resharing), its
 //! conversion to and from synedrion's `ThresholdKeyShare`, and the `ParentKeyShare` a TSS keeps.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::prelude::*;
+use alloc::collections::{BTreeMap, BTreeSet};
 
 use elliptic_curve::{group::Group, Field};
 use serde::{Deserialize, Serialize};

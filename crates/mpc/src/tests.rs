@@ -6,6 +6,7 @@ mod driver_faults;
 mod lifecycle;
 mod reshare_faults;
 
+use crate::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 

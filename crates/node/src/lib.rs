@@ -3,7 +3,6 @@
 //!
 //! - [`runtime`]: the chain rules plus nonces, one block being built at a time (no IO);
 //! - [`author`]: the block author's VRF, which makes each block's randomness;
-//! - [`crypto`]: the chain rules' cryptography done for real with `keywheel-mpc`;
 //! - [`store`]: blocks and state in redb, checked when read;
 //! - [`genesis`]: the genesis TOML file;
 //! - [`service`]: block production and the JSON-RPC server ([`start`]);
@@ -12,7 +11,6 @@
 
 pub mod author;
 pub mod cli;
-pub mod crypto;
 pub mod error;
 pub mod genesis;
 pub mod runtime;

@@ -339,7 +339,7 @@ mod tests {
         runtime.open_block(&author);
         let call = RuntimeCall::Signed(Call::Register);
         let extrinsic = Extrinsic::sign(&user, config.hash(), 0, call).encode();
-        runtime.submit(&crate::crypto::MpcCrypto, &extrinsic).unwrap();
+        runtime.submit(&keywheel_chain::MpcCrypto, &extrinsic).unwrap();
         let registered = |events: &[EventRecord]| {
             events.iter().any(
                 |r| matches!(r.event, keywheel_chain::Event::Registered { account, .. } if account == user.account()),

@@ -19,13 +19,13 @@ use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::author::BlockAuthor;
-use crate::crypto::MpcCrypto;
 use crate::error::NodeError;
 use crate::genesis::GenesisConfig;
 use crate::keyfile;
 use crate::runtime::Head;
 use crate::runtime::{genesis_head, Runtime};
 use crate::store::Store;
+use keywheel_chain::MpcCrypto;
 
 /// Where the RPC server listens unless told otherwise: loopback only.
 pub const DEFAULT_RPC_ADDR: &str = "127.0.0.1:9944";

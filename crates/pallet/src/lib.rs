@@ -7,7 +7,8 @@
 //! [`keywheel_chain::on_block`] (sessions, deadlines, retries). Stake is a hold on the runtime's
 //! balances ([`HoldReason::Bond`]); a slash burns it, or sends it to
 //! [`Config::SlashDestination`]. Sharings, share proofs, declarations and evidence are checked
-//! by the runtime's [`Config::Crypto`].
+//! by the runtime's [`Config::Crypto`]: with the `mpc-crypto` feature, `MpcCrypto`
+//! (`keywheel-chain`'s, the dev node's too) does it for real in `no_std`.
 //!
 //! Events are the rules' own ([`Event::Keywheel`]); errors have the rules' names
 //! ([`Error`]), without their details, which FRAME's errors cannot carry: the details go to
@@ -22,6 +23,8 @@ mod store;
 pub mod weights;
 
 pub use account::{from_runtime, to_runtime};
+#[cfg(feature = "mpc-crypto")]
+pub use keywheel_chain::MpcCrypto;
 pub use pallet::*;
 pub use weights::WeightInfo;
 

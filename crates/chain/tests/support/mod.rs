@@ -1,21 +1,22 @@
 //! Test harness for the chain rules.
 //!
-//! - [`TestCrypto`] checks sharings and share proofs for real, with `keywheel-mpc` at
-//!   production parameters (secp256k1). Evidence verification is a **test double**: evidence is
-//!   valid iff it is `b"guilty" || offender || attempt context` (the rules only see the trait).
+//! - [`TestCrypto`] checks sharings and share proofs for real, with [`MpcCrypto`] (production
+//!   parameters, secp256k1). Evidence verification is a **test double**: evidence is valid iff
+//!   it is `b"guilty" || offender || attempt context` (the rules only see the trait).
 //! - [`Dealer`] knows the parent secret and deals consistent sharings to any committee, so tests
 //!   can confirm rotations without running the protocols (which `keywheel-mpc` tests).
 #![allow(dead_code)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use keywheel_chain::MpcCrypto;
 use keywheel_chain::{
     attempt_context, proof_context, tss_declaration, AccountId, AttemptIndex, AttemptProtocol, Balance, Call,
     ChainError, Confirmation, Crypto, Dealt, Event, Genesis, OffenceContext, Origin, Params, ReportedRound,
     ReshareRecord, SessionIndex, Silence, TssInfo, TSS_DECLARATION,
 };
 use keywheel_mpc::dealer::encoded_public_shares;
-use keywheel_mpc::driver::{protocol_session_id, ProtocolKind};
+use keywheel_mpc::kind::{protocol_session_id, ProtocolKind};
 use keywheel_mpc::proof::ShareProof;
 use keywheel_mpc::{PartySigner, ProductionParams, PublicSharing};
 use sha2::{Digest, Sha256};
@@ -34,6 +35,8 @@ pub const NETWORK: [u8; 32] = [7; 32];
 pub const FUNDS: Balance = 1_000_000;
 pub const BOND: Balance = 10_000;
 
+/// The real [`MpcCrypto`] for sharings, share proofs, signatures and deals; a test double for
+/// evidence.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TestCrypto;
 
@@ -44,19 +47,15 @@ impl Crypto for TestCrypto {
         threshold: u32,
         public_shares: &BTreeMap<AccountId, Vec<u8>>,
     ) -> Result<(), String> {
-        let shares = public_shares.iter().map(|(a, s)| (*a, s.clone())).collect();
-        PublicSharing::<P>::check_encoded(verifying_key, threshold, &shares).map_err(|e| e.to_string())
+        MpcCrypto.verify_sharing(verifying_key, threshold, public_shares)
     }
 
     fn verify_share_proof(&self, public_share: &[u8], context: &[u8], proof: &[u8]) -> Result<(), String> {
-        ShareProof::verify_encoded::<P>(proof, public_share, context).map_err(|e| e.to_string())
+        MpcCrypto.verify_share_proof(public_share, context, proof)
     }
 
     fn verify_account_signature(&self, account: &AccountId, context: &[u8], message: &[u8], signature: &[u8]) -> bool {
-        let Ok(bytes) = <[u8; 64]>::try_from(signature) else {
-            return false;
-        };
-        account.verify(context, message, &keywheel_mpc::PartySignature(bytes))
+        MpcCrypto.verify_account_signature(account, context, message, signature)
     }
 
     fn shares_from_deals(
@@ -66,7 +65,7 @@ impl Crypto for TestCrypto {
         threshold: u32,
         dealt: &Dealt,
     ) -> Result<BTreeMap<AccountId, Vec<u8>>, String> {
-        keywheel_mpc::evidence::shares_from_attempt_deals::<P>(attempt_context, new_committee, threshold, dealt)
+        MpcCrypto.shares_from_deals(attempt_context, new_committee, threshold, dealt)
     }
 
     fn verify_offence(

@@ -1,6 +1,7 @@
 //! The session driver's failure paths: silence, corrupted synedrion messages and panics each end
 //! a session with the right outcome, and nothing else (fast test params).
 
+use crate::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

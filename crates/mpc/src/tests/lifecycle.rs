@@ -1,5 +1,6 @@
 //! Jumpstart → reshare → sign, the way a committee lives through sessions (fast test params).
 
+use crate::prelude::*;
 use std::collections::BTreeSet;
 
 use ecdsa::signature::hazmat::PrehashVerifier;

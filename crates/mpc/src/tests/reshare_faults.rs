@@ -1,6 +1,7 @@
 //! Every fault of a reshare names its offender with evidence a third party verifies, and no
 //! fault crashes an honest party (fast test params; reshare sessions only, no AuxGen).
 
+use crate::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 use manul::session::Session;

@@ -1,12 +1,15 @@
 //! The chain rules' [`Crypto`] done for real with `keywheel-mpc` at production parameters:
 //! sharings, share proofs and offence evidence are verified, so no validator is slashed on an
-//! accusation that does not prove itself.
+//! accusation that does not prove itself. `no_std`: the dev node and a runtime (through
+//! `pallet-keywheel`) use this same code.
 
-use std::collections::{BTreeMap, BTreeSet};
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
-use keywheel_chain::{AccountId, Crypto, Dealt, OffenceContext, ReshareKind};
-use keywheel_mpc::driver::{protocol_session_id, ProtocolKind};
+use crate::{AccountId, Crypto, Dealt, OffenceContext, ReshareKind};
 use keywheel_mpc::evidence::EvidenceBlob;
+use keywheel_mpc::kind::{protocol_session_id, ProtocolKind};
 use keywheel_mpc::proof::ShareProof;
 use keywheel_mpc::reshare::ReshareInputs;
 use keywheel_mpc::{ProductionParams, PublicSharing};

@@ -49,7 +49,9 @@ impl PartySigner {
         AccountId(self.keypair.public.to_bytes())
     }
 
-    /// Signs `message` under `context` (for non-protocol uses such as confirmations).
+    /// Signs `message` under `context` (for non-protocol uses such as confirmations), with the
+    /// signature's randomness from the OS: `std` only (without it, schnorrkel's would panic).
+    #[cfg(feature = "std")]
     pub fn sign(&self, context: &[u8], message: &[u8]) -> PartySignature {
         PartySignature(self.keypair.sign(signing_context(context).bytes(message)).to_bytes())
     }

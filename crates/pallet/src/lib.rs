@@ -19,6 +19,8 @@
 extern crate alloc;
 
 pub mod account;
+#[cfg(feature = "runtime-benchmarks")]
+pub mod benchmarking;
 mod store;
 pub mod weights;
 
@@ -87,6 +89,10 @@ pub mod pallet {
         type MaxValidators: Get<u32>;
         /// Weights of the dispatchables and of a block's processing.
         type WeightInfo: WeightInfo;
+        /// Signatures, confirmations and evidence that [`Config::Crypto`] accepts, for the
+        /// benchmarks (`benchmarking::MpcBenchmarkHelper` for `MpcCrypto`).
+        #[cfg(feature = "runtime-benchmarks")]
+        type BenchmarkHelper: crate::benchmarking::BenchmarkHelper;
     }
 
     /// Why this pallet holds funds.

@@ -1,8 +1,9 @@
 //! The weights a runtime charges for the pallet's dispatchables and for a block's processing.
 //!
-//! Not measured yet: the pallet's `frame-benchmarking` benchmarks are still to be written, so
-//! there is no default implementation to hand a runtime. A runtime must provide its own until
-//! they land (README.md says what each one costs).
+//! Not measured yet: the benchmarks exist (`benchmarking.rs`), but weights must be measured in a
+//! Wasm runtime, and none has been. So there is no default implementation to hand a runtime, and
+//! none can be taken with zero weights by mistake: a runtime provides its own (README.md says
+//! what each call costs).
 
 use frame_support::weights::Weight;
 

@@ -79,6 +79,8 @@ impl pallet_keywheel::Config for Test {
     type MaxEndpointLen = ConstU32<256>;
     type MaxValidators = MaxValidators;
     type WeightInfo = NoWeights;
+    #[cfg(feature = "runtime-benchmarks")]
+    type BenchmarkHelper = pallet_keywheel::benchmarking::MpcBenchmarkHelper;
 }
 
 /// Test only: the rule tests do not look at weights.

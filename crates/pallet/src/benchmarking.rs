@@ -204,7 +204,9 @@ impl Net {
 
     /// Every new member of the attempt in flight confirms but those in `except`.
     fn confirm_all<T: Config>(&self, except: &BTreeSet<KeywheelAccount>) -> Result<ReshareRecord, BenchmarkError> {
-        let record = Reshare::<T>::get().ok_or(BenchmarkError::Stop("no attempt in flight"))?;
+        let record = Reshare::<T>::get()
+            .ok_or(BenchmarkError::Stop("no attempt in flight"))?
+            .into_inner();
         let confirmations = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &self.signers);
         for (member, confirmation) in confirmations.into_iter().filter(|(m, _)| !except.contains(m)) {
             ok(
@@ -231,7 +233,7 @@ impl Net {
         keywheel_chain::on_block(&mut Pallet::<T>::store(), session_start, [7; 32])
             .map_err(|_| BenchmarkError::Stop("the session's block"))?;
         match Reshare::<T>::get() {
-            Some(record) if record.kind == ReshareKind::Rotation => Ok(record),
+            Some(record) if record.kind == ReshareKind::Rotation => Ok(record.into_inner()),
             _ => Err(BenchmarkError::Stop("no rotation started")),
         }
     }
@@ -424,7 +426,7 @@ mod benchmarks {
             (Some(r), Some(o)) => (r, o),
             _ => return Err(BenchmarkError::Stop("two staying members")),
         };
-        let sharing = CurrentSharing::<T>::get();
+        let sharing = CurrentSharing::<T>::get().map(|s| s.into_inner());
         let offence = OffenceContext {
             reshare: &record,
             old_sharing: sharing.as_ref(),
@@ -460,7 +462,7 @@ mod benchmarks {
         // report is the last word, so the chain judges, slashes and retries.
         for other in new_tss.iter().filter(|p| **p != silent && **p != reporter) {
             let claims: BTreeSet<Silence> = silences(&record, other, &silent, m).into_iter().collect();
-            Reports::<T>::insert(other, claims);
+            Reports::<T>::insert(other, crate::bounded::Bounded::new(claims));
         }
         let missing = silences(&record, &reporter, &silent, m);
         #[extrinsic_call]

@@ -21,6 +21,7 @@ extern crate alloc;
 pub mod account;
 #[cfg(feature = "runtime-benchmarks")]
 pub mod benchmarking;
+pub mod bounded;
 mod store;
 pub mod weights;
 
@@ -47,13 +48,11 @@ pub mod pallet {
     use sp_runtime::AccountId32;
 
     use crate::account::from_runtime;
+    use crate::bounded::Bounded;
     use crate::weights::WeightInfo;
 
     /// The pallet.
     #[pallet::pallet]
-    // The rules' types (committee, confirmations, evidence) are bounded by the rules and by the
-    // call-size checks below, not by their Rust types; see README.md.
-    #[pallet::without_storage_info]
     pub struct Pallet<T>(_);
 
     /// What a runtime provides.
@@ -119,16 +118,16 @@ pub mod pallet {
     pub type ChainParams<T> = StorageValue<_, Params, ValueQuery>;
     /// The current committee in join order (empty before jumpstart).
     #[pallet::storage]
-    pub type Committee<T> = StorageValue<_, Vec<Member>, ValueQuery>;
+    pub type Committee<T: Config> = StorageValue<_, Bounded<Vec<Member>, T>, ValueQuery>;
     /// The public side of the current sharing.
     #[pallet::storage]
-    pub type CurrentSharing<T> = StorageValue<_, Sharing, OptionQuery>;
+    pub type CurrentSharing<T: Config> = StorageValue<_, Bounded<Sharing, T>, OptionQuery>;
     /// The parent verifying key (compressed SEC1); never changes once set.
     #[pallet::storage]
-    pub type ParentKey<T> = StorageValue<_, Vec<u8>, OptionQuery>;
+    pub type ParentKey<T: Config> = StorageValue<_, Bounded<Vec<u8>, T>, OptionQuery>;
     /// The reshare attempt in flight (at most one).
     #[pallet::storage]
-    pub type Reshare<T> = StorageValue<_, ReshareRecord, OptionQuery>;
+    pub type Reshare<T: Config> = StorageValue<_, Bounded<ReshareRecord, T>, OptionQuery>;
     /// The last attempt started: `(session, attempt)`.
     #[pallet::storage]
     pub type LastAttempt<T> = StorageValue<_, (SessionIndex, AttemptIndex), OptionQuery>;
@@ -137,19 +136,22 @@ pub mod pallet {
     pub type NextJoinSeq<T> = StorageValue<_, u64, ValueQuery>;
     /// Stake per stash (its total is held under [`HoldReason::Bond`]).
     #[pallet::storage]
-    pub type Ledgers<T> = StorageMap<_, Blake2_128Concat, KeywheelAccount, Ledger, OptionQuery>;
+    pub type Ledgers<T: Config> = StorageMap<_, Blake2_128Concat, KeywheelAccount, Bounded<Ledger, T>, OptionQuery>;
     /// Validating stashes and their TSS.
     #[pallet::storage]
-    pub type Validators<T> = CountedStorageMap<_, Blake2_128Concat, KeywheelAccount, TssInfo, OptionQuery>;
+    pub type Validators<T: Config> =
+        CountedStorageMap<_, Blake2_128Concat, KeywheelAccount, Bounded<TssInfo, T>, OptionQuery>;
     /// The stash that declared each TSS account (kept after chilling, so it cannot be reused).
     #[pallet::storage]
     pub type TssOwner<T> = StorageMap<_, Blake2_128Concat, KeywheelAccount, KeywheelAccount, OptionQuery>;
     /// Confirmations of the attempt in flight, by TSS account.
     #[pallet::storage]
-    pub type Confirmations<T> = StorageMap<_, Blake2_128Concat, KeywheelAccount, Confirmation, OptionQuery>;
+    pub type Confirmations<T: Config> =
+        StorageMap<_, Blake2_128Concat, KeywheelAccount, Bounded<Confirmation, T>, OptionQuery>;
     /// Silence reports of the attempt in flight: reporter → whom it named, where.
     #[pallet::storage]
-    pub type Reports<T> = StorageMap<_, Blake2_128Concat, KeywheelAccount, BTreeSet<Silence>, OptionQuery>;
+    pub type Reports<T: Config> =
+        StorageMap<_, Blake2_128Concat, KeywheelAccount, Bounded<BTreeSet<Silence>, T>, OptionQuery>;
     /// Stashes that may not be selected before the given session.
     #[pallet::storage]
     pub type BarredUntil<T> = StorageMap<_, Blake2_128Concat, KeywheelAccount, SessionIndex, OptionQuery>;
@@ -164,7 +166,7 @@ pub mod pallet {
     pub type EvidenceUsed<T> = StorageMap<_, Identity, [u8; 32], (), OptionQuery>;
     /// Accounts registered for signing, with their BIP32 paths.
     #[pallet::storage]
-    pub type Registry<T> = StorageMap<_, Blake2_128Concat, KeywheelAccount, Vec<u32>, OptionQuery>;
+    pub type Registry<T: Config> = StorageMap<_, Blake2_128Concat, KeywheelAccount, Bounded<Vec<u32>, T>, OptionQuery>;
 
     /// The rules' events, unchanged.
     #[pallet::event]

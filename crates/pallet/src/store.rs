@@ -13,6 +13,7 @@ use keywheel_chain::{
 };
 
 use crate::account::to_runtime;
+use crate::bounded::Bounded;
 use crate::pallet::*;
 
 fn hold_reason<T: Config>() -> T::RuntimeHoldReason {
@@ -50,28 +51,28 @@ impl<T: Config> Store for Pallet<T> {
         ChainParams::<T>::put(params);
     }
     fn committee(&self) -> Vec<Member> {
-        Committee::<T>::get()
+        Committee::<T>::get().into_inner()
     }
     fn put_committee(&mut self, committee: Vec<Member>) {
-        Committee::<T>::put(committee);
+        Committee::<T>::put(Bounded::new(committee));
     }
     fn sharing(&self) -> Option<Sharing> {
-        CurrentSharing::<T>::get()
+        CurrentSharing::<T>::get().map(Bounded::into_inner)
     }
     fn put_sharing(&mut self, sharing: Sharing) {
-        CurrentSharing::<T>::put(sharing);
+        CurrentSharing::<T>::put(Bounded::new(sharing));
     }
     fn parent_key(&self) -> Option<Vec<u8>> {
-        ParentKey::<T>::get()
+        ParentKey::<T>::get().map(Bounded::into_inner)
     }
     fn put_parent_key(&mut self, key: Vec<u8>) {
-        ParentKey::<T>::put(key);
+        ParentKey::<T>::put(Bounded::new(key));
     }
     fn reshare(&self) -> Option<ReshareRecord> {
-        Reshare::<T>::get()
+        Reshare::<T>::get().map(Bounded::into_inner)
     }
     fn put_reshare(&mut self, record: Option<ReshareRecord>) {
-        Reshare::<T>::set(record);
+        Reshare::<T>::set(record.map(Bounded::new));
     }
     fn last_attempt(&self) -> Option<(SessionIndex, AttemptIndex)> {
         LastAttempt::<T>::get()
@@ -136,22 +137,22 @@ impl<T: Config> Store for Pallet<T> {
     }
 
     fn ledger(&self, stash: &AccountId) -> Option<Ledger> {
-        Ledgers::<T>::get(stash)
+        Ledgers::<T>::get(stash).map(Bounded::into_inner)
     }
     fn put_ledger(&mut self, stash: &AccountId, ledger: Ledger) {
-        Ledgers::<T>::insert(stash, ledger);
+        Ledgers::<T>::insert(stash, Bounded::new(ledger));
     }
     fn validator(&self, stash: &AccountId) -> Option<TssInfo> {
-        Validators::<T>::get(stash)
+        Validators::<T>::get(stash).map(Bounded::into_inner)
     }
     fn validators(&self) -> Vec<(AccountId, TssInfo)> {
         // Storage iterates in hashed-key order; the rules want stash order.
-        let mut all: Vec<(AccountId, TssInfo)> = Validators::<T>::iter().collect();
+        let mut all: Vec<(AccountId, TssInfo)> = Validators::<T>::iter().map(|(s, v)| (s, v.into_inner())).collect();
         all.sort_by_key(|(stash, _)| *stash);
         all
     }
     fn put_validator(&mut self, stash: &AccountId, tss: TssInfo) {
-        Validators::<T>::insert(stash, tss);
+        Validators::<T>::insert(stash, Bounded::new(tss));
     }
     fn remove_validator(&mut self, stash: &AccountId) {
         Validators::<T>::remove(stash);
@@ -164,7 +165,8 @@ impl<T: Config> Store for Pallet<T> {
     }
 
     fn confirmations(&self) -> Vec<(AccountId, Confirmation)> {
-        let mut all: Vec<(AccountId, Confirmation)> = Confirmations::<T>::iter().collect();
+        let mut all: Vec<(AccountId, Confirmation)> =
+            Confirmations::<T>::iter().map(|(m, c)| (m, c.into_inner())).collect();
         all.sort_by_key(|(member, _)| *member);
         all
     }
@@ -175,22 +177,23 @@ impl<T: Config> Store for Pallet<T> {
         Confirmations::<T>::contains_key(member)
     }
     fn put_confirmation(&mut self, member: &AccountId, confirmation: Confirmation) {
-        Confirmations::<T>::insert(member, confirmation);
+        Confirmations::<T>::insert(member, Bounded::new(confirmation));
     }
     fn clear_confirmations(&mut self) {
         // At most a committee's worth of entries.
         let _ = Confirmations::<T>::clear(u32::MAX, None);
     }
     fn reports(&self) -> Vec<(AccountId, BTreeSet<Silence>)> {
-        let mut all: Vec<(AccountId, BTreeSet<Silence>)> = Reports::<T>::iter().collect();
+        let mut all: Vec<(AccountId, BTreeSet<Silence>)> =
+            Reports::<T>::iter().map(|(r, n)| (r, n.into_inner())).collect();
         all.sort_by_key(|(reporter, _)| *reporter);
         all
     }
     fn report(&self, reporter: &AccountId) -> Option<BTreeSet<Silence>> {
-        Reports::<T>::get(reporter)
+        Reports::<T>::get(reporter).map(Bounded::into_inner)
     }
     fn put_report(&mut self, reporter: &AccountId, named: BTreeSet<Silence>) {
-        Reports::<T>::insert(reporter, named);
+        Reports::<T>::insert(reporter, Bounded::new(named));
     }
     fn clear_reports(&mut self) {
         // At most one entry per participant of the attempt.
@@ -215,9 +218,9 @@ impl<T: Config> Store for Pallet<T> {
         EvidenceUsed::<T>::insert(fingerprint, ());
     }
     fn registered(&self, account: &AccountId) -> Option<Vec<u32>> {
-        Registry::<T>::get(account)
+        Registry::<T>::get(account).map(Bounded::into_inner)
     }
     fn put_registered(&mut self, account: &AccountId, path: Vec<u32>) {
-        Registry::<T>::insert(account, path);
+        Registry::<T>::insert(account, Bounded::new(path));
     }
 }

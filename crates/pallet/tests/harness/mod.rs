@@ -9,7 +9,9 @@
 //!   confirmations, reports, ledgers, validators, bars, slashes, used evidence, registry —
 //!   and every account's free balance is what a hold can take on the runtime's balances;
 //! - every ledger's stake is exactly what the balances pallet holds for it, and the total
-//!   issuance is what the dev node's balances and stakes add up to (slashes are burned).
+//!   issuance is what the dev node's balances and stakes add up to (slashes are burned);
+//! - every value the pallet stores encodes within its storage item's bound (`MaxEncodedLen`,
+//!   `pallet_keywheel::bounded`).
 //!
 //! Tests then read the dev node's state, which the harness has just checked is the pallet's.
 #![allow(dead_code)] // shared by test crates that use different parts
@@ -145,7 +147,12 @@ impl Chain {
     /// Reads the pallet's storage back into a [`State`] and compares it with the dev node's.
     fn check_state(&mut self, after: &str) {
         let dev = self.dev.state().clone();
-        let pallet = self.ext.execute_with(|| read_state(&dev));
+        let pallet = self.ext.execute_with(|| {
+            if let Err(e) = check_bounds() {
+                panic!("after {after}: {e}");
+            }
+            read_state(&dev)
+        });
         assert_eq!(
             pallet, dev,
             "the pallet's state differs from the dev node's after {after}"
@@ -171,6 +178,31 @@ impl Chain {
             );
         });
     }
+}
+
+/// Every key-value pair under each of the pallet's storage items fits the item's
+/// `StorageInfo::max_size` (the hashed key past the item's prefix, and the value); the first
+/// that does not, named.
+pub fn check_bounds() -> Result<(), String> {
+    use frame_support::traits::StorageInfoTrait;
+    for info in <Pallet as StorageInfoTrait>::storage_info() {
+        let name = String::from_utf8_lossy(&info.storage_name).into_owned();
+        let max = info.max_size.ok_or_else(|| format!("{name} has no bound"))? as usize;
+        let mut key = info.prefix.clone();
+        loop {
+            if let Some(value) = sp_io::storage::get(&key) {
+                let size = key.len() - info.prefix.len() + value.len();
+                if size > max {
+                    return Err(format!("a value of {name} takes {size} bytes, over its bound of {max}"));
+                }
+            }
+            match sp_io::storage::next_key(&key) {
+                Some(next) if next.starts_with(&info.prefix) => key = next,
+                _ => break,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The rules' events the pallet deposited since the last reset.
@@ -242,22 +274,24 @@ fn read_state(dev: &State) -> State {
         session: CurrentSession::<Test>::get(),
         params: ChainParams::<Test>::get(),
         balances: dev.balances.keys().map(|a| (*a, balance(a))).collect(),
-        ledgers: Ledgers::<Test>::iter().collect(),
-        validators: Validators::<Test>::iter().collect(),
+        ledgers: Ledgers::<Test>::iter().map(|(k, v)| (k, v.into_inner())).collect(),
+        validators: Validators::<Test>::iter().map(|(k, v)| (k, v.into_inner())).collect(),
         tss_owner: TssOwner::<Test>::iter().collect(),
-        committee: Committee::<Test>::get(),
-        sharing: CurrentSharing::<Test>::get(),
-        parent_key: ParentKey::<Test>::get(),
-        reshare: Reshare::<Test>::get(),
+        committee: Committee::<Test>::get().into_inner(),
+        sharing: CurrentSharing::<Test>::get().map(|v| v.into_inner()),
+        parent_key: ParentKey::<Test>::get().map(|v| v.into_inner()),
+        reshare: Reshare::<Test>::get().map(|v| v.into_inner()),
         last_attempt: LastAttempt::<Test>::get(),
-        confirmations: Confirmations::<Test>::iter().collect(),
-        reports: Reports::<Test>::iter().collect(),
+        confirmations: Confirmations::<Test>::iter()
+            .map(|(k, v)| (k, v.into_inner()))
+            .collect(),
+        reports: Reports::<Test>::iter().map(|(k, v)| (k, v.into_inner())).collect(),
         barred_until: BarredUntil::<Test>::iter().collect(),
         slashes: (0..SlashCount::<Test>::get())
             .map(|i| Slashes::<Test>::get(i).expect("every slash index below the count is stored"))
             .collect(),
         evidence_used: EvidenceUsed::<Test>::iter_keys().collect(),
-        registry: Registry::<Test>::iter().collect(),
+        registry: Registry::<Test>::iter().map(|(k, v)| (k, v.into_inner())).collect(),
         next_join_seq: NextJoinSeq::<Test>::get(),
     }
 }

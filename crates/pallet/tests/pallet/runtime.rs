@@ -170,3 +170,18 @@ fn a_call_the_rules_refuse_after_writing_leaves_nothing_when_called_directly() {
         );
     });
 }
+
+/// The harness's bound check fails on a stored value over its item's `MaxEncodedLen`: an
+/// endpoint longer than `MaxEndpointLen`, written past the checks that keep it out.
+#[test]
+fn a_value_over_its_bound_is_caught() {
+    let mut chain = chain_with(3, params());
+    chain.runtime(|| {
+        assert_eq!(crate::harness::check_bounds(), Ok(()));
+        let (who, mut tss) = pallet_keywheel::Validators::<Test>::iter().next().expect("a validator");
+        tss.endpoint = "9".repeat(300);
+        pallet_keywheel::Validators::<Test>::insert(who, tss);
+        let caught = crate::harness::check_bounds().expect_err("an endpoint over MaxEndpointLen");
+        assert!(caught.contains("Validators"), "{caught}");
+    });
+}

@@ -40,13 +40,15 @@ pub trait BenchmarkHelper {
     fn tss(i: u32) -> KeywheelAccount;
     /// TSS `i`'s signature over `message` under `context` (its declaration).
     fn sign(i: u32, context: &[u8], message: &[u8]) -> Vec<u8>;
-    /// A confirmation per new member of `record`, all of one fresh sharing of one parent key
-    /// (the same key in every call), dealt through the record's dealers; `signers` gives each
-    /// dealer's `i`.
+    /// A confirmation per new member of `record`, all of one sharing of one parent key (the
+    /// same key in every call), dealt through the record's dealers; `signers` gives each
+    /// dealer's `i`. The same `variant` gives the same sharing; another variant, another
+    /// sharing of the same key, in which every dealer's commitments differ.
     fn confirmations(
         network: &[u8; 32],
         record: &ReshareRecord,
         signers: &BTreeMap<KeywheelAccount, u32>,
+        variant: u32,
     ) -> BTreeMap<KeywheelAccount, Confirmation>;
     /// Evidence that `offender` misbehaved in the attempt of `offence`, which `Crypto` accepts;
     /// `None` when the helper cannot make any (the `report_offence` benchmark is then skipped).
@@ -92,6 +94,7 @@ mod mpc_helper {
             network: &[u8; 32],
             record: &ReshareRecord,
             signers: &BTreeMap<KeywheelAccount, u32>,
+            variant: u32,
         ) -> BTreeMap<KeywheelAccount, Confirmation> {
             let committee = record.new_tss();
             let dealers: Vec<PartySigner> = record.dealers().iter().map(|d| signer(signers[d])).collect();
@@ -99,8 +102,14 @@ mod mpc_helper {
                 ProtocolKind::Reshare,
                 &attempt_context(network, record.session, record.attempt),
             );
+            // Each deal draws new coefficients and parts for the same secret.
             let mut dealer = Dealer::<ProductionParams>::new(DEALER_SEED);
-            let (shares, dealt) = dealer.deal_through(&committee, record.new_threshold, &dealers, sid.as_ref());
+            let mut deal = || dealer.deal_through(&committee, record.new_threshold, &dealers, sid.as_ref());
+            let mut dealt_sharing = deal();
+            for _ in 0..variant {
+                dealt_sharing = deal();
+            }
+            let (shares, dealt) = dealt_sharing;
             let Some(any) = shares.values().next() else {
                 return BTreeMap::new();
             };
@@ -207,7 +216,7 @@ impl Net {
         let record = Reshare::<T>::get()
             .ok_or(BenchmarkError::Stop("no attempt in flight"))?
             .into_inner();
-        let confirmations = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &self.signers);
+        let confirmations = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &self.signers, 0);
         for (member, confirmation) in confirmations.into_iter().filter(|(m, _)| !except.contains(m)) {
             ok(
                 Pallet::<T>::confirm(
@@ -276,6 +285,15 @@ fn silences(record: &ReshareRecord, reporter: &KeywheelAccount, first: &Keywheel
         }
     }
     all.iter().cycle().take(m as usize).copied().collect()
+}
+
+/// The new member of a rotation.
+fn joiner(record: &ReshareRecord) -> Result<KeywheelAccount, BenchmarkError> {
+    record
+        .new_tss()
+        .into_iter()
+        .find(|m| !record.staying.contains(m))
+        .ok_or(BenchmarkError::Stop("a joiner"))
 }
 
 /// Moves the rules' clock to `block` (only unbonding looks at it in these benchmarks).
@@ -385,14 +403,15 @@ mod benchmarks {
 
     #[benchmark]
     fn confirm(n: Linear<3, { T::MaxCommitteeSize::get() }>) -> Result<(), BenchmarkError> {
-        let net = Net::new::<T>(n + 1, n)?;
+        let net = Net::new::<T>(T::MaxValidators::get(), n)?;
         let record = net.rotating::<T>()?;
         let last = *record
             .new_tss()
             .iter()
             .next_back()
             .ok_or(BenchmarkError::Stop("a committee"))?;
-        let confirmations = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &net.signers);
+        let joiner = joiner(&record)?;
+        let confirmations = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &net.signers, 0);
         net.confirm_all::<T>(&BTreeSet::from([last]))?;
         // The earlier confirmations carry other endorsement bytes for the same commitments, so
         // the last one's shares must be computed from its deals, not taken from theirs.
@@ -412,8 +431,37 @@ mod benchmarks {
             record.attempt,
             confirmation,
         );
-        assert!(Reshare::<T>::get().is_none(), "the committee rotated");
-        assert_eq!(Committee::<T>::get().len() as u32, n);
+        assert!(Reshare::<T>::get().is_none());
+        let committee = Committee::<T>::get();
+        assert!(committee.iter().any(|m| m.tss == joiner), "the committee rotated");
+        assert_eq!(committee.len() as u32, n);
+        Ok(())
+    }
+
+    /// The last confirmation carries another sharing of the key, dealt by the same dealers:
+    /// its shares are computed from its deals, and every dealer is caught endorsing two deals,
+    /// so each loses stake and the attempt ends.
+    #[benchmark]
+    fn confirm_equivocation(n: Linear<3, { T::MaxCommitteeSize::get() }>) -> Result<(), BenchmarkError> {
+        let net = Net::new::<T>(T::MaxValidators::get(), n)?;
+        let record = net.rotating::<T>()?;
+        let last = *record
+            .new_tss()
+            .iter()
+            .next_back()
+            .ok_or(BenchmarkError::Stop("a committee"))?;
+        net.confirm_all::<T>(&BTreeSet::from([last]))?;
+        let other = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &net.signers, 1);
+        let confirmation = other[&last].clone();
+        #[extrinsic_call]
+        confirm(
+            RawOrigin::Signed(to_runtime(last)),
+            record.session,
+            record.attempt,
+            confirmation,
+        );
+        assert_eq!(SlashCount::<T>::get() as usize, record.dealers().len(), "every dealer");
+        assert!(Reshare::<T>::get().is_none_or(|r| r.attempt > record.attempt));
         Ok(())
     }
 
@@ -453,16 +501,27 @@ mod benchmarks {
         let net = Net::new::<T>(T::MaxValidators::get(), T::MaxCommitteeSize::get())?;
         let record = net.rotating::<T>()?;
         let new_tss = record.new_tss();
-        let mut members = new_tss.iter().copied();
-        let (silent, reporter) = match (members.next(), members.next()) {
-            (Some(s), Some(r)) => (s, r),
-            _ => return Err(BenchmarkError::Stop("two members")),
-        };
-        // Every other member has already named the silent one (and `m` claims in all): this
-        // report is the last word, so the chain judges, slashes and retries.
+        // The joiner is silent, so the retry can keep every staying member.
+        let silent = joiner(&record)?;
+        let reporter = *record
+            .staying
+            .iter()
+            .next()
+            .ok_or(BenchmarkError::Stop("a staying member"))?;
+        // Every other member has already reported every claim it can make, the silent one's
+        // first: this report is the last word, so the chain judges, slashes and retries.
+        let all = T::MaxCommitteeSize::get() * 6 * ReportedRound::MAX_NUMBER as u32;
         for other in new_tss.iter().filter(|p| **p != silent && **p != reporter) {
-            let claims: BTreeSet<Silence> = silences(&record, other, &silent, m).into_iter().collect();
-            Reports::<T>::insert(other, crate::bounded::Bounded::new(claims));
+            let claims = silences(&record, other, &silent, all);
+            ok(
+                Pallet::<T>::report_unresponsive(
+                    RawOrigin::Signed(to_runtime(*other)).into(),
+                    record.session,
+                    record.attempt,
+                    claims,
+                ),
+                "report_unresponsive",
+            )?;
         }
         let missing = silences(&record, &reporter, &silent, m);
         #[extrinsic_call]
@@ -483,11 +542,7 @@ mod benchmarks {
         let record = net.rotating::<T>()?;
         // Everyone but the joiner confirms; at the deadline it is judged, and a retry picks
         // another joiner among every validator.
-        let joiner = record
-            .new_tss()
-            .into_iter()
-            .find(|m| !record.staying.contains(m))
-            .ok_or(BenchmarkError::Stop("a joiner"))?;
+        let joiner = joiner(&record)?;
         net.confirm_all::<T>(&BTreeSet::from([joiner]))?;
         let deadline: u32 = record.deadline.try_into().map_err(|_| BenchmarkError::Stop("block"))?;
         #[block]
@@ -606,6 +661,9 @@ pub mod mock {
             Weight::zero()
         }
         fn confirm(_n: u32) -> Weight {
+            Weight::zero()
+        }
+        fn confirm_equivocation(_n: u32) -> Weight {
             Weight::zero()
         }
         fn report_offence(_e: u32) -> Weight {

@@ -17,6 +17,10 @@
 //! - a reporter's claims are distinct, each naming a participant (at most the committee) in one
 //!   of three protocols' rounds `1..=ReportedRound::MAX_NUMBER`, echo or not.
 //!
+//! The sizes that the crypto checks imply (points, endorsements, proofs, how many deals and
+//! commitments) are also checked by the pallet itself before the rules run
+//! ([`confirmation_fits`]), so the bounds hold whatever `Config::Crypto` a runtime sets.
+//!
 //! `tests/pallet.rs` checks, after every step of every rule test, that each stored value
 //! encodes within its item's bound.
 
@@ -115,17 +119,35 @@ impl<V: TypeInfo + 'static, T: 'static> TypeInfo for Bounded<V, T> {
     }
 }
 
+/// Whether `confirmation` fits the bound of a stored confirmation, checked by its parts: at
+/// most a committee of holders and of dealers, points of at most [`POINT`] bytes, fewer
+/// commitments per dealer than a committee, endorsements of [`SIGNATURE`] bytes and a proof of
+/// at most [`SHARE_PROOF`] bytes.
+pub fn confirmation_fits<T: Config>(confirmation: &Confirmation) -> bool {
+    let n = committee::<T>();
+    confirmation.verifying_key.len() <= POINT
+        && confirmation.public_shares.len() <= n
+        && confirmation.public_shares.values().all(|share| share.len() <= POINT)
+        && confirmation.proof.len() <= SHARE_PROOF
+        && confirmation.dealt.len() <= n
+        && confirmation.dealt.values().all(|endorsed| {
+            endorsed.commitments.len() < n
+                && endorsed.commitments.iter().all(|c| c.len() <= POINT)
+                && endorsed.endorsement.len() == SIGNATURE
+        })
+}
+
 fn committee<T: Config>() -> usize {
     T::MaxCommitteeSize::get() as usize
 }
 
-/// A map of committee members to points.
+/// A map of committee members to points. (Sizes saturate: a `usize` is 32 bits in Wasm.)
 fn shares<T: Config>() -> usize {
-    LEN + committee::<T>() * (32 + LEN + POINT)
+    LEN.saturating_add(committee::<T>().saturating_mul(32 + LEN + POINT))
 }
 
 fn members<T: Config>() -> usize {
-    LEN + committee::<T>() * Member::max_encoded_len()
+    LEN.saturating_add(committee::<T>().saturating_mul(Member::max_encoded_len()))
 }
 
 impl<T: Config> MaxEncodedLen for Bounded<Vec<Member>, T> {
@@ -136,7 +158,7 @@ impl<T: Config> MaxEncodedLen for Bounded<Vec<Member>, T> {
 
 impl<T: Config> MaxEncodedLen for Bounded<Sharing, T> {
     fn max_encoded_len() -> usize {
-        4 + shares::<T>()
+        shares::<T>().saturating_add(4)
     }
 }
 
@@ -149,19 +171,25 @@ impl<T: Config> MaxEncodedLen for Bounded<Vec<u8>, T> {
 
 impl<T: Config> MaxEncodedLen for Bounded<ReshareRecord, T> {
     fn max_encoded_len() -> usize {
-        let accounts = LEN + committee::<T>() * 32;
+        let accounts = LEN.saturating_add(committee::<T>().saturating_mul(32));
         // kind, session, attempt, first attempt; staying, leaving, new committee; threshold,
         // started, deadline.
-        1 + 4 + 4 + 4 + 2 * accounts + members::<T>() + 4 + 8 + 8
+        (1 + 4 + 4 + 4 + 4 + 8 + 8usize)
+            .saturating_add(accounts.saturating_mul(2))
+            .saturating_add(members::<T>())
     }
 }
 
 impl<T: Config> MaxEncodedLen for Bounded<Confirmation, T> {
     fn max_encoded_len() -> usize {
         let n = committee::<T>();
-        let endorsed = (LEN + n * (LEN + POINT)) + (LEN + SIGNATURE);
-        let dealt = LEN + n * (32 + endorsed);
-        (LEN + POINT) + shares::<T>() + (LEN + SHARE_PROOF) + dealt
+        let endorsed = LEN
+            .saturating_add(n.saturating_mul(LEN + POINT))
+            .saturating_add(LEN + SIGNATURE);
+        let dealt = LEN.saturating_add(n.saturating_mul(endorsed.saturating_add(32)));
+        (LEN + POINT + LEN + SHARE_PROOF)
+            .saturating_add(shares::<T>())
+            .saturating_add(dealt)
     }
 }
 
@@ -173,13 +201,17 @@ impl<T: Config> MaxEncodedLen for Bounded<Ledger, T> {
 
 impl<T: Config> MaxEncodedLen for Bounded<TssInfo, T> {
     fn max_encoded_len() -> usize {
-        32 + (LEN + T::MaxEndpointLen::get() as usize) + 32
+        (32 + LEN + 32usize).saturating_add(T::MaxEndpointLen::get() as usize)
     }
 }
 
 impl<T: Config> MaxEncodedLen for Bounded<BTreeSet<Silence>, T> {
     fn max_encoded_len() -> usize {
-        LEN + committee::<T>() * CLAIMS_PER_PARTY * Silence::max_encoded_len()
+        LEN.saturating_add(
+            committee::<T>()
+                .saturating_mul(CLAIMS_PER_PARTY)
+                .saturating_mul(Silence::max_encoded_len()),
+        )
     }
 }
 

@@ -244,7 +244,8 @@ pub mod pallet {
         StakeUnavailable,
         /// Blocks must be applied in increasing order.
         BlockOutOfOrder,
-        /// An argument is larger than this runtime allows (evidence, endpoint, committee).
+        /// An argument is larger than this runtime allows (evidence, endpoint, committee, a
+        /// confirmation's points, deals or proof).
         TooLarge,
         /// As many stashes validate as this runtime allows ([`Config::MaxValidators`]).
         TooManyValidators,
@@ -336,6 +337,15 @@ pub mod pallet {
 
     #[pallet::hooks]
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        /// The storage bounds need room for the smallest committee the parameters allow, which
+        /// is also what a chain starts with before its genesis sets them.
+        fn integrity_test() {
+            assert!(
+                T::MaxCommitteeSize::get() >= Params::default().committee_size,
+                "MaxCommitteeSize must allow the default committee size"
+            );
+        }
+
         fn on_initialize(now: BlockNumberFor<T>) -> Weight {
             let block: u64 = now.unique_saturated_into();
             let (output, _) = T::Randomness::random(&[&b"keywheel/block"[..], &block.to_be_bytes()].concat());
@@ -428,13 +438,20 @@ pub mod pallet {
 
         /// A new member confirms the share it holds (signed by its TSS account).
         #[pallet::call_index(8)]
-        #[pallet::weight(T::WeightInfo::confirm(ChainParams::<T>::get().committee_size))]
+        #[pallet::weight({
+            let n = ChainParams::<T>::get().committee_size;
+            T::WeightInfo::confirm(n).max(T::WeightInfo::confirm_equivocation(n))
+        })]
         pub fn confirm(
             origin: OriginFor<T>,
             session: SessionIndex,
             attempt: AttemptIndex,
             confirmation: Confirmation,
         ) -> DispatchResult {
+            ensure!(
+                crate::bounded::confirmation_fits::<T>(&confirmation),
+                Error::<T>::TooLarge
+            );
             Self::run(
                 origin,
                 ChainCall::Confirm {

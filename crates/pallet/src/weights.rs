@@ -9,7 +9,7 @@ use frame_support::weights::Weight;
 
 /// Weights of the pallet's dispatchables and of a block's processing. Parameters are the worst
 /// case the weight must cover: `n` the committee size, `e` the evidence length in bytes, `m`
-/// the number of parties a silence report names.
+/// the number of claims in a silence report.
 pub trait WeightInfo {
     /// `bond`.
     fn bond() -> Weight;
@@ -30,9 +30,13 @@ pub trait WeightInfo {
     /// `confirm` with committee size `n` (a sharing check, a share proof, the shares from the
     /// deals: `n` multi-scalar evaluations; possibly a rotation).
     fn confirm(n: u32) -> Weight;
+    /// `confirm` with committee size `n` that catches every dealer endorsing two deals (the
+    /// shares computed, a stake slash per dealer, the attempt ended). `confirm`'s weight is the
+    /// larger of the two.
+    fn confirm_equivocation(n: u32) -> Weight;
     /// `report_offence` with evidence of `e` bytes (the evidence check, an abort and a retry).
     fn report_offence(e: u32) -> Weight;
-    /// `report_unresponsive` naming `m` parties (possibly a judgement, slashes and a retry).
+    /// `report_unresponsive` with `m` claims (possibly a judgement, slashes and a retry).
     fn report_unresponsive(m: u32) -> Weight;
     /// A block's processing with committee size `n` (a rotation planned, or a deadline's
     /// judgement, slashes and a retry).

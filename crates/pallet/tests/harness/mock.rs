@@ -114,6 +114,9 @@ impl pallet_keywheel::WeightInfo for NoWeights {
     fn confirm(_n: u32) -> Weight {
         Weight::zero()
     }
+    fn confirm_equivocation(_n: u32) -> Weight {
+        Weight::zero()
+    }
     fn report_offence(_e: u32) -> Weight {
         Weight::zero()
     }

@@ -10,7 +10,7 @@ use frame_support::traits::fungible::{Inspect, InspectHold, MutateHold};
 use frame_support::traits::tokens::Precision;
 use frame_support::traits::Hooks;
 use frame_support::{assert_noop, assert_ok};
-use keywheel_chain::{AccountId, Event as RuleEvent, Punishment, SlashReason};
+use keywheel_chain::{AccountId, Call, Event as RuleEvent, Origin, Punishment, SlashReason};
 use pallet_keywheel::{to_runtime, Error, Event, HoldReason, Reshare};
 use sp_runtime::{AccountId32, DispatchError};
 
@@ -55,6 +55,39 @@ fn arguments_larger_than_the_runtime_allows_are_refused_before_the_rules() {
         p.committee_size = 16;
         p.threshold = 10;
         assert_noop!(Keywheel::set_params(RuntimeOrigin::root(), p), Error::<Test>::TooLarge);
+    });
+}
+
+/// A confirmation larger than any that verifies is refused by the pallet before the rules and
+/// the runtime's `Crypto` see it, so the storage bounds hold whatever `Crypto` a runtime sets.
+#[test]
+fn a_confirmation_over_the_storage_bound_is_refused_before_the_rules() {
+    let mut chain = chain_with(5, params());
+    chain.apply(&TestCrypto, Origin::Root, Call::Jumpstart).unwrap();
+    let record = chain.state().reshare.clone().expect("the jumpstart's attempt");
+    let confirmations = Dealer::new(3).confirmations(&record);
+    let (member, valid) = confirmations.into_iter().next().expect("a member");
+    let oversized: [fn(&mut keywheel_chain::Confirmation); 5] = [
+        |c| c.verifying_key.resize(66, 4),
+        |c| c.proof.resize(100, 0),
+        |c| c.dealt.values_mut().for_each(|e| e.endorsement.push(0)),
+        |c| {
+            let first = c.dealt.values_mut().next().unwrap();
+            first.commitments.resize(15, vec![2; 33]);
+        },
+        |c| c.public_shares.values_mut().for_each(|s| s.resize(66, 4)),
+    ];
+    chain.runtime(|| {
+        for grow in oversized {
+            let mut confirmation = valid.clone();
+            grow(&mut confirmation);
+            assert_noop!(
+                Keywheel::confirm(signed(member), record.session, record.attempt, confirmation),
+                Error::<Test>::TooLarge
+            );
+        }
+        // The confirmation as dealt goes through.
+        assert_ok!(Keywheel::confirm(signed(member), record.session, record.attempt, valid));
     });
 }
 

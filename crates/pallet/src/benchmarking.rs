@@ -296,6 +296,20 @@ fn joiner(record: &ReshareRecord) -> Result<KeywheelAccount, BenchmarkError> {
         .ok_or(BenchmarkError::Stop("a joiner"))
 }
 
+/// In the largest network with a rotation in flight, a validator outside the committee that
+/// has unbonded in `entries` blocks in a row, one unlocking entry each; and the first of them.
+fn unbonding_outsider<T: Config>(entries: u64) -> Result<(AccountId32, u64), BenchmarkError> {
+    let net = Net::new::<T>(T::MaxValidators::get(), T::MaxCommitteeSize::get())?;
+    net.rotating::<T>()?;
+    let who = outsider::<T>(&net)?;
+    let start = LastBlock::<T>::get();
+    for k in 0..entries {
+        set_block::<T>(start + k);
+        ok(Pallet::<T>::unbond(RawOrigin::Signed(who.clone()).into(), 1), "unbond")?;
+    }
+    Ok((who, start))
+}
+
 /// Moves the rules' clock to `block` (only unbonding looks at it in these benchmarks).
 fn set_block<T: Config>(block: u64) {
     LastBlock::<T>::put(block);
@@ -341,15 +355,8 @@ mod benchmarks {
 
     #[benchmark]
     fn unbond() -> Result<(), BenchmarkError> {
-        let net = Net::new::<T>(T::MaxValidators::get(), T::MaxCommitteeSize::get())?;
-        net.rotating::<T>()?;
-        let who = outsider::<T>(&net)?;
-        let start = LastBlock::<T>::get();
         // One entry short of the most: the call adds the last one.
-        for k in 0..Ledger::MAX_UNLOCKING as u64 - 1 {
-            set_block::<T>(start + k);
-            ok(Pallet::<T>::unbond(RawOrigin::Signed(who.clone()).into(), 1), "unbond")?;
-        }
+        let (who, start) = unbonding_outsider::<T>(Ledger::MAX_UNLOCKING as u64 - 1)?;
         set_block::<T>(start + Ledger::MAX_UNLOCKING as u64);
         #[extrinsic_call]
         _(RawOrigin::Signed(who.clone()), 1);
@@ -360,14 +367,7 @@ mod benchmarks {
 
     #[benchmark]
     fn withdraw_unbonded() -> Result<(), BenchmarkError> {
-        let net = Net::new::<T>(T::MaxValidators::get(), T::MaxCommitteeSize::get())?;
-        net.rotating::<T>()?;
-        let who = outsider::<T>(&net)?;
-        let start = LastBlock::<T>::get();
-        for k in 0..Ledger::MAX_UNLOCKING as u64 {
-            set_block::<T>(start + k);
-            ok(Pallet::<T>::unbond(RawOrigin::Signed(who.clone()).into(), 1), "unbond")?;
-        }
+        let (who, start) = unbonding_outsider::<T>(Ledger::MAX_UNLOCKING as u64)?;
         set_block::<T>(start + Ledger::MAX_UNLOCKING as u64 + ChainParams::<T>::get().unbonding_period);
         #[extrinsic_call]
         _(RawOrigin::Signed(who.clone()));

@@ -7,13 +7,13 @@
 //! pallet check before they store a value:
 //!
 //! - a committee, a new committee, its dealers, its public shares and its confirmations' holders
-//!   have at most [`Config::MaxCommitteeSize`] members (`set_params` and genesis refuse larger);
+//!   have at most `Config::MaxCommitteeSize` members (`set_params` and genesis refuse larger);
 //! - every point a confirmation carries (verifying key, public shares, commitments) parsed as a
 //!   secp256k1 point, so it is at most [`POINT`] bytes (SEC1 uncompressed); a dealer commits to
 //!   `threshold < committee_size` coefficients; an endorsement verified as a 64-byte sr25519
 //!   signature; a share proof decoded exactly, with a point and a 32-byte scalar;
 //! - a ledger has at most `Ledger::MAX_UNLOCKING` unlocking entries; an endpoint at most
-//!   [`Config::MaxEndpointLen`] bytes; a registration is a path of `ACCOUNT_PATH_DEPTH` indices;
+//!   `Config::MaxEndpointLen` bytes; a registration is a path of `ACCOUNT_PATH_DEPTH` indices;
 //! - a reporter's claims are distinct, each naming a participant (at most the committee) in one
 //!   of three protocols' rounds `1..=ReportedRound::MAX_NUMBER`, echo or not.
 //!
@@ -30,12 +30,9 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
 use codec::{Decode, Encode, EncodeLike, Error, Input, MaxEncodedLen, Output};
-use frame_support::traits::Get;
 use keywheel_chain::registry::ACCOUNT_PATH_DEPTH;
 use keywheel_chain::{Confirmation, Ledger, Member, ReportedRound, ReshareRecord, Sharing, Silence, TssInfo};
 use scale_info::TypeInfo;
-
-use crate::pallet::Config;
 
 /// The largest SEC1 encoding of a secp256k1 point (uncompressed).
 pub const POINT: usize = 65;
@@ -48,6 +45,15 @@ const LEN: usize = 5;
 /// Distinct silence claims a reporter can make about one party: three protocols, echo or not,
 /// `ReportedRound::MAX_NUMBER` rounds each.
 const CLAIMS_PER_PARTY: usize = 3 * 2 * ReportedRound::MAX_NUMBER as usize;
+
+/// The runtime's limits the bounds follow from (every `Config` has them: `lib.rs`). This module
+/// does not import the pallet, so the pallet's storage can use it.
+pub trait Limits {
+    /// `Config::MaxCommitteeSize`.
+    fn max_committee_size() -> u32;
+    /// `Config::MaxEndpointLen`.
+    fn max_endpoint_len() -> u32;
+}
 
 /// A stored value of the rules (`V`), bounded by runtime `T`'s limits; encodes as `V`.
 pub struct Bounded<V, T>(V, PhantomData<T>);
@@ -123,7 +129,7 @@ impl<V: TypeInfo + 'static, T: 'static> TypeInfo for Bounded<V, T> {
 /// most a committee of holders and of dealers, points of at most [`POINT`] bytes, fewer
 /// commitments per dealer than a committee, endorsements of [`SIGNATURE`] bytes and a proof of
 /// at most [`SHARE_PROOF`] bytes.
-pub fn confirmation_fits<T: Config>(confirmation: &Confirmation) -> bool {
+pub fn confirmation_fits<T: Limits>(confirmation: &Confirmation) -> bool {
     let n = committee::<T>();
     confirmation.verifying_key.len() <= POINT
         && confirmation.public_shares.len() <= n
@@ -137,39 +143,39 @@ pub fn confirmation_fits<T: Config>(confirmation: &Confirmation) -> bool {
         })
 }
 
-fn committee<T: Config>() -> usize {
-    T::MaxCommitteeSize::get() as usize
+fn committee<T: Limits>() -> usize {
+    T::max_committee_size() as usize
 }
 
 /// A map of committee members to points. (Sizes saturate: a `usize` is 32 bits in Wasm.)
-fn shares<T: Config>() -> usize {
+fn shares<T: Limits>() -> usize {
     LEN.saturating_add(committee::<T>().saturating_mul(32 + LEN + POINT))
 }
 
-fn members<T: Config>() -> usize {
+fn members<T: Limits>() -> usize {
     LEN.saturating_add(committee::<T>().saturating_mul(Member::max_encoded_len()))
 }
 
-impl<T: Config> MaxEncodedLen for Bounded<Vec<Member>, T> {
+impl<T: Limits> MaxEncodedLen for Bounded<Vec<Member>, T> {
     fn max_encoded_len() -> usize {
         members::<T>()
     }
 }
 
-impl<T: Config> MaxEncodedLen for Bounded<Sharing, T> {
+impl<T: Limits> MaxEncodedLen for Bounded<Sharing, T> {
     fn max_encoded_len() -> usize {
         shares::<T>().saturating_add(4)
     }
 }
 
-impl<T: Config> MaxEncodedLen for Bounded<Vec<u8>, T> {
+impl<T: Limits> MaxEncodedLen for Bounded<Vec<u8>, T> {
     /// The parent key: a point.
     fn max_encoded_len() -> usize {
         LEN + POINT
     }
 }
 
-impl<T: Config> MaxEncodedLen for Bounded<ReshareRecord, T> {
+impl<T: Limits> MaxEncodedLen for Bounded<ReshareRecord, T> {
     fn max_encoded_len() -> usize {
         let accounts = LEN.saturating_add(committee::<T>().saturating_mul(32));
         // kind, session, attempt, first attempt; staying, leaving, new committee; threshold,
@@ -180,7 +186,7 @@ impl<T: Config> MaxEncodedLen for Bounded<ReshareRecord, T> {
     }
 }
 
-impl<T: Config> MaxEncodedLen for Bounded<Confirmation, T> {
+impl<T: Limits> MaxEncodedLen for Bounded<Confirmation, T> {
     fn max_encoded_len() -> usize {
         let n = committee::<T>();
         let endorsed = LEN
@@ -193,19 +199,19 @@ impl<T: Config> MaxEncodedLen for Bounded<Confirmation, T> {
     }
 }
 
-impl<T: Config> MaxEncodedLen for Bounded<Ledger, T> {
+impl<T: Limits> MaxEncodedLen for Bounded<Ledger, T> {
     fn max_encoded_len() -> usize {
         16 + LEN + Ledger::MAX_UNLOCKING * (16 + 8)
     }
 }
 
-impl<T: Config> MaxEncodedLen for Bounded<TssInfo, T> {
+impl<T: Limits> MaxEncodedLen for Bounded<TssInfo, T> {
     fn max_encoded_len() -> usize {
-        (32 + LEN + 32usize).saturating_add(T::MaxEndpointLen::get() as usize)
+        (32 + LEN + 32usize).saturating_add(T::max_endpoint_len() as usize)
     }
 }
 
-impl<T: Config> MaxEncodedLen for Bounded<BTreeSet<Silence>, T> {
+impl<T: Limits> MaxEncodedLen for Bounded<BTreeSet<Silence>, T> {
     fn max_encoded_len() -> usize {
         LEN.saturating_add(
             committee::<T>()
@@ -215,7 +221,7 @@ impl<T: Config> MaxEncodedLen for Bounded<BTreeSet<Silence>, T> {
     }
 }
 
-impl<T: Config> MaxEncodedLen for Bounded<Vec<u32>, T> {
+impl<T: Limits> MaxEncodedLen for Bounded<Vec<u32>, T> {
     /// A registration's BIP32 path.
     fn max_encoded_len() -> usize {
         LEN + ACCOUNT_PATH_DEPTH * 4

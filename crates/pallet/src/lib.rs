@@ -251,6 +251,15 @@ pub mod pallet {
         TooManyValidators,
     }
 
+    impl<T: Config> crate::bounded::Limits for T {
+        fn max_committee_size() -> u32 {
+            T::MaxCommitteeSize::get()
+        }
+        fn max_endpoint_len() -> u32 {
+            T::MaxEndpointLen::get()
+        }
+    }
+
     impl<T> From<&ChainError> for Error<T> {
         fn from(error: &ChainError) -> Self {
             // Exhaustive: a new rule error must be named here.

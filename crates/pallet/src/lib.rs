@@ -20,6 +20,8 @@ extern crate alloc;
 
 pub mod account;
 #[cfg(feature = "runtime-benchmarks")]
+pub mod benchmark_helper;
+#[cfg(feature = "runtime-benchmarks")]
 pub mod benchmarking;
 pub mod bounded;
 mod store;
@@ -89,9 +91,9 @@ pub mod pallet {
         /// Weights of the dispatchables and of a block's processing.
         type WeightInfo: WeightInfo;
         /// Signatures, confirmations and evidence that [`Config::Crypto`] accepts, for the
-        /// benchmarks (`benchmarking::MpcBenchmarkHelper` for `MpcCrypto`).
+        /// benchmarks (`benchmark_helper::MpcBenchmarkHelper` for `MpcCrypto`).
         #[cfg(feature = "runtime-benchmarks")]
-        type BenchmarkHelper: crate::benchmarking::BenchmarkHelper;
+        type BenchmarkHelper: crate::benchmark_helper::BenchmarkHelper;
     }
 
     /// Why this pallet holds funds.

@@ -80,7 +80,7 @@ impl pallet_keywheel::Config for Test {
     type MaxValidators = MaxValidators;
     type WeightInfo = NoWeights;
     #[cfg(feature = "runtime-benchmarks")]
-    type BenchmarkHelper = pallet_keywheel::benchmarking::MpcBenchmarkHelper;
+    type BenchmarkHelper = pallet_keywheel::benchmark_helper::MpcBenchmarkHelper;
 }
 
 /// Test only: the rule tests do not look at weights.

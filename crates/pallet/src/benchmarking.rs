@@ -187,6 +187,20 @@ fn silences(record: &ReshareRecord, reporter: &KeywheelAccount, first: &Keywheel
     all.iter().cycle().take(m as usize).copied().collect()
 }
 
+/// In the largest network, a rotation to a committee of `n` that every new member but the last
+/// has confirmed; the last one.
+fn awaiting_last<T: Config>(n: u32) -> Result<(Net, ReshareRecord, KeywheelAccount), BenchmarkError> {
+    let net = Net::new::<T>(T::MaxValidators::get(), n)?;
+    let record = net.rotating::<T>()?;
+    let last = *record
+        .new_tss()
+        .iter()
+        .next_back()
+        .ok_or(BenchmarkError::Stop("a committee"))?;
+    net.confirm_all::<T>(&BTreeSet::from([last]))?;
+    Ok((net, record, last))
+}
+
 /// The new member of a rotation.
 fn joiner(record: &ReshareRecord) -> Result<KeywheelAccount, BenchmarkError> {
     record
@@ -303,16 +317,9 @@ mod benchmarks {
 
     #[benchmark]
     fn confirm(n: Linear<3, { T::MaxCommitteeSize::get() }>) -> Result<(), BenchmarkError> {
-        let net = Net::new::<T>(T::MaxValidators::get(), n)?;
-        let record = net.rotating::<T>()?;
-        let last = *record
-            .new_tss()
-            .iter()
-            .next_back()
-            .ok_or(BenchmarkError::Stop("a committee"))?;
+        let (net, record, last) = awaiting_last::<T>(n)?;
         let joiner = joiner(&record)?;
         let confirmations = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &net.signers, 0);
-        net.confirm_all::<T>(&BTreeSet::from([last]))?;
         // The earlier confirmations carry other endorsement bytes for the same commitments, so
         // the last one's shares must be computed from its deals, not taken from theirs.
         for (member, mut confirmation) in Confirmations::<T>::iter().collect::<Vec<_>>() {
@@ -343,14 +350,7 @@ mod benchmarks {
     /// so each loses stake and the attempt ends.
     #[benchmark]
     fn confirm_equivocation(n: Linear<3, { T::MaxCommitteeSize::get() }>) -> Result<(), BenchmarkError> {
-        let net = Net::new::<T>(T::MaxValidators::get(), n)?;
-        let record = net.rotating::<T>()?;
-        let last = *record
-            .new_tss()
-            .iter()
-            .next_back()
-            .ok_or(BenchmarkError::Stop("a committee"))?;
-        net.confirm_all::<T>(&BTreeSet::from([last]))?;
+        let (net, record, last) = awaiting_last::<T>(n)?;
         let other = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &net.signers, 1);
         let confirmation = other[&last].clone();
         #[extrinsic_call]

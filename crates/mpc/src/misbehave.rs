@@ -169,6 +169,82 @@ pub async fn reshare_session<P: SchemeParams>(
     }
 }
 
+/// How a cheating member departs from AuxGen. Only what benchmarks need: a fault whose evidence
+/// costs its checker the most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuxGenCheat {
+    /// Spoils the last element of its `Π^mod` proof (round 3): whoever checks the proof does
+    /// all of its work before it fails — the chain too, when it checks the evidence.
+    LateModProof,
+}
+
+/// The manul message modifier behind [`AuxGenCheat`]; its behaviour carries the cheat and the
+/// first recipient of the cheater's round-3 proofs.
+#[derive(Debug)]
+pub(crate) struct AuxGenCheater<P>(PhantomData<P>);
+
+impl<P: SchemeParams> Misbehaving<AccountId, (AuxGenCheat, AccountId)> for AuxGenCheater<P> {
+    type EntryPoint = synedrion::AuxGen<P, AccountId>;
+
+    fn modify_normal_broadcast(
+        _rng: &mut dyn CryptoRngCore,
+        round: &BoxedRound<AccountId, synedrion::AuxGenProtocol<P, AccountId>>,
+        behavior: &(AuxGenCheat, AccountId),
+        _format: &BoxedFormat,
+        normal_broadcast: NormalBroadcast,
+    ) -> Result<NormalBroadcast, LocalError> {
+        let (AuxGenCheat::LateModProof, first_recipient) = behavior;
+        if round.id() != RoundId::new(3) {
+            return Ok(normal_broadcast);
+        }
+        // Round 3 broadcasts `(Π^mod, {recipient: Π^fac})`. synedrion's types are private, so
+        // the proof's end is found in the encoding: it is followed by the map's length and the
+        // first recipient's id. The byte before the length is the last of the last element's
+        // `z`; a flipped bit there keeps the message well-formed and fails only the last check.
+        let mut bytes = postcard::to_allocvec(&normal_broadcast).map_err(|e| LocalError::new(e.to_string()))?;
+        let id = postcard::to_allocvec(first_recipient).map_err(|e| LocalError::new(e.to_string()))?;
+        let at = bytes
+            .windows(id.len())
+            .rposition(|w| w == id.as_slice())
+            .filter(|at| *at >= 2)
+            .ok_or_else(|| LocalError::new("the first recipient is not in AuxGen's round 3 broadcast"))?;
+        bytes[at - 2] ^= 1;
+        postcard::from_bytes(&bytes).map_err(|e| LocalError::new(e.to_string()))
+    }
+}
+
+/// Runs only AuxGen of `attempt` among `committee` as one party — honestly with `cheat: None`,
+/// otherwise cheating as told.
+pub async fn aux_gen_session<P: SchemeParams>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    committee: BTreeSet<AccountId>,
+    cheat: Option<AuxGenCheat>,
+    attempt: &Attempt,
+    net: &impl Network,
+) -> Result<Outcome<synedrion::AuxInfo<P, AccountId>>, MpcError> {
+    let mut rng = crate::ops::child_rng(rng);
+    let spec = attempt.spec_among(ProtocolKind::AuxGen, committee.clone());
+    let mut channels = net.open(signer.account(), &spec.protocol_session_id);
+    let entry = synedrion::AuxGen::<P, AccountId>::new(committee).map_err(crate::ops::local)?;
+    match cheat {
+        None => run_protocol_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await,
+        Some(cheat) => {
+            let me = signer.account();
+            let first_recipient = *spec
+                .participants
+                .iter()
+                .find(|p| **p != me)
+                .ok_or_else(|| crate::ops::local("AuxGen with nobody else"))?;
+            let entry = MisbehavingEntryPoint::<AccountId, (AuxGenCheat, AccountId), AuxGenCheater<P>>::new(
+                entry,
+                Some((cheat, first_recipient)),
+            );
+            run_protocol_session(&mut rng, signer.clone(), &spec, entry, &mut channels).await
+        }
+    }
+}
+
 /// [`crate::ops::reshare`] with a cheating resharing session: AuxGen for the new committee runs
 /// honestly beside it, so the honest parties' attempt ends as soon as AuxGen does, naming this
 /// party with the resharing's evidence. It is what a malicious TSS built for fault injection

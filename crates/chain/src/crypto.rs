@@ -46,6 +46,25 @@ pub trait Crypto {
         offender: &AccountId,
         evidence: &[u8],
     ) -> Result<[u8; 32], String>;
+
+    /// The most that [`Crypto::verify_offence`] can cost on `evidence`, for a runtime's
+    /// weights. The default, [`EvidenceCost::Paillier`], is never too little.
+    fn evidence_cost(&self, evidence: &[u8]) -> EvidenceCost {
+        let _ = evidence;
+        EvidenceCost::Paillier
+    }
+}
+
+/// How dear an offence report's evidence is to check. A runtime charges the two differently:
+/// an AuxGen fault is proven by Paillier-group proofs, about a hundred times dearer to check
+/// than the curve arithmetic of every other fault (pallet-keywheel's weights, BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvidenceCost {
+    /// Curve arithmetic at most (resharing and KeyInit evidence, and anything refused before
+    /// its check).
+    Curve,
+    /// Paillier-group proofs (AuxGen evidence).
+    Paillier,
 }
 
 /// Everything public about the attempt an offence report is about.

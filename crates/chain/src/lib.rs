@@ -33,7 +33,7 @@ pub mod store;
 pub mod types;
 
 pub use call::{Call, Origin};
-pub use crypto::{Crypto, OffenceContext};
+pub use crypto::{Crypto, EvidenceCost, OffenceContext};
 pub use error::ChainError;
 pub use event::{AbortReason, Event};
 pub use keywheel_primitives::domain::{

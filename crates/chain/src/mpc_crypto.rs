@@ -7,7 +7,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::{AccountId, Crypto, Dealt, OffenceContext, ReshareKind};
+use crate::{AccountId, Crypto, Dealt, EvidenceCost, OffenceContext, ReshareKind};
 use keywheel_mpc::evidence::EvidenceBlob;
 use keywheel_mpc::kind::{protocol_session_id, ProtocolKind};
 use keywheel_mpc::proof::ShareProof;
@@ -96,5 +96,14 @@ impl Crypto for MpcCrypto {
             }
         };
         verified.map_err(|e| e.to_string())
+    }
+
+    /// Only AuxGen evidence checks Paillier proofs. The envelope is parsed as
+    /// [`Crypto::verify_offence`] parses it, so the two agree on its kind.
+    fn evidence_cost(&self, evidence: &[u8]) -> EvidenceCost {
+        match EvidenceBlob::from_bytes(evidence) {
+            Ok(blob) if blob.kind == ProtocolKind::AuxGen => EvidenceCost::Paillier,
+            _ => EvidenceCost::Curve,
+        }
     }
 }

@@ -5,7 +5,7 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
-use keywheel_chain::{AccountId as KeywheelAccount, Confirmation, OffenceContext, ReshareRecord};
+use keywheel_chain::{AccountId as KeywheelAccount, Confirmation, EvidenceCost, OffenceContext, ReshareRecord};
 
 /// What the benchmarks need that only the runtime's `Config::Crypto` can accept.
 pub trait BenchmarkHelper {
@@ -23,31 +23,54 @@ pub trait BenchmarkHelper {
         signers: &BTreeMap<KeywheelAccount, u32>,
         variant: u32,
     ) -> BTreeMap<KeywheelAccount, Confirmation>;
-    /// Evidence that `offender` misbehaved in the attempt of `offence`, which `Crypto` accepts;
-    /// `None` when the helper cannot make any (the `report_offence` benchmark is then skipped).
-    fn evidence(offence: &OffenceContext<'_>, offender: &KeywheelAccount) -> Option<Vec<u8>>;
+    /// Evidence that `offender` misbehaved in the attempt of `offence`, which `Crypto` accepts
+    /// and whose check costs `cost`, of `len` bytes where it can be made that long (a byte or
+    /// two less where a length prefix grows, its natural length where that is more); `None`
+    /// when the helper has none for this attempt and offender (the benchmark then stops with
+    /// an error).
+    fn evidence(
+        offence: &OffenceContext<'_>,
+        offender: &KeywheelAccount,
+        cost: EvidenceCost,
+        len: u32,
+    ) -> Option<Vec<u8>>;
 }
 
 /// [`BenchmarkHelper`] for [`crate::MpcCrypto`]: real sr25519 keys and a trusted dealer
 /// (`keywheel-mpc`'s, which knows the parent secret) whose confirmations verify for real.
-/// It makes no evidence: real evidence comes from a real cheating protocol run, which a runtime
-/// cannot do, and no recorded fixture exists yet (`report_offence` is skipped).
+/// Its evidence is recorded: a runtime cannot run a cheating protocol, so a test
+/// (`record_the_report_offence_evidence`, run by hand) ran the `report_offence` benchmarks'
+/// attempt with a cheating member and stored what an honest member named it with, in
+/// `benchmarks/`.
 #[cfg(feature = "mpc-crypto")]
 pub struct MpcBenchmarkHelper;
+
+#[cfg(all(test, feature = "mpc-crypto"))]
+pub(crate) use mpc_helper::{signer, AUX_GEN_EVIDENCE, DEALER_SEED, RESHARE_EVIDENCE};
 
 #[cfg(feature = "mpc-crypto")]
 mod mpc_helper {
     use super::*;
     use keywheel_chain::{attempt_context, proof_context};
     use keywheel_mpc::dealer::{encoded_public_shares, Dealer};
+    use keywheel_mpc::evidence::EvidenceBlob;
     use keywheel_mpc::kind::{protocol_session_id, ProtocolKind};
     use keywheel_mpc::{PartySigner, ProductionParams};
     use rand_chacha::rand_core::SeedableRng;
 
     /// The dealer's seed: the parent key is the same in every call.
-    const DEALER_SEED: u64 = 0x6b65_7977_6865_656c;
+    pub(crate) const DEALER_SEED: u64 = 0x6b65_7977_6865_656c;
 
-    fn signer(i: u32) -> PartySigner {
+    /// Evidence that the second staying member of the `report_offence` benchmarks' attempt
+    /// (a committee of 15 among 100 validators, the helper's keys and dealer) sealed a subshare
+    /// that does not match its commitments: the resharing fault whose check costs the most.
+    pub(crate) const RESHARE_EVIDENCE: &[u8] = include_bytes!("../benchmarks/reshare-evidence.bin");
+    /// Evidence that the same member spoiled the last element of its AuxGen `Π^mod` proof: the
+    /// chain checks the whole proof.
+    pub(crate) const AUX_GEN_EVIDENCE: &[u8] = include_bytes!("../benchmarks/aux-gen-evidence.bin");
+
+    /// Benchmark TSS `i`'s signing key.
+    pub(crate) fn signer(i: u32) -> PartySigner {
         let mut seed = [0x5a; 32];
         seed[..4].copy_from_slice(&i.to_le_bytes());
         PartySigner::from_seed(&seed)
@@ -102,8 +125,36 @@ mod mpc_helper {
                 .collect()
         }
 
-        fn evidence(_offence: &OffenceContext<'_>, _offender: &KeywheelAccount) -> Option<Vec<u8>> {
-            None
+        fn evidence(
+            offence: &OffenceContext<'_>,
+            offender: &KeywheelAccount,
+            cost: EvidenceCost,
+            len: u32,
+        ) -> Option<Vec<u8>> {
+            let recorded = match cost {
+                EvidenceCost::Curve => RESHARE_EVIDENCE,
+                EvidenceCost::Paillier => AUX_GEN_EVIDENCE,
+            };
+            let blob = EvidenceBlob::from_bytes(recorded).ok()?;
+            let kind = match cost {
+                EvidenceCost::Curve => ProtocolKind::Reshare,
+                EvidenceCost::Paillier => ProtocolKind::AuxGen,
+            };
+            let sid = protocol_session_id(kind, &offence.attempt_context);
+            if blob.offender != *offender || blob.protocol_session_id != sid.as_ref() {
+                return None;
+            }
+            // The free-text description is not signed and nothing is decided on it, so padding
+            // it gives valid evidence of any length: what a reporter may send. Its length
+            // prefix may grow by a byte or two with it.
+            let natural = blob.to_bytes().len();
+            let pad = (len as usize).saturating_sub(natural);
+            (0..=pad.min(2)).find_map(|less| {
+                let mut padded = blob.clone();
+                padded.description.extend(core::iter::repeat_n(' ', pad - less));
+                let bytes = padded.to_bytes();
+                (bytes.len() <= natural.max(len as usize)).then_some(bytes)
+            })
         }
     }
 }

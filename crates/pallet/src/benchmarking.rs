@@ -3,16 +3,24 @@
 //!
 //! - the network is as large as the runtime allows: [`Config::MaxValidators`] validators (the
 //!   rules read them all to check a transport key and to pick joiners), a committee of `n` up to
-//!   [`Config::MaxCommitteeSize`] at threshold `n - 1` (the most work per deal), with a rotation
-//!   in flight (every membership check reads it);
-//! - `confirm` measures the last confirmation of a rotation that must still compute the shares
-//!   from the deals (the earlier ones carry other endorsement bytes, as a dealer that endorses
-//!   twice makes them) and then rotates;
-//! - `report_unresponsive` and `on_initialize` measure a judgement: a slash, an abort and a
-//!   retry that picks a new joiner among every validator.
+//!   [`Config::MaxCommitteeSize`] at threshold `n - 1` (the most work per deal);
+//! - `confirm` is measured on the paths that cost the most: the last confirmation of a jumpstart
+//!   (every member deals) that must still compute the shares from the deals (the earlier ones
+//!   carry other endorsement bytes, as a dealer that endorses twice makes them) and then
+//!   rotates; one that catches every dealer equivocating; and one that is the last word of an
+//!   attempt every other member reported on;
+//! - a judgement (`confirm_settle`, `report_unresponsive`, a deadline in `on_initialize`) reads
+//!   every report a rotation's members can make, judges `n - 1` members, slashes them and
+//!   retries, which picks a new joiner among every validator;
+//! - `report_offence` verifies real evidence at the largest committee, padded to the evidence
+//!   length: of a resharing fault (curve arithmetic, `report_offence`) and of an AuxGen fault
+//!   (Paillier proofs, `report_offence_paillier`), the two classes of
+//!   [`keywheel_chain::EvidenceCost`], charged by the class of the evidence at hand;
+//! - a block's processing is measured per path: nothing, a session's rotation planned, a
+//!   deadline's judgement.
 //!
-//! The state is made through the rules themselves (bond, validate, jumpstart, confirm, blocks),
-//! so it is a state the chain can reach; only time (`LastBlock`) is moved by hand, and
+//! The state is made through the rules themselves (bond, validate, jumpstart, confirm, report,
+//! blocks), so it is a state the chain can reach; only time (`LastBlock`) is moved by hand, and
 //! `confirm`'s earlier confirmations are altered after they were accepted. Signatures,
 //! confirmations and evidence that the runtime's [`Config::Crypto`] accepts come from
 //! [`Config::BenchmarkHelper`].
@@ -26,8 +34,8 @@ use frame_support::traits::fungible::Mutate;
 use frame_support::traits::{Get, Hooks};
 use frame_system::RawOrigin;
 use keywheel_chain::{
-    tss_declaration, AccountId as KeywheelAccount, AttemptProtocol, Ledger, OffenceContext, Params, ReportedRound,
-    ReshareKind, ReshareRecord, Silence, TssInfo, TSS_DECLARATION,
+    tss_declaration, AccountId as KeywheelAccount, AttemptProtocol, Crypto, EvidenceCost, Ledger, OffenceContext,
+    Params, ReportedRound, ReshareKind, ReshareRecord, Silence, TssInfo, TSS_DECLARATION,
 };
 use sp_runtime::AccountId32;
 
@@ -131,14 +139,19 @@ impl Net {
         Ok(record)
     }
 
-    /// Jumpstarts, confirms the key into being, and starts the next session's rotation.
-    fn rotating<T: Config>(&self) -> Result<ReshareRecord, BenchmarkError> {
+    /// Jumpstarts and confirms the key into being; the first block of the next session.
+    fn keyed<T: Config>(&self) -> Result<u64, BenchmarkError> {
         ok(Pallet::<T>::jumpstart(RawOrigin::Root.into()), "jumpstart")?;
         self.confirm_all::<T>(&BTreeSet::new())?;
         if ParentKey::<T>::get().is_none() {
             return Err(BenchmarkError::Stop("the jumpstart did not rotate"));
         }
-        let session_start = ChainParams::<T>::get().session_length * (CurrentSession::<T>::get() as u64 + 1);
+        Ok(ChainParams::<T>::get().session_length * (CurrentSession::<T>::get() as u64 + 1))
+    }
+
+    /// [`Self::keyed`], then the next session's block starts a rotation.
+    fn rotating<T: Config>(&self) -> Result<ReshareRecord, BenchmarkError> {
+        let session_start = self.keyed::<T>()?;
         keywheel_chain::on_block(&mut Pallet::<T>::store(), session_start, [7; 32])
             .map_err(|_| BenchmarkError::Stop("the session's block"))?;
         match Reshare::<T>::get() {
@@ -158,14 +171,21 @@ fn outsider<T: Config>(net: &Net) -> Result<AccountId32, BenchmarkError> {
 }
 
 /// `m` distinct silence claims that a rotation's `reporter` can make about `record`'s
-/// participants, naming `first` first (repeated once every distinct claim is used).
-fn silences(record: &ReshareRecord, reporter: &KeywheelAccount, first: &KeywheelAccount, m: u32) -> Vec<Silence> {
+/// participants but those in `spared`, naming `first` first (repeated once every distinct claim
+/// is used).
+fn silences(
+    record: &ReshareRecord,
+    reporter: &KeywheelAccount,
+    first: &KeywheelAccount,
+    spared: &BTreeSet<KeywheelAccount>,
+    m: u32,
+) -> Vec<Silence> {
     let mut parties = vec![*first];
     parties.extend(
         record
             .participants()
             .into_iter()
-            .filter(|p| p != first && p != reporter),
+            .filter(|p| p != first && p != reporter && !spared.contains(p)),
     );
     let mut all = Vec::new();
     for party in parties {
@@ -187,11 +207,15 @@ fn silences(record: &ReshareRecord, reporter: &KeywheelAccount, first: &Keywheel
     all.iter().cycle().take(m as usize).copied().collect()
 }
 
-/// In the largest network, a rotation to a committee of `n` that every new member but the last
-/// has confirmed; the last one.
+/// In the largest network, a jumpstart of a committee of `n` that every new member but the last
+/// has confirmed; the last one. (A jumpstart, not a rotation: every new member deals in it, one
+/// dealer more than in a rotation, and it creates the parent key as it rotates.)
 fn awaiting_last<T: Config>(n: u32) -> Result<(Net, ReshareRecord, KeywheelAccount), BenchmarkError> {
     let net = Net::new::<T>(T::MaxValidators::get(), n)?;
-    let record = net.rotating::<T>()?;
+    ok(Pallet::<T>::jumpstart(RawOrigin::Root.into()), "jumpstart")?;
+    let record = Reshare::<T>::get()
+        .ok_or(BenchmarkError::Stop("no jumpstart in flight"))?
+        .into_inner();
     let last = *record
         .new_tss()
         .iter()
@@ -201,13 +225,77 @@ fn awaiting_last<T: Config>(n: u32) -> Result<(Net, ReshareRecord, KeywheelAccou
     Ok((net, record, last))
 }
 
-/// The new member of a rotation.
-fn joiner(record: &ReshareRecord) -> Result<KeywheelAccount, BenchmarkError> {
-    record
-        .new_tss()
-        .into_iter()
-        .find(|m| !record.staying.contains(m))
-        .ok_or(BenchmarkError::Stop("a joiner"))
+/// The first new member of `record` confirms; the others, in order.
+fn one_confirms<T: Config>(
+    net: &Net,
+    record: &ReshareRecord,
+) -> Result<(KeywheelAccount, Vec<KeywheelAccount>), BenchmarkError> {
+    let confirmer = *record.new_tss().first().ok_or(BenchmarkError::Stop("a committee"))?;
+    let others: Vec<KeywheelAccount> = record.new_tss().into_iter().filter(|m| *m != confirmer).collect();
+    net.confirm_all::<T>(&others.iter().copied().collect())?;
+    Ok((confirmer, others))
+}
+
+/// Each of `reporters` reports every claim it can make about `record`'s participants but
+/// `spared`.
+fn full_reports<T: Config>(
+    record: &ReshareRecord,
+    reporters: &[KeywheelAccount],
+    spared: &KeywheelAccount,
+) -> Result<(), BenchmarkError> {
+    let all = record.participants().len() as u32 * 6 * ReportedRound::MAX_NUMBER as u32;
+    let spared = BTreeSet::from([*spared]);
+    for reporter in reporters {
+        let first = record
+            .participants()
+            .into_iter()
+            .find(|p| p != reporter && !spared.contains(p))
+            .ok_or(BenchmarkError::Stop("a party to name"))?;
+        ok(
+            Pallet::<T>::report_unresponsive(
+                RawOrigin::Signed(to_runtime(*reporter)).into(),
+                record.session,
+                record.attempt,
+                silences(record, reporter, &first, &spared, all),
+            ),
+            "report_unresponsive",
+        )?;
+    }
+    Ok(())
+}
+
+/// The `report_offence` benchmarks' state: in the largest network, a rotation to a committee of
+/// `MaxCommitteeSize`; the reporter, the record, the offender and evidence against it whose
+/// check costs `cost`, of about `len` bytes.
+fn offence<T: Config>(
+    cost: EvidenceCost,
+    len: u32,
+) -> Result<(KeywheelAccount, ReshareRecord, KeywheelAccount, Vec<u8>), BenchmarkError> {
+    let net = Net::new::<T>(T::MaxValidators::get(), T::MaxCommitteeSize::get())?;
+    let record = net.rotating::<T>()?;
+    let (reporter, offender) = offence_parties(&record)?;
+    let sharing = CurrentSharing::<T>::get().map(|s| s.into_inner());
+    let offence = OffenceContext {
+        reshare: &record,
+        old_sharing: sharing.as_ref(),
+        attempt_context: keywheel_chain::attempt_context(&Network::<T>::get(), record.session, record.attempt),
+    };
+    let evidence = T::BenchmarkHelper::evidence(&offence, &offender, cost, len).ok_or(BenchmarkError::Stop(
+        "the benchmark helper has no evidence against this offender in this attempt",
+    ))?;
+    if T::Crypto::default().evidence_cost(&evidence) != cost {
+        return Err(BenchmarkError::Stop("the evidence costs another class than it should"));
+    }
+    Ok((reporter, record, offender, evidence))
+}
+
+/// Who reports whom in the `report_offence` benchmark: the first and the second staying member.
+fn offence_parties(record: &ReshareRecord) -> Result<(KeywheelAccount, KeywheelAccount), BenchmarkError> {
+    let mut staying = record.staying.iter().copied();
+    match (staying.next(), staying.next()) {
+        (Some(reporter), Some(offender)) => Ok((reporter, offender)),
+        _ => Err(BenchmarkError::Stop("two staying members")),
+    }
 }
 
 /// In the largest network with a rotation in flight, a validator outside the committee that
@@ -318,7 +406,6 @@ mod benchmarks {
     #[benchmark]
     fn confirm(n: Linear<3, { T::MaxCommitteeSize::get() }>) -> Result<(), BenchmarkError> {
         let (net, record, last) = awaiting_last::<T>(n)?;
-        let joiner = joiner(&record)?;
         let confirmations = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &net.signers, 0);
         // The earlier confirmations carry other endorsement bytes for the same commitments, so
         // the last one's shares must be computed from its deals, not taken from theirs.
@@ -339,9 +426,9 @@ mod benchmarks {
             confirmation,
         );
         assert!(Reshare::<T>::get().is_none());
-        let committee = Committee::<T>::get();
-        assert!(committee.iter().any(|m| m.tss == joiner), "the committee rotated");
-        assert_eq!(committee.len() as u32, n);
+        assert!(ParentKey::<T>::get().is_some(), "the parent key is created");
+        let committee: BTreeSet<KeywheelAccount> = Committee::<T>::get().iter().map(|m| m.tss).collect();
+        assert_eq!(committee, record.new_tss(), "the committee rotated in");
         Ok(())
     }
 
@@ -365,24 +452,53 @@ mod benchmarks {
         Ok(())
     }
 
+    /// The only confirmation of an attempt in which every other new member has reported
+    /// every claim it can make about the others: its shares are computed from its deals, then
+    /// everyone has spoken, so the chain reads every report, judges the `n - 1` that did not
+    /// confirm, slashes them, and retries.
     #[benchmark]
-    fn report_offence() -> Result<(), BenchmarkError> {
-        let net = Net::new::<T>(T::MaxValidators::get(), T::MaxCommitteeSize::get())?;
+    fn confirm_settle(n: Linear<3, { T::MaxCommitteeSize::get() }>) -> Result<(), BenchmarkError> {
+        let net = Net::new::<T>(T::MaxValidators::get(), n)?;
         let record = net.rotating::<T>()?;
-        let mut staying = record.staying.iter().copied();
-        let (reporter, offender) = match (staying.next(), staying.next()) {
-            (Some(r), Some(o)) => (r, o),
-            _ => return Err(BenchmarkError::Stop("two staying members")),
-        };
-        let sharing = CurrentSharing::<T>::get().map(|s| s.into_inner());
-        let offence = OffenceContext {
-            reshare: &record,
-            old_sharing: sharing.as_ref(),
-            attempt_context: keywheel_chain::attempt_context(&Network::<T>::get(), record.session, record.attempt),
-        };
-        let evidence = T::BenchmarkHelper::evidence(&offence, &offender).ok_or(BenchmarkError::Skip)?;
+        let confirmer = *record.new_tss().first().ok_or(BenchmarkError::Stop("a committee"))?;
+        let reporters: Vec<KeywheelAccount> = record.new_tss().into_iter().filter(|m| *m != confirmer).collect();
+        full_reports::<T>(&record, &reporters, &confirmer)?;
+        let confirmation = T::BenchmarkHelper::confirmations(&Network::<T>::get(), &record, &net.signers, 0)
+            .remove(&confirmer)
+            .ok_or(BenchmarkError::Stop("a confirmation"))?;
+        #[extrinsic_call]
+        confirm(
+            RawOrigin::Signed(to_runtime(confirmer)),
+            record.session,
+            record.attempt,
+            confirmation,
+        );
+        assert_eq!(SlashCount::<T>::get(), n - 1);
+        assert_eq!(Reshare::<T>::get().map(|r| r.attempt), Some(record.attempt + 1));
+        Ok(())
+    }
+
+    #[benchmark]
+    fn report_offence(e: Linear<0, { T::MaxEvidenceLen::get() }>) -> Result<(), BenchmarkError> {
+        let (reporter, record, offender, evidence) = offence::<T>(EvidenceCost::Curve, e)?;
         #[extrinsic_call]
         _(
+            RawOrigin::Signed(to_runtime(reporter)),
+            record.session,
+            record.attempt,
+            offender,
+            evidence,
+        );
+        assert_eq!(SlashCount::<T>::get(), 1);
+        assert_eq!(Reshare::<T>::get().map(|r| r.attempt), Some(record.attempt + 1));
+        Ok(())
+    }
+
+    #[benchmark]
+    fn report_offence_paillier(e: Linear<0, { T::MaxEvidenceLen::get() }>) -> Result<(), BenchmarkError> {
+        let (reporter, record, offender, evidence) = offence::<T>(EvidenceCost::Paillier, e)?;
+        #[extrinsic_call]
+        report_offence(
             RawOrigin::Signed(to_runtime(reporter)),
             record.session,
             record.attempt,
@@ -400,56 +516,80 @@ mod benchmarks {
     ) -> Result<(), BenchmarkError> {
         let net = Net::new::<T>(T::MaxValidators::get(), T::MaxCommitteeSize::get())?;
         let record = net.rotating::<T>()?;
-        let new_tss = record.new_tss();
-        // The joiner is silent, so the retry can keep every staying member.
-        let silent = joiner(&record)?;
-        let reporter = *record
-            .staying
-            .iter()
-            .next()
-            .ok_or(BenchmarkError::Stop("a staying member"))?;
-        // Every other member has already reported every claim it can make, the silent one's
-        // first: this report is the last word, so the chain judges, slashes and retries.
-        let all = T::MaxCommitteeSize::get() * 6 * ReportedRound::MAX_NUMBER as u32;
-        for other in new_tss.iter().filter(|p| **p != silent && **p != reporter) {
-            let claims = silences(&record, other, &silent, all);
-            ok(
-                Pallet::<T>::report_unresponsive(
-                    RawOrigin::Signed(to_runtime(*other)).into(),
-                    record.session,
-                    record.attempt,
-                    claims,
-                ),
-                "report_unresponsive",
-            )?;
-        }
-        let missing = silences(&record, &reporter, &silent, m);
+        // One member confirms, and every other one but the reporter has reported every claim
+        // it can make about the others: this report is the last word, so the chain reads every
+        // report, judges the `n - 1` that did not confirm (none is named by enough of the
+        // others to be silent), slashes them, and retries.
+        let (confirmer, reporters) = one_confirms::<T>(&net, &record)?;
+        let (reporter, others) = reporters.split_last().ok_or(BenchmarkError::Stop("a reporter"))?;
+        full_reports::<T>(&record, others, &confirmer)?;
+        let first = others.first().ok_or(BenchmarkError::Stop("two reporters"))?;
+        let missing = silences(&record, reporter, first, &BTreeSet::from([confirmer]), m);
         #[extrinsic_call]
         _(
-            RawOrigin::Signed(to_runtime(reporter)),
+            RawOrigin::Signed(to_runtime(*reporter)),
             record.session,
             record.attempt,
             missing,
         );
-        assert_eq!(SlashCount::<T>::get(), 1);
+        assert_eq!(SlashCount::<T>::get(), T::MaxCommitteeSize::get() - 1);
         assert_eq!(Reshare::<T>::get().map(|r| r.attempt), Some(record.attempt + 1));
         Ok(())
     }
 
     #[benchmark]
-    fn on_initialize(n: Linear<3, { T::MaxCommitteeSize::get() }>) -> Result<(), BenchmarkError> {
+    fn on_initialize_idle() -> Result<(), BenchmarkError> {
+        let net = Net::new::<T>(T::MaxValidators::get(), T::MaxCommitteeSize::get())?;
+        let record = net.rotating::<T>()?;
+        let block: u32 = (LastBlock::<T>::get() + 1)
+            .try_into()
+            .map_err(|_| BenchmarkError::Stop("block"))?;
+        #[block]
+        {
+            Pallet::<T>::on_initialize(block.into());
+        }
+        assert_eq!(LastBlock::<T>::get(), block as u64);
+        assert_eq!(Reshare::<T>::get().map(|r| r.into_inner()), Some(record));
+        Ok(())
+    }
+
+    #[benchmark]
+    fn on_initialize_session(n: Linear<3, { T::MaxCommitteeSize::get() }>) -> Result<(), BenchmarkError> {
+        let net = Net::new::<T>(T::MaxValidators::get(), n)?;
+        let session_start: u32 = net
+            .keyed::<T>()?
+            .try_into()
+            .map_err(|_| BenchmarkError::Stop("block"))?;
+        #[block]
+        {
+            Pallet::<T>::on_initialize(session_start.into());
+        }
+        match Reshare::<T>::get() {
+            Some(record) if record.kind == ReshareKind::Rotation => Ok(()),
+            _ => Err(BenchmarkError::Stop("no rotation started")),
+        }
+    }
+
+    #[benchmark]
+    fn on_initialize_deadline(n: Linear<3, { T::MaxCommitteeSize::get() }>) -> Result<(), BenchmarkError> {
         let net = Net::new::<T>(T::MaxValidators::get(), n)?;
         let record = net.rotating::<T>()?;
-        // Everyone but the joiner confirms; at the deadline it is judged, and a retry picks
-        // another joiner among every validator.
-        let joiner = joiner(&record)?;
-        net.confirm_all::<T>(&BTreeSet::from([joiner]))?;
+        // One member confirms, one says nothing, and every other one has reported every claim
+        // it can make about the others (so the attempt does not settle before its deadline).
+        // At the deadline the chain reads every report, judges the `n - 1` that did not
+        // confirm, slashes them, and retries.
+        let (confirmer, mut reporters) = one_confirms::<T>(&net, &record)?;
+        reporters.pop();
+        full_reports::<T>(&record, &reporters, &confirmer)?;
+        if Reshare::<T>::get().map(|r| r.attempt) != Some(record.attempt) {
+            return Err(BenchmarkError::Stop("the attempt settled before its deadline"));
+        }
         let deadline: u32 = record.deadline.try_into().map_err(|_| BenchmarkError::Stop("block"))?;
         #[block]
         {
             Pallet::<T>::on_initialize(deadline.into());
         }
-        assert_eq!(SlashCount::<T>::get(), 1);
+        assert_eq!(SlashCount::<T>::get(), n - 1);
         assert_eq!(Reshare::<T>::get().map(|r| r.attempt), Some(record.attempt + 1));
         Ok(())
     }
@@ -470,7 +610,6 @@ mod benchmarks {
 #[cfg(all(test, feature = "mpc-crypto"))]
 pub mod mock {
     use frame_support::traits::{ConstU128, ConstU32, Randomness};
-    use frame_support::weights::Weight;
     use frame_support::{derive_impl, parameter_types};
     use sp_core::H256;
     use sp_runtime::{AccountId32, BuildStorage};
@@ -487,8 +626,21 @@ pub mod mock {
         }
     );
 
+    parameter_types! {
+        /// Room for the dearest call (`integrity_test`), as in the pallet's test runtime.
+        pub RuntimeBlockWeights: frame_system::limits::BlockWeights =
+            frame_system::limits::BlockWeights::with_sensible_defaults(
+                frame_support::weights::Weight::from_parts(
+                    6 * frame_support::weights::constants::WEIGHT_REF_TIME_PER_SECOND,
+                    u64::MAX,
+                ),
+                sp_runtime::Perbill::from_percent(75),
+            );
+    }
+
     #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
     impl frame_system::Config for Test {
+        type BlockWeights = RuntimeBlockWeights;
         type Block = Block;
         type AccountId = AccountId32;
         type Lookup = sp_runtime::traits::IdentityLookup<AccountId32>;
@@ -517,8 +669,8 @@ pub mod mock {
         type MaxCommitteeSize = ConstU32<15>;
         type MaxEvidenceLen = ConstU32<{ 1 << 20 }>;
         type MaxEndpointLen = ConstU32<256>;
-        type MaxValidators = ConstU32<40>;
-        type WeightInfo = ZeroWeights;
+        type MaxValidators = ConstU32<100>;
+        type WeightInfo = crate::weights::SubstrateWeight<Test>;
         type BenchmarkHelper = crate::benchmark_helper::MpcBenchmarkHelper;
     }
 
@@ -529,51 +681,6 @@ pub mod mock {
     impl Randomness<H256, u64> for SubjectRandomness {
         fn random(subject: &[u8]) -> (H256, u64) {
             (H256(sp_io::hashing::blake2_256(subject)), 0)
-        }
-    }
-
-    /// Test only: the benchmarks measure weights, they do not charge them.
-    pub struct ZeroWeights;
-
-    impl crate::WeightInfo for ZeroWeights {
-        fn bond() -> Weight {
-            Weight::zero()
-        }
-        fn validate() -> Weight {
-            Weight::zero()
-        }
-        fn chill() -> Weight {
-            Weight::zero()
-        }
-        fn unbond() -> Weight {
-            Weight::zero()
-        }
-        fn withdraw_unbonded() -> Weight {
-            Weight::zero()
-        }
-        fn register() -> Weight {
-            Weight::zero()
-        }
-        fn jumpstart(_n: u32) -> Weight {
-            Weight::zero()
-        }
-        fn set_params() -> Weight {
-            Weight::zero()
-        }
-        fn confirm(_n: u32) -> Weight {
-            Weight::zero()
-        }
-        fn confirm_equivocation(_n: u32) -> Weight {
-            Weight::zero()
-        }
-        fn report_offence(_e: u32) -> Weight {
-            Weight::zero()
-        }
-        fn report_unresponsive(_m: u32) -> Weight {
-            Weight::zero()
-        }
-        fn on_initialize(_n: u32) -> Weight {
-            Weight::zero()
         }
     }
 
@@ -591,5 +698,223 @@ pub mod mock {
         .build_storage()
         .expect("the genesis builds");
         storage.into()
+    }
+}
+
+/// What an offence report is charged, with the real `MpcCrypto`.
+#[cfg(all(test, feature = "mpc-crypto"))]
+mod charge {
+    use frame_support::dispatch::GetDispatchInfo;
+
+    use super::mock::Test;
+    use crate::benchmark_helper::{AUX_GEN_EVIDENCE, RESHARE_EVIDENCE};
+    use crate::weights::{SubstrateWeight, WeightInfo};
+
+    fn charged(evidence: &[u8]) -> frame_support::weights::Weight {
+        let call = crate::Call::<Test>::report_offence {
+            session: 1,
+            attempt: 1,
+            offender: crate::benchmark_helper::signer(0).account(),
+            evidence: evidence.to_vec(),
+        };
+        call.get_dispatch_info().call_weight
+    }
+
+    #[test]
+    fn an_offence_report_is_charged_by_what_its_evidence_costs_to_check() {
+        type W = SubstrateWeight<Test>;
+        let paillier = charged(AUX_GEN_EVIDENCE);
+        assert_eq!(paillier, W::report_offence_paillier(AUX_GEN_EVIDENCE.len() as u32));
+        assert_eq!(
+            charged(RESHARE_EVIDENCE),
+            W::report_offence(RESHARE_EVIDENCE.len() as u32)
+        );
+        // Bytes that are no evidence at all fail before any check.
+        assert_eq!(charged(&[0xff; 64]), W::report_offence(64));
+        // The same bytes as the AuxGen evidence, but not AuxGen evidence: curve-priced.
+        let mut other_kind = AUX_GEN_EVIDENCE.to_vec();
+        other_kind[0] ^= 0xff;
+        assert_eq!(charged(&other_kind), W::report_offence(other_kind.len() as u32));
+        assert!(W::report_offence(0).ref_time() < paillier.ref_time());
+    }
+}
+
+/// Records the evidence `MpcBenchmarkHelper` hands the `report_offence` benchmarks: builds their
+/// state in the mock runtime (the same limits as `bench-runtime`), runs the attempt's protocols
+/// for real (`keywheel-mpc`, production parameters, in-process) with the offender cheating,
+/// and stores what an honest member names it with: the dearest resharing fault to check (a
+/// subshare that does not match its commitments) and the dearest AuxGen one (a `Π^mod` proof
+/// spoiled in its last element). It times the chain's check of each, natively. Run by hand
+/// when the benchmark state changes (about six minutes: AuxGen for 15 at production
+/// parameters):
+/// `cargo test -p pallet-keywheel --lib -- --ignored --nocapture record_the_report_offence_evidence`.
+#[cfg(all(test, feature = "mpc-crypto"))]
+mod record {
+    use std::future::Future;
+    use std::time::Duration;
+    use tokio::time::Instant;
+
+    use keywheel_chain::Crypto;
+    use keywheel_mpc::dealer::{encoded_public_shares, Dealer};
+    use keywheel_mpc::driver::{Fault, Outcome};
+    use keywheel_mpc::evidence::EvidenceBlob;
+    use keywheel_mpc::local_net::LocalNetwork;
+    use keywheel_mpc::misbehave::{aux_gen_session, reshare_session, AuxGenCheat, Cheat};
+    use keywheel_mpc::ops::Attempt;
+    use keywheel_mpc::reshare::ReshareInputs;
+    use keywheel_mpc::{MpcError, PartySigner, ProductionParams, PublicSharing};
+    use rand_chacha::rand_core::SeedableRng;
+    use rand_chacha::ChaCha20Rng;
+
+    use super::mock::{new_test_ext, Test};
+    use super::*;
+    use crate::benchmark_helper::{signer, DEALER_SEED};
+
+    const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/benchmarks");
+
+    /// Runs one session per party of `parties` (`run(party, its signer, its rng)`), the
+    /// offender's among them, and returns the evidence an honest party names it with.
+    async fn evidence_against<T, F>(
+        parties: BTreeSet<KeywheelAccount>,
+        offender: KeywheelAccount,
+        signers: &BTreeMap<KeywheelAccount, u32>,
+        run: impl Fn(KeywheelAccount, PartySigner, ChaCha20Rng) -> F,
+    ) -> EvidenceBlob
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<Outcome<T>, MpcError>> + Send + 'static,
+    {
+        let tasks: Vec<_> = parties
+            .into_iter()
+            .map(|party| {
+                let i = signers[&party];
+                let session = run(party, signer(i), ChaCha20Rng::seed_from_u64(i.into()));
+                (party, tokio::spawn(session))
+            })
+            .collect();
+        // The offender's session waits for the others until the deadline: it is stopped once
+        // every honest party is done (earlier, it might not have sent its message yet).
+        let mut evidence = None;
+        let mut cheater = None;
+        for (party, task) in tasks {
+            if party == offender {
+                cheater = Some(task);
+                continue;
+            }
+            if let Outcome::Failed { offenders } = task.await.expect("no panic").expect("no local error") {
+                for named in offenders {
+                    assert_eq!(named.party, offender, "an honest party named another party");
+                    if let Fault::Evidence(blob) = named.fault {
+                        evidence.get_or_insert(blob);
+                    }
+                }
+            }
+        }
+        cheater.expect("the offender takes part").abort();
+        evidence.expect("an honest party names the offender with evidence")
+    }
+
+    #[test]
+    #[ignore = "records benchmarks/*-evidence.bin; run by hand when the benchmark state changes"]
+    fn record_the_report_offence_evidence() {
+        let (net, record, sharing, network) = new_test_ext().execute_with(|| {
+            let net = Net::new::<Test>(
+                <Test as Config>::MaxValidators::get(),
+                <Test as Config>::MaxCommitteeSize::get(),
+            )
+            .expect("the network");
+            let record = net.rotating::<Test>().expect("a rotation");
+            let sharing = CurrentSharing::<Test>::get().expect("a sharing").into_inner();
+            (net, record, sharing, Network::<Test>::get())
+        });
+        let (_, offender) = offence_parties(&record).expect("two staying members");
+
+        // The jumpstart's confirmations were dealt by this dealer: the same secrets.
+        let committee: BTreeSet<KeywheelAccount> = sharing.public_shares.keys().copied().collect();
+        let old = Dealer::<ProductionParams>::new(DEALER_SEED).deal(&committee, sharing.threshold);
+        assert!(
+            old.values()
+                .all(|share| encoded_public_shares(share.public()) == sharing.public_shares),
+            "the dealer's shares are not the stored sharing"
+        );
+        let inputs = ReshareInputs {
+            old: PublicSharing::<ProductionParams>::from_encoded(sharing.threshold, &sharing.public_shares)
+                .expect("the stored sharing"),
+            staying: record.staying.clone(),
+            new_committee: record.new_tss(),
+            new_threshold: record.new_threshold,
+        };
+        let attempt = Attempt {
+            context: keywheel_chain::attempt_context(&network, record.session, record.attempt),
+            deadline: Instant::now() + Duration::from_secs(1800),
+            stall: None,
+        };
+        let local = LocalNetwork::new();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+
+        let reshare = runtime.block_on(evidence_against(
+            inputs.participants(),
+            offender,
+            &net.signers,
+            |party, signer, mut rng| {
+                let (inputs, old_share, attempt, local) =
+                    (inputs.clone(), old.get(&party).cloned(), attempt.clone(), local.clone());
+                let cheat = (party == offender).then_some(Cheat::BadSubshare);
+                async move { reshare_session(&mut rng, &signer, inputs, old_share, cheat, &attempt, &local).await }
+            },
+        ));
+        let aux_gen = runtime.block_on(evidence_against(
+            record.new_tss(),
+            offender,
+            &net.signers,
+            |party, signer, mut rng| {
+                let (committee, attempt, local) = (record.new_tss(), attempt.clone(), local.clone());
+                let cheat = (party == offender).then_some(AuxGenCheat::LateModProof);
+                async move {
+                    aux_gen_session::<ProductionParams>(&mut rng, &signer, committee, cheat, &attempt, &local).await
+                }
+            },
+        ));
+        assert!(aux_gen.description.contains("П^{mod}"), "{}", aux_gen.description);
+
+        // The chain's check of each, timed (the best of three, natively: the benchmark measures
+        // it in Wasm).
+        let offence = OffenceContext {
+            reshare: &record,
+            old_sharing: Some(&sharing),
+            attempt_context: attempt.context.clone(),
+        };
+        let check = |evidence: &EvidenceBlob| {
+            let bytes = evidence.to_bytes();
+            let took = (0..3)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    crate::MpcCrypto
+                        .verify_offence(&offence, &offender, &bytes)
+                        .expect("the chain accepts the recorded evidence");
+                    start.elapsed()
+                })
+                .min()
+                .expect("three runs");
+            println!(
+                "{:?} evidence: {} bytes, checked in {took:?}",
+                evidence.kind,
+                bytes.len()
+            );
+            (took, bytes)
+        };
+        let (reshare_took, reshare) = check(&reshare);
+        let (aux_gen_took, aux_gen) = check(&aux_gen);
+        assert!(
+            aux_gen_took > reshare_took,
+            "the AuxGen evidence is not the dearer one to check: EvidenceCost is wrong"
+        );
+        std::fs::write(format!("{DIR}/reshare-evidence.bin"), reshare).expect("write the evidence");
+        std::fs::write(format!("{DIR}/aux-gen-evidence.bin"), aux_gen).expect("write the evidence");
+        println!("written to {DIR}");
     }
 }

@@ -43,8 +43,9 @@ pub mod pallet {
     use frame_support::traits::Randomness;
     use frame_system::pallet_prelude::*;
     use keywheel_chain::{
-        AccountId as KeywheelAccount, AttemptIndex, Call as ChainCall, ChainError, Confirmation, Ledger, Member,
-        Origin as ChainOrigin, Params, ReshareRecord, SessionIndex, Sharing, Silence, SlashRecord, TssInfo,
+        AccountId as KeywheelAccount, AttemptIndex, Call as ChainCall, ChainError, Confirmation, Event as ChainEvent,
+        EvidenceCost, Ledger, Member, Origin as ChainOrigin, Params, ReportedRound, ReshareRecord, SessionIndex,
+        Sharing, Silence, SlashRecord, TssInfo,
     };
     use sp_runtime::traits::UniqueSaturatedInto;
     use sp_runtime::AccountId32;
@@ -350,26 +351,33 @@ pub mod pallet {
     impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
         /// The storage bounds need room for the smallest committee the parameters allow, which
         /// is also what a chain starts with before its genesis sets them.
+        ///
+        /// Every call must fit in a block at its dearest. A call that cannot be included is a
+        /// rule that cannot be used: an AuxGen cheater whose evidence is too heavy to land
+        /// goes free, and the member it cheated cannot confirm and is excluded instead.
         fn integrity_test() {
             assert!(
                 T::MaxCommitteeSize::get() >= Params::default().committee_size,
                 "MaxCommitteeSize must allow the default committee size"
             );
+            if let Err(e) = Self::check_block_room() {
+                panic!("{e}");
+            }
         }
 
         fn on_initialize(now: BlockNumberFor<T>) -> Weight {
             let block: u64 = now.unique_saturated_into();
             let (output, _) = T::Randomness::random(&[&b"keywheel/block"[..], &block.to_be_bytes()].concat());
             let randomness = Self::seed(&output.encode());
-            match keywheel_chain::on_block(&mut Self::store(), block, randomness) {
-                Ok(events) => {
-                    for event in events {
-                        Self::deposit_event(Event::Keywheel(event));
-                    }
-                }
-                Err(e) => log::error!(target: "keywheel", "block {block} refused by the rules: {e}"),
+            let events = keywheel_chain::on_block(&mut Self::store(), block, randomness).unwrap_or_else(|e| {
+                log::error!(target: "keywheel", "block {block} refused by the rules: {e}");
+                Vec::new()
+            });
+            let weight = Self::block_weight(&events);
+            for event in events {
+                Self::deposit_event(Event::Keywheel(event));
             }
-            T::WeightInfo::on_initialize(ChainParams::<T>::get().committee_size)
+            weight
         }
     }
 
@@ -451,7 +459,9 @@ pub mod pallet {
         #[pallet::call_index(8)]
         #[pallet::weight({
             let n = ChainParams::<T>::get().committee_size;
-            T::WeightInfo::confirm(n).max(T::WeightInfo::confirm_equivocation(n))
+            T::WeightInfo::confirm(n)
+                .max(T::WeightInfo::confirm_equivocation(n))
+                .max(T::WeightInfo::confirm_settle(n))
         })]
         pub fn confirm(
             origin: OriginFor<T>,
@@ -475,7 +485,10 @@ pub mod pallet {
 
         /// A participant reports a provable offence (signed by its TSS account).
         #[pallet::call_index(9)]
-        #[pallet::weight(T::WeightInfo::report_offence(evidence.len() as u32))]
+        #[pallet::weight(match keywheel_chain::Crypto::evidence_cost(&T::Crypto::default(), evidence) {
+            EvidenceCost::Curve => T::WeightInfo::report_offence(evidence.len() as u32),
+            EvidenceCost::Paillier => T::WeightInfo::report_offence_paillier(evidence.len() as u32),
+        })]
         pub fn report_offence(
             origin: OriginFor<T>,
             session: SessionIndex,
@@ -520,6 +533,82 @@ pub mod pallet {
     }
 
     impl<T: Config> Pallet<T> {
+        /// Each call at its dearest (the largest committee, evidence and report the runtime
+        /// allows), and the dearest block processing.
+        pub fn dearest() -> ([(&'static str, Weight); 12], Weight) {
+            let n = T::MaxCommitteeSize::get();
+            let e = T::MaxEvidenceLen::get();
+            let m = n * 6 * ReportedRound::MAX_NUMBER as u32;
+            let calls = [
+                ("bond", T::WeightInfo::bond()),
+                ("validate", T::WeightInfo::validate()),
+                ("chill", T::WeightInfo::chill()),
+                ("unbond", T::WeightInfo::unbond()),
+                ("withdraw_unbonded", T::WeightInfo::withdraw_unbonded()),
+                ("register", T::WeightInfo::register()),
+                ("jumpstart", T::WeightInfo::jumpstart(n)),
+                ("set_params", T::WeightInfo::set_params()),
+                (
+                    "confirm",
+                    T::WeightInfo::confirm(n)
+                        .max(T::WeightInfo::confirm_equivocation(n))
+                        .max(T::WeightInfo::confirm_settle(n)),
+                ),
+                ("report_offence (curve evidence)", T::WeightInfo::report_offence(e)),
+                (
+                    "report_offence (Paillier evidence)",
+                    T::WeightInfo::report_offence_paillier(e),
+                ),
+                ("report_unresponsive", T::WeightInfo::report_unresponsive(m)),
+            ];
+            let block = T::WeightInfo::on_initialize_deadline(n)
+                .max(T::WeightInfo::on_initialize_session(n))
+                .max(T::WeightInfo::on_initialize_idle());
+            (calls, block)
+        }
+
+        /// Whether the runtime's blocks have room for every call at its dearest in one normal
+        /// extrinsic, and for the dearest block processing; the first that does not fit, if any.
+        pub fn check_block_room() -> Result<(), alloc::string::String> {
+            let limits = <T as frame_system::Config>::BlockWeights::get();
+            let (calls, block) = Self::dearest();
+            if let Some(max) = limits.get(DispatchClass::Normal).max_extrinsic {
+                if let Some((call, weight)) = calls.iter().find(|(_, w)| w.any_gt(max)) {
+                    return Err(alloc::format!(
+                        "keywheel: `{call}` at its dearest weighs {weight:?}, more than a normal \
+                         extrinsic may ({max:?}); give blocks more weight or lower the limits \
+                         (MaxCommitteeSize, MaxEvidenceLen)"
+                    ));
+                }
+            }
+            if block.any_gt(limits.max_block) {
+                return Err(alloc::format!(
+                    "keywheel: a block's processing at its dearest weighs {block:?}, more than a \
+                     block may ({:?})",
+                    limits.max_block
+                ));
+            }
+            Ok(())
+        }
+
+        /// What a block's processing cost, by the path its events show: an attempt ended at
+        /// its deadline, a session's rotation started (or found impossible), or neither.
+        fn block_weight(events: &[ChainEvent]) -> Weight {
+            let n = ChainParams::<T>::get().committee_size;
+            if events.iter().any(|e| matches!(e, ChainEvent::ReshareAborted { .. })) {
+                T::WeightInfo::on_initialize_deadline(n)
+            } else if events.iter().any(|e| {
+                matches!(
+                    e,
+                    ChainEvent::ReshareStarted { .. } | ChainEvent::ReshareAbandoned { .. }
+                )
+            }) {
+                T::WeightInfo::on_initialize_session(n)
+            } else {
+                T::WeightInfo::on_initialize_idle()
+            }
+        }
+
         /// The rules' [`keywheel_chain::Store`]: the pallet itself, over its storage items
         /// (`store.rs`).
         pub fn store() -> Self {

@@ -5,10 +5,12 @@
 use std::cell::Cell;
 
 use frame_support::traits::{ConstU128, ConstU32, Randomness};
+use frame_support::weights::constants::WEIGHT_REF_TIME_PER_SECOND;
 use frame_support::weights::Weight;
 use frame_support::{derive_impl, parameter_types};
+use frame_system::limits::BlockWeights;
 use sp_core::H256;
-use sp_runtime::AccountId32;
+use sp_runtime::{AccountId32, Perbill};
 
 use crate::support::TestCrypto;
 
@@ -22,8 +24,18 @@ frame_support::construct_runtime!(
     }
 );
 
+parameter_types! {
+    /// Blocks of 6 s of computation, 75 % of it for normal extrinsics: room for the pallet's
+    /// dearest call, a report with AuxGen evidence (`integrity_test`). A test lowers it.
+    pub static RuntimeBlockWeights: BlockWeights = BlockWeights::with_sensible_defaults(
+        Weight::from_parts(6 * WEIGHT_REF_TIME_PER_SECOND, u64::MAX),
+        Perbill::from_percent(75),
+    );
+}
+
 #[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
 impl frame_system::Config for Test {
+    type BlockWeights = RuntimeBlockWeights;
     type Block = Block;
     type AccountId = AccountId32;
     type Lookup = sp_runtime::traits::IdentityLookup<AccountId32>;
@@ -78,52 +90,7 @@ impl pallet_keywheel::Config for Test {
     type MaxEvidenceLen = ConstU32<{ 1 << 20 }>;
     type MaxEndpointLen = ConstU32<256>;
     type MaxValidators = MaxValidators;
-    type WeightInfo = NoWeights;
+    type WeightInfo = pallet_keywheel::weights::SubstrateWeight<Test>;
     #[cfg(feature = "runtime-benchmarks")]
     type BenchmarkHelper = pallet_keywheel::benchmark_helper::MpcBenchmarkHelper;
-}
-
-/// Test only: the rule tests do not look at weights.
-pub struct NoWeights;
-
-impl pallet_keywheel::WeightInfo for NoWeights {
-    fn bond() -> Weight {
-        Weight::zero()
-    }
-    fn validate() -> Weight {
-        Weight::zero()
-    }
-    fn chill() -> Weight {
-        Weight::zero()
-    }
-    fn unbond() -> Weight {
-        Weight::zero()
-    }
-    fn withdraw_unbonded() -> Weight {
-        Weight::zero()
-    }
-    fn register() -> Weight {
-        Weight::zero()
-    }
-    fn jumpstart(_n: u32) -> Weight {
-        Weight::zero()
-    }
-    fn set_params() -> Weight {
-        Weight::zero()
-    }
-    fn confirm(_n: u32) -> Weight {
-        Weight::zero()
-    }
-    fn confirm_equivocation(_n: u32) -> Weight {
-        Weight::zero()
-    }
-    fn report_offence(_e: u32) -> Weight {
-        Weight::zero()
-    }
-    fn report_unresponsive(_m: u32) -> Weight {
-        Weight::zero()
-    }
-    fn on_initialize(_n: u32) -> Weight {
-        Weight::zero()
-    }
 }

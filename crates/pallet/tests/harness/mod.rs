@@ -21,6 +21,7 @@ pub mod mock;
 use frame_support::traits::fungible::{Inspect, InspectHold};
 use frame_support::traits::tokens::{Fortitude, Preservation};
 use frame_support::traits::Hooks;
+use frame_support::weights::Weight;
 use keywheel_chain::{AccountId, BlockNumber, Call, ChainError, Crypto, Event, Genesis, Origin, State};
 use pallet_keywheel::to_runtime;
 use sp_runtime::traits::Dispatchable;
@@ -34,6 +35,8 @@ type Pallet = pallet_keywheel::Pallet<Test>;
 pub struct Chain {
     dev: keywheel_chain::Chain,
     ext: sp_io::TestExternalities,
+    /// The weight the pallet's `on_initialize` returned for the last block.
+    pub last_block_weight: Weight,
 }
 
 impl Chain {
@@ -59,7 +62,11 @@ impl Chain {
         // FRAME keeps no events at block 0, and the dev node takes calls before its first
         // block: the runtime's calls run "in block 1" until the rules' first block.
         ext.execute_with(|| System::set_block_number(1));
-        let mut chain = Self { dev, ext };
+        let mut chain = Self {
+            dev,
+            ext,
+            last_block_weight: Weight::zero(),
+        };
         chain.check_state("genesis");
         Ok(chain)
     }
@@ -125,7 +132,7 @@ impl Chain {
             System::set_block_number(block);
             System::reset_events();
             let root = sp_io::storage::root(StateVersion::V1);
-            Pallet::on_initialize(block);
+            let weight = Pallet::on_initialize(block);
             let events = keywheel_events();
             if expected.is_err() {
                 assert_eq!(
@@ -134,8 +141,10 @@ impl Chain {
                     "a refused block changed storage"
                 );
             }
-            events
+            (events, weight)
         });
+        let (got, weight) = got;
+        self.last_block_weight = weight;
         match &expected {
             Ok(want) => assert_eq!(&got, want, "events differ at block {block}"),
             Err(_) => assert!(got.is_empty(), "a refused block deposited events"),

@@ -1,9 +1,11 @@
 //! What the pallet adds around the rules: call-size and validator limits checked before the
 //! rules run, refused calls that leave no trace even when called directly, slashes sent to
-//! the runtime's destination, and the block randomness it hands the rules.
+//! the runtime's destination, the block randomness it hands the rules, and the weights it
+//! charges and needs room for.
 
 use crate::harness::mock::{
-    Balances, Keywheel, MaxValidators, RuntimeHoldReason, RuntimeOrigin, SlashDestination, System, Test,
+    Balances, Keywheel, MaxValidators, RuntimeBlockWeights, RuntimeHoldReason, RuntimeOrigin, SlashDestination, System,
+    Test,
 };
 use crate::support::*;
 use frame_support::traits::fungible::{Inspect, InspectHold, MutateHold};
@@ -217,4 +219,54 @@ fn a_value_over_its_bound_is_caught() {
         let caught = crate::harness::check_bounds().expect_err("an endpoint over MaxEndpointLen");
         assert!(caught.contains("Validators"), "{caught}");
     });
+}
+
+#[test]
+fn a_block_is_charged_the_weight_of_the_path_it_took() {
+    use pallet_keywheel::weights::{SubstrateWeight, WeightInfo};
+    type W = SubstrateWeight<Test>;
+    let n = params().committee_size;
+    let mut chain = jumpstarted(5, &mut Dealer::new(1));
+    let session_length = params().session_length;
+
+    // Inside a session with no attempt in flight: nothing starts, nothing ends.
+    let block = chain.state().block + 1;
+    assert!(block % session_length != 0);
+    assert_eq!(chain.on_block(block, randomness(block)).unwrap(), vec![]);
+    assert_eq!(chain.last_block_weight, W::on_initialize_idle());
+
+    // The next session's first block starts its rotation.
+    let block = session_length * (chain.state().session as u64 + 1);
+    advance_to(&mut chain, block - 1);
+    let events = chain.on_block(block, randomness(block)).unwrap();
+    assert!(events.iter().any(|e| matches!(e, RuleEvent::ReshareStarted { .. })));
+    assert_eq!(chain.last_block_weight, W::on_initialize_session(n));
+
+    // Nobody confirms: at the deadline the attempt ends.
+    let deadline = chain.state().reshare.as_ref().expect("a rotation").deadline;
+    advance_to(&mut chain, deadline - 1);
+    assert_eq!(chain.last_block_weight, W::on_initialize_idle());
+    let events = chain.on_block(deadline, randomness(deadline)).unwrap();
+    assert!(events.iter().any(|e| matches!(e, RuleEvent::ReshareAborted { .. })));
+    assert_eq!(chain.last_block_weight, W::on_initialize_deadline(n));
+    assert!(W::on_initialize_idle().all_lt(W::on_initialize_session(n)));
+}
+
+/// A runtime whose blocks cannot hold a report with AuxGen evidence would let an AuxGen cheater
+/// go free (and its victim, unable to confirm, be excluded): `integrity_test` refuses it.
+#[test]
+fn a_runtime_whose_blocks_cannot_hold_the_dearest_call_is_refused() {
+    let roomy = RuntimeBlockWeights::get();
+    assert_eq!(Keywheel::check_block_room(), Ok(()));
+    <Keywheel as Hooks<u64>>::integrity_test();
+
+    // FRAME's default: one second per block, 65 % of it for one normal extrinsic.
+    RuntimeBlockWeights::set(frame_system::limits::BlockWeights::default());
+    let why = Keywheel::check_block_room().expect_err("a 1 s block has no room for AuxGen evidence");
+    assert!(why.contains("report_offence (Paillier evidence)"), "{why}");
+    let refused = std::panic::catch_unwind(<Keywheel as Hooks<u64>>::integrity_test);
+    RuntimeBlockWeights::set(roomy);
+    let message = refused.expect_err("integrity_test must refuse the runtime");
+    let message = message.downcast_ref::<String>().expect("a formatted panic message");
+    assert!(message.contains("Paillier evidence"), "{message}");
 }

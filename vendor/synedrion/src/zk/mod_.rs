@@ -144,6 +144,11 @@ impl<P: SchemeParams> ModProof<P> {
         if challenge != self.challenge {
             return false;
         }
+        // keywheel patch: one element per challenge. The check below pairs them with `zip`,
+        // which stops at the shorter: a proof with no elements passed.
+        if self.proof.len() != self.challenge.0.len() {
+            return false;
+        }
 
         let mut reader = Hasher::<P::Digest>::new_with_dst(b"P_mod RNG")
             // commitments
@@ -224,5 +229,24 @@ mod tests {
         let proof = BinaryFormat::deserialize::<ModProof<Params>>(&serialized).unwrap();
 
         assert!(proof.verify(pk, &aux));
+    }
+
+    /// keywheel patch: a proof with fewer elements than its challenge proves nothing.
+    #[test]
+    fn a_proof_short_of_its_challenge_fails() {
+        type Params = TestParams;
+        type Paillier = <Params as SchemeParams>::Paillier;
+
+        let sk = SecretKeyPaillierWire::<Paillier>::random(&mut OsRng).into_precomputed();
+        let pk = sk.public_key();
+        let aux: &[u8] = b"abcde";
+        let proof = ModProof::<Params>::new(&mut OsRng, &sk, &aux);
+        assert!(proof.verify(pk, &aux));
+
+        for keep in [0, Params::SECURITY_BITS - 1] {
+            let mut short = proof.clone();
+            short.proof.truncate(keep);
+            assert!(!short.verify(pk, &aux), "a proof of {keep} elements passed");
+        }
     }
 }

@@ -110,6 +110,12 @@ impl<P: SchemeParams> PrmProof<P> {
         if challenge != self.challenge {
             return false;
         }
+        // keywheel patch: one commitment and one response per challenge bit. The check below
+        // pairs them with `zip`, which stops at the shortest: a proof with none passed, and with
+        // it ring-Pedersen parameters nobody had proven.
+        if self.commitment.0.len() != P::SECURITY_BITS || self.proof.len() != P::SECURITY_BITS {
+            return false;
+        }
 
         for ((e, z), a) in challenge
             .0
@@ -156,5 +162,36 @@ mod tests {
         let proof = BinaryFormat::deserialize::<PrmProof<Params>>(&serialized).unwrap();
 
         assert!(proof.verify(&setup, &aux));
+    }
+
+    /// keywheel patch: a proof with fewer commitments or responses than challenge bits proves
+    /// nothing — not even for parameters made without a secret.
+    #[test]
+    fn a_proof_short_of_its_challenge_fails() {
+        type Params = TestParams;
+        use super::{PrmChallenge, PrmCommitment};
+        use crate::params::SchemeParams;
+
+        let secret = RPSecret::random(&mut OsRng);
+        let setup = RPParams::random_with_secret(&mut OsRng, &secret);
+        let aux: &[u8] = b"abcde";
+        let proof = PrmProof::<Params>::new(&mut OsRng, &secret, &setup, &aux);
+        assert!(proof.verify(&setup, &aux));
+
+        for keep in [0, Params::SECURITY_BITS - 1] {
+            let mut short = proof.clone();
+            short.proof.truncate(keep);
+            assert!(!short.verify(&setup, &aux), "a proof of {keep} responses passed");
+        }
+
+        // Nothing at all, with the challenge of an empty commitment: what anyone can make.
+        let commitment = PrmCommitment::<Params>(Vec::new());
+        let challenge = PrmChallenge::new::<Params>(&commitment, &setup, &aux);
+        let empty = PrmProof::<Params> {
+            commitment,
+            challenge,
+            proof: Vec::new(),
+        };
+        assert!(!empty.verify(&setup, &aux), "an empty proof passed");
     }
 }

@@ -674,3 +674,212 @@ async fn own_work_that_outlasts_the_stall_time_is_not_a_stall() {
         );
     }
 }
+
+/// synedrion's encoding of a `П^{mod}` proof (`zk/mod_.rs`), for a cheater to rewrite it:
+/// big integers are length-prefixed bytes in postcard.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct ModProofWire {
+    commitment: Vec<u8>,
+    challenge: Vec<Vec<u8>>,
+    /// `(x, a, b, z)` per challenge element.
+    proof: Vec<(Vec<u8>, bool, bool, Vec<u8>)>,
+}
+
+/// An AuxGen party that keeps only the first `.0` elements of its round-3 `П^{mod}` proof. Its
+/// modulus is honest, so every element it sends is right: only their number is wrong.
+#[derive(Debug)]
+struct ShortModProof(usize);
+
+#[derive(Debug)]
+struct ShorteningAuxGen;
+
+impl Misbehaving<AccountId, ShortModProof> for ShorteningAuxGen {
+    type EntryPoint = AuxGen<TP, AccountId>;
+
+    fn modify_normal_broadcast(
+        _rng: &mut dyn CryptoRngCore,
+        round: &BoxedRound<AccountId, AuxGenProtocol<TP, AccountId>>,
+        behavior: &ShortModProof,
+        _format: &BoxedFormat,
+        normal_broadcast: NormalBroadcast,
+    ) -> Result<NormalBroadcast, LocalError> {
+        if round.id() != RoundId::new(3) {
+            return Ok(normal_broadcast);
+        }
+        let err = |e: postcard::Error| LocalError::new(e.to_string());
+        let outer = postcard::to_allocvec(&normal_broadcast).map_err(err)?;
+        let payload: Option<Vec<u8>> = postcard::from_bytes(&outer).map_err(err)?;
+        let payload = payload.ok_or_else(|| LocalError::new("round 3 has a normal broadcast"))?;
+        // Round 3 broadcasts `(П^{mod}, {receiver: П^{fac}})`: the proof comes first.
+        let (mut proof, rest): (ModProofWire, &[u8]) = postcard::take_from_bytes(&payload).map_err(err)?;
+        let mut same = postcard::to_allocvec(&proof).map_err(err)?;
+        same.extend_from_slice(rest);
+        if same != payload || proof.proof.len() != proof.challenge.len() {
+            return Err(LocalError::new("ModProofWire is not synedrion's encoding of П^{mod}"));
+        }
+        proof.proof.truncate(behavior.0);
+        let mut short = postcard::to_allocvec(&proof).map_err(err)?;
+        short.extend_from_slice(rest);
+        postcard::from_bytes(&postcard::to_allocvec(&Some(short)).map_err(err)?).map_err(err)
+    }
+}
+
+/// A `П^{mod}` proof with fewer elements than its challenge proves nothing about the modulus.
+/// synedrion 0.3.0 checked the elements `zip` paired with the challenge, so an empty proof
+/// passed: any party could bring a Paillier modulus nobody had proven to be a Paillier-Blum
+/// modulus into every later signing. Now (vendored synedrion) every receiver names it, with
+/// evidence a third party verifies.
+#[test]
+fn a_mod_proof_shorter_than_its_challenge_is_named_with_evidence() {
+    use synedrion::SchemeParams;
+    let committee = signers(3);
+    let members = ids(&committee);
+    let cheater = committee[0].account();
+    for keep in [0, TP::SECURITY_BITS - 1] {
+        let entries = committee
+            .iter()
+            .map(|s| {
+                let behavior = (s.account() == cheater).then_some(ShortModProof(keep));
+                let entry = MisbehavingEntryPoint::<AccountId, ShortModProof, ShorteningAuxGen>::new(
+                    AuxGen::new(members.clone()).expect("committee"),
+                    behavior,
+                );
+                (s.clone(), entry)
+            })
+            .collect();
+        let result = manul::dev::run_sync::<_, ProtocolSessionParams>(&mut rng(), entries).expect("no local error");
+        let session = SessionId::from_seed::<ProtocolSessionParams>(b"AuxGen evidence carries its own");
+        let accusations: Vec<_> = result
+            .reports
+            .iter()
+            .flat_map(|(by, report)| report.provable_errors.iter().map(move |(guilty, e)| (*by, *guilty, e)))
+            .collect();
+        let accusers: BTreeSet<_> = accusations.iter().map(|(by, _, _)| *by).collect();
+        let honest: BTreeSet<_> = members.iter().copied().filter(|p| *p != cheater).collect();
+        assert_eq!(accusers, honest, "keeping {keep}: every receiver accuses");
+        for (_, guilty, evidence) in accusations {
+            assert_eq!(guilty, cheater);
+            let blob = EvidenceBlob::new(ProtocolKind::AuxGen, &session, &guilty, evidence).unwrap();
+            assert!(blob.description.contains("mod}"), "{}", blob.description);
+            blob.verify_aux_gen::<TP>(&members, &session)
+                .expect("a third party verifies it");
+        }
+    }
+}
+
+/// Which round-2 modulus an AuxGen party sends even.
+#[derive(Debug, Clone, Copy)]
+enum EvenModulus {
+    /// Its Paillier modulus `N` (the normal broadcast's first field).
+    Paillier,
+    /// Its ring-Pedersen modulus `N̂` (the echo broadcast's first field).
+    RingPedersen,
+}
+
+/// An AuxGen party that clears the lowest bit of one of its round-2 moduli. Both are the first
+/// field of their message: a length-prefixed little-endian integer.
+#[derive(Debug)]
+struct EvenModulusAuxGen;
+
+fn clear_lowest_bit(payload: &mut [u8]) -> Result<(), LocalError> {
+    // TP's integers are 256-bit: a one-byte length, 32, then the lowest byte.
+    if payload.len() < 2 || payload[0] != 32 || payload[1] & 1 == 0 {
+        return Err(LocalError::new(
+            "not an odd 256-bit modulus at the start of the message",
+        ));
+    }
+    payload[1] &= !1;
+    Ok(())
+}
+
+/// The payload of a normal or echo broadcast, rewritten by `f` (both encode as
+/// `Option<bytes>` in postcard).
+fn rewrite<M: serde::Serialize + serde::de::DeserializeOwned>(
+    message: M,
+    f: impl FnOnce(&mut [u8]) -> Result<(), LocalError>,
+) -> Result<M, LocalError> {
+    let err = |e: postcard::Error| LocalError::new(e.to_string());
+    let outer = postcard::to_allocvec(&message).map_err(err)?;
+    let mut payload: Vec<u8> = postcard::from_bytes::<Option<Vec<u8>>>(&outer)
+        .map_err(err)?
+        .ok_or_else(|| LocalError::new("an empty message"))?;
+    f(&mut payload)?;
+    postcard::from_bytes(&postcard::to_allocvec(&Some(payload)).map_err(err)?).map_err(err)
+}
+
+impl Misbehaving<AccountId, EvenModulus> for EvenModulusAuxGen {
+    type EntryPoint = AuxGen<TP, AccountId>;
+
+    fn modify_normal_broadcast(
+        _rng: &mut dyn CryptoRngCore,
+        round: &BoxedRound<AccountId, AuxGenProtocol<TP, AccountId>>,
+        behavior: &EvenModulus,
+        _format: &BoxedFormat,
+        normal_broadcast: NormalBroadcast,
+    ) -> Result<NormalBroadcast, LocalError> {
+        match (round.id() == RoundId::new(2), behavior) {
+            (true, EvenModulus::Paillier) => rewrite(normal_broadcast, clear_lowest_bit),
+            _ => Ok(normal_broadcast),
+        }
+    }
+
+    fn modify_echo_broadcast(
+        _rng: &mut dyn CryptoRngCore,
+        round: &BoxedRound<AccountId, AuxGenProtocol<TP, AccountId>>,
+        behavior: &EvenModulus,
+        _format: &BoxedFormat,
+        echo_broadcast: EchoBroadcast,
+    ) -> Result<EchoBroadcast, LocalError> {
+        match (round.id() == RoundId::new(2), behavior) {
+            (true, EvenModulus::RingPedersen) => rewrite(echo_broadcast, clear_lowest_bit),
+            _ => Ok(echo_broadcast),
+        }
+    }
+}
+
+/// An even modulus in AuxGen's round 2 made every receiver panic (synedrion precomputed with it
+/// before any check): one party aborted the session for everyone and was named by nobody. Now
+/// (vendored synedrion) every receiver names it, with evidence a third party verifies.
+#[test]
+fn an_even_modulus_in_aux_gen_is_named_with_evidence_not_a_panic() {
+    let committee = signers(3);
+    let members = ids(&committee);
+    let cheater = committee[1].account();
+    for (which, named) in [
+        (EvenModulus::Paillier, "Paillier modulus is even"),
+        (EvenModulus::RingPedersen, "ring-Pedersen modulus is even"),
+    ] {
+        let entries = committee
+            .iter()
+            .map(|s| {
+                let behavior = (s.account() == cheater).then_some(which);
+                let entry = MisbehavingEntryPoint::<AccountId, EvenModulus, EvenModulusAuxGen>::new(
+                    AuxGen::new(members.clone()).expect("committee"),
+                    behavior,
+                );
+                (s.clone(), entry)
+            })
+            .collect();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            manul::dev::run_sync::<_, ProtocolSessionParams>(&mut rng(), entries)
+        }))
+        .unwrap_or_else(|_| panic!("{which:?}: a receiver panicked"))
+        .expect("no local error");
+        let session = SessionId::from_seed::<ProtocolSessionParams>(b"AuxGen evidence carries its own");
+        let accusations: Vec<_> = result
+            .reports
+            .iter()
+            .flat_map(|(by, report)| report.provable_errors.iter().map(move |(guilty, e)| (*by, *guilty, e)))
+            .collect();
+        let accusers: BTreeSet<_> = accusations.iter().map(|(by, _, _)| *by).collect();
+        let honest: BTreeSet<_> = members.iter().copied().filter(|p| *p != cheater).collect();
+        assert_eq!(accusers, honest, "{which:?}: every receiver accuses");
+        for (_, guilty, evidence) in accusations {
+            assert_eq!(guilty, cheater);
+            let blob = EvidenceBlob::new(ProtocolKind::AuxGen, &session, &guilty, evidence).unwrap();
+            assert!(blob.description.contains(named), "{which:?}: {}", blob.description);
+            blob.verify_aux_gen::<TP>(&members, &session)
+                .expect("a third party verifies it");
+        }
+    }
+}

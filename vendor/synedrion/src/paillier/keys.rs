@@ -304,6 +304,11 @@ impl<P: PaillierParams> PublicKeyPaillierWire<P> {
         self.modulus.modulus()
     }
 
+    /// keywheel patch: an even modulus from another party would make precomputing panic.
+    pub fn modulus_is_odd(&self) -> bool {
+        bool::from(self.modulus.modulus().is_odd())
+    }
+
     pub fn into_precomputed(self) -> PublicKeyPaillier<P> {
         PublicKeyPaillier::new(self.modulus.into_precomputed())
     }

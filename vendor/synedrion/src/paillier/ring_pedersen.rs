@@ -1,7 +1,7 @@
 /// Implements the Definition 3.3 from the CGGMP'21 paper and related operations.
 use core::ops::Mul;
 
-use crypto_bigint::{modular::Retrieve, Monty, NonZero, RandomMod, ShrVartime};
+use crypto_bigint::{modular::Retrieve, Integer, Monty, NonZero, RandomMod, ShrVartime};
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     tools::Secret,
-    uint::{Exponentiable, SecretUnsigned, ToMontgomery},
+    uint::{Exponentiable, IsInvertible, SecretUnsigned, ToMontgomery},
 };
 
 /// Ring-Pedersen secret.
@@ -176,6 +176,17 @@ impl<P: PaillierParams> RPParamsWire<P> {
         self.modulus.modulus()
     }
 
+    /// keywheel patch: what `to_precomputed` and every later use assume of parameters received
+    /// from another party: an odd modulus (else precomputing panics) and both bases in
+    /// $\mathbb{Z}^*_{\hat{N}}$ (else a commitment raised to a negative power panics, and
+    /// `П^{prm}` holds for $s = t = 0$).
+    pub fn is_well_formed(&self) -> bool {
+        let modulus = self.modulus.modulus();
+        bool::from(modulus.is_odd())
+            && self.base_randomizer.is_invertible(modulus)
+            && self.base_value.is_invertible(modulus)
+    }
+
     pub fn to_precomputed(&self) -> RPParams<P> {
         let modulus = self.modulus.clone().into_precomputed();
         let base_randomizer = self.base_randomizer.to_montgomery(modulus.monty_params_mod_n());
@@ -216,7 +227,50 @@ impl<'a, P: PaillierParams> Mul<&'a RPCommitment<P>> for &'a RPCommitment<P> {
 pub(crate) struct RPCommitmentWire<P: PaillierParams>(P::Uint);
 
 impl<P: PaillierParams> RPCommitmentWire<P> {
+    #[cfg(test)]
+    pub fn new(value: P::Uint) -> Self {
+        Self(value)
+    }
+
+    /// keywheel patch: whether the commitment is in $\mathbb{Z}^*_{\hat{N}}$, as one raised to a
+    /// negative power must be (inverting it otherwise panics).
+    pub fn is_invertible(&self, params: &RPParams<P>) -> bool {
+        self.0.is_invertible(params.modulus())
+    }
+
     pub fn to_precomputed(&self, params: &RPParams<P>) -> RPCommitment<P> {
         RPCommitment(self.0.to_montgomery(params.monty_params_mod_n()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crypto_bigint::{Zero, U256};
+    use rand_core::OsRng;
+
+    use super::RPParams;
+    use crate::{dev::TestParams, params::SchemeParams};
+
+    type Paillier = <TestParams as SchemeParams>::Paillier;
+
+    /// keywheel patch: parameters another party sends are refused unless precomputing and
+    /// every later exponentiation can use them.
+    #[test]
+    fn malformed_parameters_are_not_well_formed() {
+        let good = RPParams::<Paillier>::random(&mut OsRng).to_wire();
+        assert!(good.is_well_formed());
+
+        let mut zero_bases = good.clone();
+        zero_bases.base_value = U256::zero();
+        zero_bases.base_randomizer = U256::zero();
+        assert!(!zero_bases.is_well_formed(), "s = t = 0");
+
+        let mut shares_a_factor = good.clone();
+        shares_a_factor.base_value = *good.modulus();
+        assert!(!shares_a_factor.is_well_formed(), "s = N̂ ≡ 0");
+
+        let mut even = good.clone();
+        even.modulus = super::PublicModulusWire::new_unchecked(good.modulus().wrapping_sub(&U256::ONE));
+        assert!(!even.is_well_formed(), "an even modulus");
     }
 }

@@ -227,6 +227,12 @@ impl<P: PaillierParams> SecretPrimes<P> {
 pub(crate) struct PublicModulusWire<P: PaillierParams>(P::Uint);
 
 impl<P: PaillierParams> PublicModulusWire<P> {
+    /// Any number as a modulus, for tests of what a malicious party may send.
+    #[cfg(test)]
+    pub fn new_unchecked(modulus: P::Uint) -> Self {
+        Self(modulus)
+    }
+
     fn new(primes: &SecretPrimesWire<P>) -> Self {
         Self(primes.p.expose_secret().mul_wide(primes.q.expose_secret()))
     }

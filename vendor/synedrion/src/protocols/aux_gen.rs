@@ -115,6 +115,9 @@ impl<P, Id: PartyId> Display for AuxGenError<P, Id> {
                 Error::R2HashMismatch => "Round 2: the previously sent hash does not match the public data.",
                 Error::R2PaillierModulusTooSmall => "Round 2: Paillier modulus is too small.",
                 Error::R2RPModulusTooSmall => "Round 2: ring-Pedersent modulus is too small.",
+                Error::R2PaillierModulusEven => "Round 2: Paillier modulus is even.",
+                Error::R2RPParamsMalformed =>
+                    "Round 2: ring-Pedersen modulus is even or a base is not invertible modulo it.",
                 Error::R2PrmFailed => "Round 2: `П^{prm}` verification failed.",
                 Error::R3ModFailed => "Round 3: `П^{mod}` verification failed.",
                 Error::R3FacFailed { .. } => "Round 3: `П^{fac}` verification failed.",
@@ -135,6 +138,26 @@ enum Error<Id> {
         /// The index $i$ of the node that produced the evidence.
         reported_by: Id,
     },
+    // keywheel patch: the two variants below come last so that evidence serialized before the
+    // patch keeps its variant indices.
+    /// keywheel patch: checked before anything else of round 2, since precomputing with an even
+    /// modulus panics.
+    R2PaillierModulusEven,
+    /// keywheel patch: an even modulus, or $s$ or $t$ outside $\mathbb{Z}^*_{\hat{N}}$.
+    R2RPParamsMalformed,
+}
+
+/// keywheel patch: evidence resting on round-2 parameters that every receiver refuses before any
+/// other check (`R2PaillierModulusEven`, `R2RPParamsMalformed`) is not what an honest party
+/// reports, and precomputing with them would panic.
+fn well_formed(condition: bool) -> Result<(), ProtocolValidationError> {
+    if condition {
+        Ok(())
+    } else {
+        Err(ProtocolValidationError::InvalidEvidence(
+            "the evidence rests on malformed round-2 parameters".into(),
+        ))
+    }
 }
 
 /// Reconstruct `rid` from echoed messages
@@ -178,6 +201,8 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for AuxGenError<P, Id> {
                 RequiredMessages::new(RequiredMessageParts::normal_broadcast(), None, None)
             }
             Error::R2RPModulusTooSmall => RequiredMessages::new(RequiredMessageParts::echo_broadcast(), None, None),
+            Error::R2PaillierModulusEven => RequiredMessages::new(RequiredMessageParts::normal_broadcast(), None, None),
+            Error::R2RPParamsMalformed => RequiredMessages::new(RequiredMessageParts::echo_broadcast(), None, None),
             Error::R2PrmFailed => RequiredMessages::new(
                 RequiredMessageParts::echo_broadcast().and_normal_broadcast(),
                 None,
@@ -218,6 +243,7 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for AuxGenError<P, Id> {
                     .normal_broadcast
                     .deserialize::<Round2NormalBroadcast<P>>(format)?;
                 let r2_eb = message.echo_broadcast.deserialize::<Round2EchoBroadcast<P>>(format)?;
+                well_formed(r2_nb.paillier_pk.modulus_is_odd() && r2_eb.rp_params.is_well_formed())?;
 
                 let data = PublicData {
                     paillier_pk: r2_nb.paillier_pk.into_precomputed(),
@@ -242,12 +268,23 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for AuxGenError<P, Id> {
                     r2_eb.rp_params.modulus().bits_vartime() < <P::Paillier as PaillierParams>::MODULUS_BITS - 2,
                 )
             }
+            Error::R2PaillierModulusEven => {
+                let r2_nb = message
+                    .normal_broadcast
+                    .deserialize::<Round2NormalBroadcast<P>>(format)?;
+                verify_that(!r2_nb.paillier_pk.modulus_is_odd())
+            }
+            Error::R2RPParamsMalformed => {
+                let r2_eb = message.echo_broadcast.deserialize::<Round2EchoBroadcast<P>>(format)?;
+                verify_that(!r2_eb.rp_params.is_well_formed())
+            }
             Error::R2PrmFailed => {
                 let r2_eb = message.echo_broadcast.deserialize::<Round2EchoBroadcast<P>>(format)?;
                 let r2_bc = message
                     .normal_broadcast
                     .deserialize::<Round2NormalBroadcast<P>>(format)?;
                 let aux = (&sid, guilty_party);
+                well_formed(r2_eb.rp_params.is_well_formed())?;
                 let rp_params = r2_eb.rp_params.to_precomputed();
                 verify_that(!r2_bc.psi.verify(&rp_params, &aux))
             }
@@ -261,6 +298,7 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for AuxGenError<P, Id> {
                 let r3_bc = message
                     .normal_broadcast
                     .deserialize::<Round3NormalBroadcast<P, Id>>(format)?;
+                well_formed(r2_bc.paillier_pk.modulus_is_odd())?;
                 let paillier_pk = r2_bc.paillier_pk.into_precomputed();
                 verify_that(!r3_bc.psi_prime.verify(&paillier_pk, &aux))
             }
@@ -281,6 +319,7 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for AuxGenError<P, Id> {
                 let r3_bc = message
                     .normal_broadcast
                     .deserialize::<Round3NormalBroadcast<P, Id>>(format)?;
+                well_formed(r2_bc.paillier_pk.modulus_is_odd() && r2_eb.rp_params.is_well_formed())?;
                 let paillier_pk = r2_bc.paillier_pk.into_precomputed();
                 let rp_params = r2_eb.rp_params.to_precomputed();
                 verify_that(
@@ -557,6 +596,14 @@ impl<P: SchemeParams, Id: PartyId> Round<Id> for Round2<P, Id> {
         let normal_broadcast = message
             .normal_broadcast
             .deserialize::<Round2NormalBroadcast<P>>(format)?;
+
+        // keywheel patch: what precomputing needs, before anything is precomputed.
+        if !normal_broadcast.paillier_pk.modulus_is_odd() {
+            return Err(ReceiveError::protocol(Error::R2PaillierModulusEven.into()));
+        }
+        if !echo_broadcast.rp_params.is_well_formed() {
+            return Err(ReceiveError::protocol(Error::R2RPParamsMalformed.into()));
+        }
 
         let data = PublicData {
             paillier_pk: normal_broadcast.paillier_pk.into_precomputed(),

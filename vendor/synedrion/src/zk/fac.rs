@@ -125,12 +125,13 @@ impl<P: SchemeParams> FacProof<P> {
         }
     }
 
-    pub fn verify(
+    /// The non-interactive challenge for this proof's commitments.
+    fn challenge(
         &self,
         pk0: &PublicKeyPaillier<P::Paillier>,
         setup: &RPParams<P::Paillier>,
         aux: &impl Hashable,
-    ) -> bool {
+    ) -> PublicSigned<<P::Paillier as PaillierParams>::Uint> {
         let mut reader = Hasher::<P::Digest>::new_with_dst(HASH_TAG)
             // commitments
             .chain(&self.cap_p)
@@ -143,9 +144,16 @@ impl<P: SchemeParams> FacProof<P> {
             .chain(&setup.to_wire())
             .chain(aux)
             .finalize_to_reader();
+        PublicSigned::from_xof_reader_in_exponent_range(&mut reader, P::L_BOUND)
+    }
 
-        // Non-interactive challenge
-        let e = PublicSigned::from_xof_reader_in_exponent_range(&mut reader, P::L_BOUND);
+    pub fn verify(
+        &self,
+        pk0: &PublicKeyPaillier<P::Paillier>,
+        setup: &RPParams<P::Paillier>,
+        aux: &impl Hashable,
+    ) -> bool {
+        let e = self.challenge(pk0, setup, aux);
 
         if e != self.e {
             return false;
@@ -173,6 +181,12 @@ impl<P: SchemeParams> FacProof<P> {
 
         // R = s^{N_0}
         let cap_r = &setup.commit_zero_randomizer(&pk0.modulus_signed());
+
+        // keywheel patch: `P` and `Q` are raised to `e` and `z_1`, which may be negative; a
+        // commitment outside $\mathbb{Z}^*_{\hat{N}}$ made the inversion panic.
+        if !self.cap_p.is_invertible(setup) || !self.cap_q.is_invertible(setup) {
+            return false;
+        }
 
         // s^{z_1} t^{w_1} == A P^e \mod \hat{N}
         let cap_a = self.cap_a.to_precomputed(setup);
@@ -229,5 +243,30 @@ mod tests {
         let proof = BinaryFormat::deserialize::<FacProof<Params>>(&serialized).unwrap();
 
         assert!(proof.verify(pk, &setup, &aux));
+    }
+
+    /// keywheel patch: a `P` outside $\mathbb{Z}^*_{\hat{N}}$ with a negative challenge made the
+    /// verifier panic (inverting `P`); it fails instead.
+    #[test]
+    fn a_commitment_that_is_not_invertible_fails_without_panicking() {
+        type Params = TestParams;
+        type Paillier = <Params as SchemeParams>::Paillier;
+        use crate::paillier::RPCommitmentWire;
+        use crypto_bigint::Zero;
+
+        let sk = SecretKeyPaillierWire::<Paillier>::random(&mut OsRng).into_precomputed();
+        let pk = sk.public_key();
+        let setup = RPParams::random(&mut OsRng);
+        let aux: &[u8] = b"abcde";
+        let mut proof = FacProof::<Params>::new(&mut OsRng, &sk, &setup, &aux);
+        proof.cap_p = RPCommitmentWire::new(<Paillier as crate::paillier::PaillierParams>::Uint::zero());
+
+        // An aux for which the challenge of the altered commitments is negative (half of them).
+        let aux = (0u32..64)
+            .map(|i| i.to_le_bytes())
+            .find(|aux| proof.challenge(pk, &setup, &&aux[..]).is_negative())
+            .expect("a negative challenge among 64");
+        proof.e = proof.challenge(pk, &setup, &&aux[..]);
+        assert!(!proof.verify(pk, &setup, &&aux[..]));
     }
 }

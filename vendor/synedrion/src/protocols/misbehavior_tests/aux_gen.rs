@@ -3,10 +3,7 @@ use alloc::collections::BTreeSet;
 use manul::{
     combinators::misbehave::Misbehaving,
     dev::{BinaryFormat, TestSessionParams, TestSigner, TestVerifier},
-    protocol::{
-        Artifact, BoxedFormat, BoxedRound, DirectMessage, EchoBroadcast, EntryPoint, LocalError, NormalBroadcast,
-        ProtocolMessagePart,
-    },
+    protocol::{BoxedFormat, BoxedRound, EchoBroadcast, EntryPoint, LocalError, NormalBroadcast, ProtocolMessagePart},
     signature::Keypair,
 };
 use rand_chacha::ChaCha8Rng;
@@ -14,7 +11,7 @@ use rand_core::{CryptoRngCore, OsRng, SeedableRng};
 
 use super::super::aux_gen::{
     AuxGen, AuxGenAssociatedData, Round1, Round1EchoBroadcast, Round2EchoBroadcast, Round2NormalBroadcast,
-    Round3DirectMessage, Round3NormalBroadcast,
+    Round3NormalBroadcast,
 };
 use crate::{
     dev::TestParams,
@@ -135,7 +132,8 @@ fn invalid_messages() {
         3,
         CheckPart::DirectMessage,
         &associated_data,
-        true,
+        // keywheel patch: round 3 sends no direct message; its proofs are in the broadcast.
+        false,
     )
     .unwrap();
 }
@@ -353,7 +351,7 @@ fn r3_mod_failed() {
         ) -> Result<NormalBroadcast, LocalError> {
             if round.id() == 3 {
                 let mut message = normal_broadcast
-                    .deserialize::<Round3NormalBroadcast<P>>(format)
+                    .deserialize::<Round3NormalBroadcast<P, Id>>(format)
                     .unwrap();
 
                 let sk = SecretKeyPaillierWire::random(rng).into_precomputed();
@@ -377,25 +375,29 @@ fn r3_fac_failed() {
     impl Misbehaving<Id, ()> for Override {
         type EntryPoint = AuxGen<P, Id>;
 
-        fn modify_direct_message(
+        // keywheel patch: round 3's `П^{fac}` proofs travel in the normal broadcast, one per
+        // receiver; this spoils every one of them.
+        fn modify_normal_broadcast(
             rng: &mut dyn CryptoRngCore,
             round: &BoxedRound<Id, <Self::EntryPoint as EntryPoint<Id>>::Protocol>,
             _behavior: &(),
             format: &BoxedFormat,
-            _destination: &Id,
-            direct_message: DirectMessage,
-            artifact: Option<Artifact>,
-        ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+            normal_broadcast: NormalBroadcast,
+        ) -> Result<NormalBroadcast, LocalError> {
             if round.id() == 3 {
-                let mut message = direct_message.deserialize::<Round3DirectMessage<P>>(format).unwrap();
+                let mut message = normal_broadcast
+                    .deserialize::<Round3NormalBroadcast<P, Id>>(format)
+                    .unwrap();
                 let sk = SecretKeyPaillierWire::random(&mut OsRng).into_precomputed();
                 let rp_params = RPParams::random(rng);
-                message.psi = FacProof::new(rng, &sk, &rp_params, &1u8);
-                let direct_message = DirectMessage::new(format, message)?;
-                return Ok((direct_message, artifact));
+                for psi in message.psis.values_mut() {
+                    *psi = FacProof::new(rng, &sk, &rp_params, &1u8);
+                }
+                let normal_broadcast = NormalBroadcast::new(format, message)?;
+                return Ok(normal_broadcast);
             }
 
-            Ok((direct_message, artifact))
+            Ok(normal_broadcast)
         }
     }
 

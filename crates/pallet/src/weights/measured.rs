@@ -35,7 +35,7 @@ use core::marker::PhantomData;
 
 /// The measured weights, with the runtime's own database weights (`frame_system::Config::DbWeight`).
 pub struct SubstrateWeight<T>(PhantomData<T>);
-impl<T: frame_system::Config> super::WeightInfo for SubstrateWeight<T> {
+impl<T: frame_system::Config> super::info::WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)

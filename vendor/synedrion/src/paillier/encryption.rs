@@ -17,12 +17,28 @@ use super::{
 };
 use crate::{
     tools::Secret,
-    uint::{Exponentiable, HasWide, PublicSigned, SecretSigned, SecretUnsigned, ToMontgomery},
+    uint::{Exponentiable, HasWide, IsInvertible, PublicSigned, SecretSigned, SecretUnsigned, ToMontgomery},
 };
 
 /// A public randomizer-like quantity used in ZK proofs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct MaskedRandomizer<P: PaillierParams>(P::Uint);
+
+impl<P: PaillierParams> MaskedRandomizer<P> {
+    /// keywheel patch: whether it is in $\mathbb{Z}^*_N$. A proof's response `enc(z, 0)` is `0`,
+    /// and with a commitment of `0` a verifier's equation `enc(z, w) == A (+) C (*) e` held for
+    /// any `C`: verifiers refuse a masked randomizer that is not invertible.
+    pub fn is_invertible(&self, pk: &PublicKeyPaillier<P>) -> bool {
+        self.0.is_invertible(pk.modulus())
+    }
+
+    /// keywheel patch: a masked randomizer with any value, for tests of what a malicious prover
+    /// can send.
+    #[cfg(test)]
+    pub fn from_value_unchecked(value: P::Uint) -> Self {
+        Self(value)
+    }
+}
 
 /// A ciphertext randomizer (an invertible element of $\mathbb{Z}_N$).
 #[derive(Debug, Clone)]
@@ -73,6 +89,11 @@ pub(crate) struct CiphertextWire<P: PaillierParams> {
 }
 
 impl<P: PaillierParams> CiphertextWire<P> {
+    /// keywheel patch: see [`Ciphertext::is_invertible`].
+    pub fn is_invertible(&self, pk: &PublicKeyPaillier<P>) -> bool {
+        self.to_precomputed(pk).is_invertible()
+    }
+
     pub fn to_precomputed(&self, pk: &PublicKeyPaillier<P>) -> Ciphertext<P> {
         Ciphertext {
             pk: pk.clone(),
@@ -91,6 +112,25 @@ pub(crate) struct Ciphertext<P: PaillierParams> {
 impl<P: PaillierParams> Ciphertext<P> {
     pub fn public_key(&self) -> &PublicKeyPaillier<P> {
         &self.pk
+    }
+
+    /// keywheel patch: whether the ciphertext is in $\mathbb{Z}^*_{N^2}$ (it is iff it is coprime
+    /// with $N$). Raising one that is not to a negative (or secret-signed) power panics, and only
+    /// a malicious party sends one, so verifiers check this first.
+    pub fn is_invertible(&self) -> bool {
+        let reduced = P::Uint::try_from_wide(&(self.ciphertext.retrieve() % self.pk.modulus_wide_nonzero()))
+            .expect("a value reduced modulo N fits into `Uint`");
+        reduced.is_invertible(self.pk.modulus())
+    }
+
+    /// keywheel patch: a ciphertext with any value, for tests of what a malicious party can send.
+    #[cfg(test)]
+    pub fn from_value_unchecked(pk: &PublicKeyPaillier<P>, value: P::WideUint) -> Self {
+        CiphertextWire {
+            ciphertext: value,
+            phantom: PhantomData,
+        }
+        .to_precomputed(pk)
     }
 
     /// Encrypts the plaintext with the provided randomizer.

@@ -203,6 +203,22 @@ impl<P: SchemeParams> AffGProof<P> {
             return false;
         }
 
+        // keywheel patch: every Paillier value must be in $\mathbb{Z}^*$. With `A = B_y = 0` and
+        // `w = w_y = 0` both Paillier equations below held for any `D` and `Y`; and `C`, `D`, `Y`,
+        // `S` or `T` that is not invertible panicked when raised to a signed power.
+        if !(public.cap_c.is_invertible()
+            && public.cap_d.is_invertible()
+            && public.cap_y.is_invertible()
+            && self.cap_a.is_invertible(public.pk0)
+            && self.cap_b_y.is_invertible(public.pk1)
+            && self.w.is_invertible(public.pk0)
+            && self.w_y.is_invertible(public.pk1)
+            && self.cap_s.is_invertible(setup)
+            && self.cap_t.is_invertible(setup))
+        {
+            return false;
+        }
+
         let e = public_signed_from_scalar::<P>(&e_scalar);
 
         // Range checks
@@ -318,5 +334,165 @@ mod tests {
         let proof = BinaryFormat::deserialize::<AffGProof<Params>>(&serialized).unwrap();
 
         assert!(proof.verify(public, &rp_params, &aux));
+    }
+    /// keywheel patch: an `F` (`cap_y`) outside $\mathbb{Z}^*_{N^2}$ with a positive challenge
+    /// made the verifier panic (raising it to `-e`); the proof fails instead.
+    #[test]
+    fn a_ciphertext_that_is_not_invertible_fails_without_panicking() {
+        use crypto_bigint::Zero;
+
+        use crate::params::public_signed_from_scalar;
+
+        type Params = TestParams;
+        type Paillier = <Params as SchemeParams>::Paillier;
+
+        let sk0 = SecretKeyPaillierWire::<Paillier>::random(&mut OsRng).into_precomputed();
+        let pk0 = sk0.public_key();
+        let sk1 = SecretKeyPaillierWire::<Paillier>::random(&mut OsRng).into_precomputed();
+        let pk1 = sk1.public_key();
+        let rp_params = RPParams::random(&mut OsRng);
+
+        let x = SecretSigned::random_in_exponent_range(&mut OsRng, Params::L_BOUND);
+        let y = SecretSigned::random_in_exponent_range(&mut OsRng, Params::LP_BOUND);
+        let rho = Randomizer::random(&mut OsRng, pk0);
+        let rho_y = Randomizer::random(&mut OsRng, pk1);
+        let secret = SecretSigned::random_in_exponent_range(&mut OsRng, Params::L_BOUND);
+        let cap_c = Ciphertext::new(&mut OsRng, pk0, &secret);
+        let cap_d = &cap_c * &x + Ciphertext::new_with_randomizer(pk0, &-&y, &rho);
+        let cap_y =
+            Ciphertext::from_value_unchecked(pk1, <Paillier as crate::paillier::PaillierParams>::WideUint::zero());
+        assert!(!cap_y.is_invertible());
+        let cap_x = secret_scalar_from_signed::<TestParams>(&x).mul_by_generator();
+
+        let secret_inputs = || AffGSecretInputs {
+            x: &x,
+            y: &y,
+            rho: &rho,
+            rho_y: &rho_y,
+        };
+        let public = AffGPublicInputs {
+            pk0,
+            pk1,
+            cap_c: &cap_c,
+            cap_d: &cap_d,
+            cap_y: &cap_y,
+            cap_x: &cap_x,
+        };
+
+        // The prover hashes the `Y` it is given, so the challenge matches; pick a positive one.
+        let (proof, aux) = (0u32..64)
+            .map(|i| {
+                let aux = i.to_le_bytes();
+                (
+                    AffGProof::<Params>::new(&mut OsRng, secret_inputs(), public, &rp_params, &&aux[..]),
+                    aux,
+                )
+            })
+            .find(|(proof, _)| !public_signed_from_scalar::<Params>(&proof.e).is_negative())
+            .expect("a positive challenge among 64");
+        assert!(!proof.verify(public, &rp_params, &&aux[..]));
+    }
+    /// keywheel patch: 0.3.0 accepted a proof with `A = B_y = 0` and `w = w_y = 0` for a `D`
+    /// that is not `C (*) x (+) enc(-y)`: a signer's `D` for another could then be anything. The
+    /// forger below is the honest prover with those four values zeroed.
+    #[test]
+    fn a_proof_with_zero_paillier_values_proves_nothing() {
+        use crypto_bigint::Zero;
+
+        use super::HASH_TAG;
+        use crate::{
+            curve::Scalar,
+            paillier::{CiphertextWire, MaskedRandomizer, PaillierParams},
+            params::public_signed_from_scalar,
+            tools::hashing::{Chain, Hasher},
+        };
+
+        type Params = TestParams;
+        type Paillier = <Params as SchemeParams>::Paillier;
+
+        let sk0 = SecretKeyPaillierWire::<Paillier>::random(&mut OsRng).into_precomputed();
+        let pk0 = sk0.public_key();
+        let sk1 = SecretKeyPaillierWire::<Paillier>::random(&mut OsRng).into_precomputed();
+        let pk1 = sk1.public_key();
+        let setup = RPParams::random(&mut OsRng);
+        let aux: &[u8] = b"abcde";
+
+        let x = SecretSigned::random_in_exponent_range(&mut OsRng, Params::L_BOUND);
+        let y = SecretSigned::random_in_exponent_range(&mut OsRng, Params::LP_BOUND);
+        let rho_y = Randomizer::random(&mut OsRng, pk1);
+        let c_plaintext = SecretSigned::random_in_exponent_range(&mut OsRng, Params::L_BOUND);
+        let cap_c = Ciphertext::new(&mut OsRng, pk0, &c_plaintext);
+        // `D` encrypts an unrelated value instead of `C (*) x (+) enc(-y)`.
+        let d_plaintext = SecretSigned::random_in_exponent_range(&mut OsRng, Params::L_BOUND);
+        let cap_d = Ciphertext::new(&mut OsRng, pk0, &d_plaintext);
+        let cap_y = Ciphertext::new_with_randomizer(pk1, &y, &rho_y);
+        let cap_x = secret_scalar_from_signed::<TestParams>(&x).mul_by_generator();
+        let public = AffGPublicInputs {
+            pk0,
+            pk1,
+            cap_c: &cap_c,
+            cap_d: &cap_d,
+            cap_y: &cap_y,
+            cap_x: &cap_x,
+        };
+
+        let hat_cap_n = setup.modulus();
+        let alpha = SecretSigned::random_in_exponent_range(&mut OsRng, Params::L_BOUND + Params::EPS_BOUND);
+        let beta = SecretSigned::random_in_exponent_range(&mut OsRng, Params::LP_BOUND + Params::EPS_BOUND);
+        let gamma =
+            SecretSigned::random_in_exponent_range_scaled(&mut OsRng, Params::L_BOUND + Params::EPS_BOUND, hat_cap_n);
+        let m = SecretSigned::random_in_exponent_range_scaled(&mut OsRng, Params::L_BOUND, hat_cap_n);
+        let delta =
+            SecretSigned::random_in_exponent_range_scaled(&mut OsRng, Params::L_BOUND + Params::EPS_BOUND, hat_cap_n);
+        let mu = SecretSigned::random_in_exponent_range_scaled(&mut OsRng, Params::L_BOUND, hat_cap_n);
+        let zero_ciphertext = |pk| -> CiphertextWire<Paillier> {
+            Ciphertext::from_value_unchecked(pk, <Paillier as PaillierParams>::WideUint::zero()).to_wire()
+        };
+        let cap_a = zero_ciphertext(pk0);
+        let cap_b_x = secret_scalar_from_signed::<Params>(&alpha).mul_by_generator();
+        let cap_b_y = zero_ciphertext(pk1);
+        let cap_e = setup.commit(&alpha, &gamma).to_wire();
+        let cap_s = setup.commit(&x, &m).to_wire();
+        let cap_f = setup.commit(&beta, &delta).to_wire();
+        let cap_t = setup.commit(&(-&y), &mu).to_wire();
+        let mut reader = Hasher::<<Params as SchemeParams>::Digest>::new_with_dst(HASH_TAG)
+            .chain(&cap_a)
+            .chain(&cap_b_x)
+            .chain(&cap_b_y)
+            .chain(&cap_e)
+            .chain(&cap_f)
+            .chain(&cap_s)
+            .chain(&cap_t)
+            .chain(pk0.as_wire())
+            .chain(pk1.as_wire())
+            .chain(&cap_c.to_wire())
+            .chain(&cap_d.to_wire())
+            .chain(&cap_y.to_wire())
+            .chain(&cap_x)
+            .chain(&setup.to_wire())
+            .chain(&aux)
+            .finalize_to_reader();
+        let e_scalar = Scalar::from_xof_reader(&mut reader);
+        let e = public_signed_from_scalar::<Params>(&e_scalar);
+        let e_wide = e.to_wide();
+        let zero_masked = || MaskedRandomizer::from_value_unchecked(<Paillier as PaillierParams>::Uint::zero());
+        let forged = AffGProof::<Params> {
+            e: e_scalar,
+            cap_a,
+            cap_b_x,
+            cap_b_y,
+            cap_e,
+            cap_s,
+            cap_f,
+            cap_t,
+            z1: (alpha + &x * e).to_public(),
+            z2: (beta + (-&y) * e).to_public(),
+            z3: (gamma + m * e_wide).to_public(),
+            z4: (delta + mu * e_wide).to_public(),
+            w: zero_masked(),
+            w_y: zero_masked(),
+        };
+
+        assert!(!forged.verify(public, &setup, &aux));
     }
 }

@@ -206,6 +206,22 @@ impl<P: SchemeParams> AffGStarProof<P> {
             return false;
         }
 
+        // keywheel patch: every Paillier value must be in $\mathbb{Z}^*$. With `A_j = B_j = 0` and
+        // `w_j = \lambda_j = 0` the Paillier equations below held for any `D` and `Y`; and a `C`
+        // or `Y` that is not invertible panicked (raised to a signed power, negated).
+        if !public.cap_c.is_invertible() || !public.cap_y.is_invertible() {
+            return false;
+        }
+        for (commitment, element) in self.commitments.iter().zip(self.elements.iter()) {
+            if !(commitment.cap_a.is_invertible(public.pk0)
+                && commitment.cap_b.is_invertible(public.pk1)
+                && element.w.is_invertible(public.pk0)
+                && element.lambda.is_invertible(public.pk1))
+            {
+                return false;
+            }
+        }
+
         for ((e_bit, commitment), element) in e
             .bits()
             .iter()

@@ -213,6 +213,18 @@ impl<P: SchemeParams> DecProof<P> {
             return false;
         }
 
+        // keywheel patch: every Paillier value must be in $\mathbb{Z}^*$. With `A_j = 0` and
+        // `\nu_j = 0` the Paillier equation below held for any `D`; and a `K` that is not
+        // invertible panicked when raised to a signed power.
+        if !public.cap_k.is_invertible() {
+            return false;
+        }
+        for (commitment, element) in self.commitments.iter().zip(self.elements.iter()) {
+            if !(commitment.cap_a.is_invertible(public.pk0) && element.nu.is_invertible(public.pk0)) {
+                return false;
+            }
+        }
+
         for ((e_bit, commitment), element) in e
             .bits()
             .iter()

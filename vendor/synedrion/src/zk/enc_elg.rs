@@ -158,6 +158,18 @@ impl<P: SchemeParams> EncElgProof<P> {
             return false;
         }
 
+        // keywheel patch: every Paillier value must be in $\mathbb{Z}^*$. With `D = 0` and
+        // `z_2 = 0` the Paillier equation below held for any `C`, so a `C` encrypting anything
+        // passed as an encryption of `x`; and a `C` or `S` that is not invertible panicked when
+        // raised to a signed power.
+        if !(public.cap_c.is_invertible()
+            && self.cap_d.is_invertible(public.pk0)
+            && self.z2.is_invertible(public.pk0)
+            && self.cap_s.is_invertible(setup))
+        {
+            return false;
+        }
+
         let e_signed = public_signed_from_scalar::<P>(&e);
 
         // z_1 ∈ ±2^{\ell + \eps}
@@ -251,5 +263,89 @@ mod tests {
         let proof = BinaryFormat::deserialize::<EncElgProof<Params>>(&serialized).unwrap();
 
         assert!(proof.verify(public, &setup, &aux));
+    }
+    /// keywheel patch: 0.3.0 accepted a proof with `D = 0` and `z_2 = 0` for a `C` that
+    /// encrypts something else than the `x` the proof is about: a signer's `K`
+    /// could then encrypt anything, e.g. a large multiple that makes every other signer's
+    /// `\hat{D}` reveal its key share. The forger below is the honest prover with those two
+    /// values zeroed.
+    #[test]
+    fn a_proof_with_zero_paillier_values_proves_nothing() {
+        use crypto_bigint::Zero;
+
+        use super::HASH_TAG;
+        use crate::{
+            paillier::{CiphertextWire, MaskedRandomizer, PaillierParams},
+            params::public_signed_from_scalar,
+            tools::hashing::{Chain, Hasher},
+        };
+
+        type Params = TestParams;
+        type Paillier = <Params as SchemeParams>::Paillier;
+
+        let sk = SecretKeyPaillierWire::<Paillier>::random(&mut OsRng).into_precomputed();
+        let pk = sk.public_key();
+        let setup = RPParams::random(&mut OsRng);
+        let aux: &[u8] = b"abcde";
+
+        let x = SecretSigned::random_in_exponent_range(&mut OsRng, Params::L_BOUND);
+        let other = SecretSigned::random_in_exponent_range(&mut OsRng, Params::L_BOUND);
+        let b = Secret::init_with(|| Scalar::random(&mut OsRng));
+        let a = Secret::init_with(|| Scalar::random(&mut OsRng));
+        // `C` encrypts another value; `X` is about `x`.
+        let cap_c = Ciphertext::new(&mut OsRng, pk, &other);
+        let cap_a = a.mul_by_generator();
+        let cap_b = b.mul_by_generator();
+        let cap_x = (&a * &b + secret_scalar_from_signed::<Params>(&x)).mul_by_generator();
+        let public = EncElgPublicInputs {
+            pk0: pk,
+            cap_c: &cap_c,
+            cap_a: &cap_a,
+            cap_b: &cap_b,
+            cap_x: &cap_x,
+        };
+
+        let hat_cap_n = setup.modulus();
+        let alpha = SecretSigned::random_in_exponent_range(&mut OsRng, Params::L_BOUND + Params::EPS_BOUND);
+        let mu = SecretSigned::random_in_exponent_range_scaled(&mut OsRng, Params::L_BOUND, hat_cap_n);
+        let beta = Secret::init_with(|| Scalar::random(&mut OsRng));
+        let gamma =
+            SecretSigned::random_in_exponent_range_scaled(&mut OsRng, Params::L_BOUND + Params::EPS_BOUND, hat_cap_n);
+        let cap_s = setup.commit(&x, &mu).to_wire();
+        let cap_d: CiphertextWire<Paillier> =
+            Ciphertext::from_value_unchecked(pk, <Paillier as PaillierParams>::WideUint::zero()).to_wire();
+        let cap_y = cap_a * &beta + secret_scalar_from_signed::<Params>(&alpha).mul_by_generator();
+        let cap_z = beta.mul_by_generator();
+        let cap_t = setup.commit(&alpha, &gamma).to_wire();
+        let mut reader = Hasher::<<Params as SchemeParams>::Digest>::new_with_dst(HASH_TAG)
+            .chain(&cap_s)
+            .chain(&cap_d)
+            .chain(&cap_y)
+            .chain(&cap_z)
+            .chain(&cap_t)
+            .chain(pk.as_wire())
+            .chain(&cap_c.to_wire())
+            .chain(&cap_a)
+            .chain(&cap_b)
+            .chain(&cap_x)
+            .chain(&setup.to_wire())
+            .chain(&aux)
+            .finalize_to_reader();
+        let e = Scalar::from_xof_reader(&mut reader);
+        let e_signed = public_signed_from_scalar::<Params>(&e);
+        let forged = EncElgProof::<Params> {
+            e,
+            cap_s,
+            cap_d,
+            cap_y,
+            cap_z,
+            cap_t,
+            z1: (alpha + &x * e_signed).to_public(),
+            w: *(beta + &b * e).expose_secret(),
+            z2: MaskedRandomizer::from_value_unchecked(<Paillier as PaillierParams>::Uint::zero()),
+            z3: (gamma + mu * e_signed.to_wide()).to_public(),
+        };
+
+        assert!(!forged.verify(public, &setup, &aux));
     }
 }

@@ -152,6 +152,10 @@ impl<P, Id: Debug> Display for InteractiveSigningError<P, Id> {
                 Error::R6DecFailed => "Round 6: `П^{dec}` proof verification failed.",
                 Error::R6WrongIdsPsi => "Round 6: wrong IDs in `П^{aff-g*}` proof map.",
                 Error::R6AffGStarFailed { .. } => "Round 6: `П^{aff-g*}` proof verification failed.",
+                Error::R2WrongIdsHatD => "Round 2: wrong IDs in `\\hat{D}` map.",
+                Error::R2WrongIdsHatF => "Round 2: wrong IDs in `\\hat{F}` map.",
+                Error::R2WrongIdsHatPsi =>
+                    "Round 2: wrong IDs in `\\hat{\\psi}` map (`П^{aff-g}` proofs for `\\hat{D}`).",
             }
         )
     }
@@ -192,6 +196,13 @@ enum Error<Id> {
         /// (where $j$ is the index of the guilty party).
         failed_for: Id,
     },
+    // keywheel patch: 0.3.0 checked the ids of `D`, `F` and `psi` but not of their hatted
+    // counterparts, so a sender could leave out a receiver's `\hat{psi}` (the receiver then used
+    // its `\hat{D}` unproven) or its `\hat{D}` (a local error that named nobody). Appended so that
+    // evidence serialized before the patch keeps its variant indices.
+    R2WrongIdsHatD,
+    R2WrongIdsHatF,
+    R2WrongIdsHatPsi,
 }
 
 impl<P, Id> From<Error<Id>> for InteractiveSigningError<P, Id> {
@@ -274,6 +285,9 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for InteractiveSigningError
             Error::R2WrongIdsD => RequiredMessages::new(RequiredMessageParts::normal_broadcast(), None, None),
             Error::R2WrongIdsF => RequiredMessages::new(RequiredMessageParts::echo_broadcast(), None, None),
             Error::R2WrongIdsPsi => RequiredMessages::new(RequiredMessageParts::normal_broadcast(), None, None),
+            Error::R2WrongIdsHatD => RequiredMessages::new(RequiredMessageParts::normal_broadcast(), None, None),
+            Error::R2WrongIdsHatF => RequiredMessages::new(RequiredMessageParts::echo_broadcast(), None, None),
+            Error::R2WrongIdsHatPsi => RequiredMessages::new(RequiredMessageParts::normal_broadcast(), None, None),
             Error::R2AffGPsiFailed { .. } => RequiredMessages::new(
                 RequiredMessageParts::echo_broadcast().and_normal_broadcast(),
                 None,
@@ -442,6 +456,42 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for InteractiveSigningError
                     .collect::<BTreeSet<_>>()
                     .without(&guilty_party);
                 verify_that(r2_nb.psis.keys().collect::<BTreeSet<_>>() != expected_ids)
+            }
+            Error::R2WrongIdsHatD => {
+                let r2_nb = message
+                    .normal_broadcast
+                    .deserialize::<Round2NormalBroadcast<P, Id>>(format)?;
+                let expected_ids = associated_data
+                    .aux
+                    .as_map()
+                    .keys()
+                    .collect::<BTreeSet<_>>()
+                    .without(&guilty_party);
+                verify_that(r2_nb.hat_cap_ds.keys().collect::<BTreeSet<_>>() != expected_ids)
+            }
+            Error::R2WrongIdsHatF => {
+                let r2_eb = message
+                    .echo_broadcast
+                    .deserialize::<Round2EchoBroadcast<P, Id>>(format)?;
+                let expected_ids = associated_data
+                    .aux
+                    .as_map()
+                    .keys()
+                    .collect::<BTreeSet<_>>()
+                    .without(&guilty_party);
+                verify_that(r2_eb.hat_cap_fs.keys().collect::<BTreeSet<_>>() != expected_ids)
+            }
+            Error::R2WrongIdsHatPsi => {
+                let r2_nb = message
+                    .normal_broadcast
+                    .deserialize::<Round2NormalBroadcast<P, Id>>(format)?;
+                let expected_ids = associated_data
+                    .aux
+                    .as_map()
+                    .keys()
+                    .collect::<BTreeSet<_>>()
+                    .without(&guilty_party);
+                verify_that(r2_nb.hat_psis.keys().collect::<BTreeSet<_>>() != expected_ids)
             }
             Error::R2AffGPsiFailed { failed_for } => {
                 let r1_eb = combined_echos
@@ -1581,6 +1631,19 @@ impl<P: SchemeParams, Id: PartyId> Round<Id> for Round2<P, Id> {
 
         if normal_broadcast.psis.keys().cloned().collect::<BTreeSet<_>>() != expected_ids {
             return Err(ReceiveError::protocol(Error::R2WrongIdsPsi.into()));
+        }
+
+        // keywheel patch: the hatted maps too (see `Error::R2WrongIdsHatD`).
+        if normal_broadcast.hat_cap_ds.keys().cloned().collect::<BTreeSet<_>>() != expected_ids {
+            return Err(ReceiveError::protocol(Error::R2WrongIdsHatD.into()));
+        }
+
+        if echo_broadcast.hat_cap_fs.keys().cloned().collect::<BTreeSet<_>>() != expected_ids {
+            return Err(ReceiveError::protocol(Error::R2WrongIdsHatF.into()));
+        }
+
+        if normal_broadcast.hat_psis.keys().cloned().collect::<BTreeSet<_>>() != expected_ids {
+            return Err(ReceiveError::protocol(Error::R2WrongIdsHatPsi.into()));
         }
 
         let sender_payload = self.r1_payloads.safe_get("Round 1 payloads", from)?;

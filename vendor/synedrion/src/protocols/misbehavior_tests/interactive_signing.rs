@@ -282,6 +282,100 @@ fn r2_wrong_ids_psi() {
         .unwrap();
 }
 
+/// keywheel patch: a sender that leaves out one receiver's `\hat{D}`.
+#[test]
+fn r2_wrong_ids_hat_d() {
+    struct Override;
+
+    impl Misbehaving<Id, ()> for Override {
+        type EntryPoint = InteractiveSigning<P, Id>;
+
+        fn modify_normal_broadcast(
+            _rng: &mut dyn CryptoRngCore,
+            round: &BoxedRound<Id, <Self::EntryPoint as EntryPoint<Id>>::Protocol>,
+            _behavior: &(),
+            format: &BoxedFormat,
+            normal_broadcast: NormalBroadcast,
+        ) -> Result<NormalBroadcast, LocalError> {
+            if round.id() == 2 {
+                let mut message = normal_broadcast
+                    .deserialize::<Round2NormalBroadcast<P, Id>>(format)
+                    .unwrap();
+                message.hat_cap_ds.pop_first();
+                return NormalBroadcast::new(format, message);
+            }
+
+            Ok(normal_broadcast)
+        }
+    }
+
+    check_evidence::<Override>("Protocol error: Round 2: wrong IDs in `\\hat{D}` map.").unwrap();
+}
+
+/// keywheel patch: a sender that leaves out one receiver's `\hat{F}`.
+#[test]
+fn r2_wrong_ids_hat_f() {
+    struct Override;
+
+    impl Misbehaving<Id, ()> for Override {
+        type EntryPoint = InteractiveSigning<P, Id>;
+
+        fn modify_echo_broadcast(
+            _rng: &mut dyn CryptoRngCore,
+            round: &BoxedRound<Id, <Self::EntryPoint as EntryPoint<Id>>::Protocol>,
+            _behavior: &(),
+            format: &BoxedFormat,
+            echo_broadcast: EchoBroadcast,
+        ) -> Result<EchoBroadcast, LocalError> {
+            if round.id() == 2 {
+                let mut message = echo_broadcast
+                    .deserialize::<Round2EchoBroadcast<P, Id>>(format)
+                    .unwrap();
+                message.hat_cap_fs.pop_first();
+                return EchoBroadcast::new(format, message);
+            }
+
+            Ok(echo_broadcast)
+        }
+    }
+
+    check_evidence::<Override>("Protocol error: Round 2: wrong IDs in `\\hat{F}` map.").unwrap();
+}
+
+/// keywheel patch: a sender that leaves out one receiver's `\hat{psi}`; before the patch that
+/// receiver used its `\hat{D}` without a proof.
+#[test]
+fn r2_wrong_ids_hat_psi() {
+    struct Override;
+
+    impl Misbehaving<Id, ()> for Override {
+        type EntryPoint = InteractiveSigning<P, Id>;
+
+        fn modify_normal_broadcast(
+            _rng: &mut dyn CryptoRngCore,
+            round: &BoxedRound<Id, <Self::EntryPoint as EntryPoint<Id>>::Protocol>,
+            _behavior: &(),
+            format: &BoxedFormat,
+            normal_broadcast: NormalBroadcast,
+        ) -> Result<NormalBroadcast, LocalError> {
+            if round.id() == 2 {
+                let mut message = normal_broadcast
+                    .deserialize::<Round2NormalBroadcast<P, Id>>(format)
+                    .unwrap();
+                message.hat_psis.pop_first();
+                return NormalBroadcast::new(format, message);
+            }
+
+            Ok(normal_broadcast)
+        }
+    }
+
+    check_evidence::<Override>(
+        "Protocol error: Round 2: wrong IDs in `\\hat{\\psi}` map (`П^{aff-g}` proofs for `\\hat{D}`).",
+    )
+    .unwrap();
+}
+
 #[test]
 fn r2_aff_g_psi_failed() {
     struct Override;

@@ -408,7 +408,7 @@ impl Network for FalseRelayNet {
 /// An AuxGen party that corrupts, inside its signed round-3 broadcast, the `П^{fac}` proof it
 /// made for one receiver (one bit flipped in the middle of that proof); the other parties are
 /// the other keys of the broadcast's map.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct CorruptProofFor(AccountId, Vec<AccountId>);
 
 #[derive(Debug)]
@@ -459,6 +459,49 @@ impl Misbehaving<AccountId, CorruptProofFor> for CorruptingAuxGen {
     }
 }
 
+/// Runs AuxGen (test parameters, all parties in this thread) over `committee` with `cheater`
+/// misbehaving as `behavior` says, and returns every provable accusation as (accuser, accused,
+/// evidence). A receiver's panic fails the test: a panic names nobody.
+fn aux_gen_accusations<B, M>(
+    committee: &[PartySigner],
+    cheater: AccountId,
+    behavior: B,
+) -> Vec<(AccountId, AccountId, EvidenceBlob)>
+where
+    B: manul::combinators::misbehave::Behavior + Clone,
+    M: Misbehaving<AccountId, B, EntryPoint = AuxGen<TP, AccountId>>,
+{
+    let members = ids(committee);
+    let entries = committee
+        .iter()
+        .map(|s| {
+            let behavior = (s.account() == cheater).then(|| behavior.clone());
+            let entry = MisbehavingEntryPoint::<AccountId, B, M>::new(
+                AuxGen::new(members.clone()).expect("committee"),
+                behavior,
+            );
+            (s.clone(), entry)
+        })
+        .collect();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        manul::dev::run_sync::<_, ProtocolSessionParams>(&mut rng(), entries)
+    }))
+    .unwrap_or_else(|_| panic!("{behavior:?}: a receiver panicked"))
+    .expect("no local error");
+    let session = SessionId::from_seed::<ProtocolSessionParams>(b"AuxGen evidence carries its own");
+    result
+        .reports
+        .into_iter()
+        .flat_map(|(by, report)| {
+            let session = session.clone();
+            report.provable_errors.into_iter().map(move |(guilty, evidence)| {
+                let blob = EvidenceBlob::new(ProtocolKind::AuxGen, &session, &guilty, &evidence).unwrap();
+                (by, guilty, blob)
+            })
+        })
+        .collect()
+}
+
 /// A bad `П^{fac}` proof is named by its receiver, with evidence that binds the receiver: the
 /// proof is the receiver's entry in the signer's signed broadcast (vendored synedrion). Before,
 /// proofs were direct messages whose destination nobody signs, so a proof made for one receiver
@@ -469,36 +512,23 @@ fn a_bad_aux_gen_proof_is_named_with_evidence_that_names_its_receiver() {
     let committee = signers(3);
     let members = ids(&committee);
     let (signer_of_proofs, receiver, other) = (committee[0].account(), committee[1].account(), committee[2].account());
-    let entries = committee
-        .iter()
-        .map(|s| {
-            let behavior = (s.account() == signer_of_proofs).then(|| CorruptProofFor(receiver, vec![other]));
-            let entry = MisbehavingEntryPoint::<AccountId, CorruptProofFor, CorruptingAuxGen>::new(
-                AuxGen::new(members.clone()).expect("committee"),
-                behavior,
-            );
-            (s.clone(), entry)
-        })
-        .collect();
-    let result = manul::dev::run_sync::<_, ProtocolSessionParams>(&mut rng(), entries).expect("no local error");
     let session = SessionId::from_seed::<ProtocolSessionParams>(b"AuxGen evidence carries its own");
-    let accusations: Vec<_> = result
-        .reports
-        .iter()
-        .flat_map(|(by, report)| report.provable_errors.iter().map(move |(guilty, e)| (*by, *guilty, e)))
-        .collect();
+    let accusations = aux_gen_accusations::<_, CorruptingAuxGen>(
+        &committee,
+        signer_of_proofs,
+        CorruptProofFor(receiver, vec![other]),
+    );
     let who: Vec<_> = accusations
         .iter()
-        .map(|(by, g, e)| (*by, *g, e.description().to_string()))
+        .map(|(by, g, blob)| (*by, *g, blob.description.clone()))
         .collect();
     assert_eq!(
         accusations.len(),
         1,
         "only the receiver of the bad proof accuses: {who:?}"
     );
-    let (by, guilty, evidence) = accusations[0];
+    let (by, guilty, blob) = accusations.into_iter().next().unwrap();
     assert_eq!((by, guilty), (receiver, signer_of_proofs));
-    let blob = EvidenceBlob::new(ProtocolKind::AuxGen, &session, &guilty, evidence).unwrap();
     assert!(blob.description.contains("fac"), "{}", blob.description);
     blob.verify_aux_gen::<TP>(&members, &session)
         .expect("a third party verifies it");
@@ -687,7 +717,7 @@ struct ModProofWire {
 
 /// An AuxGen party that keeps only the first `.0` elements of its round-3 `П^{mod}` proof. Its
 /// modulus is honest, so every element it sends is right: only their number is wrong.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ShortModProof(usize);
 
 #[derive(Debug)]
@@ -706,21 +736,41 @@ impl Misbehaving<AccountId, ShortModProof> for ShorteningAuxGen {
         if round.id() != RoundId::new(3) {
             return Ok(normal_broadcast);
         }
-        let err = |e: postcard::Error| LocalError::new(e.to_string());
-        let outer = postcard::to_allocvec(&normal_broadcast).map_err(err)?;
-        let payload: Option<Vec<u8>> = postcard::from_bytes(&outer).map_err(err)?;
-        let payload = payload.ok_or_else(|| LocalError::new("round 3 has a normal broadcast"))?;
-        // Round 3 broadcasts `(П^{mod}, {receiver: П^{fac}})`: the proof comes first.
-        let (mut proof, rest): (ModProofWire, &[u8]) = postcard::take_from_bytes(&payload).map_err(err)?;
-        let mut same = postcard::to_allocvec(&proof).map_err(err)?;
-        same.extend_from_slice(rest);
-        if same != payload || proof.proof.len() != proof.challenge.len() {
-            return Err(LocalError::new("ModProofWire is not synedrion's encoding of П^{mod}"));
-        }
-        proof.proof.truncate(behavior.0);
-        let mut short = postcard::to_allocvec(&proof).map_err(err)?;
-        short.extend_from_slice(rest);
-        postcard::from_bytes(&postcard::to_allocvec(&Some(short)).map_err(err)?).map_err(err)
+        rewrite(normal_broadcast, |payload| {
+            let err = |e: postcard::Error| LocalError::new(e.to_string());
+            // Round 3 broadcasts `(П^{mod}, {receiver: П^{fac}})`: the proof comes first.
+            let (mut proof, rest): (ModProofWire, &[u8]) = postcard::take_from_bytes(payload).map_err(err)?;
+            let mut same = postcard::to_allocvec(&proof).map_err(err)?;
+            same.extend_from_slice(rest);
+            if same != *payload || proof.proof.len() != proof.challenge.len() {
+                return Err(LocalError::new("ModProofWire is not synedrion's encoding of П^{mod}"));
+            }
+            proof.proof.truncate(behavior.0);
+            let mut short = postcard::to_allocvec(&proof).map_err(err)?;
+            short.extend_from_slice(rest);
+            *payload = short;
+            Ok(())
+        })
+    }
+}
+
+/// Every member but `cheater` accuses it, and only it, with evidence that `description_has`
+/// describes and a third party verifies.
+fn assert_every_receiver_names(
+    members: &BTreeSet<AccountId>,
+    cheater: AccountId,
+    accusations: Vec<(AccountId, AccountId, EvidenceBlob)>,
+    description_has: &str,
+) {
+    let session = SessionId::from_seed::<ProtocolSessionParams>(b"AuxGen evidence carries its own");
+    let accusers: BTreeSet<_> = accusations.iter().map(|(by, _, _)| *by).collect();
+    let honest: BTreeSet<_> = members.iter().copied().filter(|p| *p != cheater).collect();
+    assert_eq!(accusers, honest, "every receiver accuses ({description_has})");
+    for (_, guilty, blob) in accusations {
+        assert_eq!(guilty, cheater);
+        assert!(blob.description.contains(description_has), "{}", blob.description);
+        blob.verify_aux_gen::<TP>(members, &session)
+            .expect("a third party verifies it");
     }
 }
 
@@ -736,34 +786,8 @@ fn a_mod_proof_shorter_than_its_challenge_is_named_with_evidence() {
     let members = ids(&committee);
     let cheater = committee[0].account();
     for keep in [0, TP::SECURITY_BITS - 1] {
-        let entries = committee
-            .iter()
-            .map(|s| {
-                let behavior = (s.account() == cheater).then_some(ShortModProof(keep));
-                let entry = MisbehavingEntryPoint::<AccountId, ShortModProof, ShorteningAuxGen>::new(
-                    AuxGen::new(members.clone()).expect("committee"),
-                    behavior,
-                );
-                (s.clone(), entry)
-            })
-            .collect();
-        let result = manul::dev::run_sync::<_, ProtocolSessionParams>(&mut rng(), entries).expect("no local error");
-        let session = SessionId::from_seed::<ProtocolSessionParams>(b"AuxGen evidence carries its own");
-        let accusations: Vec<_> = result
-            .reports
-            .iter()
-            .flat_map(|(by, report)| report.provable_errors.iter().map(move |(guilty, e)| (*by, *guilty, e)))
-            .collect();
-        let accusers: BTreeSet<_> = accusations.iter().map(|(by, _, _)| *by).collect();
-        let honest: BTreeSet<_> = members.iter().copied().filter(|p| *p != cheater).collect();
-        assert_eq!(accusers, honest, "keeping {keep}: every receiver accuses");
-        for (_, guilty, evidence) in accusations {
-            assert_eq!(guilty, cheater);
-            let blob = EvidenceBlob::new(ProtocolKind::AuxGen, &session, &guilty, evidence).unwrap();
-            assert!(blob.description.contains("mod}"), "{}", blob.description);
-            blob.verify_aux_gen::<TP>(&members, &session)
-                .expect("a third party verifies it");
-        }
+        let accusations = aux_gen_accusations::<_, ShorteningAuxGen>(&committee, cheater, ShortModProof(keep));
+        assert_every_receiver_names(&members, cheater, accusations, "mod}");
     }
 }
 
@@ -796,7 +820,7 @@ fn clear_lowest_bit(payload: &mut [u8]) -> Result<(), LocalError> {
 /// `Option<bytes>` in postcard).
 fn rewrite<M: serde::Serialize + serde::de::DeserializeOwned>(
     message: M,
-    f: impl FnOnce(&mut [u8]) -> Result<(), LocalError>,
+    f: impl FnOnce(&mut Vec<u8>) -> Result<(), LocalError>,
 ) -> Result<M, LocalError> {
     let err = |e: postcard::Error| LocalError::new(e.to_string());
     let outer = postcard::to_allocvec(&message).map_err(err)?;
@@ -818,7 +842,7 @@ impl Misbehaving<AccountId, EvenModulus> for EvenModulusAuxGen {
         normal_broadcast: NormalBroadcast,
     ) -> Result<NormalBroadcast, LocalError> {
         match (round.id() == RoundId::new(2), behavior) {
-            (true, EvenModulus::Paillier) => rewrite(normal_broadcast, clear_lowest_bit),
+            (true, EvenModulus::Paillier) => rewrite(normal_broadcast, |p| clear_lowest_bit(p)),
             _ => Ok(normal_broadcast),
         }
     }
@@ -831,7 +855,7 @@ impl Misbehaving<AccountId, EvenModulus> for EvenModulusAuxGen {
         echo_broadcast: EchoBroadcast,
     ) -> Result<EchoBroadcast, LocalError> {
         match (round.id() == RoundId::new(2), behavior) {
-            (true, EvenModulus::RingPedersen) => rewrite(echo_broadcast, clear_lowest_bit),
+            (true, EvenModulus::RingPedersen) => rewrite(echo_broadcast, |p| clear_lowest_bit(p)),
             _ => Ok(echo_broadcast),
         }
     }
@@ -849,37 +873,7 @@ fn an_even_modulus_in_aux_gen_is_named_with_evidence_not_a_panic() {
         (EvenModulus::Paillier, "Paillier modulus is even"),
         (EvenModulus::RingPedersen, "ring-Pedersen modulus is even"),
     ] {
-        let entries = committee
-            .iter()
-            .map(|s| {
-                let behavior = (s.account() == cheater).then_some(which);
-                let entry = MisbehavingEntryPoint::<AccountId, EvenModulus, EvenModulusAuxGen>::new(
-                    AuxGen::new(members.clone()).expect("committee"),
-                    behavior,
-                );
-                (s.clone(), entry)
-            })
-            .collect();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            manul::dev::run_sync::<_, ProtocolSessionParams>(&mut rng(), entries)
-        }))
-        .unwrap_or_else(|_| panic!("{which:?}: a receiver panicked"))
-        .expect("no local error");
-        let session = SessionId::from_seed::<ProtocolSessionParams>(b"AuxGen evidence carries its own");
-        let accusations: Vec<_> = result
-            .reports
-            .iter()
-            .flat_map(|(by, report)| report.provable_errors.iter().map(move |(guilty, e)| (*by, *guilty, e)))
-            .collect();
-        let accusers: BTreeSet<_> = accusations.iter().map(|(by, _, _)| *by).collect();
-        let honest: BTreeSet<_> = members.iter().copied().filter(|p| *p != cheater).collect();
-        assert_eq!(accusers, honest, "{which:?}: every receiver accuses");
-        for (_, guilty, evidence) in accusations {
-            assert_eq!(guilty, cheater);
-            let blob = EvidenceBlob::new(ProtocolKind::AuxGen, &session, &guilty, evidence).unwrap();
-            assert!(blob.description.contains(named), "{which:?}: {}", blob.description);
-            blob.verify_aux_gen::<TP>(&members, &session)
-                .expect("a third party verifies it");
-        }
+        let accusations = aux_gen_accusations::<_, EvenModulusAuxGen>(&committee, cheater, which);
+        assert_every_receiver_names(&members, cheater, accusations, named);
     }
 }

@@ -271,6 +271,20 @@ impl Epid {
     }
 }
 
+/// The parties other than `guilty` (keywheel patch: one function for what ten evidence checks
+/// computed each on its own).
+fn others<'a, P: SchemeParams, Id: PartyId>(
+    associated_data: &'a InteractiveSigningAssociatedData<P, Id>,
+    guilty: &'a Id,
+) -> BTreeSet<&'a Id> {
+    associated_data
+        .aux
+        .as_map()
+        .keys()
+        .collect::<BTreeSet<_>>()
+        .without(&guilty)
+}
+
 impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for InteractiveSigningError<P, Id> {
     type AssociatedData = InteractiveSigningAssociatedData<P, Id>;
 
@@ -425,72 +439,42 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for InteractiveSigningError
                 let r2_nb = message
                     .normal_broadcast
                     .deserialize::<Round2NormalBroadcast<P, Id>>(format)?;
-                let expected_ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let expected_ids = others(associated_data, guilty_party);
                 verify_that(r2_nb.cap_ds.keys().collect::<BTreeSet<_>>() != expected_ids)
             }
             Error::R2WrongIdsF => {
                 let r2_eb = message
                     .echo_broadcast
                     .deserialize::<Round2EchoBroadcast<P, Id>>(format)?;
-                let expected_ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let expected_ids = others(associated_data, guilty_party);
                 verify_that(r2_eb.cap_fs.keys().collect::<BTreeSet<_>>() != expected_ids)
             }
             Error::R2WrongIdsPsi => {
                 let r2_nb = message
                     .normal_broadcast
                     .deserialize::<Round2NormalBroadcast<P, Id>>(format)?;
-                let expected_ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let expected_ids = others(associated_data, guilty_party);
                 verify_that(r2_nb.psis.keys().collect::<BTreeSet<_>>() != expected_ids)
             }
             Error::R2WrongIdsHatD => {
                 let r2_nb = message
                     .normal_broadcast
                     .deserialize::<Round2NormalBroadcast<P, Id>>(format)?;
-                let expected_ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let expected_ids = others(associated_data, guilty_party);
                 verify_that(r2_nb.hat_cap_ds.keys().collect::<BTreeSet<_>>() != expected_ids)
             }
             Error::R2WrongIdsHatF => {
                 let r2_eb = message
                     .echo_broadcast
                     .deserialize::<Round2EchoBroadcast<P, Id>>(format)?;
-                let expected_ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let expected_ids = others(associated_data, guilty_party);
                 verify_that(r2_eb.hat_cap_fs.keys().collect::<BTreeSet<_>>() != expected_ids)
             }
             Error::R2WrongIdsHatPsi => {
                 let r2_nb = message
                     .normal_broadcast
                     .deserialize::<Round2NormalBroadcast<P, Id>>(format)?;
-                let expected_ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let expected_ids = others(associated_data, guilty_party);
                 verify_that(r2_nb.hat_psis.keys().collect::<BTreeSet<_>>() != expected_ids)
             }
             Error::R2AffGPsiFailed { failed_for } => {
@@ -699,12 +683,7 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for InteractiveSigningError
                 let rp = public_aux.rp_params.to_precomputed();
                 let aux = (&epid, guilty_party);
 
-                let ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let ids = others(associated_data, guilty_party);
 
                 let cap_d = sum_non_empty(
                     ids.iter()
@@ -742,12 +721,7 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for InteractiveSigningError
                 let r5_nb = message
                     .normal_broadcast
                     .deserialize::<Round5EchoBroadcast<P, Id>>(format)?;
-                let expected_ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let expected_ids = others(associated_data, guilty_party);
                 verify_that(r5_nb.psis.keys().collect::<BTreeSet<_>>() != expected_ids)
             }
             Error::R5AffGStarFailed { failed_for } => {
@@ -847,12 +821,7 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for InteractiveSigningError
                 let rp = public_aux.rp_params.to_precomputed();
                 let aux = (&epid, guilty_party);
 
-                let ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let ids = others(associated_data, guilty_party);
 
                 let hat_cap_d = sum_non_empty(
                     ids.iter()
@@ -894,12 +863,7 @@ impl<P: SchemeParams, Id: PartyId> ProtocolError<Id> for InteractiveSigningError
                 let r6_nb = message
                     .normal_broadcast
                     .deserialize::<Round6EchoBroadcast<P, Id>>(format)?;
-                let expected_ids = associated_data
-                    .aux
-                    .as_map()
-                    .keys()
-                    .collect::<BTreeSet<_>>()
-                    .without(&guilty_party);
+                let expected_ids = others(associated_data, guilty_party);
                 verify_that(r6_nb.hat_psis.keys().collect::<BTreeSet<_>>() != expected_ids)
             }
             Error::R6AffGStarFailed { failed_for } => {

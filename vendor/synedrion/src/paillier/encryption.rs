@@ -81,6 +81,14 @@ impl<P: PaillierParams> Randomizer<P> {
     }
 }
 
+/// keywheel patch: whether `value` is coprime with `N`, that is, a unit modulo `N^2` (`value` may
+/// be any integer, reduced or not).
+fn coprime_with_modulus<P: PaillierParams>(value: &P::WideUint, pk: &PublicKeyPaillier<P>) -> bool {
+    let reduced = P::Uint::try_from_wide(&(value.clone() % pk.modulus_wide_nonzero()))
+        .expect("a value reduced modulo N fits into `Uint`");
+    reduced.is_invertible(pk.modulus())
+}
+
 /// Paillier ciphertext.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct CiphertextWire<P: PaillierParams> {
@@ -91,7 +99,7 @@ pub(crate) struct CiphertextWire<P: PaillierParams> {
 impl<P: PaillierParams> CiphertextWire<P> {
     /// keywheel patch: see [`Ciphertext::is_invertible`].
     pub fn is_invertible(&self, pk: &PublicKeyPaillier<P>) -> bool {
-        self.to_precomputed(pk).is_invertible()
+        coprime_with_modulus(&self.ciphertext, pk)
     }
 
     pub fn to_precomputed(&self, pk: &PublicKeyPaillier<P>) -> Ciphertext<P> {
@@ -118,9 +126,7 @@ impl<P: PaillierParams> Ciphertext<P> {
     /// with $N$). Raising one that is not to a negative (or secret-signed) power panics, and only
     /// a malicious party sends one, so verifiers check this first.
     pub fn is_invertible(&self) -> bool {
-        let reduced = P::Uint::try_from_wide(&(self.ciphertext.retrieve() % self.pk.modulus_wide_nonzero()))
-            .expect("a value reduced modulo N fits into `Uint`");
-        reduced.is_invertible(self.pk.modulus())
+        coprime_with_modulus(&self.ciphertext.retrieve(), &self.pk)
     }
 
     /// keywheel patch: a ciphertext with any value, for tests of what a malicious party can send.

@@ -7,7 +7,8 @@
 //! - [`driver`]: runs one protocol session over a pair of channels, with a deadline;
 //! - [`evidence`]: serialisable, third-party-verifiable evidence of faults;
 //! - [`proof`]: the Schnorr proof of share knowledge that confirmations carry;
-//! - [`seal`]: subshares sealed to a new member's per-attempt key, and their public opening.
+//! - [`seal`]: subshares sealed to a new member's per-attempt key, and their public opening;
+//! - [`dkls`]: the DKLs23 signing path (pairwise setup and signing on keywheel's own shares).
 //!
 //! Without its `std` feature the crate is `no_std` + `alloc` and holds only what a runtime needs
 //! to judge a reshare: the protocols' types, evidence and its verification, share proofs and
@@ -34,6 +35,8 @@ pub mod child_key;
 pub mod curve;
 #[cfg(any(test, feature = "test-utils"))]
 pub mod dealer;
+#[cfg(feature = "std")]
+pub mod dkls;
 #[cfg(feature = "std")]
 pub mod driver;
 pub mod error;

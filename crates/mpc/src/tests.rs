@@ -2,6 +2,7 @@
 //! Paillier primes) so that AuxGen and signing take milliseconds; the production-parameter run
 //! is in `tests/production.rs`.
 
+mod dkls;
 mod driver_faults;
 mod lifecycle;
 mod reshare_faults;

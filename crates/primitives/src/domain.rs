@@ -50,6 +50,16 @@ pub const SEAL_NONCE: &[u8] = b"keywheel/seal-nonce";
 /// sr25519 context of a staying holder's endorsement of the commitments it dealt
 /// ([`deal_endorsement`]).
 pub const DEAL_ENDORSEMENT: &[u8] = b"keywheel/deal-endorsement";
+/// SHA-256 tag of the session id of one DKLs23 pair's two-party multiplication setup (over the
+/// setup's context, the multiplication receiver and the sender).
+pub const DKLS_PAIR_SETUP: &[u8] = b"keywheel/dkls23/pair-setup";
+/// SHA-256 tag of the DKLs23 session id of one sharing (over its threshold and public shares):
+/// every signer of that sharing holds the same id, and a share of another sharing does not.
+pub const DKLS_SHARING: &[u8] = b"keywheel/dkls23/sharing";
+/// SHA-256 tag synedrion 0.3.0 derives the parent key's BIP32 chain code under (`SHA-256(tag ‖
+/// compressed parent key)`); every signing backend uses it, so child keys do not depend on the
+/// backend. Not keywheel's own tag, hence its form.
+pub const PARENT_CHAIN_CODE: &[u8] = b"chain-code-derivation";
 
 /// What a staying holder endorses when it deals: the reshare's protocol session id (which binds
 /// network, session and attempt) and its commitments (compressed SEC1, lowest degree first).
@@ -131,7 +141,7 @@ mod tests {
 
     #[test]
     fn tags_are_pinned_and_distinct() {
-        let tags: [(&[u8], &[u8]); 19] = [
+        let tags: [(&[u8], &[u8]); 22] = [
             (PROTOCOL_MESSAGE, b"keywheel/mpc/message"),
             (EXTRINSIC, b"keywheel/extrinsic"),
             (BLOCK_RANDOMNESS, b"keywheel/block-randomness"),
@@ -151,6 +161,9 @@ mod tests {
             (SEAL_OPENING, b"keywheel/seal-opening"),
             (SEAL_NONCE, b"keywheel/seal-nonce"),
             (DEAL_ENDORSEMENT, b"keywheel/deal-endorsement"),
+            (DKLS_PAIR_SETUP, b"keywheel/dkls23/pair-setup"),
+            (DKLS_SHARING, b"keywheel/dkls23/sharing"),
+            (PARENT_CHAIN_CODE, b"chain-code-derivation"),
         ];
         for (i, (tag, pinned)) in tags.iter().enumerate() {
             assert_eq!(tag, pinned);

@@ -231,7 +231,7 @@ fn a_block_is_charged_the_weight_of_the_path_it_took() {
 
     // Inside a session with no attempt in flight: nothing starts, nothing ends.
     let block = chain.state().block + 1;
-    assert!(block % session_length != 0);
+    assert!(!block.is_multiple_of(session_length));
     assert_eq!(chain.on_block(block, randomness(block)).unwrap(), vec![]);
     assert_eq!(chain.last_block_weight, W::on_initialize_idle());
 

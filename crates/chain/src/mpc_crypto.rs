@@ -91,8 +91,15 @@ impl Crypto for MpcCrypto {
             (ProtocolKind::KeyInit, ReshareKind::Rotation) => {
                 return Err("no KeyInit session runs in a rotation".into())
             }
-            (ProtocolKind::Signing, _) => {
+            (ProtocolKind::Signing | ProtocolKind::DklsSigning, _) => {
                 return Err("signing evidence is not judged by the chain: signing is not part of a reshare".into())
+            }
+            (ProtocolKind::PairSetup, _) => {
+                return Err(
+                    "DKLs23 pair setup faults are not provable (the checks use the accuser's private \
+                     OT state): the chain does not judge them"
+                        .into(),
+                )
             }
         };
         verified.map_err(|e| e.to_string())

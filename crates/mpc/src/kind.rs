@@ -24,6 +24,10 @@ pub enum ProtocolKind {
     AuxGen,
     /// synedrion InteractiveSigning.
     Signing,
+    /// The DKLs23 pairwise setup of a committee (the pairs that involve a joiner).
+    PairSetup,
+    /// A DKLs23 signing.
+    DklsSigning,
 }
 
 impl ProtocolKind {
@@ -34,14 +38,17 @@ impl ProtocolKind {
             Self::Reshare => "reshare",
             Self::AuxGen => "aux-gen",
             Self::Signing => "signing",
+            Self::PairSetup => "dkls-pair-setup",
+            Self::DklsSigning => "dkls-signing",
         }
     }
 
     /// Whether a party forwards the messages it receives in this protocol's broadcast-only
     /// rounds to the other participants (see [`crate::driver`]). The attempt protocols do, so
     /// that a message withheld from one member is withheld from all, which the chain's silence
-    /// rule relies on; signing does not (its failures are not judged by the chain).
+    /// rule relies on; signing and the DKLs23 steps do not (their failures are not judged by
+    /// the chain).
     pub fn relays_broadcasts(&self) -> bool {
-        !matches!(self, Self::Signing)
+        !matches!(self, Self::Signing | Self::PairSetup | Self::DklsSigning)
     }
 }

@@ -2,7 +2,8 @@
 //! API that knows nothing about sockets or chains.
 //!
 //! - [`reshare`]: our own attributable resharing (every fault names its offender with evidence);
-//! - [`ops`]: jumpstart (DKG), reshare (with AuxGen run concurrently) and signing, per party;
+//! - [`ops`]: jumpstart (DKG), reshare (with the committee's setup run concurrently) and signing, per party;
+//! - [`backend`]: the signing backends (synedrion, DKLs23) behind one trait, and a member's key of either;
 //! - [`child_key`]: BIP32 child keys and Ethereum addresses derived from the parent key alone;
 //! - [`driver`]: runs one protocol session over a pair of channels, with a deadline;
 //! - [`evidence`]: serialisable, third-party-verifiable evidence of faults;
@@ -31,6 +32,8 @@ mod prelude {
     pub use alloc::{format, vec};
 }
 
+#[cfg(feature = "std")]
+pub mod backend;
 pub mod child_key;
 pub mod curve;
 #[cfg(any(test, feature = "test-utils"))]

@@ -3,7 +3,8 @@
 //! that a [`Network`] opens per session.
 
 use crate::prelude::*;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use ecdsa::signature::hazmat::PrehashVerifier;
 use ecdsa::{SigningKey, VerifyingKey};
@@ -14,18 +15,23 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{CryptoRngCore, SeedableRng};
 use synedrion::bip32::DerivationPath;
 use synedrion::{
-    AuxGen, InteractiveSigning, KeyInit, PublicTweakable, SchemeParams, SecretTweakable, ThresholdKeyShare,
+    AuxGen, AuxInfo, InteractiveSigning, KeyInit, PublicTweakable, SchemeParams, SecretTweakable, ThresholdKeyShare,
 };
 use tokio::time::Instant;
 
+use crate::backend::{MemberKey, SigningBackend};
 use crate::child_key::child_verifying_key;
+use crate::dkls::protocol::{DklsSigningEntry, PairSetupEntry};
+use crate::dkls::{DklsKeyShare, PairState, SignRequest};
 use crate::driver::{
-    merge_all, protocol_session_id, run_protocol_session, Channels, Outcome, ProtocolKind, ProtocolSessionSpec,
+    merge_all, protocol_session_id, run_protocol_session, Channels, Fault, MissingRound, Offender, Outcome,
+    ProtocolKind, ProtocolSessionSpec,
 };
 use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner};
-use crate::reshare::{Reshare, ReshareInputs, ReshareProtocol};
+use crate::reshare::{Reshare, ReshareInputs, ReshareOutput, ReshareProtocol};
 use crate::share::{ParentKeyShare, ThresholdShare};
+use crate::ProductionParams;
 
 /// Opens the channel pair for one session of one party.
 pub trait Network: Send + Sync {
@@ -116,7 +122,7 @@ pub(crate) async fn run_in_attempt<EP>(
     kind: ProtocolKind,
     participants: &BTreeSet<AccountId>,
     entry_point: EP,
-    net: &impl Network,
+    net: &(impl Network + ?Sized),
 ) -> Result<Outcome<<EP::Protocol as Protocol<AccountId>>::Result>, MpcError>
 where
     EP: EntryPoint<AccountId> + Send + 'static,
@@ -136,10 +142,63 @@ pub async fn jumpstart<P: SchemeParams>(
     committee: &BTreeSet<AccountId>,
     threshold: u32,
     attempt: &Attempt,
-    net: &impl Network,
+    net: &(impl Network + ?Sized),
 ) -> Result<Outcome<ParentKeyShare<P>>, MpcError> {
-    let me = signer.account();
-    if !committee.contains(&me) {
+    check_jumpstart(&signer.account(), committee, threshold)?;
+    let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
+    let (aux, key) = tokio::join!(
+        aux_gen::<P>(&mut aux_rng, signer, committee, attempt, net),
+        jumpstart_key::<P>(&mut key_rng, signer, committee, threshold, attempt, net)
+    );
+    combine(aux, key, |aux, output| {
+        let output = output.ok_or_else(|| local("a committee member got no share"))?;
+        Ok(ParentKeyShare::new(output.share, aux)?.with_dealt(output.dealt))
+    })
+}
+
+/// This member's AuxGen among `committee` in `attempt`: synedrion's setup of a committee.
+pub(crate) async fn aux_gen<P: SchemeParams>(
+    rng: &mut ChaCha20Rng,
+    signer: &PartySigner,
+    committee: &BTreeSet<AccountId>,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<AuxInfo<P, AccountId>>, MpcError> {
+    let entry = AuxGen::<P, AccountId>::new(committee.clone()).map_err(local)?;
+    run_in_attempt(rng, signer, attempt, ProtocolKind::AuxGen, committee, entry, net).await
+}
+
+/// The key half of a jumpstart: synedrion KeyInit (n-of-n), then keywheel's resharing of its
+/// additive shares to `threshold`-of-n among the same committee.
+async fn jumpstart_key<P: SchemeParams>(
+    rng: &mut ChaCha20Rng,
+    signer: &PartySigner,
+    committee: &BTreeSet<AccountId>,
+    threshold: u32,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<Option<ReshareOutput<P>>>, MpcError> {
+    let entry = KeyInit::<P, AccountId>::new(committee.clone()).map_err(local)?;
+    let key_share = match run_in_attempt(rng, signer, attempt, ProtocolKind::KeyInit, committee, entry, net).await? {
+        Outcome::Done(k) => k,
+        Outcome::Failed { offenders } => return Ok(Outcome::Failed { offenders }),
+    };
+    // KeyInit gives additive (n-of-n) shares; as Shamir shares with ids 1..=n they are the
+    // old sharing of a reshare to threshold-of-n among the same committee.
+    let full = ThresholdShare::from_synedrion(&ThresholdKeyShare::from_key_share(&key_share))?;
+    let inputs = ReshareInputs {
+        old: full.public().clone(),
+        staying: committee.clone(),
+        new_committee: committee.clone(),
+        new_threshold: threshold,
+    };
+    let entry = Reshare::new(inputs, Some(full), signer.clone());
+    run_in_attempt(rng, signer, attempt, ProtocolKind::Reshare, committee, entry, net).await
+}
+
+/// Checks that `me` can take part in a jumpstart of `committee` to `threshold`.
+fn check_jumpstart(me: &AccountId, committee: &BTreeSet<AccountId>, threshold: u32) -> Result<(), MpcError> {
+    if !committee.contains(me) {
         return Err(MpcError::InvalidInput(format!(
             "{me:?} is not in the jumpstart committee"
         )));
@@ -150,62 +209,67 @@ pub async fn jumpstart<P: SchemeParams>(
             committee.len()
         )));
     }
-    let (mut aux_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
+    Ok(())
+}
 
-    let aux = async {
-        let entry = AuxGen::<P, AccountId>::new(committee.clone()).map_err(local)?;
-        run_in_attempt(
-            &mut aux_rng,
-            signer,
-            attempt,
-            ProtocolKind::AuxGen,
-            committee,
-            entry,
-            net,
-        )
-        .await
-    };
-    let key = async {
-        let entry = KeyInit::<P, AccountId>::new(committee.clone()).map_err(local)?;
-        let key_share = match run_in_attempt(
-            &mut key_rng,
-            signer,
-            attempt,
-            ProtocolKind::KeyInit,
-            committee,
-            entry,
-            net,
-        )
-        .await?
-        {
-            Outcome::Done(k) => k,
-            Outcome::Failed { offenders } => return Ok(Outcome::Failed { offenders }),
-        };
-        // KeyInit gives additive (n-of-n) shares; as Shamir shares with ids 1..=n they are the
-        // old sharing of a reshare to threshold-of-n among the same committee.
-        let full = ThresholdShare::from_synedrion(&ThresholdKeyShare::from_key_share(&key_share))?;
-        let inputs = ReshareInputs {
-            old: full.public().clone(),
-            staying: committee.clone(),
-            new_committee: committee.clone(),
-            new_threshold: threshold,
-        };
-        let entry = Reshare::new(inputs, Some(full), signer.clone());
-        run_in_attempt(
-            &mut key_rng,
-            signer,
-            attempt,
-            ProtocolKind::Reshare,
-            committee,
-            entry,
-            net,
-        )
-        .await
-    };
-    let (aux, key) = tokio::join!(aux, key);
-    combine(aux, key, |aux, output| {
+/// [`jumpstart`] on the signing backend `B`: the key as always, `B`'s setup of the committee
+/// beside it.
+pub async fn jumpstart_on<B: SigningBackend>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    committee: &BTreeSet<AccountId>,
+    threshold: u32,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<MemberKey>, MpcError> {
+    check_jumpstart(&signer.account(), committee, threshold)?;
+    let (mut setup_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
+    let (setup, key) = tokio::join!(
+        B::setup(&mut setup_rng, signer, None, committee, attempt, net),
+        jumpstart_key::<ProductionParams>(&mut key_rng, signer, committee, threshold, attempt, net)
+    );
+    combine(setup, key, |setup, output| {
         let output = output.ok_or_else(|| local("a committee member got no share"))?;
-        Ok(ParentKeyShare::new(output.share, aux)?.with_dealt(output.dealt))
+        B::member_key(output.share, output.dealt, setup, None)
+    })
+}
+
+/// [`reshare`] on the signing backend `B`: keywheel's resharing and, for members of the new
+/// committee, `B`'s setup of it, concurrently. `previous` is this member's key of the sharing
+/// being replaced (any backend: a network switches backends at a reshare like this one).
+/// `Done(None)`: an old holder that leaves.
+pub async fn reshare_on<B: SigningBackend>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    inputs: ReshareInputs<ProductionParams>,
+    previous: Option<&MemberKey>,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<Option<MemberKey>>, MpcError> {
+    let me = signer.account();
+    let (new_committee, participants) = (inputs.new_committee.clone(), inputs.participants());
+    let old_share = previous.map(|key| key.share().clone());
+    let entry = Reshare::new(inputs, old_share, signer.clone());
+    let (mut setup_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
+    let reshare = run_in_attempt(
+        &mut key_rng,
+        signer,
+        attempt,
+        ProtocolKind::Reshare,
+        &participants,
+        entry,
+        net,
+    );
+    if !new_committee.contains(&me) {
+        return Ok(reshare.await?.map(|_| None));
+    }
+    let (setup, output) = tokio::join!(
+        B::setup(&mut setup_rng, signer, previous, &new_committee, attempt, net),
+        reshare
+    );
+    combine(setup, output, |setup, output| {
+        let output = output.ok_or_else(|| local("a new member got no share"))?;
+        B::member_key(output.share, output.dealt, setup, previous).map(Some)
     })
 }
 
@@ -219,7 +283,7 @@ pub async fn reshare<P: SchemeParams>(
     inputs: ReshareInputs<P>,
     old_share: Option<ThresholdShare<P>>,
     attempt: &Attempt,
-    net: &impl Network,
+    net: &(impl Network + ?Sized),
 ) -> Result<Outcome<Reshared<P>>, MpcError> {
     let (new_committee, participants) = (inputs.new_committee.clone(), inputs.participants());
     let entry = Reshare::new(inputs, old_share, signer.clone());
@@ -236,7 +300,7 @@ pub(crate) async fn reshare_with<P, EP>(
     participants: BTreeSet<AccountId>,
     entry: EP,
     attempt: &Attempt,
-    net: &impl Network,
+    net: &(impl Network + ?Sized),
 ) -> Result<Outcome<Reshared<P>>, MpcError>
 where
     P: SchemeParams,
@@ -256,20 +320,10 @@ where
     if !new_committee.contains(&me) {
         return Ok(reshare.await?.map(|_| Reshared::Left));
     }
-    let aux = async {
-        let entry = AuxGen::<P, AccountId>::new(new_committee.clone()).map_err(local)?;
-        run_in_attempt(
-            &mut aux_rng,
-            signer,
-            attempt,
-            ProtocolKind::AuxGen,
-            &new_committee,
-            entry,
-            net,
-        )
-        .await
-    };
-    let (aux, output) = tokio::join!(aux, reshare);
+    let (aux, output) = tokio::join!(
+        aux_gen::<P>(&mut aux_rng, signer, &new_committee, attempt, net),
+        reshare
+    );
     combine(aux, output, |aux, output| {
         let output = output.ok_or_else(|| local("a new member got no share"))?;
         Ok(Reshared::Holder(
@@ -330,7 +384,7 @@ pub async fn sign<P: SchemeParams>(
     path: &DerivationPath,
     prehash: &[u8; 32],
     attempt: &Attempt,
-    net: &impl Network,
+    net: &(impl Network + ?Sized),
 ) -> Result<Outcome<ChildSignature>, MpcError>
 where
     VerifyingKey<P::Curve>: PublicTweakable,
@@ -386,6 +440,87 @@ where
             .as_bytes()
             .to_vec(),
     }))
+}
+
+/// This member's DKLs23 pairwise setup with `counterparties` in `attempt` (see
+/// [`crate::dkls::pair_setup`]): the state of each pair, or who failed. No counterparties: nothing
+/// to run.
+pub async fn dkls_pair_setup(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    counterparties: BTreeSet<AccountId>,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<BTreeMap<AccountId, PairState>>, MpcError> {
+    if counterparties.is_empty() {
+        return Ok(Outcome::Done(BTreeMap::new()));
+    }
+    let mut participants = counterparties.clone();
+    participants.insert(signer.account());
+    let mut session_rng = child_rng(rng);
+    run_in_attempt(
+        &mut session_rng,
+        signer,
+        attempt,
+        ProtocolKind::PairSetup,
+        &participants,
+        PairSetupEntry { counterparties },
+        net,
+    )
+    .await
+}
+
+/// Signs `prehash` with the child key at `path` on the DKLs23 path, as one of exactly
+/// `threshold` `signers`. A library abort names the signer it blames as an unprovable
+/// accusation (or nobody, when the library cannot tell); the signature is checked under the
+/// child key before it is returned.
+#[allow(clippy::too_many_arguments)]
+pub async fn dkls_sign(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    share: Arc<DklsKeyShare>,
+    signers: &BTreeSet<AccountId>,
+    path: &DerivationPath,
+    prehash: &[u8; 32],
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<ChildSignature>, MpcError> {
+    let request = SignRequest {
+        sign_id: Vec::new(),
+        signers: signers.clone(),
+        prehash: *prehash,
+        path: path.clone(),
+    };
+    let mut session_rng = child_rng(rng);
+    let outcome = run_in_attempt(
+        &mut session_rng,
+        signer,
+        attempt,
+        ProtocolKind::DklsSigning,
+        signers,
+        DklsSigningEntry { share, request },
+        net,
+    )
+    .await?;
+    Ok(match outcome {
+        Outcome::Done(Ok(signature)) => Outcome::Done(signature),
+        Outcome::Done(Err(fault)) => {
+            tracing::warn!(%fault, "DKLs23 signing aborted");
+            let round = MissingRound {
+                protocol: ProtocolKind::DklsSigning,
+                number: fault.round,
+                echo: false,
+            };
+            Outcome::Failed {
+                offenders: fault
+                    .offender
+                    .map(|party| Offender::new(party, Fault::Unprovable { reason: fault.reason }, round))
+                    .into_iter()
+                    .collect(),
+            }
+        }
+        Outcome::Failed { offenders } => Outcome::Failed { offenders },
+    })
 }
 
 #[cfg(test)]

@@ -16,18 +16,21 @@ use core::fmt;
 use dkls23::protocols::derivation::DerivData;
 use dkls23::protocols::{Parameters, PartyIndex};
 use dkls23::utilities::zero_shares::{SeedPair, ZeroShare};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, Zeroizing};
 
 use keywheel_primitives::domain::{DKLS_SHARING, PARENT_CHAIN_CODE};
+use keywheel_primitives::Dealt;
 
 use super::convert::{self, DklsPoint};
 use super::pair_setup::PairState;
 use super::Party;
 use super::P;
-use crate::curve::point_to_bytes;
+use crate::curve::{point_to_bytes, scalar_from_bytes, scalar_to_bytes};
 use crate::error::MpcError;
 use crate::identity::AccountId;
-use crate::share::ThresholdShare;
+use crate::share::{PublicSharing, ThresholdShare};
 
 /// The counterparties `me` runs the pair setup with when the committee becomes `committee`
 /// after `previous` (`None`: no earlier committee shares state with it, as at jumpstart or when
@@ -49,10 +52,33 @@ pub fn counterparties_to_set_up(
         .collect()
 }
 
+/// Version of the serialized [`DklsKeyShare`] envelope: after the two synedrion key-share
+/// formats (1 and 2), so one decoder tells the backends apart by the version alone.
+pub const DKLS_SHARE_FORMAT_VERSION: u16 = 3;
+
 /// A member's DKLs23 signing state for one sharing. Secret; never printed.
 pub struct DklsKeyShare {
     share: ThresholdShare<P>,
     pairs: BTreeMap<AccountId, PairState>,
+    dealt: Dealt,
+}
+
+/// The byte form of a [`DklsKeyShare`] (secret: the keystore seals it).
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    version: u16,
+    owner: AccountId,
+    threshold: u32,
+    secret: Vec<u8>,
+    public_shares: BTreeMap<AccountId, Vec<u8>>,
+    pairs: BTreeMap<AccountId, PairState>,
+    dealt: Dealt,
+}
+
+impl Drop for Envelope {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+    }
 }
 
 impl fmt::Debug for DklsKeyShare {
@@ -65,9 +91,11 @@ impl fmt::Debug for DklsKeyShare {
 }
 
 impl DklsKeyShare {
-    /// Joins a member's share with its pair state for every other member of the share's
-    /// committee. A missing pair, a pair with a non-member, a threshold below 2 (the library
-    /// signs with at least two) or a committee over 255 is an error.
+    /// Joins a member's share with its pair states. A pair may be missing (its setup failed, or
+    /// the library demanded it be dropped): this member then cannot sign together with that
+    /// counterparty ([`Self::missing_pairs`]), which a coordinator avoids; a reshare never fails
+    /// for it. A pair with a non-member, a threshold below 2 (the library signs with at least
+    /// two) or a committee over 255 is an error.
     pub fn new(share: ThresholdShare<P>, mut pairs: BTreeMap<AccountId, PairState>) -> Result<Self, MpcError> {
         let me = share.owner();
         let committee: BTreeSet<AccountId> = share.public().share_ids.keys().copied().collect();
@@ -88,17 +116,70 @@ impl DklsKeyShare {
                 "a pair state with {stranger:?}, who is not another member of this committee"
             )));
         }
-        let missing: Vec<&AccountId> = committee
-            .iter()
-            .filter(|m| **m != me && !pairs.contains_key(m))
-            .collect();
-        if !missing.is_empty() {
-            return Err(MpcError::InvalidInput(format!("no pair state with {missing:?}")));
-        }
         for pair in pairs.values_mut() {
             pair.check()?;
         }
-        Ok(Self { share, pairs })
+        Ok(Self {
+            share,
+            pairs,
+            dealt: Dealt::new(),
+        })
+    }
+
+    /// The same state, with what its share was dealt from (what a confirmation carries).
+    pub fn with_dealt(mut self, dealt: Dealt) -> Self {
+        self.dealt = dealt;
+        self
+    }
+
+    /// What this member's share was dealt from.
+    pub fn dealt(&self) -> &Dealt {
+        &self.dealt
+    }
+
+    /// The other members this one holds no pair state with, so cannot sign together with.
+    pub fn missing_pairs(&self) -> BTreeSet<AccountId> {
+        let me = self.share.owner();
+        self.share
+            .public()
+            .share_ids
+            .keys()
+            .filter(|m| **m != me && !self.pairs.contains_key(m))
+            .copied()
+            .collect()
+    }
+
+    /// Serializes into the versioned envelope (the bytes hold secrets: seal them).
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>, MpcError> {
+        let envelope = Envelope {
+            version: DKLS_SHARE_FORMAT_VERSION,
+            owner: self.share.owner(),
+            threshold: self.share.public().threshold,
+            secret: scalar_to_bytes::<P>(self.share.secret()),
+            public_shares: self.share.public().encoded_public_shares(),
+            pairs: self.pairs.clone(),
+            dealt: self.dealt.clone(),
+        };
+        postcard::to_allocvec(&envelope)
+            .map(Zeroizing::new)
+            .map_err(MpcError::encode)
+    }
+
+    /// Parses the versioned envelope, refusing another version, a share that does not match its
+    /// public key share, and damaged pair states.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
+        let mut envelope: Envelope =
+            keywheel_primitives::envelope::decode_versioned_exact(bytes, DKLS_SHARE_FORMAT_VERSION, usize::MAX)
+                .map_err(|e| MpcError::Decode(format!("DKLs23 key share envelope: {e}")))?;
+        let public = PublicSharing::<P>::from_encoded(envelope.threshold, &envelope.public_shares)?;
+        let secret = Zeroizing::new(
+            scalar_from_bytes::<P>(&envelope.secret)
+                .ok_or_else(|| MpcError::Decode("DKLs23 key share: the secret is not a scalar".into()))?,
+        );
+        let share = ThresholdShare::new(envelope.owner, *secret, public)?;
+        let pairs = core::mem::take(&mut envelope.pairs);
+        let dealt = core::mem::take(&mut envelope.dealt);
+        Ok(Self::new(share, pairs)?.with_dealt(dealt))
     }
 
     /// The keywheel share this state signs with.

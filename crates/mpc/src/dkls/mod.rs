@@ -10,7 +10,9 @@
 //! - [`key_share`]: a member's [`DklsKeyShare`](key_share::DklsKeyShare): its Shamir share and
 //!   one [`PairState`](pair_setup::PairState) per other member, from which it builds the
 //!   library's `Party` for one signing;
-//! - [`sign`]: one signing among exactly `threshold` signers, round by round, for a child key.
+//! - [`sign`]: one signing among exactly `threshold` signers, round by round, for a child key;
+//! - [`protocol`]: both as manul protocols, which [`crate::ops::dkls_pair_setup`] and
+//!   [`crate::ops::dkls_sign`] run through the session driver.
 //!
 //! Values cross between keywheel's curve stack (k256 0.13, synedrion's) and the library's (k256
 //! 0.14) as bytes ([`convert`]). Everything here needs `std` (the library does).
@@ -22,6 +24,7 @@
 pub mod convert;
 pub mod key_share;
 pub mod pair_setup;
+pub mod protocol;
 pub mod sign;
 
 /// The scheme parameters whose shares this path signs with: the shipped ones (secp256k1; the

@@ -247,6 +247,56 @@ impl PairSetup {
         self.pending.keys().copied().collect()
     }
 
+    /// Finishes the pair with `counterparty` from its message; why not, if its proofs fail or
+    /// this setup has no pair with it.
+    pub fn finish_pair(&self, counterparty: &AccountId, message: &PairSetupMessage) -> Result<PairState, String> {
+        let keep = self
+            .pending
+            .get(counterparty)
+            .ok_or_else(|| String::from("sent a pair setup message to a member it has no pair setup with"))?;
+        let receiver = MulReceiver::<Curve>::init_phase2(
+            &keep.ot_sender,
+            &multiplication_id(&self.context, &self.me, counterparty),
+            &message.sender_seed,
+            &message.sender_proofs,
+            &keep.receiver_nonce,
+        )
+        .map_err(|e| {
+            format!(
+                "its encryption proofs fail (as multiplication sender): {}",
+                e.description
+            )
+        })?;
+        let sender = MulSender::<Curve>::init_phase2(
+            &keep.ot_receiver,
+            &multiplication_id(&self.context, counterparty, &self.me),
+            keep.correlation.clone(),
+            &keep.vec_r,
+            &message.receiver_proof,
+            &message.receiver_nonce,
+        )
+        .map_err(|e| {
+            format!(
+                "its discrete-log proof fails (as multiplication receiver): {}",
+                e.description
+            )
+        })?;
+        let mut zero_seed = [0u8; 32];
+        for (out, (a, b)) in zero_seed
+            .iter_mut()
+            .zip(keep.zero_seed_half.iter().zip(message.zero_seed_half.iter()))
+        {
+            *out = a ^ b;
+        }
+        let pair = PairState {
+            sender,
+            receiver,
+            zero_seed,
+        };
+        zero_seed.zeroize();
+        Ok(pair)
+    }
+
     /// Finishes the setup with the messages that arrived, by (transport-authenticated) sender.
     /// A message from a party this setup does not wait for is a fault of that party and changes
     /// nothing; a counterparty whose message is missing or fails its proofs is a fault too.
@@ -258,62 +308,17 @@ impl PairSetup {
                 "sent a pair setup message to a member it has no pair setup with".into(),
             );
         }
-        for (counterparty, keep) in &self.pending {
-            let Some(message) = received.remove(counterparty) else {
-                result.faults.insert(*counterparty, "sent no pair setup message".into());
-                continue;
+        for counterparty in self.pending.keys() {
+            let outcome = match received.remove(counterparty) {
+                Some(message) => self.finish_pair(counterparty, &message),
+                None => Err("sent no pair setup message".into()),
             };
-            let receiver = MulReceiver::<Curve>::init_phase2(
-                &keep.ot_sender,
-                &multiplication_id(&self.context, &self.me, counterparty),
-                &message.sender_seed,
-                &message.sender_proofs,
-                &keep.receiver_nonce,
-            );
-            let sender = MulSender::<Curve>::init_phase2(
-                &keep.ot_receiver,
-                &multiplication_id(&self.context, counterparty, &self.me),
-                keep.correlation.clone(),
-                &keep.vec_r,
-                &message.receiver_proof,
-                &message.receiver_nonce,
-            );
-            match (receiver, sender) {
-                (Ok(receiver), Ok(sender)) => {
-                    let mut zero_seed = [0u8; 32];
-                    for (out, (a, b)) in zero_seed
-                        .iter_mut()
-                        .zip(keep.zero_seed_half.iter().zip(message.zero_seed_half.iter()))
-                    {
-                        *out = a ^ b;
-                    }
-                    result.pairs.insert(
-                        *counterparty,
-                        PairState {
-                            sender,
-                            receiver,
-                            zero_seed,
-                        },
-                    );
-                    zero_seed.zeroize();
+            match outcome {
+                Ok(pair) => {
+                    result.pairs.insert(*counterparty, pair);
                 }
-                (Err(e), _) => {
-                    result.faults.insert(
-                        *counterparty,
-                        format!(
-                            "its encryption proofs fail (as multiplication sender): {}",
-                            e.description
-                        ),
-                    );
-                }
-                (_, Err(e)) => {
-                    result.faults.insert(
-                        *counterparty,
-                        format!(
-                            "its discrete-log proof fails (as multiplication receiver): {}",
-                            e.description
-                        ),
-                    );
+                Err(reason) => {
+                    result.faults.insert(*counterparty, reason);
                 }
             }
         }

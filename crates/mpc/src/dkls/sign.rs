@@ -49,6 +49,8 @@ pub struct SignRequest {
 /// whether this member must drop its pair state with that signer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignFault {
+    /// The round (1–3) whose messages failed; 3 also for the final assembly.
+    pub round: u8,
     /// The signer this member blames; not provable to anyone else.
     pub offender: Option<AccountId>,
     /// The library demands that the pair's (reused) OT state never be used again.
@@ -67,16 +69,18 @@ impl fmt::Display for SignFault {
 }
 
 impl SignFault {
-    fn by(offender: AccountId, reason: impl Into<String>) -> Self {
+    fn by(round: u8, offender: AccountId, reason: impl Into<String>) -> Self {
         Self {
+            round,
             offender: Some(offender),
             ban: false,
             reason: reason.into(),
         }
     }
 
-    fn local(error: MpcError) -> Self {
+    fn local(round: u8, error: MpcError) -> Self {
         Self {
+            round,
             offender: None,
             ban: false,
             reason: format!("local: {error}"),
@@ -104,7 +108,7 @@ impl Common {
     }
 
     /// The library's abort as a fault naming an account.
-    fn fault(&self, abort: Abort) -> SignFault {
+    fn fault(&self, round: u8, abort: Abort) -> SignFault {
         let named = match &abort.kind {
             AbortKind::BanCounterparty(index) => Some(*index),
             AbortKind::Recoverable => match &abort.reason {
@@ -120,24 +124,57 @@ impl Common {
             },
         };
         SignFault {
+            round,
             offender: named.and_then(|index| self.account(index)),
             ban: matches!(abort.kind, AbortKind::BanCounterparty(_)),
             reason: abort.description(),
         }
     }
 
-    /// One message from each other signer, decoded, in the library's order; a missing message,
-    /// a message from a non-signer or one that does not decode names its sender.
+    /// One co-signer's message of `round`, decoded, after checking that it comes from a
+    /// co-signer and (point-to-point rounds: `route` gives the sender and receiver it names) that
+    /// it names its transport-authenticated sender and this signer. A failure names `from`.
+    fn check<T: DeserializeOwned>(
+        &self,
+        round: u8,
+        from: &AccountId,
+        bytes: &[u8],
+        route: fn(&T) -> Option<(PartyIndex, PartyIndex)>,
+    ) -> Result<T, SignFault> {
+        if !self.index.contains_key(from) || *from == self.me {
+            return Err(SignFault::by(
+                round,
+                *from,
+                format!("sent a round-{round} message but is not a co-signer"),
+            ));
+        }
+        let message: T = decode(bytes).map_err(|e| SignFault::by(round, *from, format!("round {round}: {e}")))?;
+        if let Some((sender, receiver)) = route(&message) {
+            if self.index.get(from) != Some(&sender) || self.index.get(&self.me) != Some(&receiver) {
+                return Err(SignFault::by(
+                    round,
+                    *from,
+                    format!("its round-{round} message names another sender or receiver than the transport's"),
+                ));
+            }
+        }
+        Ok(message)
+    }
+
+    /// One checked message from each co-signer, in the library's order; a missing one names
+    /// its signer.
     fn collect<T: DeserializeOwned>(
         &self,
         round: u8,
         mut received: BTreeMap<AccountId, Vec<u8>>,
-    ) -> Result<Vec<(AccountId, T)>, SignFault> {
+        route: fn(&T) -> Option<(PartyIndex, PartyIndex)>,
+    ) -> Result<Vec<T>, SignFault> {
         if let Some(stranger) = received
             .keys()
             .find(|from| !self.index.contains_key(from) || **from == self.me)
         {
             return Err(SignFault::by(
+                round,
                 *stranger,
                 format!("sent a round-{round} message but is not a co-signer"),
             ));
@@ -146,24 +183,10 @@ impl Common {
         for (who, _) in self.others() {
             let bytes = received
                 .remove(who)
-                .ok_or_else(|| SignFault::by(*who, format!("sent no round-{round} message")))?;
-            out.push((
-                *who,
-                decode(&bytes).map_err(|e| SignFault::by(*who, format!("round {round}: {e}")))?,
-            ));
+                .ok_or_else(|| SignFault::by(round, *who, format!("sent no round-{round} message")))?;
+            out.push(self.check(round, who, &bytes, route)?);
         }
         Ok(out)
-    }
-
-    /// A point-to-point message must say it is from its authenticated sender and to this signer.
-    fn check_route(&self, from: &AccountId, sender: PartyIndex, receiver: PartyIndex) -> Result<(), SignFault> {
-        if self.index.get(from) != Some(&sender) || self.index.get(&self.me) != Some(&receiver) {
-            return Err(SignFault::by(
-                *from,
-                "its message names another sender or receiver than the transport's",
-            ));
-        }
-        Ok(())
     }
 
     /// The library's outgoing messages, encoded and addressed by account.
@@ -182,6 +205,18 @@ impl Common {
             })
             .collect()
     }
+}
+
+fn route1(m: &TransmitPhase1to2) -> Option<(PartyIndex, PartyIndex)> {
+    Some((m.parties.sender, m.parties.receiver))
+}
+
+fn route2(m: &TransmitPhase2to3<Curve>) -> Option<(PartyIndex, PartyIndex)> {
+    Some((m.parties.sender, m.parties.receiver))
+}
+
+fn unrouted(_: &Broadcast3to4<Curve>) -> Option<(PartyIndex, PartyIndex)> {
+    None
 }
 
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, MpcError> {
@@ -287,60 +322,67 @@ impl Signing {
         Ok((Self { common, unique, kept }, messages))
     }
 
+    /// Checks one co-signer's round-1 message as it arrives (see [`Signing::receive`]).
+    pub fn check(&self, from: &AccountId, bytes: &[u8]) -> Result<(), SignFault> {
+        self.common.check(1, from, bytes, route1).map(drop)
+    }
+
     /// Takes every co-signer's round-1 message; returns round 2's messages by addressee.
     pub fn receive(
         self,
         received: BTreeMap<AccountId, Vec<u8>>,
     ) -> Result<(AwaitingRound2, BTreeMap<AccountId, Vec<u8>>), SignFault> {
         let Self { common, unique, kept } = self;
-        let messages: Vec<(AccountId, TransmitPhase1to2)> = common.collect(1, received)?;
-        for (from, m) in &messages {
-            common.check_route(from, m.parties.sender, m.parties.receiver)?;
-        }
-        let messages: Vec<TransmitPhase1to2> = messages.into_iter().map(|(_, m)| m).collect();
+        let messages = common.collect(1, received, route1)?;
         let (unique, kept, out) = common
             .party
             .sign_phase2(&common.data, unique, kept, &messages)
-            .map_err(|abort| common.fault(abort))?;
+            .map_err(|abort| common.fault(1, abort))?;
         let out = common
             .address(out, |m: &TransmitPhase2to3<Curve>| m.parties.receiver)
-            .map_err(SignFault::local)?;
+            .map_err(|e| SignFault::local(1, e))?;
         Ok((AwaitingRound2 { common, unique, kept }, out))
     }
 }
 
 impl AwaitingRound2 {
+    /// Checks one co-signer's round-2 message as it arrives.
+    pub fn check(&self, from: &AccountId, bytes: &[u8]) -> Result<(), SignFault> {
+        self.common.check(2, from, bytes, route2).map(drop)
+    }
+
     /// Takes every co-signer's round-2 message; returns this member's round-3 broadcast (the
     /// same bytes to every co-signer).
     pub fn receive(self, received: BTreeMap<AccountId, Vec<u8>>) -> Result<(AwaitingRound3, Vec<u8>), SignFault> {
         let Self { common, unique, kept } = self;
-        let messages: Vec<(AccountId, TransmitPhase2to3<Curve>)> = common.collect(2, received)?;
-        for (from, m) in &messages {
-            common.check_route(from, m.parties.sender, m.parties.receiver)?;
-        }
-        let messages: Vec<TransmitPhase2to3<Curve>> = messages.into_iter().map(|(_, m)| m).collect();
+        let messages = common.collect(2, received, route2)?;
         let (r_hex, own) = common
             .party
             .sign_phase3(&common.data, unique, kept, &messages)
-            .map_err(|abort| common.fault(abort))?;
-        let broadcast = postcard::to_allocvec(&own).map_err(|e| SignFault::local(MpcError::encode(e)))?;
+            .map_err(|abort| common.fault(2, abort))?;
+        let broadcast = postcard::to_allocvec(&own).map_err(|e| SignFault::local(2, MpcError::encode(e)))?;
         Ok((AwaitingRound3 { common, r_hex, own }, broadcast))
     }
 }
 
 impl AwaitingRound3 {
+    /// Checks one co-signer's round-3 broadcast as it arrives.
+    pub fn check(&self, from: &AccountId, bytes: &[u8]) -> Result<(), SignFault> {
+        self.common.check(3, from, bytes, unrouted).map(drop)
+    }
+
     /// Takes every co-signer's broadcast and assembles the signature, checked under the child
     /// key with keywheel's own ECDSA verification (not the library's) before it is returned.
     pub fn finish(self, received: BTreeMap<AccountId, Vec<u8>>) -> Result<ChildSignature, SignFault> {
         let Self { common, r_hex, own } = self;
-        let mut broadcasts: Vec<Broadcast3to4<Curve>> =
-            common.collect(3, received)?.into_iter().map(|(_, m)| m).collect();
+        let mut broadcasts = common.collect(3, received, unrouted)?;
         broadcasts.push(own);
         let (s_hex, v) = common
             .party
             .sign_phase4(&common.data, &r_hex, &broadcasts, true)
-            .map_err(|abort| common.fault(abort))?;
+            .map_err(|abort| common.fault(3, abort))?;
         let unattributed = |reason: &str| SignFault {
+            round: 3,
             offender: None,
             ban: false,
             reason: reason.into(),

@@ -434,10 +434,32 @@ fn pair_setup_messages_and_key_shares_refuse_bad_input() {
     let shares = dealer.deal(&committee, 2);
     let me = members[0];
     let mine = pairs.remove(&me).unwrap();
-    // A missing pair.
+    // A missing pair: the share is kept, and signing with that counterparty is refused before
+    // any message (a coordinator picks other signers).
     let mut short = mine.clone();
     short.remove(&members[1]);
-    assert!(DklsKeyShare::new(shares[&me].clone(), short).is_err());
+    let partial = DklsKeyShare::new(shares[&me].clone(), short).unwrap();
+    assert_eq!(partial.missing_pairs(), BTreeSet::from([members[1]]));
+    let req = request([me, members[1]].into(), &AccountId([1; 32]), "missing pair");
+    assert!(Signing::start(&partial, &req).is_err());
+    let req = request([me, members[2]].into(), &AccountId([1; 32]), "other pair");
+    assert!(Signing::start(&partial, &req).is_ok());
+    // Its byte form round-trips (missing pair and all); damaged bytes are refused.
+    let bytes = partial.to_bytes().unwrap();
+    let back = DklsKeyShare::from_bytes(&bytes).unwrap();
+    assert_eq!(back.missing_pairs(), partial.missing_pairs());
+    assert_eq!(back.session_id(), partial.session_id());
+    assert!(DklsKeyShare::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    let mut wrong_secret = bytes.to_vec();
+    let at = wrong_secret
+        .windows(32)
+        .position(|w| w == crate::curve::scalar_to_bytes::<P>(shares[&me].secret()).as_slice())
+        .expect("the secret is in the envelope");
+    wrong_secret[at + 31] ^= 1;
+    assert!(
+        DklsKeyShare::from_bytes(&wrong_secret).is_err(),
+        "a secret off its public share"
+    );
     // A pair with a non-member.
     let mut extra = mine.clone();
     extra.insert(AccountId([0xee; 32]), mine[&members[1]].clone());
@@ -457,4 +479,144 @@ fn pair_setup_messages_and_key_shares_refuse_bad_input() {
     assert!(Signing::start(&share, &req).is_err());
     let req = request(committee.clone(), &AccountId([1; 32]), "too many");
     assert!(Signing::start(&share, &req).is_err());
+}
+
+/// Runs `dkls_sign` for each `(signer, share)` over `net`; returns each one's outcome.
+async fn sign_over(
+    shares: Vec<(PartySigner, std::sync::Arc<DklsKeyShare>)>,
+    signer_set: &BTreeSet<AccountId>,
+    account: &AccountId,
+    label: &str,
+    seconds: u64,
+    net: &LocalNetwork,
+) -> BTreeMap<AccountId, Outcome<ChildSignature>> {
+    let at = attempt(label, seconds);
+    let path = account_path(account);
+    let tasks: Vec<_> = shares
+        .into_iter()
+        .map(|(s, share)| {
+            let (set, at, net, path) = (signer_set.clone(), at.clone(), net.clone(), path.clone());
+            tokio::spawn(async move {
+                let outcome = crate::ops::dkls_sign(&mut rng(), &s, share, &set, &path, &[7; 32], &at, &net).await;
+                (s.account(), outcome.expect("no local error"))
+            })
+        })
+        .collect();
+    let mut out = BTreeMap::new();
+    for task in tasks {
+        let (who, outcome) = task.await.unwrap();
+        out.insert(who, outcome);
+    }
+    out
+}
+
+/// The pair setup and signing as manul sessions through keywheel's driver (signed messages,
+/// deadlines): a committee of three sets up its pairs and signs; a signer whose share is of an
+/// older sharing is named by the others with an unprovable accusation; a silent signer is named
+/// unresponsive at the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_session_driver_a_committee_sets_up_signs_and_names_who_fails() {
+    use crate::driver::Fault;
+    use std::sync::Arc;
+    let members = signers(3);
+    let committee = ids(&members);
+    let net = LocalNetwork::new();
+    let at = attempt("dkls pair setup", 60);
+    let tasks: Vec<_> = members
+        .iter()
+        .map(|s| {
+            let (s, at, net) = (s.clone(), at.clone(), net.clone());
+            let with = counterparties_to_set_up(&s.account(), None, &committee);
+            tokio::spawn(async move {
+                (
+                    s.account(),
+                    crate::ops::dkls_pair_setup(&mut rng(), &s, with, &at, &net)
+                        .await
+                        .unwrap(),
+                )
+            })
+        })
+        .collect();
+    let mut pairs = Pairs::new();
+    for task in tasks {
+        let (who, outcome) = task.await.unwrap();
+        let Outcome::Done(mine) = outcome else {
+            panic!("{who:?}: the pair setup failed")
+        };
+        pairs.insert(who, mine);
+    }
+    let mut dealer = Dealer::<P>::new(7);
+    let old = dkls_shares(dealer.deal(&committee, 2), pairs.clone());
+    let new = dkls_shares(dealer.deal(&committee, 2), pairs);
+    let share = |who: &PartySigner, from: &BTreeMap<AccountId, DklsKeyShare>| {
+        let s = &from[&who.account()];
+        Arc::new(DklsKeyShare::new(s.share().clone(), s.carried_pairs(&committee)).unwrap())
+    };
+
+    // Two signers of the new sharing sign.
+    let set: BTreeSet<AccountId> = ids(&members[..2]);
+    let outcomes = sign_over(
+        members[..2].iter().map(|m| (m.clone(), share(m, &new))).collect(),
+        &set,
+        &AccountId([3; 32]),
+        "dkls driver sign",
+        60,
+        &net,
+    )
+    .await;
+    let parent = k256::ecdsa::VerifyingKey::from_sec1_bytes(&dealer.verifying_key()).unwrap();
+    let child = child_verifying_key::<P>(&parent, &account_path(&AccountId([3; 32]))).unwrap();
+    for (who, outcome) in outcomes {
+        let Outcome::Done(signature) = outcome else {
+            panic!("{who:?} did not sign")
+        };
+        assert_eq!(signature.child_key, child.to_encoded_point(true).as_bytes());
+    }
+
+    // A stale share: the new-sharing signer names it (unprovably), in round 1.
+    let (stale, honest) = (&members[0], &members[1]);
+    let outcomes = sign_over(
+        vec![
+            (stale.clone(), share(stale, &old)),
+            (honest.clone(), share(honest, &new)),
+        ],
+        &set,
+        &AccountId([3; 32]),
+        "dkls driver stale",
+        60,
+        &net,
+    )
+    .await;
+    let Outcome::Failed { offenders } = &outcomes[&honest.account()] else {
+        panic!("signed with a stale share")
+    };
+    assert_eq!(offenders.len(), 1);
+    assert_eq!(offenders[0].party, stale.account());
+    assert!(
+        matches!(offenders[0].fault, Fault::Unprovable { .. }),
+        "{:?}",
+        offenders[0].fault
+    );
+    assert_eq!(offenders[0].rounds[0].number, 1);
+
+    // A silent signer: named unresponsive at the deadline.
+    let outcomes = sign_over(
+        vec![(honest.clone(), share(honest, &new))],
+        &set,
+        &AccountId([3; 32]),
+        "dkls driver silent",
+        3,
+        &net,
+    )
+    .await;
+    let Outcome::Failed { offenders } = &outcomes[&honest.account()] else {
+        panic!("signed alone")
+    };
+    assert_eq!(offenders.len(), 1);
+    assert_eq!(offenders[0].party, stale.account());
+    assert!(
+        matches!(offenders[0].fault, Fault::Unresponsive),
+        "{:?}",
+        offenders[0].fault
+    );
 }

@@ -111,10 +111,14 @@ fn silence(party: AccountId, round: MissingRound) -> Option<Silence> {
         ProtocolKind::KeyInit => AttemptProtocol::KeyInit,
         ProtocolKind::Reshare => AttemptProtocol::Reshare,
         ProtocolKind::AuxGen => AttemptProtocol::AuxGen,
-        ProtocolKind::Signing => {
+        ProtocolKind::Signing | ProtocolKind::DklsSigning => {
             warn!("a signing round in a reshare attempt's report; left out");
             return None;
         }
+        // A pair setup message is private to its pair: nobody else can forward it, so one
+        // withheld message would leave its victim alone in naming the sender, and the chain
+        // judges silence by `t` reporters. A failed pair only stops that pair signing together.
+        ProtocolKind::PairSetup => return None,
     };
     Some(Silence {
         party,

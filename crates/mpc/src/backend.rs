@@ -1,0 +1,279 @@
+//! The signing backend: what a committee runs beside keywheel's resharing so that it can sign,
+//! what each member keeps, and how it signs. keywheel's resharing moves the shares whatever the
+//! backend; only the committee's setup (synedrion's AuxGen, or DKLs23's pairwise setup) and the
+//! signing protocol differ.
+//!
+//! [`SigningBackend`] is implemented by [`Synedrion`] (CGGMP'24 through synedrion: Paillier,
+//! attributable signing) and [`Dkls23`] (OT-based, milliseconds, unattributable aborts). A
+//! member's key is a [`MemberKey`] of either, so a network switches backends at a reshare: the
+//! old committee's shares are resharded as always and the new committee runs the new backend's
+//! setup ([`crate::ops::reshare_on`]); the parent key does not change.
+
+use crate::prelude::*;
+use core::fmt;
+use core::future::Future;
+use core::str::FromStr;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use synedrion::bip32::DerivationPath;
+use synedrion::AuxInfo;
+use zeroize::Zeroizing;
+
+use keywheel_primitives::Dealt;
+
+use crate::dkls::{DklsKeyShare, PairState};
+use crate::driver::Outcome;
+use crate::error::MpcError;
+use crate::identity::{AccountId, PartySigner};
+use crate::ops::{self, Attempt, ChildSignature, Network};
+use crate::share::{ParentKeyShare, ThresholdShare};
+use crate::ProductionParams as P;
+
+/// Which backend a committee signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum BackendKind {
+    /// synedrion's CGGMP'24 (AuxGen beside each reshare; attributable signing).
+    Synedrion,
+    /// DKLs23 on the `dkls23` crate (pairwise setup beside each reshare; unattributable aborts).
+    Dkls23,
+}
+
+impl BackendKind {
+    /// The name in configuration files and command lines.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Synedrion => "synedrion",
+            Self::Dkls23 => "dkls23",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = MpcError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "synedrion" => Ok(Self::Synedrion),
+            "dkls23" => Ok(Self::Dkls23),
+            other => Err(MpcError::InvalidInput(format!(
+                "unknown signing backend {other:?}: expected \"synedrion\" or \"dkls23\""
+            ))),
+        }
+    }
+}
+
+/// What a committee member keeps of one sharing: its share (and what it was dealt from) with
+/// what its backend signs with. Secret; never printed.
+pub enum MemberKey {
+    /// synedrion: the share with the committee's AuxGen output.
+    Synedrion(Box<ParentKeyShare<P>>),
+    /// DKLs23: the share with this member's pair states.
+    Dkls23(Arc<DklsKeyShare>),
+}
+
+impl fmt::Debug for MemberKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemberKey")
+            .field("backend", &self.kind())
+            .field("owner", &self.share().owner())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemberKey {
+    /// The backend this key signs with.
+    pub fn kind(&self) -> BackendKind {
+        match self {
+            Self::Synedrion(_) => BackendKind::Synedrion,
+            Self::Dkls23(_) => BackendKind::Dkls23,
+        }
+    }
+
+    /// keywheel's share (what the next reshare starts from, whatever the backend).
+    pub fn share(&self) -> &ThresholdShare<P> {
+        match self {
+            Self::Synedrion(key) => &key.share,
+            Self::Dkls23(key) => key.share(),
+        }
+    }
+
+    /// What the share was dealt from (what a confirmation carries).
+    pub fn dealt(&self) -> &Dealt {
+        match self {
+            Self::Synedrion(key) => &key.dealt,
+            Self::Dkls23(key) => key.dealt(),
+        }
+    }
+
+    /// The parent verifying key, compressed SEC1.
+    pub fn verifying_key_bytes(&self) -> Vec<u8> {
+        crate::curve::point_to_bytes::<P>(&self.share().verifying_key_point())
+    }
+
+    /// The key's byte form: synedrion's key-share envelope (formats 1 and 2) or the DKLs23 one
+    /// (format 3). Secret: seal it.
+    pub fn to_bytes(&self) -> Result<Zeroizing<Vec<u8>>, MpcError> {
+        match self {
+            Self::Synedrion(key) => key.to_bytes(),
+            Self::Dkls23(key) => key.to_bytes(),
+        }
+    }
+
+    /// Reads either form back, telling them apart by the envelope's version.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, MpcError> {
+        let version = postcard::take_from_bytes::<u16>(bytes).ok().map(|(v, _)| v);
+        if version == Some(crate::dkls::key_share::DKLS_SHARE_FORMAT_VERSION) {
+            return DklsKeyShare::from_bytes(bytes).map(|key| Self::Dkls23(Arc::new(key)));
+        }
+        ParentKeyShare::<P>::from_bytes(bytes).map(|key| Self::Synedrion(Box::new(key)))
+    }
+}
+
+/// A signing backend: the setup a committee runs beside each reshare (and jumpstart), how its
+/// output joins a member's share into a [`MemberKey`], and signing.
+pub trait SigningBackend {
+    /// Which backend this is.
+    const KIND: BackendKind;
+    /// What the committee's setup gives one member.
+    type Setup: Send + 'static;
+
+    /// This member's part of the setup of `committee`, beside the reshare of `attempt`.
+    /// `previous` is this member's key of the sharing being replaced, if it holds one (a
+    /// backend may reuse part of it).
+    fn setup(
+        rng: &mut rand_chacha::ChaCha20Rng,
+        signer: &PartySigner,
+        previous: Option<&MemberKey>,
+        committee: &BTreeSet<AccountId>,
+        attempt: &Attempt,
+        net: &(impl Network + ?Sized),
+    ) -> impl Future<Output = Result<Outcome<Self::Setup>, MpcError>> + Send;
+
+    /// The member's key of the new sharing: its share with the setup's output (and what it
+    /// keeps from `previous`).
+    fn member_key(
+        share: ThresholdShare<P>,
+        dealt: Dealt,
+        setup: Self::Setup,
+        previous: Option<&MemberKey>,
+    ) -> Result<MemberKey, MpcError>;
+}
+
+/// synedrion's CGGMP'24: AuxGen beside each reshare.
+#[derive(Debug, Clone, Copy)]
+pub struct Synedrion;
+
+impl SigningBackend for Synedrion {
+    const KIND: BackendKind = BackendKind::Synedrion;
+    type Setup = AuxInfo<P, AccountId>;
+
+    fn setup(
+        rng: &mut rand_chacha::ChaCha20Rng,
+        signer: &PartySigner,
+        _previous: Option<&MemberKey>,
+        committee: &BTreeSet<AccountId>,
+        attempt: &Attempt,
+        net: &(impl Network + ?Sized),
+    ) -> impl Future<Output = Result<Outcome<Self::Setup>, MpcError>> + Send {
+        ops::aux_gen::<P>(rng, signer, committee, attempt, net)
+    }
+
+    fn member_key(
+        share: ThresholdShare<P>,
+        dealt: Dealt,
+        setup: Self::Setup,
+        _previous: Option<&MemberKey>,
+    ) -> Result<MemberKey, MpcError> {
+        Ok(MemberKey::Synedrion(Box::new(
+            ParentKeyShare::new(share, setup)?.with_dealt(dealt),
+        )))
+    }
+}
+
+/// DKLs23: the pairwise setup beside each reshare, for the pairs that involve a member new to
+/// the committee (all pairs when the previous key is another backend's, or there is none).
+#[derive(Debug, Clone, Copy)]
+pub struct Dkls23;
+
+/// The committee `previous` was a DKLs23 key of, whose pairs carry over.
+fn previous_dkls_committee(previous: Option<&MemberKey>) -> Option<BTreeSet<AccountId>> {
+    match previous {
+        Some(MemberKey::Dkls23(key)) => Some(key.share().public().share_ids.keys().copied().collect()),
+        _ => None,
+    }
+}
+
+impl SigningBackend for Dkls23 {
+    const KIND: BackendKind = BackendKind::Dkls23;
+    type Setup = std::collections::BTreeMap<AccountId, PairState>;
+
+    fn setup(
+        rng: &mut rand_chacha::ChaCha20Rng,
+        signer: &PartySigner,
+        previous: Option<&MemberKey>,
+        committee: &BTreeSet<AccountId>,
+        attempt: &Attempt,
+        net: &(impl Network + ?Sized),
+    ) -> impl Future<Output = Result<Outcome<Self::Setup>, MpcError>> + Send {
+        let before = previous_dkls_committee(previous);
+        let with = crate::dkls::key_share::counterparties_to_set_up(&signer.account(), before.as_ref(), committee);
+        async move {
+            // A pair's failure never fails the reshare: the chain cannot judge it (a pair's
+            // messages are private, so a withheld one has a single witness), and an honest
+            // member must not go unconfirmed for it. The member keeps its share without the new
+            // pairs and cannot sign with those counterparties until a later setup.
+            Ok(match ops::dkls_pair_setup(rng, signer, with, attempt, net).await? {
+                Outcome::Done(pairs) => Outcome::Done(pairs),
+                Outcome::Failed { offenders } => {
+                    let named: Vec<AccountId> = offenders.iter().map(|o| o.party).collect();
+                    tracing::warn!(?named, "the DKLs23 pair setup failed; the new key lacks these pairs");
+                    Outcome::Done(Default::default())
+                }
+            })
+        }
+    }
+
+    fn member_key(
+        share: ThresholdShare<P>,
+        dealt: Dealt,
+        setup: Self::Setup,
+        previous: Option<&MemberKey>,
+    ) -> Result<MemberKey, MpcError> {
+        let committee: BTreeSet<AccountId> = share.public().share_ids.keys().copied().collect();
+        let mut pairs = match previous {
+            Some(MemberKey::Dkls23(key)) => key.carried_pairs(&committee),
+            _ => Default::default(),
+        };
+        pairs.extend(setup);
+        Ok(MemberKey::Dkls23(Arc::new(
+            DklsKeyShare::new(share, pairs)?.with_dealt(dealt),
+        )))
+    }
+}
+
+/// Signs `prehash` for the child key at `path` with `key`, on its backend, as one of exactly
+/// `threshold` `signers`.
+#[allow(clippy::too_many_arguments)]
+pub async fn sign(
+    rng: &mut (impl rand_core::CryptoRngCore + Send),
+    signer: &PartySigner,
+    key: &MemberKey,
+    signers: &BTreeSet<AccountId>,
+    path: &DerivationPath,
+    prehash: &[u8; 32],
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<ChildSignature>, MpcError> {
+    match key {
+        MemberKey::Synedrion(key) => ops::sign::<P>(rng, signer, key, signers, path, prehash, attempt, net).await,
+        MemberKey::Dkls23(key) => ops::dkls_sign(rng, signer, key.clone(), signers, path, prehash, attempt, net).await,
+    }
+}

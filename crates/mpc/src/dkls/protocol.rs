@@ -1,0 +1,446 @@
+//! The DKLs23 steps as manul protocols, so they run through keywheel's session driver like every
+//! other protocol: signed messages over the same transport, the same deadlines and stall rule,
+//! and the same [`Outcome`](crate::driver::Outcome) (here with unprovable accusations only).
+//!
+//! Each round hands its messages to the pure step ([`PairSetup`], [`Signing`] …) unchanged:
+//! `receive_message` checks one message as it arrives (so a bad one names its sender at once),
+//! `finalize` runs the library's phase over all of them. A library abort in `finalize` ends the
+//! session with `Err(SignFault)` as its result, which [`crate::ops::dkls_sign`] turns into an
+//! accusation; the co-signers, left waiting, name this signer silent, as with any signer that
+//! stops.
+
+use crate::prelude::*;
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::sync::Arc;
+use core::fmt;
+
+use manul::protocol::{
+    Artifact, BoxedFormat, BoxedRound, CommunicationInfo, DirectMessage, EchoBroadcast, EntryPoint, FinalizeOutcome,
+    LocalError, MessageValidationError, NoProtocolErrors, NormalBroadcast, Payload, Protocol, ProtocolMessage,
+    ProtocolMessagePart, ReceiveError, Round, RoundId, TransitionInfo,
+};
+use rand_core::CryptoRngCore;
+use zeroize::Zeroizing;
+
+use super::key_share::DklsKeyShare;
+use super::pair_setup::{PairSetup, PairSetupMessage, PairState};
+use super::sign::{AwaitingRound2, AwaitingRound3, SignFault, SignRequest, Signing};
+use crate::identity::AccountId;
+use crate::ops::ChildSignature;
+
+fn no_round(round_id: &RoundId) -> MessageValidationError {
+    MessageValidationError::InvalidEvidence(format!("no round {round_id}"))
+}
+
+/// Whether a message part claimed invalid in round `round_id` (of a protocol with `rounds`
+/// rounds) is: a part the round does not use is invalid if present; the part it uses (in the
+/// rounds `used_in`) is invalid if it is not bytes, which the pure step then decodes.
+fn verify_part<M: ProtocolMessagePart>(
+    format: &BoxedFormat,
+    round_id: &RoundId,
+    message: &M,
+    rounds: u8,
+    used_in: &[u8],
+) -> Result<(), MessageValidationError> {
+    let Some(number) = (1..=rounds).find(|n| round_id == &RoundId::new(*n)) else {
+        return Err(no_round(round_id));
+    };
+    if used_in.contains(&number) {
+        message.verify_is_not::<Vec<u8>>(format)
+    } else {
+        message.verify_is_some()
+    }
+}
+
+// --- Pair setup -------------------------------------------------------------------------------
+
+/// The pairwise setup of one member as a manul protocol (one round of direct messages).
+#[derive(Debug)]
+pub struct PairSetupProtocol;
+
+impl Protocol<AccountId> for PairSetupProtocol {
+    type Result = BTreeMap<AccountId, PairState>;
+    type ProtocolError = NoProtocolErrors;
+
+    fn verify_direct_message_is_invalid(
+        format: &BoxedFormat,
+        round_id: &RoundId,
+        message: &DirectMessage,
+    ) -> Result<(), MessageValidationError> {
+        verify_part(format, round_id, message, 1, &[1])
+    }
+
+    fn verify_echo_broadcast_is_invalid(
+        format: &BoxedFormat,
+        round_id: &RoundId,
+        message: &EchoBroadcast,
+    ) -> Result<(), MessageValidationError> {
+        verify_part(format, round_id, message, 1, &[])
+    }
+
+    fn verify_normal_broadcast_is_invalid(
+        format: &BoxedFormat,
+        round_id: &RoundId,
+        message: &NormalBroadcast,
+    ) -> Result<(), MessageValidationError> {
+        verify_part(format, round_id, message, 1, &[])
+    }
+}
+
+/// Where a member's pair setup starts: the counterparties it sets up a pair with. The setup's
+/// context is the session's id (unique per attempt).
+#[derive(Debug, Clone)]
+pub struct PairSetupEntry {
+    /// Who this member sets up a pair with.
+    pub counterparties: BTreeSet<AccountId>,
+}
+
+impl EntryPoint<AccountId> for PairSetupEntry {
+    type Protocol = PairSetupProtocol;
+
+    fn entry_round_id() -> RoundId {
+        RoundId::new(1)
+    }
+
+    fn make_round(
+        self,
+        _rng: &mut dyn CryptoRngCore,
+        shared_randomness: &[u8],
+        id: &AccountId,
+    ) -> Result<BoxedRound<AccountId, Self::Protocol>, LocalError> {
+        let (setup, messages) = PairSetup::start(*id, &self.counterparties, shared_randomness)
+            .map_err(|e| LocalError::new(e.to_string()))?;
+        let messages = messages
+            .into_iter()
+            .map(|(to, m)| m.to_bytes().map(|bytes| (to, bytes)))
+            .collect::<Result<_, _>>()
+            .map_err(|e| LocalError::new(e.to_string()))?;
+        Ok(BoxedRound::new_dynamic(PairSetupRound { setup, messages }))
+    }
+}
+
+struct PairSetupRound {
+    setup: PairSetup,
+    messages: BTreeMap<AccountId, Zeroizing<Vec<u8>>>,
+}
+
+impl fmt::Debug for PairSetupRound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PairSetupRound")
+            .field("setup", &self.setup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Round<AccountId> for PairSetupRound {
+    type Protocol = PairSetupProtocol;
+
+    fn transition_info(&self) -> TransitionInfo {
+        TransitionInfo::new_linear_terminating(1)
+    }
+
+    fn communication_info(&self) -> CommunicationInfo<AccountId> {
+        CommunicationInfo::regular(&self.setup.counterparties())
+    }
+
+    fn make_direct_message(
+        &self,
+        _rng: &mut dyn CryptoRngCore,
+        format: &BoxedFormat,
+        destination: &AccountId,
+    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+        let bytes = self
+            .messages
+            .get(destination)
+            .ok_or_else(|| LocalError::new(format!("no pair setup with {destination:?}")))?;
+        Ok((DirectMessage::new(format, bytes.to_vec())?, None))
+    }
+
+    fn receive_message(
+        &self,
+        format: &BoxedFormat,
+        from: &AccountId,
+        message: ProtocolMessage,
+    ) -> Result<Payload, ReceiveError<AccountId, Self::Protocol>> {
+        message.echo_broadcast.assert_is_none()?;
+        message.normal_broadcast.assert_is_none()?;
+        let bytes: Vec<u8> = message.direct_message.deserialize(format)?;
+        let message = PairSetupMessage::from_bytes(&bytes).map_err(|e| ReceiveError::unprovable(e.to_string()))?;
+        let pair = self
+            .setup
+            .finish_pair(from, &message)
+            .map_err(ReceiveError::unprovable)?;
+        Ok(Payload::new(pair))
+    }
+
+    fn finalize(
+        self: Box<Self>,
+        _rng: &mut dyn CryptoRngCore,
+        payloads: BTreeMap<AccountId, Payload>,
+        _artifacts: BTreeMap<AccountId, Artifact>,
+    ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
+        let pairs = payloads
+            .into_iter()
+            .map(|(from, p)| p.downcast::<PairState>().map(|pair| (from, pair)))
+            .collect::<Result<_, _>>()?;
+        Ok(FinalizeOutcome::Result(pairs))
+    }
+}
+
+// --- Signing ----------------------------------------------------------------------------------
+
+/// One signing as a manul protocol: rounds 1 and 2 direct, round 3 a (normal) broadcast. Its
+/// result is the signature, or the fault the library's phase reported in a round's finalize.
+#[derive(Debug)]
+pub struct DklsSigningProtocol;
+
+impl Protocol<AccountId> for DklsSigningProtocol {
+    type Result = Result<ChildSignature, SignFault>;
+    type ProtocolError = NoProtocolErrors;
+
+    fn verify_direct_message_is_invalid(
+        format: &BoxedFormat,
+        round_id: &RoundId,
+        message: &DirectMessage,
+    ) -> Result<(), MessageValidationError> {
+        verify_part(format, round_id, message, 3, &[1, 2])
+    }
+
+    fn verify_echo_broadcast_is_invalid(
+        format: &BoxedFormat,
+        round_id: &RoundId,
+        message: &EchoBroadcast,
+    ) -> Result<(), MessageValidationError> {
+        verify_part(format, round_id, message, 3, &[])
+    }
+
+    fn verify_normal_broadcast_is_invalid(
+        format: &BoxedFormat,
+        round_id: &RoundId,
+        message: &NormalBroadcast,
+    ) -> Result<(), MessageValidationError> {
+        verify_part(format, round_id, message, 3, &[3])
+    }
+}
+
+/// Where a signer's signing starts: its key share and the request. The request's `sign_id` is
+/// replaced by the session's id, which is unique per attempt and the same for every signer.
+#[derive(Debug, Clone)]
+pub struct DklsSigningEntry {
+    /// This signer's key share.
+    pub share: Arc<DklsKeyShare>,
+    /// What to sign, with whom.
+    pub request: SignRequest,
+}
+
+impl EntryPoint<AccountId> for DklsSigningEntry {
+    type Protocol = DklsSigningProtocol;
+
+    fn entry_round_id() -> RoundId {
+        RoundId::new(1)
+    }
+
+    fn make_round(
+        self,
+        _rng: &mut dyn CryptoRngCore,
+        shared_randomness: &[u8],
+        id: &AccountId,
+    ) -> Result<BoxedRound<AccountId, Self::Protocol>, LocalError> {
+        if self.share.share().owner() != *id {
+            return Err(LocalError::new("the key share belongs to another member"));
+        }
+        let request = SignRequest {
+            sign_id: shared_randomness.to_vec(),
+            ..self.request
+        };
+        let (state, out) = Signing::start(&self.share, &request).map_err(|e| LocalError::new(e.to_string()))?;
+        let others = request.signers.iter().filter(|s| *s != id).copied().collect();
+        Ok(BoxedRound::new_dynamic(Round1 { state, out, others }))
+    }
+}
+
+/// The payloads of a round, as the pure step takes them.
+fn bytes_by_sender(payloads: BTreeMap<AccountId, Payload>) -> Result<BTreeMap<AccountId, Vec<u8>>, LocalError> {
+    payloads
+        .into_iter()
+        .map(|(from, p)| p.downcast::<Vec<u8>>().map(|bytes| (from, bytes)))
+        .collect()
+}
+
+fn unprovable(fault: SignFault) -> ReceiveError<AccountId, DklsSigningProtocol> {
+    ReceiveError::unprovable(fault.reason)
+}
+
+#[derive(Debug)]
+struct Round1 {
+    state: Signing,
+    out: BTreeMap<AccountId, Vec<u8>>,
+    others: BTreeSet<AccountId>,
+}
+
+#[derive(Debug)]
+struct Round2 {
+    state: AwaitingRound2,
+    out: BTreeMap<AccountId, Vec<u8>>,
+    others: BTreeSet<AccountId>,
+}
+
+#[derive(Debug)]
+struct Round3 {
+    state: AwaitingRound3,
+    broadcast: Vec<u8>,
+    others: BTreeSet<AccountId>,
+}
+
+fn direct(
+    out: &BTreeMap<AccountId, Vec<u8>>,
+    format: &BoxedFormat,
+    destination: &AccountId,
+) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+    let bytes = out
+        .get(destination)
+        .ok_or_else(|| LocalError::new(format!("no message for {destination:?}")))?;
+    Ok((DirectMessage::new(format, bytes.to_vec())?, None))
+}
+
+impl Round<AccountId> for Round1 {
+    type Protocol = DklsSigningProtocol;
+
+    fn transition_info(&self) -> TransitionInfo {
+        TransitionInfo::new_linear(1)
+    }
+
+    fn communication_info(&self) -> CommunicationInfo<AccountId> {
+        CommunicationInfo::regular(&self.others)
+    }
+
+    fn make_direct_message(
+        &self,
+        _rng: &mut dyn CryptoRngCore,
+        format: &BoxedFormat,
+        destination: &AccountId,
+    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+        direct(&self.out, format, destination)
+    }
+
+    fn receive_message(
+        &self,
+        format: &BoxedFormat,
+        from: &AccountId,
+        message: ProtocolMessage,
+    ) -> Result<Payload, ReceiveError<AccountId, Self::Protocol>> {
+        message.echo_broadcast.assert_is_none()?;
+        message.normal_broadcast.assert_is_none()?;
+        let bytes: Vec<u8> = message.direct_message.deserialize(format)?;
+        self.state.check(from, &bytes).map_err(unprovable)?;
+        Ok(Payload::new(bytes))
+    }
+
+    fn finalize(
+        self: Box<Self>,
+        _rng: &mut dyn CryptoRngCore,
+        payloads: BTreeMap<AccountId, Payload>,
+        _artifacts: BTreeMap<AccountId, Artifact>,
+    ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
+        Ok(match self.state.receive(bytes_by_sender(payloads)?) {
+            Ok((state, out)) => FinalizeOutcome::AnotherRound(BoxedRound::new_dynamic(Round2 {
+                state,
+                out,
+                others: self.others,
+            })),
+            Err(fault) => FinalizeOutcome::Result(Err(fault)),
+        })
+    }
+}
+
+impl Round<AccountId> for Round2 {
+    type Protocol = DklsSigningProtocol;
+
+    fn transition_info(&self) -> TransitionInfo {
+        TransitionInfo::new_linear(2)
+    }
+
+    fn communication_info(&self) -> CommunicationInfo<AccountId> {
+        CommunicationInfo::regular(&self.others)
+    }
+
+    fn make_direct_message(
+        &self,
+        _rng: &mut dyn CryptoRngCore,
+        format: &BoxedFormat,
+        destination: &AccountId,
+    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
+        direct(&self.out, format, destination)
+    }
+
+    fn receive_message(
+        &self,
+        format: &BoxedFormat,
+        from: &AccountId,
+        message: ProtocolMessage,
+    ) -> Result<Payload, ReceiveError<AccountId, Self::Protocol>> {
+        message.echo_broadcast.assert_is_none()?;
+        message.normal_broadcast.assert_is_none()?;
+        let bytes: Vec<u8> = message.direct_message.deserialize(format)?;
+        self.state.check(from, &bytes).map_err(unprovable)?;
+        Ok(Payload::new(bytes))
+    }
+
+    fn finalize(
+        self: Box<Self>,
+        _rng: &mut dyn CryptoRngCore,
+        payloads: BTreeMap<AccountId, Payload>,
+        _artifacts: BTreeMap<AccountId, Artifact>,
+    ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
+        Ok(match self.state.receive(bytes_by_sender(payloads)?) {
+            Ok((state, broadcast)) => FinalizeOutcome::AnotherRound(BoxedRound::new_dynamic(Round3 {
+                state,
+                broadcast,
+                others: self.others,
+            })),
+            Err(fault) => FinalizeOutcome::Result(Err(fault)),
+        })
+    }
+}
+
+impl Round<AccountId> for Round3 {
+    type Protocol = DklsSigningProtocol;
+
+    fn transition_info(&self) -> TransitionInfo {
+        TransitionInfo::new_linear_terminating(3)
+    }
+
+    fn communication_info(&self) -> CommunicationInfo<AccountId> {
+        CommunicationInfo::regular(&self.others)
+    }
+
+    fn make_normal_broadcast(
+        &self,
+        _rng: &mut dyn CryptoRngCore,
+        format: &BoxedFormat,
+    ) -> Result<NormalBroadcast, LocalError> {
+        NormalBroadcast::new(format, self.broadcast.clone())
+    }
+
+    fn receive_message(
+        &self,
+        format: &BoxedFormat,
+        from: &AccountId,
+        message: ProtocolMessage,
+    ) -> Result<Payload, ReceiveError<AccountId, Self::Protocol>> {
+        message.echo_broadcast.assert_is_none()?;
+        message.direct_message.assert_is_none()?;
+        let bytes: Vec<u8> = message.normal_broadcast.deserialize(format)?;
+        self.state.check(from, &bytes).map_err(unprovable)?;
+        Ok(Payload::new(bytes))
+    }
+
+    fn finalize(
+        self: Box<Self>,
+        _rng: &mut dyn CryptoRngCore,
+        payloads: BTreeMap<AccountId, Payload>,
+        _artifacts: BTreeMap<AccountId, Artifact>,
+    ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
+        Ok(FinalizeOutcome::Result(self.state.finish(bytes_by_sender(payloads)?)))
+    }
+}

@@ -33,6 +33,7 @@ use crate::ProductionParams as P;
 
 /// Which backend a committee signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// synedrion's CGGMP'24 (AuxGen beside each reshare; attributable signing).
     Synedrion,

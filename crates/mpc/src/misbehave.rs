@@ -266,6 +266,26 @@ pub async fn reshare<P: SchemeParams>(
     crate::ops::reshare_with(rng, signer, new_committee, participants, entry, attempt, net).await
 }
 
+/// [`crate::ops::reshare_on`] on backend `B`, cheating in the resharing as `cheat` says.
+#[allow(clippy::too_many_arguments)]
+pub async fn reshare_on<B: crate::backend::SigningBackend>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    inputs: ReshareInputs<crate::ProductionParams>,
+    previous: Option<&crate::backend::MemberKey>,
+    cheat: Cheat,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<Option<crate::backend::MemberKey>>, MpcError> {
+    let (new_committee, participants) = (inputs.new_committee.clone(), inputs.participants());
+    let entry = MisbehavingEntryPoint::<AccountId, Cheat, Cheater<crate::ProductionParams>>::new(
+        Reshare::new(inputs, previous.map(|key| key.share().clone()), signer.clone()),
+        Some(cheat),
+    );
+    crate::ops::reshare_entry_on::<B, _>(rng, signer, new_committee, participants, entry, previous, attempt, net)
+        .await
+}
+
 /// A network for a party that, when its session `target` opens, first sends every other
 /// participant a validly signed message of round `round` of that session — a round in which it
 /// sends nothing (a joiner deals nothing in a reshare's round 2) — and then takes part as it

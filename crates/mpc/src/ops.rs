@@ -246,20 +246,31 @@ pub async fn reshare_on<B: SigningBackend>(
     attempt: &Attempt,
     net: &(impl Network + ?Sized),
 ) -> Result<Outcome<Option<MemberKey>>, MpcError> {
-    let me = signer.account();
     let (new_committee, participants) = (inputs.new_committee.clone(), inputs.participants());
-    let old_share = previous.map(|key| key.share().clone());
-    let entry = Reshare::new(inputs, old_share, signer.clone());
+    let entry = Reshare::new(inputs, previous.map(|key| key.share().clone()), signer.clone());
+    reshare_entry_on::<B, _>(rng, signer, new_committee, participants, entry, previous, attempt, net).await
+}
+
+/// [`reshare_on`] with the resharing session's entry point given (the honest one, or one of
+/// `misbehave`'s).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn reshare_entry_on<B, EP>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    new_committee: BTreeSet<AccountId>,
+    participants: BTreeSet<AccountId>,
+    entry: EP,
+    previous: Option<&MemberKey>,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<Option<MemberKey>>, MpcError>
+where
+    B: SigningBackend,
+    EP: EntryPoint<AccountId, Protocol = ReshareProtocol<ProductionParams>> + Send + 'static,
+{
+    let me = signer.account();
     let (mut setup_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
-    let reshare = run_in_attempt(
-        &mut key_rng,
-        signer,
-        attempt,
-        ProtocolKind::Reshare,
-        &participants,
-        entry,
-        net,
-    );
+    let reshare = run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, &participants, entry, net);
     if !new_committee.contains(&me) {
         return Ok(reshare.await?.map(|_| None));
     }

@@ -55,6 +55,10 @@ pub enum TssCommand {
         /// from (default 2000).
         #[arg(long)]
         sign_counterpart_ms: Option<u64>,
+        /// The signing backend of the keys this TSS makes: `synedrion` (default) or `dkls23`.
+        /// Every TSS of a network must use the same.
+        #[arg(long)]
+        signing_backend: Option<keywheel_mpc::backend::BackendKind>,
         /// Devnet fault injection: misbehave in a rotation attempt as this file says when the
         /// attempt starts (`silent`, `malicious`; absent or empty: honest).
         #[cfg(feature = "fault-injection")]
@@ -138,6 +142,7 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             sign_concurrency,
             sign_queue,
             sign_counterpart_ms,
+            signing_backend,
             #[cfg(feature = "fault-injection")]
             fault_file,
         } => {
@@ -167,6 +172,9 @@ pub async fn run(command: TssCommand) -> anyhow::Result<()> {
             cfg.sign_concurrency = sign_concurrency.or(cfg.sign_concurrency);
             cfg.sign_queue = sign_queue.or(cfg.sign_queue);
             cfg.sign_counterpart_ms = sign_counterpart_ms.or(cfg.sign_counterpart_ms);
+            if let Some(backend) = signing_backend {
+                cfg.signing_backend = backend;
+            }
             #[cfg(feature = "fault-injection")]
             if let Some(path) = fault_file {
                 tracing::warn!(

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use keywheel_mpc::backend::BackendKind;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -65,11 +66,21 @@ pub struct TssConfig {
     /// should use the same value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_counterpart_ms: Option<u64>,
+    /// The signing backend this TSS gives the keys it makes at a jumpstart or reshare
+    /// (`synedrion` or `dkls23`); a key it holds signs on the backend it was made for. Every
+    /// TSS of a network must use the same value: a member whose setup differs from the others'
+    /// gets no new key, does not confirm, and is punished for it.
+    #[serde(default = "default_backend")]
+    pub signing_backend: BackendKind,
     /// Where to read a deliberate fault from (`run --fault-file`, builds with
     /// `fault-injection` only; never from a configuration file).
     #[cfg(feature = "fault-injection")]
     #[serde(skip)]
     pub fault: Option<crate::fault::FaultSwitch>,
+}
+
+fn default_backend() -> BackendKind {
+    BackendKind::Synedrion
 }
 
 fn default_keep_retired() -> u32 {
@@ -106,6 +117,7 @@ impl Default for TssConfig {
             sign_concurrency: None,
             sign_queue: None,
             sign_counterpart_ms: None,
+            signing_backend: default_backend(),
             #[cfg(feature = "fault-injection")]
             fault: None,
         }

@@ -20,7 +20,9 @@
 //! - [`InjectedFault::WithholdProof`]: as a member of the new committee, in a rotation's first
 //!   attempt only, it withholds its AuxGen round-3 broadcast (its proofs, the victim's among them)
 //!   from one victim. The others forward it, as any broadcast: the rotation happens on that
-//!   attempt, and nobody is punished;
+//!   attempt, and nobody is punished. On the DKLs23 backend it withholds its pair setup message
+//!   instead, which nobody can forward: the rotation still happens and nobody is punished, but
+//!   the victim's new key lacks that pair (it waits for the message until its local deadline);
 //! - [`InjectedFault::Stray`]: as a joiner (which deals nothing in a reshare's round 2), it first
 //!   sends every participant a validly signed round-2 message of the resharing session
 //!   (`keywheel_mpc::misbehave::Stray`), then takes part honestly. Every honest session must drop
@@ -41,11 +43,12 @@ use keywheel_mpc::driver::Channels;
 use keywheel_mpc::driver::Outcome;
 #[cfg(feature = "fault-injection")]
 use keywheel_mpc::driver::ProtocolKind;
-use keywheel_mpc::ops::{self, Attempt, Network, Reshared};
+use keywheel_mpc::backend::{BackendKind, Dkls23, MemberKey, Synedrion};
+use keywheel_mpc::ops::{self, Attempt, Network};
 use keywheel_mpc::reshare::ReshareInputs;
 #[cfg(feature = "fault-injection")]
 use keywheel_mpc::AccountId;
-use keywheel_mpc::{MpcError, PartySigner, ThresholdShare};
+use keywheel_mpc::{MpcError, PartySigner};
 use rand_chacha::ChaCha20Rng;
 #[cfg(feature = "fault-injection")]
 use tokio::sync::mpsc;
@@ -61,6 +64,22 @@ pub struct Faults {
     switch: Option<FaultSwitch>,
 }
 
+/// This TSS's honest part of a reshare on `backend`.
+async fn honest(
+    backend: BackendKind,
+    rng: &mut ChaCha20Rng,
+    signer: &PartySigner,
+    inputs: ReshareInputs<P>,
+    previous: Option<&MemberKey>,
+    attempt: &Attempt,
+    net: &impl Network,
+) -> Result<Outcome<Option<MemberKey>>, MpcError> {
+    match backend {
+        BackendKind::Synedrion => ops::reshare_on::<Synedrion>(rng, signer, inputs, previous, attempt, net).await,
+        BackendKind::Dkls23 => ops::reshare_on::<Dkls23>(rng, signer, inputs, previous, attempt, net).await,
+    }
+}
+
 impl Faults {
     /// The faults a fault switch arms.
     #[cfg(feature = "fault-injection")]
@@ -68,44 +87,56 @@ impl Faults {
         Self { switch }
     }
 
-    /// Runs this TSS's part of a rotation's reshare: honestly, unless the fault switch says
-    /// otherwise for this attempt.
-    /// `attempt_number` is the attempt's number within its session (from 1).
+    /// Runs this TSS's part of a rotation's reshare on `backend`: honestly, unless the fault
+    /// switch says otherwise for this attempt. `previous` is this TSS's key of the sharing being
+    /// replaced, if it stays. `attempt_number` is the attempt's number within its session (from 1).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn reshare(
         &self,
         rng: &mut ChaCha20Rng,
         signer: &PartySigner,
+        backend: BackendKind,
         inputs: ReshareInputs<P>,
-        old_share: Option<ThresholdShare<P>>,
+        previous: Option<&MemberKey>,
         attempt: &Attempt,
         attempt_number: u32,
         net: &impl Network,
-    ) -> Result<Outcome<Reshared<P>>, MpcError> {
+    ) -> Result<Outcome<Option<MemberKey>>, MpcError> {
         #[cfg(not(feature = "fault-injection"))]
         let _ = attempt_number;
         #[cfg(feature = "fault-injection")]
         match self.armed() {
             Some(InjectedFault::Silent) => {
                 warn!("fault injection: taking part without sending anything");
-                return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &Muted(net)).await;
+                return honest(backend, rng, signer, inputs, previous, attempt, &Muted(net)).await;
             }
-            Some(InjectedFault::Malicious) if old_share.is_some() => {
+            Some(InjectedFault::Malicious) if previous.is_some() => {
                 warn!("fault injection: sealing corrupted subshares");
                 let cheat = keywheel_mpc::misbehave::Cheat::BadSubshare;
-                return keywheel_mpc::misbehave::reshare::<P>(rng, signer, inputs, old_share, cheat, attempt, net)
-                    .await;
+                return match backend {
+                    BackendKind::Synedrion => {
+                        keywheel_mpc::misbehave::reshare_on::<Synedrion>(rng, signer, inputs, previous, cheat, attempt, net)
+                            .await
+                    }
+                    BackendKind::Dkls23 => {
+                        keywheel_mpc::misbehave::reshare_on::<Dkls23>(rng, signer, inputs, previous, cheat, attempt, net)
+                            .await
+                    }
+                };
             }
             Some(fault @ (InjectedFault::Withhold | InjectedFault::WithholdProof)) if attempt_number == 1 => {
                 let me = signer.account();
                 let victim = inputs.new_committee.iter().copied().find(|p| *p != me);
-                let target = match fault {
+                let target = match (fault, backend) {
                     // The deal: only a staying holder deals.
-                    InjectedFault::Withhold if old_share.is_some() => {
+                    (InjectedFault::Withhold, _) if previous.is_some() => {
                         Some((ProtocolKind::Reshare, 2, "its deal (the round-2 broadcast)"))
                     }
-                    InjectedFault::WithholdProof if inputs.new_committee.contains(&me) => {
+                    (InjectedFault::WithholdProof, BackendKind::Synedrion) if inputs.new_committee.contains(&me) => {
                         Some((ProtocolKind::AuxGen, 3, "its AuxGen round-3 proof"))
+                    }
+                    (InjectedFault::WithholdProof, BackendKind::Dkls23) if inputs.new_committee.contains(&me) => {
+                        Some((ProtocolKind::PairSetup, 1, "its DKLs23 pair setup message"))
                     }
                     _ => None,
                 };
@@ -118,19 +149,19 @@ impl Faults {
                         echo: false,
                     };
                     let withholding = keywheel_mpc::misbehave::Withhold::new(net, session, victim, round);
-                    return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &withholding).await;
+                    return honest(backend, rng, signer, inputs, previous, attempt, &withholding).await;
                 }
             }
-            Some(InjectedFault::Stray) if old_share.is_none() => {
+            Some(InjectedFault::Stray) if previous.is_none() => {
                 warn!("fault injection: sending round-2 messages a joiner must not send");
                 let session = attempt.spec(ProtocolKind::Reshare).protocol_session_id;
                 let participants = inputs.participants();
                 let stray = keywheel_mpc::misbehave::Stray::new(net, signer.clone(), session, 2, participants);
-                return ops::reshare::<P>(rng, signer, inputs, old_share, attempt, &stray).await;
+                return honest(backend, rng, signer, inputs, previous, attempt, &stray).await;
             }
             _ => {}
         }
-        ops::reshare::<P>(rng, signer, inputs, old_share, attempt, net).await
+        honest(backend, rng, signer, inputs, previous, attempt, net).await
     }
 
     /// The fault armed for the attempt that starts now, if any.

@@ -26,6 +26,8 @@ pub struct Resources {
     pub(crate) transport: Transport,
     /// The counters.
     pub(crate) metrics: Arc<Metrics>,
+    /// The signing backend of the keys this TSS makes.
+    pub(crate) backend: keywheel_mpc::backend::BackendKind,
     /// Why key actions (sign, rotate, retire, shred, begin an attempt) are halted, if they are.
     halt: Locked<Option<String>>,
 }
@@ -38,6 +40,7 @@ impl Resources {
         chain: ChainClient,
         transport: Transport,
         metrics: Arc<Metrics>,
+        backend: keywheel_mpc::backend::BackendKind,
     ) -> Self {
         Self {
             identity,
@@ -45,6 +48,7 @@ impl Resources {
             chain,
             transport,
             metrics,
+            backend,
             // Until the first reconcile has judged the node, nothing is known about it.
             halt: Locked::new(Some(NOT_CHECKED.into())),
         }

@@ -40,6 +40,14 @@ pub enum Tag {
         /// Which try of that request (a retry after a rotation is a new round).
         round: u32,
     },
+    /// The signing session of one request on the DKLs23 backend (its own session id, so a
+    /// message of one backend never reaches the other's session).
+    DklsSigning {
+        /// The request's hash.
+        request: [u8; 32],
+        /// Which try of that request.
+        round: u32,
+    },
 }
 
 impl Tag {
@@ -51,6 +59,9 @@ impl Tag {
             }
             Tag::Signing { request, round } => {
                 protocol_session_id(ProtocolKind::Signing, &signing_context(network, &request, round))
+            }
+            Tag::DklsSigning { request, round } => {
+                protocol_session_id(ProtocolKind::DklsSigning, &signing_context(network, &request, round))
             }
         };
         id.as_ref().to_vec()

@@ -59,6 +59,9 @@ pub struct DevnetArgs {
     /// `node-restart`, `node-rollback` (`<v>`: `v3`, or `auto` for the newest committee member).
     #[arg(long = "fault")]
     pub faults: Vec<FaultSpec>,
+    /// The signing backend every TSS gives the keys it makes: `synedrion` or `dkls23`.
+    #[arg(long, default_value = "synedrion")]
+    pub backend: keywheel_mpc::backend::BackendKind,
 }
 
 /// Reshare attempts the chain allows a session before it abandons the reshare.

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use keywheel_chain::AccountId;
-use keywheel_mpc::share::{combined_key, ParentKeyShare};
+use keywheel_mpc::backend::MemberKey;
+use keywheel_mpc::share::combined_key;
 use keywheel_mpc::ThresholdShare;
 use keywheel_tss::keystore::{KeySource, Keystore, Slot};
 use keywheel_tss::P;
@@ -40,7 +41,7 @@ pub fn open_share(path: &Path, owner: AccountId, key_file: &Path) -> anyhow::Res
     let held = keystore
         .get(Slot::Current)?
         .with_context(|| format!("{} holds no current share", path.display()))?;
-    Ok(ParentKeyShare::<P>::from_bytes(&held.secret)?.share)
+    Ok(MemberKey::from_bytes(&held.secret)?.share().clone())
 }
 
 /// Combines `old` with `t − 1` of `current` (at ids other than the old share's) and checks the

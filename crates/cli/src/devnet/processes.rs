@@ -83,6 +83,8 @@ pub struct Processes {
     /// Whether the TSSs are started with a fault switch (only when a silent or malicious fault
     /// is asked for).
     fault_switches: bool,
+    /// The signing backend every TSS runs.
+    backend: keywheel_mpc::backend::BackendKind,
 }
 
 /// A loopback address at `port`, after checking it is free. Port 0 picks a free one: left 0
@@ -140,6 +142,7 @@ impl Processes {
             node: None,
             validators,
             fault_switches: args.faults.iter().any(FaultSpec::uses_switch),
+            backend: args.backend,
         })
     }
 
@@ -239,6 +242,8 @@ impl Processes {
             v.p2p.to_string().into(),
             "--api".into(),
             v.api.to_string().into(),
+            "--signing-backend".into(),
+            self.backend.name().into(),
         ];
         if self.fault_switches {
             args.extend(["--fault-file".into(), v.fault_file().into()]);

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use keywheel_chain::{ReshareKind, ReshareRecord, Sharing};
 use keywheel_mpc::driver::Outcome;
-use keywheel_mpc::ops::{self, Attempt, Reshared};
+use keywheel_mpc::backend::{BackendKind, Dkls23, MemberKey, Synedrion};
+use keywheel_mpc::ops::{self, Attempt};
 use keywheel_mpc::reshare::ReshareInputs;
-use keywheel_mpc::{ParentKeyShare, PublicSharing};
+use keywheel_mpc::PublicSharing;
 use keywheel_rpc::{KeywheelApiClient, ReshareView};
 use rand_core::SeedableRng;
 use tracing::{error, info, warn};
@@ -42,7 +43,7 @@ pub(super) async fn run(
     count(&res.metrics.attempts);
     info!(participants = record.participants().len(), "taking part in the attempt");
     let result = match protocol(res, faults, record, sharing).await {
-        Ok(Outcome::Done(Reshared::Holder(share))) => match hold(res, record, &share) {
+        Ok(Outcome::Done(Some(new_key))) => match hold(res, record, &new_key) {
             Ok(held) => match confirm(res, record, &held).await {
                 Confirmed::Sealed => AttemptResult::Confirmed,
                 // The next reconcile confirms again while no sealed block holds it.
@@ -57,7 +58,7 @@ pub(super) async fn run(
                 AttemptResult::Error(e.to_string())
             }
         },
-        Ok(Outcome::Done(Reshared::Left)) => AttemptResult::Left,
+        Ok(Outcome::Done(None)) => AttemptResult::Left,
         Ok(Outcome::Failed { offenders }) => {
             count(&res.metrics.attempt_failures);
             let named: Vec<_> = offenders.iter().map(|o| o.party).collect();
@@ -97,7 +98,7 @@ async fn protocol(
     faults: &Faults,
     record: &ReshareRecord,
     sharing: Option<&Sharing>,
-) -> Result<Outcome<Reshared<P>>, TssError> {
+) -> Result<Outcome<Option<MemberKey>>, TssError> {
     let attempt = Attempt {
         context: keywheel_chain::attempt_context(&res.transport.network(), record.session, record.attempt),
         deadline: local_deadline(res, record).await?,
@@ -108,21 +109,19 @@ async fn protocol(
     let signer = res.identity.signer();
     match record.kind {
         ReshareKind::Jumpstart => {
-            let outcome = ops::jumpstart::<P>(
-                &mut rng,
-                signer,
-                &record.new_tss(),
-                record.new_threshold,
-                &attempt,
-                &net,
-            )
-            .await?;
-            Ok(outcome.map(Reshared::Holder))
+            let (committee, t) = (record.new_tss(), record.new_threshold);
+            let outcome = match res.backend {
+                BackendKind::Synedrion => {
+                    ops::jumpstart_on::<Synedrion>(&mut rng, signer, &committee, t, &attempt, &net).await?
+                }
+                BackendKind::Dkls23 => ops::jumpstart_on::<Dkls23>(&mut rng, signer, &committee, t, &attempt, &net).await?,
+            };
+            Ok(outcome.map(Some))
         }
         ReshareKind::Rotation => {
             let sharing = sharing.ok_or_else(|| TssError::Node("a rotation without a current sharing".into()))?;
             let old = PublicSharing::<P>::from_encoded(sharing.threshold, &sharing.public_shares)?;
-            let old_share = if record.staying.contains(&res.identity.account()) {
+            let previous = if record.staying.contains(&res.identity.account()) {
                 let held = res
                     .keystore()
                     .get(Slot::Current)?
@@ -130,7 +129,7 @@ async fn protocol(
                     .ok_or_else(|| {
                         TssError::Config("this TSS stays but holds no share of the current sharing".into())
                     })?;
-                Some(ParentKeyShare::<P>::from_bytes(&held.secret)?.share)
+                Some(MemberKey::from_bytes(&held.secret)?)
             } else {
                 None
             };
@@ -141,15 +140,24 @@ async fn protocol(
                 new_threshold: record.new_threshold,
             };
             Ok(faults
-                .reshare(&mut rng, signer, inputs, old_share, &attempt, record.attempt, &net)
+                .reshare(
+                    &mut rng,
+                    signer,
+                    res.backend,
+                    inputs,
+                    previous.as_ref(),
+                    &attempt,
+                    record.attempt,
+                    &net,
+                )
                 .await?)
         }
     }
 }
 
 /// Puts a new share into the holding slot.
-fn hold(res: &Resources, record: &ReshareRecord, share: &ParentKeyShare<P>) -> Result<Held, TssError> {
-    let public = share.share.public();
+fn hold(res: &Resources, record: &ReshareRecord, share: &MemberKey) -> Result<Held, TssError> {
+    let public = share.share().public();
     let held = Held {
         info: SlotInfo {
             session: record.session,
@@ -161,6 +169,6 @@ fn hold(res: &Resources, record: &ReshareRecord, share: &ParentKeyShare<P>) -> R
         secret: share.to_bytes()?,
     };
     res.keystore().put_next(&held)?;
-    info!("the new share is in the holding slot");
+    info!(backend = %share.kind(), "the new share is in the holding slot");
     Ok(held)
 }

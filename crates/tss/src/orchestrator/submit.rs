@@ -6,7 +6,7 @@ use keywheel_chain::{
 };
 use keywheel_mpc::driver::{Fault, MissingRound, Offender, ProtocolKind};
 use keywheel_mpc::proof::ShareProof;
-use keywheel_mpc::ParentKeyShare;
+use keywheel_mpc::backend::MemberKey;
 use tracing::{error, info, warn};
 
 use crate::chain::SubmitError;
@@ -36,7 +36,7 @@ pub(super) async fn confirm(res: &Resources, record: &ReshareRecord, held: &Held
         return Confirmed::NotYet;
     }
     let me = res.identity.account();
-    let share = match ParentKeyShare::<P>::from_bytes(&held.secret) {
+    let share = match MemberKey::from_bytes(&held.secret) {
         Ok(share) => share,
         Err(e) => {
             error!("the held share does not decode: {e}");
@@ -44,7 +44,7 @@ pub(super) async fn confirm(res: &Resources, record: &ReshareRecord, held: &Held
         }
     };
     let context = proof_context(&res.transport.network(), record.session, record.attempt, &me);
-    let proof = ShareProof::prove::<P>(&mut rand_core::OsRng, share.share.secret(), &context).to_bytes();
+    let proof = ShareProof::prove::<P>(&mut rand_core::OsRng, share.share().secret(), &context).to_bytes();
     let call = Call::Confirm {
         session: record.session,
         attempt: record.attempt,
@@ -52,7 +52,7 @@ pub(super) async fn confirm(res: &Resources, record: &ReshareRecord, held: &Held
             verifying_key: held.info.verifying_key.clone(),
             public_shares: held.info.public_shares.clone(),
             proof,
-            dealt: share.dealt.clone(),
+            dealt: share.dealt().clone(),
         },
     };
     match res.chain.submit(call).await {

@@ -8,8 +8,8 @@ use std::time::Duration;
 use keywheel_chain::AccountId;
 use keywheel_mpc::child_key::account_path;
 use keywheel_mpc::driver::Outcome;
-use keywheel_mpc::ops::{self, Attempt};
-use keywheel_mpc::ParentKeyShare;
+use keywheel_mpc::backend::{self, MemberKey};
+use keywheel_mpc::ops::Attempt;
 use keywheel_rpc::sign_request::{now_ms, SignError, SignatureReply};
 use rand_core::SeedableRng;
 use tracing::{debug, warn};
@@ -22,7 +22,6 @@ use crate::resources::Resources;
 use crate::sync::Locked;
 use crate::transport::ProtocolNet;
 use crate::wire::{Frame, SignFailure, SignJob, SignOutcome, SignWorking};
-use crate::P;
 
 /// A signer: runs the signing jobs coordinators send it, after checking each again.
 pub(super) struct Signer {
@@ -132,10 +131,10 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
         deadline: tokio::time::Instant::now() + round_budget(job.round, timeout, request.expires_at_ms, now_ms()),
         stall: Some(timeout),
     };
-    let net = ProtocolNet::signing(&signing.res.transport, hash, job.round, job.signers.clone());
+    let net = ProtocolNet::signing(&signing.res.transport, hash, job.round, job.signers.clone(), share.kind());
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng)
         .map_err(|e| SignFailure::from(SignError::Failed(e.to_string())))?;
-    let outcome = ops::sign::<P>(
+    let outcome = backend::sign(
         &mut rng,
         signing.res.identity.signer(),
         &share,
@@ -164,8 +163,8 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     }
 }
 
-/// This TSS's current share, if it is a share of the sharing the chain names now.
-fn current_share(res: &Resources, sharing: &[u8; 32]) -> Result<ParentKeyShare<P>, SignFailure> {
+/// This TSS's current key, if it is of the sharing the chain names now.
+fn current_share(res: &Resources, sharing: &[u8; 32]) -> Result<MemberKey, SignFailure> {
     refuse_if_halted(res)?;
     let held = res
         .keystore()
@@ -178,6 +177,6 @@ fn current_share(res: &Resources, sharing: &[u8; 32]) -> Result<ParentKeyShare<P
         )
         .into());
     }
-    ParentKeyShare::<P>::from_bytes(&held.secret)
+    MemberKey::from_bytes(&held.secret)
         .map_err(|e| SignFailure::from(SignError::Unavailable(format!("the stored share does not decode: {e}"))))
 }

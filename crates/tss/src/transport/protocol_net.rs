@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 
 use keywheel_chain::{AccountId, AttemptIndex, SessionIndex};
+use keywheel_mpc::backend::BackendKind;
 use keywheel_mpc::driver::{Channels, ProtocolKind};
 use keywheel_mpc::ops::Network;
 use tokio::sync::mpsc;
@@ -22,14 +23,20 @@ pub struct ProtocolNet {
 }
 
 impl ProtocolNet {
-    /// The sessions of a reshare attempt (KeyInit, Reshare, AuxGen).
+    /// The sessions of a reshare attempt (KeyInit, Reshare, and the committee's setup: AuxGen
+    /// or the DKLs23 pair setup).
     pub fn attempt(
         transport: &Transport,
         session: SessionIndex,
         attempt: AttemptIndex,
         participants: BTreeSet<AccountId>,
     ) -> Self {
-        let tags = [ProtocolKind::KeyInit, ProtocolKind::Reshare, ProtocolKind::AuxGen]
+        let tags = [
+            ProtocolKind::KeyInit,
+            ProtocolKind::Reshare,
+            ProtocolKind::AuxGen,
+            ProtocolKind::PairSetup,
+        ]
             .into_iter()
             .map(|kind| Tag::Reshare { kind, session, attempt })
             .collect();
@@ -40,11 +47,21 @@ impl ProtocolNet {
         }
     }
 
-    /// The signing session of one request's round.
-    pub fn signing(transport: &Transport, request: [u8; 32], round: u32, signers: BTreeSet<AccountId>) -> Self {
+    /// The signing session of one request's round, on `backend`.
+    pub fn signing(
+        transport: &Transport,
+        request: [u8; 32],
+        round: u32,
+        signers: BTreeSet<AccountId>,
+        backend: BackendKind,
+    ) -> Self {
+        let tag = match backend {
+            BackendKind::Synedrion => Tag::Signing { request, round },
+            BackendKind::Dkls23 => Tag::DklsSigning { request, round },
+        };
         Self {
             transport: transport.clone(),
-            tags: vec![Tag::Signing { request, round }],
+            tags: vec![tag],
             participants: signers,
         }
     }

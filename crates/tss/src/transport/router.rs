@@ -205,7 +205,7 @@ impl Router {
                     false => Err(Dropped::NotExpected),
                 }
             }
-            Tag::Signing { .. } => match self.committee.is_empty() || self.committee.contains(&from) {
+            Tag::Signing { .. } | Tag::DklsSigning { .. } => match self.committee.is_empty() || self.committee.contains(&from) {
                 true => Ok(false),
                 false => Err(Dropped::NotParticipant),
             },

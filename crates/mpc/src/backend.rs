@@ -7,7 +7,7 @@
 //! attributable signing) and [`Dkls23`] (OT-based, milliseconds, unattributable aborts). A
 //! member's key is a [`MemberKey`] of either, so a network switches backends at a reshare: the
 //! old committee's shares are resharded as always and the new committee runs the new backend's
-//! setup ([`crate::ops::reshare_on`]); the parent key does not change.
+//! setup ([`reshare_on`]); the parent key does not change.
 
 use crate::prelude::*;
 use core::fmt;
@@ -23,13 +23,18 @@ use zeroize::Zeroizing;
 
 use keywheel_primitives::Dealt;
 
+use crate::child_key::ChildSignature;
 use crate::dkls::{DklsKeyShare, PairState};
 use crate::driver::Outcome;
+use crate::driver::ProtocolKind;
 use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner};
-use crate::ops::{self, Attempt, ChildSignature, Network};
+use crate::ops::{self, Attempt, Network};
+use crate::reshare::{Reshare, ReshareInputs, ReshareProtocol};
 use crate::share::{ParentKeyShare, ThresholdShare};
 use crate::ProductionParams as P;
+use manul::protocol::EntryPoint;
+use rand_core::CryptoRngCore;
 
 /// Which backend a committee signs with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -258,6 +263,86 @@ impl SigningBackend for Dkls23 {
             DklsKeyShare::new(share, pairs)?.with_dealt(dealt),
         )))
     }
+}
+
+/// [`ops::jumpstart`] on the signing backend `B`: the key as always, `B`'s setup of the committee
+/// beside it.
+pub async fn jumpstart_on<B: SigningBackend>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    committee: &BTreeSet<AccountId>,
+    threshold: u32,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<MemberKey>, MpcError> {
+    ops::check_jumpstart(&signer.account(), committee, threshold)?;
+    let (mut setup_rng, mut key_rng) = (ops::child_rng(rng), ops::child_rng(rng));
+    let (setup, key) = tokio::join!(
+        B::setup(&mut setup_rng, signer, None, committee, attempt, net),
+        ops::jumpstart_key::<P>(&mut key_rng, signer, committee, threshold, attempt, net)
+    );
+    ops::combine(setup, key, |setup, output| {
+        let output = output.ok_or_else(|| ops::local("a committee member got no share"))?;
+        B::member_key(output.share, output.dealt, setup, None)
+    })
+}
+
+/// [`ops::reshare`] on the signing backend `B`: keywheel's resharing and, for members of the new
+/// committee, `B`'s setup of it, concurrently. `previous` is this member's key of the sharing
+/// being replaced (any backend: a network switches backends at a reshare like this one).
+/// `Done(None)`: an old holder that leaves.
+pub async fn reshare_on<B: SigningBackend>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    inputs: ReshareInputs<P>,
+    previous: Option<&MemberKey>,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<Option<MemberKey>>, MpcError> {
+    let (new_committee, participants) = (inputs.new_committee.clone(), inputs.participants());
+    let entry = Reshare::new(inputs, previous.map(|key| key.share().clone()), signer.clone());
+    reshare_entry_on::<B, _>(rng, signer, new_committee, participants, entry, previous, attempt, net).await
+}
+
+/// [`reshare_on`] with the resharing session's entry point given (the honest one, or one of
+/// `misbehave`'s).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn reshare_entry_on<B, EP>(
+    rng: &mut impl CryptoRngCore,
+    signer: &PartySigner,
+    new_committee: BTreeSet<AccountId>,
+    participants: BTreeSet<AccountId>,
+    entry: EP,
+    previous: Option<&MemberKey>,
+    attempt: &Attempt,
+    net: &(impl Network + ?Sized),
+) -> Result<Outcome<Option<MemberKey>>, MpcError>
+where
+    B: SigningBackend,
+    EP: EntryPoint<AccountId, Protocol = ReshareProtocol<P>> + Send + 'static,
+{
+    let me = signer.account();
+    let (mut setup_rng, mut key_rng) = (ops::child_rng(rng), ops::child_rng(rng));
+    let reshare = ops::run_in_attempt(
+        &mut key_rng,
+        signer,
+        attempt,
+        ProtocolKind::Reshare,
+        &participants,
+        entry,
+        net,
+    );
+    if !new_committee.contains(&me) {
+        return Ok(reshare.await?.map(|_| None));
+    }
+    let (setup, output) = tokio::join!(
+        B::setup(&mut setup_rng, signer, previous, &new_committee, attempt, net),
+        reshare
+    );
+    ops::combine(setup, output, |setup, output| {
+        let output = output.ok_or_else(|| ops::local("a new member got no share"))?;
+        B::member_key(output.share, output.dealt, setup, previous).map(Some)
+    })
 }
 
 /// Signs `prehash` for the child key at `path` with `key`, on its backend, as one of exactly

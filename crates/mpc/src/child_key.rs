@@ -10,6 +10,19 @@ use synedrion::{DeriveChildKey, PublicTweakable, SchemeParams};
 use crate::error::MpcError;
 use crate::identity::AccountId;
 
+/// A recoverable ECDSA signature made for a child key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildSignature {
+    /// `r`, big-endian.
+    pub r: Vec<u8>,
+    /// `s`, big-endian, normalised to the lower half.
+    pub s: Vec<u8>,
+    /// Recovery id (0 or 1; add 27 for Ethereum's `v`).
+    pub v: u8,
+    /// The child verifying key, compressed SEC1.
+    pub child_key: Vec<u8>,
+}
+
 /// The BIP32 path of an account's child key (`keywheel_primitives::account_path`, four
 /// non-hardened indices anyone can recompute).
 pub fn account_path(account: &AccountId) -> DerivationPath {

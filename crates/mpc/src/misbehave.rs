@@ -266,7 +266,7 @@ pub async fn reshare<P: SchemeParams>(
     crate::ops::reshare_with(rng, signer, new_committee, participants, entry, attempt, net).await
 }
 
-/// [`crate::ops::reshare_on`] on backend `B`, cheating in the resharing as `cheat` says.
+/// [`crate::backend::reshare_on`] on backend `B`, cheating in the resharing as `cheat` says.
 #[allow(clippy::too_many_arguments)]
 pub async fn reshare_on<B: crate::backend::SigningBackend>(
     rng: &mut impl CryptoRngCore,
@@ -282,7 +282,7 @@ pub async fn reshare_on<B: crate::backend::SigningBackend>(
         Reshare::new(inputs, previous.map(|key| key.share().clone()), signer.clone()),
         Some(cheat),
     );
-    crate::ops::reshare_entry_on::<B, _>(rng, signer, new_committee, participants, entry, previous, attempt, net)
+    crate::backend::reshare_entry_on::<B, _>(rng, signer, new_committee, participants, entry, previous, attempt, net)
         .await
 }
 

@@ -19,7 +19,8 @@ use synedrion::{
 };
 use tokio::time::Instant;
 
-use crate::backend::{MemberKey, SigningBackend};
+pub use crate::child_key::ChildSignature;
+
 use crate::child_key::child_verifying_key;
 use crate::dkls::protocol::{DklsSigningEntry, PairSetupEntry};
 use crate::dkls::{DklsKeyShare, PairState, SignRequest};
@@ -31,7 +32,6 @@ use crate::error::MpcError;
 use crate::identity::{AccountId, PartySigner};
 use crate::reshare::{Reshare, ReshareInputs, ReshareOutput, ReshareProtocol};
 use crate::share::{ParentKeyShare, ThresholdShare};
-use crate::ProductionParams;
 
 /// Opens the channel pair for one session of one party.
 pub trait Network: Send + Sync {
@@ -170,7 +170,7 @@ pub(crate) async fn aux_gen<P: SchemeParams>(
 
 /// The key half of a jumpstart: synedrion KeyInit (n-of-n), then keywheel's resharing of its
 /// additive shares to `threshold`-of-n among the same committee.
-async fn jumpstart_key<P: SchemeParams>(
+pub(crate) async fn jumpstart_key<P: SchemeParams>(
     rng: &mut ChaCha20Rng,
     signer: &PartySigner,
     committee: &BTreeSet<AccountId>,
@@ -197,7 +197,7 @@ async fn jumpstart_key<P: SchemeParams>(
 }
 
 /// Checks that `me` can take part in a jumpstart of `committee` to `threshold`.
-fn check_jumpstart(me: &AccountId, committee: &BTreeSet<AccountId>, threshold: u32) -> Result<(), MpcError> {
+pub(crate) fn check_jumpstart(me: &AccountId, committee: &BTreeSet<AccountId>, threshold: u32) -> Result<(), MpcError> {
     if !committee.contains(me) {
         return Err(MpcError::InvalidInput(format!(
             "{me:?} is not in the jumpstart committee"
@@ -210,78 +210,6 @@ fn check_jumpstart(me: &AccountId, committee: &BTreeSet<AccountId>, threshold: u
         )));
     }
     Ok(())
-}
-
-/// [`jumpstart`] on the signing backend `B`: the key as always, `B`'s setup of the committee
-/// beside it.
-pub async fn jumpstart_on<B: SigningBackend>(
-    rng: &mut impl CryptoRngCore,
-    signer: &PartySigner,
-    committee: &BTreeSet<AccountId>,
-    threshold: u32,
-    attempt: &Attempt,
-    net: &(impl Network + ?Sized),
-) -> Result<Outcome<MemberKey>, MpcError> {
-    check_jumpstart(&signer.account(), committee, threshold)?;
-    let (mut setup_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
-    let (setup, key) = tokio::join!(
-        B::setup(&mut setup_rng, signer, None, committee, attempt, net),
-        jumpstart_key::<ProductionParams>(&mut key_rng, signer, committee, threshold, attempt, net)
-    );
-    combine(setup, key, |setup, output| {
-        let output = output.ok_or_else(|| local("a committee member got no share"))?;
-        B::member_key(output.share, output.dealt, setup, None)
-    })
-}
-
-/// [`reshare`] on the signing backend `B`: keywheel's resharing and, for members of the new
-/// committee, `B`'s setup of it, concurrently. `previous` is this member's key of the sharing
-/// being replaced (any backend: a network switches backends at a reshare like this one).
-/// `Done(None)`: an old holder that leaves.
-pub async fn reshare_on<B: SigningBackend>(
-    rng: &mut impl CryptoRngCore,
-    signer: &PartySigner,
-    inputs: ReshareInputs<ProductionParams>,
-    previous: Option<&MemberKey>,
-    attempt: &Attempt,
-    net: &(impl Network + ?Sized),
-) -> Result<Outcome<Option<MemberKey>>, MpcError> {
-    let (new_committee, participants) = (inputs.new_committee.clone(), inputs.participants());
-    let entry = Reshare::new(inputs, previous.map(|key| key.share().clone()), signer.clone());
-    reshare_entry_on::<B, _>(rng, signer, new_committee, participants, entry, previous, attempt, net).await
-}
-
-/// [`reshare_on`] with the resharing session's entry point given (the honest one, or one of
-/// `misbehave`'s).
-#[allow(clippy::too_many_arguments)]
-pub(crate) async fn reshare_entry_on<B, EP>(
-    rng: &mut impl CryptoRngCore,
-    signer: &PartySigner,
-    new_committee: BTreeSet<AccountId>,
-    participants: BTreeSet<AccountId>,
-    entry: EP,
-    previous: Option<&MemberKey>,
-    attempt: &Attempt,
-    net: &(impl Network + ?Sized),
-) -> Result<Outcome<Option<MemberKey>>, MpcError>
-where
-    B: SigningBackend,
-    EP: EntryPoint<AccountId, Protocol = ReshareProtocol<ProductionParams>> + Send + 'static,
-{
-    let me = signer.account();
-    let (mut setup_rng, mut key_rng) = (child_rng(rng), child_rng(rng));
-    let reshare = run_in_attempt(&mut key_rng, signer, attempt, ProtocolKind::Reshare, &participants, entry, net);
-    if !new_committee.contains(&me) {
-        return Ok(reshare.await?.map(|_| None));
-    }
-    let (setup, output) = tokio::join!(
-        B::setup(&mut setup_rng, signer, previous, &new_committee, attempt, net),
-        reshare
-    );
-    combine(setup, output, |setup, output| {
-        let output = output.ok_or_else(|| local("a new member got no share"))?;
-        B::member_key(output.share, output.dealt, setup, previous).map(Some)
-    })
 }
 
 /// One reshare as one party: the new shares by keywheel's resharing and, for members of the
@@ -360,19 +288,6 @@ impl<P: SchemeParams> Reshared<P> {
             Self::Left => None,
         }
     }
-}
-
-/// A recoverable ECDSA signature made for a child key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChildSignature {
-    /// `r`, big-endian.
-    pub r: Vec<u8>,
-    /// `s`, big-endian, normalised to the lower half.
-    pub s: Vec<u8>,
-    /// Recovery id (0 or 1; add 27 for Ethereum's `v`).
-    pub v: u8,
-    /// The child verifying key, compressed SEC1.
-    pub child_key: Vec<u8>,
 }
 
 /// The prehash as the curve's field bytes (leftmost bytes, as ECDSA truncates).

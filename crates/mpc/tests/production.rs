@@ -214,7 +214,7 @@ async fn rotate_on_dkls(
                 .get(&s.account())
                 .map(|k| MemberKey::from_bytes(&k.to_bytes().unwrap()).unwrap());
             tokio::spawn(async move {
-                let outcome = ops::reshare_on::<Dkls23>(&mut OsRng, &s, inputs, previous.as_ref(), &at, &net).await;
+                let outcome = backend::reshare_on::<Dkls23>(&mut OsRng, &s, inputs, previous.as_ref(), &at, &net).await;
                 (s.account(), outcome)
             })
         })

@@ -38,13 +38,13 @@ use std::path::{Path, PathBuf};
 #[cfg(feature = "fault-injection")]
 use std::str::FromStr;
 
+use keywheel_mpc::backend::{self, BackendKind, Dkls23, MemberKey, Synedrion};
 #[cfg(feature = "fault-injection")]
 use keywheel_mpc::driver::Channels;
 use keywheel_mpc::driver::Outcome;
 #[cfg(feature = "fault-injection")]
 use keywheel_mpc::driver::ProtocolKind;
-use keywheel_mpc::backend::{BackendKind, Dkls23, MemberKey, Synedrion};
-use keywheel_mpc::ops::{self, Attempt, Network};
+use keywheel_mpc::ops::{Attempt, Network};
 use keywheel_mpc::reshare::ReshareInputs;
 #[cfg(feature = "fault-injection")]
 use keywheel_mpc::AccountId;
@@ -75,8 +75,8 @@ async fn honest(
     net: &impl Network,
 ) -> Result<Outcome<Option<MemberKey>>, MpcError> {
     match backend {
-        BackendKind::Synedrion => ops::reshare_on::<Synedrion>(rng, signer, inputs, previous, attempt, net).await,
-        BackendKind::Dkls23 => ops::reshare_on::<Dkls23>(rng, signer, inputs, previous, attempt, net).await,
+        BackendKind::Synedrion => backend::reshare_on::<Synedrion>(rng, signer, inputs, previous, attempt, net).await,
+        BackendKind::Dkls23 => backend::reshare_on::<Dkls23>(rng, signer, inputs, previous, attempt, net).await,
     }
 }
 
@@ -115,12 +115,16 @@ impl Faults {
                 let cheat = keywheel_mpc::misbehave::Cheat::BadSubshare;
                 return match backend {
                     BackendKind::Synedrion => {
-                        keywheel_mpc::misbehave::reshare_on::<Synedrion>(rng, signer, inputs, previous, cheat, attempt, net)
-                            .await
+                        keywheel_mpc::misbehave::reshare_on::<Synedrion>(
+                            rng, signer, inputs, previous, cheat, attempt, net,
+                        )
+                        .await
                     }
                     BackendKind::Dkls23 => {
-                        keywheel_mpc::misbehave::reshare_on::<Dkls23>(rng, signer, inputs, previous, cheat, attempt, net)
-                            .await
+                        keywheel_mpc::misbehave::reshare_on::<Dkls23>(
+                            rng, signer, inputs, previous, cheat, attempt, net,
+                        )
+                        .await
                     }
                 };
             }

@@ -88,7 +88,14 @@ pub async fn start(config: TssConfig) -> Result<TssHandle, TssError> {
     let api_addr = listener
         .local_addr()
         .map_err(|e| TssError::io("read the API address", e))?;
-    let res = Arc::new(Resources::new(identity, keystore, chain, transport, metrics, config.signing_backend));
+    let res = Arc::new(Resources::new(
+        identity,
+        keystore,
+        chain,
+        transport,
+        metrics,
+        config.signing_backend,
+    ));
     info!(
         account = %res.identity.account().to_ss58(),
         peers = %res.transport.local_addr(),

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
+use keywheel_mpc::backend::BackendKind;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -28,11 +29,15 @@ pub struct ScaleArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// The signing backends, each run at every size (one after the other, in this order).
+    #[arg(long, value_delimiter = ',', default_value = "synedrion")]
+    pub backends: Vec<BackendKind>,
 }
 
 /// What one committee size cost.
 #[derive(Debug, Clone, Serialize)]
 struct Point {
+    backend: BackendKind,
     committee: u32,
     threshold: u32,
     /// The devnet's wall time, start to end.
@@ -68,17 +73,19 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<()> {
     };
     let exe = std::env::current_exe().context("this program's path")?;
     let mut points = Vec::new();
-    for &n in &args.sizes {
-        anyhow::ensure!(n >= 2, "a committee of {n} cannot have a threshold below it");
-        let t = threshold_for(n);
-        eprintln!("committee {n}, threshold {t}: running a devnet");
-        let point = run_one(&exe, &root, n, t).await?;
-        // Each point as it comes, so a run stopped early keeps what it measured.
-        eprintln!("{}\n{}", header(), row(&point));
-        let kept = root.join(format!("point-n{n}.json"));
-        std::fs::write(&kept, serde_json::to_vec_pretty(&point)?)
-            .with_context(|| format!("write {}", kept.display()))?;
-        points.push(point);
+    for &backend in &args.backends {
+        for &n in &args.sizes {
+            anyhow::ensure!(n >= 2, "a committee of {n} cannot have a threshold below it");
+            let t = threshold_for(n);
+            eprintln!("{backend}: committee {n}, threshold {t}: running a devnet");
+            let point = run_one(&exe, &root, backend, n, t).await?;
+            // Each point as it comes, so a run stopped early keeps what it measured.
+            eprintln!("{}\n{}", header(), row(&point));
+            let kept = root.join(format!("point-{backend}-n{n}.json"));
+            std::fs::write(&kept, serde_json::to_vec_pretty(&point)?)
+                .with_context(|| format!("write {}", kept.display()))?;
+            points.push(point);
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&points)?);
@@ -89,10 +96,10 @@ pub async fn scale(args: ScaleArgs) -> anyhow::Result<()> {
 }
 
 /// One devnet of `n` members at threshold `t`, sampled until it ends.
-async fn run_one(exe: &Path, root: &Path, n: u32, t: u32) -> anyhow::Result<Point> {
-    let dir = root.join(format!("n{n}"));
-    let summary_path = root.join(format!("summary-n{n}.json"));
-    let log = std::fs::File::create(root.join(format!("devnet-n{n}.log"))).context("the devnet's log")?;
+async fn run_one(exe: &Path, root: &Path, backend: BackendKind, n: u32, t: u32) -> anyhow::Result<Point> {
+    let dir = root.join(format!("{backend}-n{n}"));
+    let summary_path = root.join(format!("summary-{backend}-n{n}.json"));
+    let log = std::fs::File::create(root.join(format!("devnet-{backend}-n{n}.log"))).context("the devnet's log")?;
     // Sessions and deadlines grow with the committee: AuxGen's cost grows with it.
     let session_blocks = (30 * n).max(100);
     let started = Instant::now();
@@ -102,6 +109,7 @@ async fn run_one(exe: &Path, root: &Path, n: u32, t: u32) -> anyhow::Result<Poin
         .arg(&dir)
         .arg("--summary")
         .arg(&summary_path)
+        .args(["--backend", backend.name()])
         .args(["--validators", &(n + 2).to_string()])
         .args(["--committee", &n.to_string(), "--threshold", &t.to_string()])
         .args(["--sessions", "1", "--session-blocks", &session_blocks.to_string()])
@@ -154,11 +162,12 @@ async fn run_one(exe: &Path, root: &Path, n: u32, t: u32) -> anyhow::Result<Poin
         .map(|all| all.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
         .unwrap_or_default();
     if summary.is_null() {
-        failures.push(format!("no summary: see devnet-n{n}.log"));
+        failures.push(format!("no summary: see devnet-{backend}-n{n}.log"));
     }
     // The TSSs that did work (the two spare validators idle unless they joined).
     let busy: Vec<f64> = usage.values().map(|u| u.cpu_s).filter(|s| *s > 1.0).collect();
     Ok(Point {
+        backend,
         committee: n,
         threshold: t,
         wall_s,
@@ -233,8 +242,8 @@ fn print_table(points: &[Point]) {
 /// The table's header (times and CPU in seconds).
 fn header() -> String {
     format!(
-        "{:>3} {:>3} {:>10} {:>10} {:>12} {:>12} {:>9} {:>9} {:>9} {:>8}  failures",
-        "n", "t", "jumpstart", "reshare", "sign(jump)", "sign(rot)", "cpu/tss", "cpu max", "rss MiB", "wall"
+        "{:>9} {:>3} {:>3} {:>10} {:>10} {:>12} {:>12} {:>9} {:>9} {:>9} {:>8}  failures",
+        "backend", "n", "t", "jumpstart", "reshare", "sign(jump)", "sign(rot)", "cpu/tss", "cpu max", "rss MiB", "wall"
     )
 }
 
@@ -242,7 +251,8 @@ fn header() -> String {
 fn row(p: &Point) -> String {
     let s = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
     format!(
-        "{:>3} {:>3} {:>10} {:>10} {:>12} {:>12} {:>9.1} {:>9.1} {:>9.0} {:>8.0}  {}",
+        "{:>9} {:>3} {:>3} {:>10} {:>10} {:>12} {:>12} {:>9.1} {:>9.1} {:>9.0} {:>8.0}  {}",
+        p.backend.name(),
         p.committee,
         p.threshold,
         s(p.jumpstart_s),

@@ -1,4 +1,5 @@
-//! Scalars and points between keywheel's k256 0.13 (synedrion's) and the library's k256 0.14,
+//! The DKLs23 path's types (its curve and scheme parameters), and scalars and points between
+//! keywheel's k256 0.13 (synedrion's) and the library's k256 0.14,
 //! through their canonical encodings (32-byte big-endian scalar, 33-byte compressed SEC1 point).
 
 use crate::prelude::*;
@@ -6,9 +7,18 @@ use crate::prelude::*;
 use k256_dkls::elliptic_curve::group::GroupEncoding;
 use k256_dkls::elliptic_curve::PrimeField;
 
-use super::P;
 use crate::curve::{point_to_bytes, scalar_to_bytes, Point, Scalar};
 use crate::error::MpcError;
+
+/// The scheme parameters whose shares this path signs with: the shipped ones (secp256k1; the
+/// library is secp256k1 only here, and synedrion's `dev::TestParams` use another curve).
+pub type P = crate::ProductionParams;
+
+/// The curve every DKLs23 value is on (the library's k256 0.14).
+pub type Curve = k256_dkls::Secp256k1;
+
+/// The library's party: a member's whole signing state for one sharing.
+pub(crate) type Party = dkls23::protocols::Party<Curve>;
 
 /// A library scalar.
 pub type DklsScalar = k256_dkls::Scalar;

@@ -23,10 +23,10 @@ use zeroize::{Zeroize, Zeroizing};
 use keywheel_primitives::domain::{DKLS_SHARING, PARENT_CHAIN_CODE};
 use keywheel_primitives::Dealt;
 
+use super::convert::Party;
+use super::convert::P;
 use super::convert::{self, DklsPoint};
 use super::pair_setup::PairState;
-use super::Party;
-use super::P;
 use crate::curve::{point_to_bytes, scalar_from_bytes, scalar_to_bytes};
 use crate::error::MpcError;
 use crate::identity::AccountId;
@@ -228,7 +228,7 @@ impl DklsKeyShare {
 
     /// The parent key's derivation data (depth 0): the share, the key and the chain code every
     /// backend derives child keys with (SHA-256 of [`PARENT_CHAIN_CODE`] and the key).
-    fn parent_derivation(&self) -> Result<DerivData<super::Curve>, MpcError> {
+    fn parent_derivation(&self) -> Result<DerivData<super::convert::Curve>, MpcError> {
         let pk: DklsPoint = convert::point(&self.share.verifying_key_point())?;
         let chain_code: [u8; 32] = Sha256::new()
             .chain_update(PARENT_CHAIN_CODE)
@@ -246,7 +246,7 @@ impl DklsKeyShare {
     }
 
     /// The derivation data of the child key at `path` (non-hardened indices).
-    fn derivation(&self, path: &[u32]) -> Result<DerivData<super::Curve>, MpcError> {
+    fn derivation(&self, path: &[u32]) -> Result<DerivData<super::convert::Curve>, MpcError> {
         let mut data = self.parent_derivation()?;
         for index in path {
             data = data

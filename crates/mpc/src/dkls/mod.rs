@@ -27,16 +27,7 @@ pub mod pair_setup;
 pub mod protocol;
 pub mod sign;
 
-/// The scheme parameters whose shares this path signs with: the shipped ones (secp256k1; the
-/// library is secp256k1 only here, and synedrion's `dev::TestParams` use another curve).
-pub type P = crate::ProductionParams;
-
-/// The curve every DKLs23 value is on (the library's k256 0.14).
-pub type Curve = k256_dkls::Secp256k1;
-
-/// The library's party: a member's whole signing state for one sharing.
-pub(crate) type Party = dkls23::protocols::Party<Curve>;
-
+pub use convert::{Curve, P};
 pub use key_share::DklsKeyShare;
 pub use pair_setup::{PairSetup, PairSetupMessage, PairState};
 pub use sign::{SignFault, SignRequest, Signing};

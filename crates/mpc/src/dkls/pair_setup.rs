@@ -30,8 +30,8 @@ use zeroize::{Zeroize, Zeroizing};
 
 use keywheel_primitives::domain::DKLS_PAIR_SETUP;
 
+use super::convert::Curve;
 use super::convert::DklsScalar;
-use super::Curve;
 use crate::error::MpcError;
 use crate::identity::AccountId;
 

@@ -25,8 +25,8 @@ use zeroize::Zeroizing;
 use super::key_share::DklsKeyShare;
 use super::pair_setup::{PairSetup, PairSetupMessage, PairState};
 use super::sign::{AwaitingRound2, AwaitingRound3, SignFault, SignRequest, Signing};
+use crate::child_key::ChildSignature;
 use crate::identity::AccountId;
-use crate::ops::ChildSignature;
 
 fn no_round(round_id: &RoundId) -> MessageValidationError {
     MessageValidationError::InvalidEvidence(format!("no round {round_id}"))

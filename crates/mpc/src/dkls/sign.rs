@@ -22,11 +22,11 @@ use ecdsa::signature::hazmat::PrehashVerifier;
 use serde::de::DeserializeOwned;
 use synedrion::bip32::DerivationPath;
 
+use super::convert::{Curve, Party};
 use super::key_share::DklsKeyShare;
-use super::{Curve, Party};
+use crate::child_key::ChildSignature;
 use crate::error::MpcError;
 use crate::identity::AccountId;
-use crate::ops::ChildSignature;
 
 /// The largest encoded signing message accepted (the real ones: about 30 KB in round 1, 60 KB in
 /// round 2, 70 bytes in round 3).

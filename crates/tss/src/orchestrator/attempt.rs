@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use keywheel_chain::{ReshareKind, ReshareRecord, Sharing};
+use keywheel_mpc::backend::{self, BackendKind, Dkls23, MemberKey, Synedrion};
 use keywheel_mpc::driver::Outcome;
-use keywheel_mpc::backend::{BackendKind, Dkls23, MemberKey, Synedrion};
-use keywheel_mpc::ops::{self, Attempt};
+use keywheel_mpc::ops::Attempt;
 use keywheel_mpc::reshare::ReshareInputs;
 use keywheel_mpc::PublicSharing;
 use keywheel_rpc::{KeywheelApiClient, ReshareView};
@@ -112,9 +112,11 @@ async fn protocol(
             let (committee, t) = (record.new_tss(), record.new_threshold);
             let outcome = match res.backend {
                 BackendKind::Synedrion => {
-                    ops::jumpstart_on::<Synedrion>(&mut rng, signer, &committee, t, &attempt, &net).await?
+                    backend::jumpstart_on::<Synedrion>(&mut rng, signer, &committee, t, &attempt, &net).await?
                 }
-                BackendKind::Dkls23 => ops::jumpstart_on::<Dkls23>(&mut rng, signer, &committee, t, &attempt, &net).await?,
+                BackendKind::Dkls23 => {
+                    backend::jumpstart_on::<Dkls23>(&mut rng, signer, &committee, t, &attempt, &net).await?
+                }
             };
             Ok(outcome.map(Some))
         }

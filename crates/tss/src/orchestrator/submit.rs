@@ -4,9 +4,9 @@
 use keywheel_chain::{
     proof_context, AccountId, AttemptProtocol, Call, Confirmation, ReportedRound, ReshareRecord, Silence,
 };
+use keywheel_mpc::backend::MemberKey;
 use keywheel_mpc::driver::{Fault, MissingRound, Offender, ProtocolKind};
 use keywheel_mpc::proof::ShareProof;
-use keywheel_mpc::backend::MemberKey;
 use tracing::{error, info, warn};
 
 use crate::chain::SubmitError;

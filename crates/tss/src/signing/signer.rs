@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keywheel_chain::AccountId;
+use keywheel_mpc::backend::{self, MemberKey};
 use keywheel_mpc::child_key::account_path;
 use keywheel_mpc::driver::Outcome;
-use keywheel_mpc::backend::{self, MemberKey};
 use keywheel_mpc::ops::Attempt;
 use keywheel_rpc::sign_request::{now_ms, SignError, SignatureReply};
 use rand_core::SeedableRng;
@@ -131,7 +131,13 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
         deadline: tokio::time::Instant::now() + round_budget(job.round, timeout, request.expires_at_ms, now_ms()),
         stall: Some(timeout),
     };
-    let net = ProtocolNet::signing(&signing.res.transport, hash, job.round, job.signers.clone(), share.kind());
+    let net = ProtocolNet::signing(
+        &signing.res.transport,
+        hash,
+        job.round,
+        job.signers.clone(),
+        share.kind(),
+    );
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng)
         .map_err(|e| SignFailure::from(SignError::Failed(e.to_string())))?;
     let outcome = backend::sign(

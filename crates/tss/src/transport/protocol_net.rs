@@ -37,9 +37,9 @@ impl ProtocolNet {
             ProtocolKind::AuxGen,
             ProtocolKind::PairSetup,
         ]
-            .into_iter()
-            .map(|kind| Tag::Reshare { kind, session, attempt })
-            .collect();
+        .into_iter()
+        .map(|kind| Tag::Reshare { kind, session, attempt })
+        .collect();
         Self {
             transport: transport.clone(),
             tags,

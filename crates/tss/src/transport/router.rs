@@ -205,10 +205,12 @@ impl Router {
                     false => Err(Dropped::NotExpected),
                 }
             }
-            Tag::Signing { .. } | Tag::DklsSigning { .. } => match self.committee.is_empty() || self.committee.contains(&from) {
-                true => Ok(false),
-                false => Err(Dropped::NotParticipant),
-            },
+            Tag::Signing { .. } | Tag::DklsSigning { .. } => {
+                match self.committee.is_empty() || self.committee.contains(&from) {
+                    true => Ok(false),
+                    false => Err(Dropped::NotParticipant),
+                }
+            }
         }
     }
 

@@ -23,7 +23,6 @@ use zeroize::Zeroizing;
 
 use keywheel_primitives::Dealt;
 
-use crate::child_key::ChildSignature;
 use crate::dkls::{DklsKeyShare, PairState};
 use crate::driver::Outcome;
 use crate::driver::ProtocolKind;
@@ -122,6 +121,15 @@ impl MemberKey {
     /// The parent verifying key, compressed SEC1.
     pub fn verifying_key_bytes(&self) -> Vec<u8> {
         crate::curve::point_to_bytes::<P>(&self.share().verifying_key_point())
+    }
+
+    /// The same key without its pair state with `counterparty` (DKLs23; a synedrion key is
+    /// returned unchanged): what a member keeps after the library demanded that pair be dropped.
+    pub fn without_pair(&self, counterparty: &AccountId) -> Result<Self, MpcError> {
+        Ok(match self {
+            Self::Synedrion(key) => Self::Synedrion(key.clone()),
+            Self::Dkls23(key) => Self::Dkls23(Arc::new(key.without_pair(counterparty)?)),
+        })
     }
 
     /// The key's byte form: synedrion's key-share envelope (formats 1 and 2) or the DKLs23 one
@@ -234,16 +242,18 @@ impl SigningBackend for Dkls23 {
         async move {
             // A pair's failure never fails the reshare: the chain cannot judge it (a pair's
             // messages are private, so a withheld one has a single witness), and an honest
-            // member must not go unconfirmed for it. The member keeps its share without the new
-            // pairs and cannot sign with those counterparties until a later setup.
-            Ok(match ops::dkls_pair_setup(rng, signer, with, attempt, net).await? {
-                Outcome::Done(pairs) => Outcome::Done(pairs),
-                Outcome::Failed { offenders } => {
-                    let named: Vec<AccountId> = offenders.iter().map(|o| o.party).collect();
-                    tracing::warn!(?named, "the DKLs23 pair setup failed; the new key lacks these pairs");
-                    Outcome::Done(Default::default())
-                }
-            })
+            // member must not go unconfirmed for it. The member keeps its share with the pairs
+            // that finished and cannot sign with the others' counterparties (see
+            // `DklsKeyShare::missing_pairs`).
+            let result = ops::dkls_pair_setup(rng, signer, with, attempt, net).await?;
+            if !result.offenders.is_empty() {
+                let named: Vec<AccountId> = result.offenders.iter().map(|o| o.party).collect();
+                tracing::warn!(
+                    ?named,
+                    "DKLs23 pairs with these members did not finish; the new key lacks them"
+                );
+            }
+            Ok(Outcome::Done(result.pairs))
         }
     }
 
@@ -346,7 +356,9 @@ where
 }
 
 /// Signs `prehash` for the child key at `path` with `key`, on its backend, as one of exactly
-/// `threshold` `signers`.
+/// `threshold` `signers`. On DKLs23 the result may also name a co-signer whose pair state must
+/// be dropped ([`ops::Signed::drop_pair`]): the caller does so, in the stored key too,
+/// before this member signs with that co-signer again.
 #[allow(clippy::too_many_arguments)]
 pub async fn sign(
     rng: &mut (impl rand_core::CryptoRngCore + Send),
@@ -357,9 +369,12 @@ pub async fn sign(
     prehash: &[u8; 32],
     attempt: &Attempt,
     net: &(impl Network + ?Sized),
-) -> Result<Outcome<ChildSignature>, MpcError> {
+) -> Result<ops::Signed, MpcError> {
     match key {
-        MemberKey::Synedrion(key) => ops::sign::<P>(rng, signer, key, signers, path, prehash, attempt, net).await,
+        MemberKey::Synedrion(key) => Ok(ops::Signed {
+            outcome: ops::sign::<P>(rng, signer, key, signers, path, prehash, attempt, net).await?,
+            drop_pair: None,
+        }),
         MemberKey::Dkls23(key) => ops::dkls_sign(rng, signer, key.clone(), signers, path, prehash, attempt, net).await,
     }
 }

@@ -368,38 +368,84 @@ where
     }))
 }
 
+/// What a DKLs23 pair setup left this member with.
+#[derive(Debug, Default)]
+pub struct PairSetupOutcome {
+    /// Every pair that finished, whatever happened to the others.
+    pub pairs: BTreeMap<AccountId, PairState>,
+    /// Who the session named when some pair did not finish (empty when all did).
+    pub offenders: Vec<Offender>,
+}
+
+/// How long a pair setup may go without progress before it ends with the pairs it finished: a
+/// withheld message (which nobody can forward) must not hold the member's whole attempt until
+/// the attempt's deadline.
+pub const PAIR_SETUP_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// This member's DKLs23 pairwise setup with `counterparties` in `attempt` (see
-/// [`crate::dkls::pair_setup`]): the state of each pair, or who failed. No counterparties: nothing
-/// to run.
+/// [`crate::dkls::pair_setup`]): the pairs that finished, and who failed. No counterparties:
+/// nothing to run.
 pub async fn dkls_pair_setup(
     rng: &mut impl CryptoRngCore,
     signer: &PartySigner,
     counterparties: BTreeSet<AccountId>,
     attempt: &Attempt,
     net: &(impl Network + ?Sized),
-) -> Result<Outcome<BTreeMap<AccountId, PairState>>, MpcError> {
+) -> Result<PairSetupOutcome, MpcError> {
     if counterparties.is_empty() {
-        return Ok(Outcome::Done(BTreeMap::new()));
+        return Ok(PairSetupOutcome::default());
     }
     let mut participants = counterparties.clone();
     participants.insert(signer.account());
+    let finished = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
+    let entry = PairSetupEntry {
+        counterparties,
+        finished: finished.clone(),
+    };
+    let attempt = Attempt {
+        stall: Some(attempt.stall.map_or(PAIR_SETUP_STALL, |s| s.min(PAIR_SETUP_STALL))),
+        ..attempt.clone()
+    };
     let mut session_rng = child_rng(rng);
-    run_in_attempt(
+    let outcome = run_in_attempt(
         &mut session_rng,
         signer,
-        attempt,
+        &attempt,
         ProtocolKind::PairSetup,
         &participants,
-        PairSetupEntry { counterparties },
+        entry,
         net,
     )
-    .await
+    .await?;
+    let offenders = match outcome {
+        Outcome::Done(_) => Vec::new(),
+        Outcome::Failed { offenders } => offenders,
+    };
+    let pairs = core::mem::take(
+        &mut *finished
+            .lock()
+            .map_err(|_| MpcError::InvalidInput("the finished pairs' lock is poisoned".into()))?,
+    );
+    Ok(PairSetupOutcome { pairs, offenders })
+}
+
+/// What a signing left this member with.
+#[derive(Debug)]
+pub struct Signed {
+    /// The signature, or who was named.
+    pub outcome: Outcome<ChildSignature>,
+    /// The co-signer whose pair state this member must never use again: the library's check of
+    /// that pair's OT extension failed, and a failed check leaks part of the reused
+    /// correlation, so signing on with it would let that co-signer learn this member's
+    /// multiplication inputs over repeated signings. The caller drops the pair from the stored
+    /// key before this member signs with that co-signer again.
+    pub drop_pair: Option<AccountId>,
 }
 
 /// Signs `prehash` with the child key at `path` on the DKLs23 path, as one of exactly
 /// `threshold` `signers`. A library abort names the signer it blames as an unprovable
-/// accusation (or nobody, when the library cannot tell); the signature is checked under the
-/// child key before it is returned.
+/// accusation (or nobody, when the library cannot tell), and says when the pair with it must be
+/// dropped; the signature is checked under the child key before it is returned.
 #[allow(clippy::too_many_arguments)]
 pub async fn dkls_sign(
     rng: &mut impl CryptoRngCore,
@@ -410,7 +456,7 @@ pub async fn dkls_sign(
     prehash: &[u8; 32],
     attempt: &Attempt,
     net: &(impl Network + ?Sized),
-) -> Result<Outcome<ChildSignature>, MpcError> {
+) -> Result<Signed, MpcError> {
     let request = SignRequest {
         sign_id: Vec::new(),
         signers: signers.clone(),
@@ -429,23 +475,32 @@ pub async fn dkls_sign(
     )
     .await?;
     Ok(match outcome {
-        Outcome::Done(Ok(signature)) => Outcome::Done(signature),
+        Outcome::Done(Ok(signature)) => Signed {
+            outcome: Outcome::Done(signature),
+            drop_pair: None,
+        },
         Outcome::Done(Err(fault)) => {
-            tracing::warn!(%fault, "DKLs23 signing aborted");
+            tracing::warn!(%fault, ban = fault.ban, "DKLs23 signing aborted");
             let round = MissingRound {
                 protocol: ProtocolKind::DklsSigning,
                 number: fault.round,
                 echo: false,
             };
-            Outcome::Failed {
-                offenders: fault
-                    .offender
-                    .map(|party| Offender::new(party, Fault::Unprovable { reason: fault.reason }, round))
-                    .into_iter()
-                    .collect(),
+            Signed {
+                drop_pair: fault.offender.filter(|_| fault.ban),
+                outcome: Outcome::Failed {
+                    offenders: fault
+                        .offender
+                        .map(|party| Offender::new(party, Fault::Unprovable { reason: fault.reason }, round))
+                        .into_iter()
+                        .collect(),
+                },
             }
         }
-        Outcome::Failed { offenders } => Outcome::Failed { offenders },
+        Outcome::Failed { offenders } => Signed {
+            outcome: Outcome::Failed { offenders },
+            drop_pair: None,
+        },
     })
 }
 

@@ -169,7 +169,7 @@ async fn production_params_jumpstart_reshare_sign_keeps_the_child_key() {
             })
             .collect();
         for task in tasks {
-            let signature = done(task.await.unwrap().unwrap(), "DKLs23 signing");
+            let signature = done(task.await.unwrap().unwrap().outcome, "DKLs23 signing");
             let sig = k256::ecdsa::Signature::from_scalars(
                 <[u8; 32]>::try_from(signature.r.as_slice()).unwrap(),
                 <[u8; 32]>::try_from(signature.s.as_slice()).unwrap(),

@@ -137,6 +137,14 @@ impl DklsKeyShare {
         &self.dealt
     }
 
+    /// The same state without the pair with `counterparty` (the library demanded it be dropped:
+    /// see [`crate::ops::Signed::drop_pair`]).
+    pub fn without_pair(&self, counterparty: &AccountId) -> Result<Self, MpcError> {
+        let mut pairs = self.pairs.clone();
+        pairs.remove(counterparty);
+        Ok(Self::new(self.share.clone(), pairs)?.with_dealt(self.dealt.clone()))
+    }
+
     /// The other members this one holds no pair state with, so cannot sign together with.
     pub fn missing_pairs(&self) -> BTreeSet<AccountId> {
         let me = self.share.owner();

@@ -10,9 +10,9 @@
 //!
 //! The zero-share seed is the XOR of the two halves, sent without a commitment (the library's
 //! DKG commits first, costing a round). The seed only has to be unknown to everyone outside the
-//! pair: if either member is honest its half is uniform and the XOR is too, and if either is
-//! corrupt the adversary knows the seed whatever value it takes. The halves are secret, so the
-//! message travels only over the transport's private channel between the two.
+//! pair: a corrupt member knows it whatever value it takes (a rushing one may even choose it),
+//! and if both members are honest it is uniform. The halves are secret, so the message travels
+//! only over the transport's private channel between the two.
 //!
 //! A setup message that fails its proofs names its sender ([`PairSetupResult::faults`]) and
 //! yields no state for that pair; the other pairs still finish.

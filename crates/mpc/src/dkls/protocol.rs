@@ -13,6 +13,7 @@ use crate::prelude::*;
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::sync::Arc;
 use core::fmt;
+use std::sync::Mutex;
 
 use manul::protocol::{
     Artifact, BoxedFormat, BoxedRound, CommunicationInfo, DirectMessage, EchoBroadcast, EntryPoint, FinalizeOutcome,
@@ -93,6 +94,9 @@ impl Protocol<AccountId> for PairSetupProtocol {
 pub struct PairSetupEntry {
     /// Who this member sets up a pair with.
     pub counterparties: BTreeSet<AccountId>,
+    /// Where each pair goes as soon as it is finished: a session ends only when every pair
+    /// has, and one silent or failing counterparty must not cost the member its other pairs.
+    pub finished: Arc<Mutex<BTreeMap<AccountId, PairState>>>,
 }
 
 impl EntryPoint<AccountId> for PairSetupEntry {
@@ -115,13 +119,18 @@ impl EntryPoint<AccountId> for PairSetupEntry {
             .map(|(to, m)| m.to_bytes().map(|bytes| (to, bytes)))
             .collect::<Result<_, _>>()
             .map_err(|e| LocalError::new(e.to_string()))?;
-        Ok(BoxedRound::new_dynamic(PairSetupRound { setup, messages }))
+        Ok(BoxedRound::new_dynamic(PairSetupRound {
+            setup,
+            messages,
+            finished: self.finished,
+        }))
     }
 }
 
 struct PairSetupRound {
     setup: PairSetup,
     messages: BTreeMap<AccountId, Zeroizing<Vec<u8>>>,
+    finished: Arc<Mutex<BTreeMap<AccountId, PairState>>>,
 }
 
 impl fmt::Debug for PairSetupRound {
@@ -170,6 +179,10 @@ impl Round<AccountId> for PairSetupRound {
             .setup
             .finish_pair(from, &message)
             .map_err(ReceiveError::unprovable)?;
+        self.finished
+            .lock()
+            .map_err(|_| LocalError::new("the finished pairs' lock is poisoned"))?
+            .insert(*from, pair.clone());
         Ok(Payload::new(pair))
     }
 
@@ -271,26 +284,35 @@ fn unprovable(fault: SignFault) -> ReceiveError<AccountId, DklsSigningProtocol> 
     ReceiveError::unprovable(fault.reason)
 }
 
-#[derive(Debug)]
 struct Round1 {
     state: Signing,
     out: BTreeMap<AccountId, Vec<u8>>,
     others: BTreeSet<AccountId>,
 }
 
-#[derive(Debug)]
 struct Round2 {
     state: AwaitingRound2,
     out: BTreeMap<AccountId, Vec<u8>>,
     others: BTreeSet<AccountId>,
 }
 
-#[derive(Debug)]
 struct Round3 {
     state: AwaitingRound3,
     broadcast: Vec<u8>,
     others: BTreeSet<AccountId>,
 }
+
+// The rounds hold outgoing messages with secret parts: never printed.
+macro_rules! opaque_round_debug {
+    ($($name:ident),*) => {$(
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name)).field("others", &self.others).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+opaque_round_debug!(Round1, Round2, Round3);
 
 fn direct(
     out: &BTreeMap<AccountId, Vec<u8>>,

@@ -382,6 +382,57 @@ fn a_signer_that_aborts_a_round_is_named_and_another_subset_signs_the_request() 
     }
 }
 
+/// A signer that spoils the OT extension data it sends one victim (its consistency check fails:
+/// the probe of a selective-failure attack on the reused correlation) is named, and the library's
+/// demand to drop the pair reaches the caller (`ban`). Without the pair, the victim refuses any
+/// signing with that signer before a message leaves it, and still signs with the others.
+#[test]
+fn a_failed_ot_check_names_the_prober_and_its_pair_is_dropped() {
+    let (_, dealer, shares) = committee_of_five(8);
+    let members: Vec<AccountId> = shares.keys().copied().collect();
+    let (victim, other, prober) = (members[0], members[1], members[2]);
+    let probe = move |round: u8, from: &AccountId, to: &AccountId, bytes: Vec<u8>| {
+        if round == 1 && *from == prober && *to == victim {
+            let mut message: TransmitPhase1to2 = postcard::from_bytes(&bytes).unwrap();
+            message.mul_transmit.verify_x[0] ^= 1;
+            return Some(postcard::to_allocvec(&message).unwrap());
+        }
+        Some(bytes)
+    };
+    let req = request([victim, other, prober].into(), &AccountId([8; 32]), "probe");
+    let results = sign(&shares, &req, &probe);
+    let fault = results[&victim].as_ref().unwrap_err();
+    assert_eq!(fault.offender, Some(prober), "{fault}");
+    assert!(fault.ban, "a failed OT check demands the pair be dropped: {fault}");
+    assert!(!results.values().any(Result::is_ok));
+
+    let without = shares[&victim].without_pair(&prober).unwrap();
+    assert_eq!(without.missing_pairs(), BTreeSet::from([prober]));
+    assert!(
+        Signing::start(&without, &req).is_err(),
+        "no signing with the prober any more"
+    );
+    let mut after: BTreeMap<AccountId, DklsKeyShare> = BTreeMap::new();
+    for m in &members {
+        let key = &shares[m];
+        after.insert(
+            *m,
+            DklsKeyShare::new(key.share().clone(), key.carried_pairs(&ids_of(&members))).unwrap(),
+        );
+    }
+    after.insert(victim, without);
+    let req = request(
+        [victim, other, members[3]].into(),
+        &AccountId([8; 32]),
+        "after the probe",
+    );
+    assert_signed(&sign(&after, &req, &honest), &dealer.verifying_key(), &req);
+}
+
+fn ids_of(members: &[AccountId]) -> BTreeSet<AccountId> {
+    members.iter().copied().collect()
+}
+
 #[test]
 fn a_pair_setup_message_that_fails_its_proofs_names_its_sender_and_the_other_pairs_finish() {
     let committee = ids(&signers(3));
@@ -497,8 +548,8 @@ async fn sign_over(
         .map(|(s, share)| {
             let (set, at, net, path) = (signer_set.clone(), at.clone(), net.clone(), path.clone());
             tokio::spawn(async move {
-                let outcome = crate::ops::dkls_sign(&mut rng(), &s, share, &set, &path, &[7; 32], &at, &net).await;
-                (s.account(), outcome.expect("no local error"))
+                let signed = crate::ops::dkls_sign(&mut rng(), &s, share, &set, &path, &[7; 32], &at, &net).await;
+                (s.account(), signed.expect("no local error").outcome)
             })
         })
         .collect();
@@ -539,11 +590,9 @@ async fn through_the_session_driver_a_committee_sets_up_signs_and_names_who_fail
         .collect();
     let mut pairs = Pairs::new();
     for task in tasks {
-        let (who, outcome) = task.await.unwrap();
-        let Outcome::Done(mine) = outcome else {
-            panic!("{who:?}: the pair setup failed")
-        };
-        pairs.insert(who, mine);
+        let (who, result) = task.await.unwrap();
+        assert!(result.offenders.is_empty(), "{who:?}: {:?}", result.offenders);
+        pairs.insert(who, result.pairs);
     }
     let mut dealer = Dealer::<P>::new(7);
     let old = dkls_shares(dealer.deal(&committee, 2), pairs.clone());
@@ -619,4 +668,46 @@ async fn through_the_session_driver_a_committee_sets_up_signs_and_names_who_fail
         "{:?}",
         offenders[0].fault
     );
+}
+
+/// A member that stays silent in the pair setup is named unresponsive when the setup stalls, and
+/// the others keep the pair they finished between themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_member_costs_the_others_only_their_pairs_with_it() {
+    use crate::driver::Fault;
+    let members = signers(3);
+    let committee = ids(&members);
+    let silent = members[2].account();
+    let net = LocalNetwork::new();
+    let at = crate::ops::Attempt {
+        stall: Some(std::time::Duration::from_secs(3)),
+        ..attempt("dkls pair setup, one silent", 60)
+    };
+    let tasks: Vec<_> = members[..2]
+        .iter()
+        .map(|s| {
+            let (s, at, net) = (s.clone(), at.clone(), net.clone());
+            let with = counterparties_to_set_up(&s.account(), None, &committee);
+            tokio::spawn(async move {
+                (
+                    s.account(),
+                    crate::ops::dkls_pair_setup(&mut rng(), &s, with, &at, &net)
+                        .await
+                        .unwrap(),
+                )
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (who, result) = task.await.unwrap();
+        let other = members[..2].iter().map(|m| m.account()).find(|m| *m != who).unwrap();
+        assert_eq!(
+            result.pairs.keys().copied().collect::<Vec<_>>(),
+            vec![other],
+            "{who:?} keeps its finished pair"
+        );
+        assert_eq!(result.offenders.len(), 1, "{:?}", result.offenders);
+        assert_eq!(result.offenders[0].party, silent);
+        assert!(matches!(result.offenders[0].fault, Fault::Unresponsive));
+    }
 }

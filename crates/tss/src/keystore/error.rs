@@ -8,6 +8,9 @@ use keywheel_chain::{AccountId, AttemptIndex, SessionIndex};
 /// Why the keystore cannot be opened or used.
 #[derive(Debug, thiserror::Error)]
 pub enum KeystoreError {
+    /// A replacement of the current record that is not of the current share.
+    #[error("the replacement is not of the share the current slot holds; nothing was written")]
+    NotTheCurrentShare,
     /// Another process holds the file.
     #[error("the keystore {0} is in use by another process (is another TSS running on this data directory?)")]
     InUse(PathBuf),

@@ -6,8 +6,9 @@
 //!
 //! **Nothing lost.** No method destroys a share on its own say: rotation and [`Keystore::retire`]
 //! move a share into the retired set (sealed as before), [`Keystore::put_next`] retires a
-//! different share it would replace, and only [`Keystore::shred`] deletes one retired share —
-//! when its caller has checked that it is safe to.
+//! different share it would replace, [`Keystore::replace_current`] only rewrites the current
+//! record with the same share (dropping signing state its protocol demanded be dropped), and only
+//! [`Keystore::shred`] deletes one retired share — when its caller has checked that it is safe to.
 //!
 //! **Tables** (format 2):
 //! - `keywheel_keystore_meta`: `format` (u16, big-endian), `owner` (32 bytes), `kdf` (postcard)
@@ -262,6 +263,20 @@ impl Keystore {
             change.retire(Slot::Next, held.info.session)?;
         }
         change.put(Slot::Next.name(), &encode_held(held))?;
+        change.commit()
+    }
+
+    /// Replaces the `current` record with `held`, which must have the same public facts (the
+    /// same sharing, key and share): for a key whose signing state lost a part its protocol
+    /// demanded be dropped (a DKLs23 pair after a failed OT check). The share itself must be the
+    /// same, which the caller checks on the decoded keys; nothing else is ever replaced here.
+    pub fn replace_current(&self, held: &Held) -> Result<(), KeystoreError> {
+        let mut change = Change::begin(&self.db, self.sealer())?;
+        match change.get_held(Slot::Current)? {
+            Some(old) if old.info == held.info => {}
+            _ => return Err(KeystoreError::NotTheCurrentShare),
+        }
+        change.put(Slot::Current.name(), &encode_held(held))?;
         change.commit()
     }
 
@@ -563,6 +578,37 @@ mod tests {
             }
             other => panic!("expected record `{name}` to be refused as tampered, got {other:?}"),
         }
+    }
+
+    /// The current record is rewritten only by a record of the same share's public facts (a
+    /// DKLs23 key that dropped a pair); anything else is refused and changes nothing.
+    #[test]
+    fn the_current_record_is_replaced_only_by_one_of_the_same_share() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(KEYSTORE_FILE);
+        let mut ks = open(&path).unwrap();
+        assert!(matches!(
+            ks.replace_current(&held(1, b"nothing current")),
+            Err(KeystoreError::NotTheCurrentShare)
+        ));
+        ks.put_next(&held(1, b"with every pair")).unwrap();
+        ks.rotate(1).unwrap();
+        assert!(matches!(
+            ks.replace_current(&held(2, b"another sharing")),
+            Err(KeystoreError::NotTheCurrentShare)
+        ));
+        assert_eq!(
+            ks.get(Slot::Current).unwrap().unwrap().secret.as_slice(),
+            b"with every pair"
+        );
+        ks.replace_current(&held(1, b"one pair dropped")).unwrap();
+        drop(ks);
+        let ks = open(&path).unwrap();
+        assert_eq!(
+            ks.get(Slot::Current).unwrap().unwrap().secret.as_slice(),
+            b"one pair dropped"
+        );
+        assert!(ks.retired().unwrap().is_empty(), "nothing was retired or lost");
     }
 
     #[test]

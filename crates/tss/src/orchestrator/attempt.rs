@@ -107,10 +107,19 @@ async fn protocol(
     let net = ProtocolNet::attempt(&res.transport, record.session, record.attempt, record.participants());
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng).map_err(|e| TssError::Config(e.to_string()))?;
     let signer = res.identity.signer();
+    // DKLs23 signs with at least two signers: at threshold 1 every TSS configured for it makes a
+    // synedrion key instead (the same rule on every TSS, so the committee stays on one backend).
+    let backend = match res.backend {
+        BackendKind::Dkls23 if record.new_threshold < 2 => {
+            warn!("DKLs23 needs a threshold of at least 2; this attempt makes synedrion keys");
+            BackendKind::Synedrion
+        }
+        configured => configured,
+    };
     match record.kind {
         ReshareKind::Jumpstart => {
             let (committee, t) = (record.new_tss(), record.new_threshold);
-            let outcome = match res.backend {
+            let outcome = match backend {
                 BackendKind::Synedrion => {
                     backend::jumpstart_on::<Synedrion>(&mut rng, signer, &committee, t, &attempt, &net).await?
                 }
@@ -145,7 +154,7 @@ async fn protocol(
                 .reshare(
                     &mut rng,
                     signer,
-                    res.backend,
+                    backend,
                     inputs,
                     previous.as_ref(),
                     &attempt,

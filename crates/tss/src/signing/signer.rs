@@ -1,7 +1,7 @@
 //! A signer's side of a signing request: every check again, then the signing protocol session
 //! on the account's child of this TSS's share.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use keywheel_mpc::driver::Outcome;
 use keywheel_mpc::ops::Attempt;
 use keywheel_rpc::sign_request::{now_ms, SignError, SignatureReply};
 use rand_core::SeedableRng;
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use super::committee::{check_registered, refuse_if_halted, round_budget, signing_committee, MAX_ROUNDS};
 use super::compute::SigningRuntime;
@@ -27,6 +27,10 @@ use crate::wire::{Frame, SignFailure, SignJob, SignOutcome, SignWorking};
 pub(super) struct Signer {
     res: Arc<Resources>,
     jobs_seen: Locked<ReplayCache>,
+    /// One lock per co-signer, held for a DKLs23 signing with it: at most one signing per pair
+    /// at a time, so a co-signer probing the pair's OT state (each failed probe drops the pair)
+    /// learns at most one bit before the pair is gone. One entry per member of the committee.
+    pair_locks: Locked<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
     runtime: SigningRuntime,
     /// One signer's work for one counterpart (what round timeouts derive from).
     per_counterpart: Duration,
@@ -38,6 +42,7 @@ impl Signer {
         Self {
             res,
             jobs_seen: Locked::default(),
+            pair_locks: Locked::default(),
             runtime,
             per_counterpart,
         }
@@ -121,8 +126,12 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
         ))
         .into());
     }
-    let share = current_share(&signing.res, &committee.sharing)?;
     let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
+    // On DKLs23, the pairs with the co-signers are locked first (in account order, so two jobs
+    // never wait on each other) and the key is read after: a pair dropped by the last signing
+    // with it is gone from what this one reads.
+    let _pairs = signing.lock_pairs(&signers, &committee.eligible).await;
+    let share = current_share(&signing.res, &committee.sharing)?;
     // A session that progresses runs for the round's budget; one that hears nothing for a
     // round's timeout ends and names whom it waited for.
     let timeout = committee.round_timeout(signing.per_counterpart);
@@ -140,7 +149,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     );
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng)
         .map_err(|e| SignFailure::from(SignError::Failed(e.to_string())))?;
-    let outcome = backend::sign(
+    let signed = backend::sign(
         &mut rng,
         signing.res.identity.signer(),
         &share,
@@ -152,7 +161,10 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     )
     .await
     .map_err(|e| SignFailure::from(SignError::Failed(e.to_string())))?;
-    match outcome {
+    if let Some(counterparty) = signed.drop_pair {
+        drop_pair(&signing.res, &committee.sharing, &share, &counterparty);
+    }
+    match signed.outcome {
         Outcome::Done(sig) => Ok(SignatureReply {
             r: sig.r,
             s: sig.s,
@@ -166,6 +178,71 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
             ),
             unresponsive: offenders.iter().map(|o| o.party).collect(),
         }),
+    }
+}
+
+impl Signer {
+    /// Locks this member's pair with each other signer when its current key is a DKLs23 one
+    /// (whatever the key, the locks cost nothing when uncontended). Entries of accounts outside
+    /// `committee` are dropped, so the map holds one lock per member at most.
+    async fn lock_pairs(
+        &self,
+        signers: &BTreeSet<AccountId>,
+        committee: &BTreeSet<AccountId>,
+    ) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
+        let me = self.res.identity.account();
+        let locks: Vec<Arc<tokio::sync::Mutex<()>>> = {
+            let mut all = self.pair_locks.lock();
+            all.retain(|member, _| committee.contains(member));
+            signers
+                .iter()
+                .filter(|s| **s != me)
+                .map(|s| all.entry(*s).or_default().clone())
+                .collect()
+        };
+        let mut guards = Vec::with_capacity(locks.len());
+        for lock in locks {
+            guards.push(lock.lock_owned().await);
+        }
+        guards
+    }
+}
+
+/// Drops this member's pair with `counterparty` from its current key, in memory and in the
+/// keystore, after the library demanded it (a failed OT check). If the key cannot be rewritten
+/// the TSS halts its signing loudly rather than sign on with the pair: the next job reads the
+/// stored key, which still has it.
+fn drop_pair(res: &Resources, sharing: &[u8; 32], key: &MemberKey, counterparty: &AccountId) {
+    warn!(
+        ?counterparty,
+        "the DKLs23 library demands the pair with this co-signer be dropped; dropping it"
+    );
+    let result = (|| -> Result<(), String> {
+        let without = key.without_pair(counterparty).map_err(|e| e.to_string())?;
+        let keystore = res.keystore();
+        let held = keystore
+            .get(Slot::Current)
+            .map_err(|e| e.to_string())?
+            .filter(|h| h.info.sharing_digest() == *sharing)
+            .ok_or("the current slot no longer holds this sharing")?;
+        let stored = MemberKey::from_bytes(&held.secret).map_err(|e| e.to_string())?;
+        if stored.share().secret() != without.share().secret() {
+            return Err("the stored share is not the one that signed".into());
+        }
+        let stored_without = stored.without_pair(counterparty).map_err(|e| e.to_string())?;
+        let secret = stored_without.to_bytes().map_err(|e| e.to_string())?;
+        keystore
+            .replace_current(&crate::keystore::Held {
+                info: held.info,
+                secret,
+            })
+            .map_err(|e| e.to_string())
+    })();
+    if let Err(e) = result {
+        error!("could not drop the DKLs23 pair with {counterparty:?} from the stored key ({e}); signing halts");
+        res.set_halted(Some(format!(
+            "a DKLs23 pair the library demanded be dropped is still in the stored key: {e}"
+        )));
     }
 }
 

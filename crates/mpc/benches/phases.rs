@@ -1,5 +1,6 @@
 //! Per-phase cost of keywheel's protocols at production parameters (`ProductionParams112`,
-//! secp256k1): KeyInit, keywheel's resharing, AuxGen and signing, for committees of n parties.
+//! secp256k1): KeyInit, keywheel's resharing, AuxGen and signing, and the DKLs23 backend's pair
+//! setup and signing, for committees of n parties.
 //!
 //! All parties of a phase run in this one process over the in-process network, one phase at a
 //! time, so the process's CPU time during a phase is the phase's total CPU over all parties.
@@ -12,7 +13,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::time::{Duration, Instant as WallInstant};
 
+use std::sync::Arc;
+
 use keywheel_mpc::child_key::account_path;
+use keywheel_mpc::dkls::key_share::counterparties_to_set_up;
+use keywheel_mpc::dkls::{DklsKeyShare, PairState};
 use keywheel_mpc::driver::{run_protocol_session, Outcome, ProtocolKind};
 use keywheel_mpc::local_net::LocalNetwork;
 use keywheel_mpc::ops::{self, Attempt, Network};
@@ -229,7 +234,104 @@ async fn bench(n: usize, net: &LocalNetwork) -> Vec<(&'static str, Measured)> {
     })
     .await;
     rows.push(("Signing (t parties, BIP32 child)", m));
+
+    // DKLs23: the pair setup of the first committee (every pair, as at a jumpstart or a switch
+    // of backends), then the next committee's (the joiner's pairs only), then signing.
+    let first_pairs = pair_setup(committee_signers, None, format!("dkls-pairs-{n}"), net).await;
+    rows.push(("DKLs23 pair setup, every pair", first_pairs.1));
+    let (next_pairs, m) = pair_setup(
+        &everyone[1..],
+        Some(&first_pairs.0),
+        format!("dkls-pairs-next-{n}"),
+        net,
+    )
+    .await;
+    rows.push(("DKLs23 pair setup, the joiner's pairs", m));
+    let keys: Vec<(PartySigner, Arc<DklsKeyShare>)> = everyone[1..]
+        .iter()
+        .take(t)
+        .map(|s| {
+            let id = s.account();
+            let share = next_shares[&id].clone().expect("new member").share;
+            let mut pairs = first_pairs.0.get(&id).cloned().unwrap_or_default();
+            pairs.retain(|other, _| next_committee.contains(other));
+            pairs.extend(next_pairs[&id].clone());
+            (
+                s.clone(),
+                Arc::new(DklsKeyShare::new(share, pairs).expect("a complete key")),
+            )
+        })
+        .collect();
+    const DKLS_SIGNATURES: usize = 20;
+    let (_, mut m) = measure(t, async {
+        for i in 0..DKLS_SIGNATURES {
+            let at = attempt(format!("dkls-sign-{n}-{i}"));
+            let tasks: Vec<_> = keys
+                .iter()
+                .map(|(s, key)| {
+                    let (s, key, set, path, at, net) = (
+                        s.clone(),
+                        key.clone(),
+                        set.clone(),
+                        path.clone(),
+                        at.clone(),
+                        net.clone(),
+                    );
+                    tokio::spawn(async move {
+                        ops::dkls_sign(&mut OsRng, &s, key, &set, &path, &[7u8; 32], &at, &net).await
+                    })
+                })
+                .collect();
+            for task in tasks {
+                done(
+                    task.await.expect("task").expect("no local error").outcome,
+                    "DKLs23 signing",
+                );
+            }
+        }
+    })
+    .await;
+    // One signature's cost: the mean over the run.
+    m.wall /= DKLS_SIGNATURES as u32;
+    m.cpu /= DKLS_SIGNATURES as u32;
+    rows.push(("DKLs23 signing (t parties, BIP32 child; mean of 20)", m));
     rows
+}
+
+type Pairs = BTreeMap<AccountId, BTreeMap<AccountId, PairState>>;
+
+/// The DKLs23 pair setup of `members` after `previous` (their pairs, when they were a
+/// committee before), every member at once; returns each member's new pairs.
+async fn pair_setup(
+    members: &[PartySigner],
+    previous: Option<&Pairs>,
+    label: String,
+    net: &LocalNetwork,
+) -> (Pairs, Measured) {
+    let committee: BTreeSet<AccountId> = members.iter().map(|s| s.account()).collect();
+    let before: Option<BTreeSet<AccountId>> = previous.map(|p| p.keys().copied().collect());
+    let at = attempt(label);
+    measure(members.len(), async {
+        let tasks: Vec<_> = members
+            .iter()
+            .map(|s| {
+                let with = counterparties_to_set_up(&s.account(), before.as_ref(), &committee);
+                let (s, at, net) = (s.clone(), at.clone(), net.clone());
+                tokio::spawn(async move {
+                    let result = ops::dkls_pair_setup(&mut OsRng, &s, with, &at, &net).await;
+                    (s.account(), result.expect("no local error"))
+                })
+            })
+            .collect();
+        let mut out = Pairs::new();
+        for task in tasks {
+            let (me, result) = task.await.expect("task");
+            assert!(result.offenders.is_empty(), "pair setup named {:?}", result.offenders);
+            out.insert(me, result.pairs);
+        }
+        out
+    })
+    .await
 }
 
 #[tokio::main(flavor = "multi_thread")]

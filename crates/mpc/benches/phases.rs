@@ -317,10 +317,7 @@ async fn pair_setup(
             .map(|s| {
                 let with = counterparties_to_set_up(&s.account(), before.as_ref(), &committee);
                 let (s, at, net) = (s.clone(), at.clone(), net.clone());
-                tokio::spawn(async move {
-                    let result = ops::dkls_pair_setup(&mut OsRng, &s, with, &at, &net).await;
-                    (s.account(), result.expect("no local error"))
-                })
+                tokio::spawn(async move { (s.account(), ops::dkls_pair_setup(&mut OsRng, &s, with, &at, &net).await) })
             })
             .collect();
         let mut out = Pairs::new();

@@ -245,7 +245,7 @@ impl SigningBackend for Dkls23 {
             // member must not go unconfirmed for it. The member keeps its share with the pairs
             // that finished and cannot sign with the others' counterparties (see
             // `DklsKeyShare::missing_pairs`).
-            let result = ops::dkls_pair_setup(rng, signer, with, attempt, net).await?;
+            let result = ops::dkls_pair_setup(rng, signer, with, attempt, net).await;
             if !result.offenders.is_empty() {
                 let named: Vec<AccountId> = result.offenders.iter().map(|o| o.party).collect();
                 tracing::warn!(

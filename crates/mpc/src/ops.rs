@@ -377,23 +377,19 @@ pub struct PairSetupOutcome {
     pub offenders: Vec<Offender>,
 }
 
-/// How long a pair setup may go without progress before it ends with the pairs it finished: a
-/// withheld message (which nobody can forward) must not hold the member's whole attempt until
-/// the attempt's deadline.
-pub const PAIR_SETUP_STALL: std::time::Duration = std::time::Duration::from_secs(60);
-
 /// This member's DKLs23 pairwise setup with `counterparties` in `attempt` (see
-/// [`crate::dkls::pair_setup`]): the pairs that finished, and who failed. No counterparties:
-/// nothing to run.
+/// [`crate::dkls::pair_setup`]): the pairs that finished, and who failed. It never fails as a
+/// whole: a session that ends in a local error (logged) still gives the pairs it finished, so a
+/// pair setup can never cost a member its reshare. No counterparties: nothing to run.
 pub async fn dkls_pair_setup(
     rng: &mut impl CryptoRngCore,
     signer: &PartySigner,
     counterparties: BTreeSet<AccountId>,
     attempt: &Attempt,
     net: &(impl Network + ?Sized),
-) -> Result<PairSetupOutcome, MpcError> {
+) -> PairSetupOutcome {
     if counterparties.is_empty() {
-        return Ok(PairSetupOutcome::default());
+        return PairSetupOutcome::default();
     }
     let mut participants = counterparties.clone();
     participants.insert(signer.account());
@@ -402,31 +398,28 @@ pub async fn dkls_pair_setup(
         counterparties,
         finished: finished.clone(),
     };
-    let attempt = Attempt {
-        stall: Some(attempt.stall.map_or(PAIR_SETUP_STALL, |s| s.min(PAIR_SETUP_STALL))),
-        ..attempt.clone()
-    };
     let mut session_rng = child_rng(rng);
-    let outcome = run_in_attempt(
+    let offenders = match run_in_attempt(
         &mut session_rng,
         signer,
-        &attempt,
+        attempt,
         ProtocolKind::PairSetup,
         &participants,
         entry,
         net,
     )
-    .await?;
-    let offenders = match outcome {
-        Outcome::Done(_) => Vec::new(),
-        Outcome::Failed { offenders } => offenders,
+    .await
+    {
+        Ok(Outcome::Done(_)) => Vec::new(),
+        Ok(Outcome::Failed { offenders }) => offenders,
+        Err(e) => {
+            tracing::error!("the DKLs23 pair setup ended in a local error ({e}); keeping the pairs it finished");
+            Vec::new()
+        }
     };
-    let pairs = core::mem::take(
-        &mut *finished
-            .lock()
-            .map_err(|_| MpcError::InvalidInput("the finished pairs' lock is poisoned".into()))?,
-    );
-    Ok(PairSetupOutcome { pairs, offenders })
+    // A poisoned lock means a pair's insertion panicked: whatever is inside is still whole.
+    let pairs = core::mem::take(&mut *finished.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+    PairSetupOutcome { pairs, offenders }
 }
 
 /// What a signing left this member with.

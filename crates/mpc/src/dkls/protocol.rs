@@ -268,7 +268,7 @@ impl EntryPoint<AccountId> for DklsSigningEntry {
         };
         let (state, out) = Signing::start(&self.share, &request).map_err(|e| LocalError::new(e.to_string()))?;
         let others = request.signers.iter().filter(|s| *s != id).copied().collect();
-        Ok(BoxedRound::new_dynamic(Round1 { state, out, others }))
+        Ok(BoxedRound::new_dynamic(DirectRound { state, out, others }))
     }
 }
 
@@ -284,18 +284,73 @@ fn unprovable(fault: SignFault) -> ReceiveError<AccountId, DklsSigningProtocol> 
     ReceiveError::unprovable(fault.reason)
 }
 
-struct Round1 {
-    state: Signing,
+/// A point-to-point round of the signing (1 and 2): its step of the pure state machine, which
+/// checks each message as it arrives and takes them all at the end.
+trait DirectStep: Send + Sync + 'static {
+    /// The round's number.
+    const ROUND: u8;
+    /// Checks one co-signer's message.
+    fn check(&self, from: &AccountId, bytes: &[u8]) -> Result<(), SignFault>;
+    /// Takes every co-signer's message: the next round, or the fault that ends the signing.
+    fn advance(
+        self,
+        received: BTreeMap<AccountId, Vec<u8>>,
+        others: BTreeSet<AccountId>,
+    ) -> FinalizeOutcome<AccountId, DklsSigningProtocol>;
+}
+
+impl DirectStep for Signing {
+    const ROUND: u8 = 1;
+
+    fn check(&self, from: &AccountId, bytes: &[u8]) -> Result<(), SignFault> {
+        Signing::check(self, from, bytes)
+    }
+
+    fn advance(
+        self,
+        received: BTreeMap<AccountId, Vec<u8>>,
+        others: BTreeSet<AccountId>,
+    ) -> FinalizeOutcome<AccountId, DklsSigningProtocol> {
+        match self.receive(received) {
+            Ok((state, out)) => {
+                FinalizeOutcome::AnotherRound(BoxedRound::new_dynamic(DirectRound { state, out, others }))
+            }
+            Err(fault) => FinalizeOutcome::Result(Err(fault)),
+        }
+    }
+}
+
+impl DirectStep for AwaitingRound2 {
+    const ROUND: u8 = 2;
+
+    fn check(&self, from: &AccountId, bytes: &[u8]) -> Result<(), SignFault> {
+        AwaitingRound2::check(self, from, bytes)
+    }
+
+    fn advance(
+        self,
+        received: BTreeMap<AccountId, Vec<u8>>,
+        others: BTreeSet<AccountId>,
+    ) -> FinalizeOutcome<AccountId, DklsSigningProtocol> {
+        match self.receive(received) {
+            Ok((state, broadcast)) => FinalizeOutcome::AnotherRound(BoxedRound::new_dynamic(Round3 {
+                state,
+                broadcast,
+                others,
+            })),
+            Err(fault) => FinalizeOutcome::Result(Err(fault)),
+        }
+    }
+}
+
+/// Rounds 1 and 2: direct messages to every co-signer.
+struct DirectRound<S> {
+    state: S,
     out: BTreeMap<AccountId, Vec<u8>>,
     others: BTreeSet<AccountId>,
 }
 
-struct Round2 {
-    state: AwaitingRound2,
-    out: BTreeMap<AccountId, Vec<u8>>,
-    others: BTreeSet<AccountId>,
-}
-
+/// Round 3: the broadcast.
 struct Round3 {
     state: AwaitingRound3,
     broadcast: Vec<u8>,
@@ -303,33 +358,27 @@ struct Round3 {
 }
 
 // The rounds hold outgoing messages with secret parts: never printed.
-macro_rules! opaque_round_debug {
-    ($($name:ident),*) => {$(
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_struct(stringify!($name)).field("others", &self.others).finish_non_exhaustive()
-            }
-        }
-    )*};
-}
-opaque_round_debug!(Round1, Round2, Round3);
-
-fn direct(
-    out: &BTreeMap<AccountId, Vec<u8>>,
-    format: &BoxedFormat,
-    destination: &AccountId,
-) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
-    let bytes = out
-        .get(destination)
-        .ok_or_else(|| LocalError::new(format!("no message for {destination:?}")))?;
-    Ok((DirectMessage::new(format, bytes.to_vec())?, None))
+impl<S> fmt::Debug for DirectRound<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DirectRound")
+            .field("others", &self.others)
+            .finish_non_exhaustive()
+    }
 }
 
-impl Round<AccountId> for Round1 {
+impl fmt::Debug for Round3 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Round3")
+            .field("others", &self.others)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: DirectStep> Round<AccountId> for DirectRound<S> {
     type Protocol = DklsSigningProtocol;
 
     fn transition_info(&self) -> TransitionInfo {
-        TransitionInfo::new_linear(1)
+        TransitionInfo::new_linear(S::ROUND)
     }
 
     fn communication_info(&self) -> CommunicationInfo<AccountId> {
@@ -342,7 +391,11 @@ impl Round<AccountId> for Round1 {
         format: &BoxedFormat,
         destination: &AccountId,
     ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
-        direct(&self.out, format, destination)
+        let bytes = self
+            .out
+            .get(destination)
+            .ok_or_else(|| LocalError::new(format!("no message for {destination:?}")))?;
+        Ok((DirectMessage::new(format, bytes.to_vec())?, None))
     }
 
     fn receive_message(
@@ -364,64 +417,8 @@ impl Round<AccountId> for Round1 {
         payloads: BTreeMap<AccountId, Payload>,
         _artifacts: BTreeMap<AccountId, Artifact>,
     ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
-        Ok(match self.state.receive(bytes_by_sender(payloads)?) {
-            Ok((state, out)) => FinalizeOutcome::AnotherRound(BoxedRound::new_dynamic(Round2 {
-                state,
-                out,
-                others: self.others,
-            })),
-            Err(fault) => FinalizeOutcome::Result(Err(fault)),
-        })
-    }
-}
-
-impl Round<AccountId> for Round2 {
-    type Protocol = DklsSigningProtocol;
-
-    fn transition_info(&self) -> TransitionInfo {
-        TransitionInfo::new_linear(2)
-    }
-
-    fn communication_info(&self) -> CommunicationInfo<AccountId> {
-        CommunicationInfo::regular(&self.others)
-    }
-
-    fn make_direct_message(
-        &self,
-        _rng: &mut dyn CryptoRngCore,
-        format: &BoxedFormat,
-        destination: &AccountId,
-    ) -> Result<(DirectMessage, Option<Artifact>), LocalError> {
-        direct(&self.out, format, destination)
-    }
-
-    fn receive_message(
-        &self,
-        format: &BoxedFormat,
-        from: &AccountId,
-        message: ProtocolMessage,
-    ) -> Result<Payload, ReceiveError<AccountId, Self::Protocol>> {
-        message.echo_broadcast.assert_is_none()?;
-        message.normal_broadcast.assert_is_none()?;
-        let bytes: Vec<u8> = message.direct_message.deserialize(format)?;
-        self.state.check(from, &bytes).map_err(unprovable)?;
-        Ok(Payload::new(bytes))
-    }
-
-    fn finalize(
-        self: Box<Self>,
-        _rng: &mut dyn CryptoRngCore,
-        payloads: BTreeMap<AccountId, Payload>,
-        _artifacts: BTreeMap<AccountId, Artifact>,
-    ) -> Result<FinalizeOutcome<AccountId, Self::Protocol>, LocalError> {
-        Ok(match self.state.receive(bytes_by_sender(payloads)?) {
-            Ok((state, broadcast)) => FinalizeOutcome::AnotherRound(BoxedRound::new_dynamic(Round3 {
-                state,
-                broadcast,
-                others: self.others,
-            })),
-            Err(fault) => FinalizeOutcome::Result(Err(fault)),
-        })
+        let Self { state, others, .. } = *self;
+        Ok(state.advance(bytes_by_sender(payloads)?, others))
     }
 }
 

@@ -581,9 +581,7 @@ async fn through_the_session_driver_a_committee_sets_up_signs_and_names_who_fail
             tokio::spawn(async move {
                 (
                     s.account(),
-                    crate::ops::dkls_pair_setup(&mut rng(), &s, with, &at, &net)
-                        .await
-                        .unwrap(),
+                    crate::ops::dkls_pair_setup(&mut rng(), &s, with, &at, &net).await,
                 )
             })
         })
@@ -691,9 +689,7 @@ async fn a_silent_member_costs_the_others_only_their_pairs_with_it() {
             tokio::spawn(async move {
                 (
                     s.account(),
-                    crate::ops::dkls_pair_setup(&mut rng(), &s, with, &at, &net)
-                        .await
-                        .unwrap(),
+                    crate::ops::dkls_pair_setup(&mut rng(), &s, with, &at, &net).await,
                 )
             })
         })

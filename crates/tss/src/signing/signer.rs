@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keywheel_chain::AccountId;
-use keywheel_mpc::backend::{self, MemberKey};
+use keywheel_mpc::backend::{self, BackendKind, MemberKey};
 use keywheel_mpc::child_key::account_path;
 use keywheel_mpc::driver::Outcome;
 use keywheel_mpc::ops::Attempt;
@@ -127,11 +127,17 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
         .into());
     }
     let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
-    // On DKLs23, the pairs with the co-signers are locked first (in account order, so two jobs
-    // never wait on each other) and the key is read after: a pair dropped by the last signing
-    // with it is gone from what this one reads.
-    let _pairs = signing.lock_pairs(&signers, &committee.eligible).await;
-    let share = current_share(&signing.res, &committee.sharing)?;
+    let mut share = current_share(&signing.res, &committee.sharing)?;
+    // On DKLs23, the pairs with the co-signers are locked (in account order, so two jobs never
+    // wait on each other) and the key is read again after: a pair dropped by the last signing
+    // with it is gone from what this one reads. synedrion's signings run side by side as before.
+    let _pairs = if share.kind() == BackendKind::Dkls23 {
+        let guards = signing.lock_pairs(&signers, &committee.eligible).await;
+        share = current_share(&signing.res, &committee.sharing)?;
+        guards
+    } else {
+        Vec::new()
+    };
     // A session that progresses runs for the round's budget; one that hears nothing for a
     // round's timeout ends and names whom it waited for.
     let timeout = committee.round_timeout(signing.per_counterpart);
@@ -182,9 +188,8 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
 }
 
 impl Signer {
-    /// Locks this member's pair with each other signer when its current key is a DKLs23 one
-    /// (whatever the key, the locks cost nothing when uncontended). Entries of accounts outside
-    /// `committee` are dropped, so the map holds one lock per member at most.
+    /// Locks this member's pair with each other signer (for a DKLs23 key). Entries of accounts
+    /// outside `committee` are dropped, so the map holds one lock per member at most.
     async fn lock_pairs(
         &self,
         signers: &BTreeSet<AccountId>,

@@ -641,9 +641,13 @@ where
             .all(|key| self.payloads.contains_key(key))
         {
             CanFinalize::Yes
-        } else if !self.still_have_not_sent_messages.is_empty() {
+        } else if !self.still_have_not_sent_messages.is_empty()
+            && !self.expecting_messages_from.iter().any(|key| self.is_banned(key))
+        {
             CanFinalize::NotYet
         } else {
+            // keywheel patch: a party with an error recorded never adds a payload (its copies
+            // are refused), so the round cannot finish: waiting for the others gains nothing.
             CanFinalize::Never
         }
     }

@@ -123,6 +123,15 @@ impl MemberKey {
         crate::curve::point_to_bytes::<P>(&self.share().verifying_key_point())
     }
 
+    /// The other members this key holds no DKLs23 pair state with, so cannot sign together
+    /// with (none for a synedrion key).
+    pub fn missing_pairs(&self) -> BTreeSet<AccountId> {
+        match self {
+            Self::Synedrion(_) => BTreeSet::new(),
+            Self::Dkls23(key) => key.missing_pairs(),
+        }
+    }
+
     /// The same key without its pair state with `counterparty` (DKLs23; a synedrion key is
     /// returned unchanged): what a member keeps after the library demanded that pair be dropped.
     pub fn without_pair(&self, counterparty: &AccountId) -> Result<Self, MpcError> {

@@ -14,8 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use keywheel_rpc::sign_request::{SignError, SignRequest, SignatureReply};
 
-/// Version of the frame envelope.
-pub const FRAME_VERSION: u16 = 1;
+/// Version of the frame envelope. 2: a [`SignFailure`] names the co-signers a signer holds no
+/// DKLs23 pair state with. TSSs of different versions cannot sign together: upgrade a
+/// committee's TSSs together.
+pub const FRAME_VERSION: u16 = 2;
 
 /// The largest frame a TSS sends or accepts (the largest protocol messages, AuxGen's at
 /// production parameters, are far below it).
@@ -87,6 +89,9 @@ pub struct SignFailure {
     pub message: String,
     /// Signers the session named as not answering.
     pub unresponsive: Vec<AccountId>,
+    /// Co-signers this signer holds no DKLs23 pair state with (a pair setup failed), so cannot
+    /// sign with: the coordinator picks its later sets without these pairs.
+    pub no_pair_with: Vec<AccountId>,
 }
 
 impl From<SignError> for SignFailure {
@@ -94,6 +99,7 @@ impl From<SignError> for SignFailure {
         Self {
             message: e.to_string(),
             unresponsive: Vec::new(),
+            no_pair_with: Vec::new(),
         }
     }
 }
@@ -224,9 +230,9 @@ mod tests {
             Err(WireError::Oversized(_))
         ));
         // From the fuzzer: 127 written as `ff 00` decodes to the frame `7f` encodes.
-        assert!(decode_frame(&[1, 0, 0, 0, 1, 127, 0]).is_ok());
+        assert!(decode_frame(&[FRAME_VERSION as u8, 0, 0, 0, 1, 127, 0]).is_ok());
         assert!(matches!(
-            decode_frame(&[1, 0, 0, 0, 1, 255, 0, 0]),
+            decode_frame(&[FRAME_VERSION as u8, 0, 0, 0, 1, 255, 0, 0]),
             Err(WireError::Malformed(m)) if m.contains("canonical")
         ));
     }

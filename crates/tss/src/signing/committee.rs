@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use keywheel_chain::AccountId;
+use keywheel_mpc::backend::BackendKind;
 use keywheel_rpc::sign_request::SignError;
 use keywheel_rpc::KeywheelApiClient;
 use sha2::{Digest, Sha256};
@@ -24,6 +25,13 @@ pub const DEFAULT_COUNTERPART_COST: Duration = Duration::from_secs(2);
 /// resharing in CPU priority (`signing::compute`), so on shared cores it nearly pauses until
 /// the reshare's AuxGen is done — about a minute at n = 5 on two cores (`BENCHMARKS.md`).
 pub const RESHARE_ALLOWANCE: Duration = Duration::from_secs(90);
+/// The CPU time one DKLs23 signer spends on one counterpart: a few milliseconds measured
+/// (`BENCHMARKS.md`), rounded up far. DKLs23 signing does not use `sign_counterpart_ms`, which
+/// is sized for synedrion's Paillier proofs.
+pub const DKLS_COUNTERPART_COST: Duration = Duration::from_millis(100);
+/// [`RESHARE_ALLOWANCE`] on DKLs23: its reshare has no AuxGen, only keywheel's resharing and the
+/// joiner's pair setups (3.5 s for the whole reshare at n = 5, `BENCHMARKS.md`).
+pub const DKLS_RESHARE_ALLOWANCE: Duration = Duration::from_secs(15);
 /// How many times the expected computation a round is given before it counts as failed.
 const ROUND_SAFETY: u32 = 4;
 
@@ -73,6 +81,42 @@ pub fn choose_signers(
     )
 }
 
+/// How many other picks [`choose_signers_avoiding`] tries before it gives up avoiding.
+const AVOIDING_TRIES: u32 = 32;
+
+/// [`choose_signers`], but preferring a set with no two signers in `avoid` (pairs known to hold
+/// no DKLs23 pair state, who cannot sign together): the first of [`AVOIDING_TRIES`] further
+/// picks (each from the hash, the round and its try) that has none, else the plain pick — a
+/// member's claim about its pairs may narrow whom it signs with, never whether a round runs.
+pub fn choose_signers_avoiding(
+    request: &[u8; 32],
+    round: u32,
+    eligible: &BTreeSet<AccountId>,
+    threshold: usize,
+    avoid: &BTreeSet<(AccountId, AccountId)>,
+) -> Option<BTreeSet<AccountId>> {
+    let plain = choose_signers(request, round, eligible, threshold)?;
+    let clear = |set: &BTreeSet<AccountId>| !avoid.iter().any(|(a, b)| set.contains(a) && set.contains(b));
+    if clear(&plain) {
+        return Some(plain);
+    }
+    let mut tries = (1..=AVOIDING_TRIES).filter_map(|k| {
+        let seed: [u8; 32] = Sha256::new()
+            .chain_update(keywheel_primitives::domain::SIGNER_PICK)
+            .chain_update(request)
+            .chain_update(round.to_be_bytes())
+            .chain_update(k.to_be_bytes())
+            .finalize()
+            .into();
+        let set: BTreeSet<AccountId> =
+            keywheel_chain::committee::pick(eligible.iter().copied().collect(), threshold, &seed)
+                .into_iter()
+                .collect();
+        clear(&set).then_some(set)
+    });
+    Some(tries.next().unwrap_or(plain))
+}
+
 /// The committee a round signs with: its members that still validate (so the transport knows
 /// Refuses to sign while key actions are halted, saying why.
 pub(super) fn refuse_if_halted(res: &Resources) -> Result<(), SignError> {
@@ -101,10 +145,16 @@ pub(super) struct SigningCommittee {
 impl SigningCommittee {
     /// How long a round of this committee may take now: [`round_timeout`], plus
     /// [`RESHARE_ALLOWANCE`] while a reshare is in flight.
-    pub(super) fn round_timeout(&self, per_counterpart: Duration) -> Duration {
+    /// How long a round on `backend` may go without progress; `per_counterpart` is the
+    /// configured cost of synedrion's (DKLs23 uses [`DKLS_COUNTERPART_COST`]).
+    pub(super) fn round_timeout(&self, backend: BackendKind, per_counterpart: Duration) -> Duration {
+        let (per_counterpart, allowance) = match backend {
+            BackendKind::Synedrion => (per_counterpart, RESHARE_ALLOWANCE),
+            BackendKind::Dkls23 => (DKLS_COUNTERPART_COST, DKLS_RESHARE_ALLOWANCE),
+        };
         let base = round_timeout(self.threshold, per_counterpart);
         match self.resharing {
-            true => base + RESHARE_ALLOWANCE,
+            true => base + allowance,
             false => base,
         }
     }
@@ -213,5 +263,76 @@ mod tests {
             .collect();
         assert!(rounds.len() > 1, "the choice never changes with the round");
         assert!(choose_signers(&[7; 32], 0, &eligible, 6).is_none());
+    }
+
+    #[test]
+    fn a_pick_avoids_pairs_without_state_while_it_can_and_never_refuses_a_round_for_them() {
+        let a = |i: u8| AccountId([i; 32]);
+        let eligible: BTreeSet<AccountId> = (0..5).map(a).collect();
+        let none = BTreeSet::new();
+        // Nothing to avoid: the plain pick.
+        for r in 0..4 {
+            assert_eq!(
+                choose_signers_avoiding(&[7; 32], r, &eligible, 3, &none),
+                choose_signers(&[7; 32], r, &eligible, 3)
+            );
+        }
+        // One pair to avoid: no round's pick holds both, though some plain picks do.
+        let avoid: BTreeSet<_> = [(a(1), a(3))].into();
+        let mut plain_had_it = false;
+        for r in 0..32 {
+            let plain = choose_signers(&[r as u8; 32], r, &eligible, 3).unwrap();
+            plain_had_it |= plain.contains(&a(1)) && plain.contains(&a(3));
+            let set = choose_signers_avoiding(&[r as u8; 32], r, &eligible, 3, &avoid).unwrap();
+            assert_eq!(set.len(), 3);
+            assert!(!(set.contains(&a(1)) && set.contains(&a(3))), "round {r}: {set:?}");
+        }
+        assert!(plain_had_it, "the test never needed the avoidance");
+        // Every set has an avoided pair (a member claiming no pair with anyone): the round
+        // still gets the plain pick.
+        let everyone: BTreeSet<_> = (1..5)
+            .map(|i| (a(0), a(i)))
+            .chain([
+                (a(1), a(2)),
+                (a(1), a(3)),
+                (a(1), a(4)),
+                (a(2), a(3)),
+                (a(2), a(4)),
+                (a(3), a(4)),
+            ])
+            .collect();
+        assert_eq!(
+            choose_signers_avoiding(&[7; 32], 0, &eligible, 3, &everyone),
+            choose_signers(&[7; 32], 0, &eligible, 3)
+        );
+    }
+
+    #[test]
+    fn a_dkls23_round_times_out_on_its_own_cost_and_allowance() {
+        let committee = |resharing| SigningCommittee {
+            eligible: BTreeSet::new(),
+            declared: true,
+            threshold: 3,
+            parent_key: Vec::new(),
+            sharing: [0; 32],
+            resharing,
+        };
+        let configured = Duration::from_secs(2);
+        assert_eq!(
+            committee(false).round_timeout(BackendKind::Synedrion, configured),
+            Duration::from_secs(24 + 16)
+        );
+        assert_eq!(
+            committee(true).round_timeout(BackendKind::Synedrion, configured),
+            Duration::from_secs(24 + 16 + 90)
+        );
+        assert_eq!(
+            committee(false).round_timeout(BackendKind::Dkls23, configured),
+            Duration::from_millis(24_800)
+        );
+        assert_eq!(
+            committee(true).round_timeout(BackendKind::Dkls23, configured),
+            Duration::from_millis(39_800)
+        );
     }
 }

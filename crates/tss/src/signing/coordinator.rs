@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use keywheel_chain::AccountId;
+use keywheel_mpc::backend::BackendKind;
 use keywheel_rpc::sign_request::{now_ms, verify_reply, SignError, SignRequest, SignResponse, SignatureReply};
 use tokio::sync::mpsc;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use super::admission::Admission;
 use super::committee::{
-    check_registered, choose_signers, refuse_if_halted, round_budget, round_timeout, signing_committee, MAX_ROUNDS,
+    check_registered, choose_signers_avoiding, refuse_if_halted, round_budget, round_timeout, signing_committee,
+    SigningCommittee, MAX_ROUNDS,
 };
 use super::replay::ReplayCache;
 use super::signer::{Signer, WORKING_EVERY};
@@ -107,6 +109,47 @@ pub(super) struct Coordinator {
     admission: Arc<Admission>,
     /// One signer's work for one counterpart (what round timeouts derive from).
     per_counterpart: Duration,
+    /// The pairs of the current sharing's members that signers said hold no DKLs23 pair state.
+    no_pairs: Locked<NoPairs>,
+}
+
+/// Pairs of members that cannot sign together (one side holds no DKLs23 pair state for the
+/// other, its pair setup having failed), as signers reported them, for one sharing: what picks
+/// avoid until the committee changes. Holds pairs of that sharing's members only, so at most
+/// n(n-1)/2 of them.
+#[derive(Default)]
+struct NoPairs {
+    sharing: [u8; 32],
+    pairs: BTreeSet<(AccountId, AccountId)>,
+}
+
+impl NoPairs {
+    /// The pairs known for `committee`'s sharing (none if it is another sharing than the
+    /// last one learnt about).
+    fn of(&mut self, committee: &SigningCommittee) -> BTreeSet<(AccountId, AccountId)> {
+        if self.sharing != committee.sharing {
+            self.sharing = committee.sharing;
+            self.pairs.clear();
+        }
+        self.pairs.clone()
+    }
+
+    /// Remembers `pairs` of `committee`'s members, for its sharing.
+    fn learn(&mut self, committee: &SigningCommittee, pairs: BTreeSet<(AccountId, AccountId)>) {
+        let _ = self.of(committee);
+        let members =
+            |(a, b): &(AccountId, AccountId)| committee.eligible.contains(a) && committee.eligible.contains(b);
+        for p in pairs.into_iter().filter(members) {
+            if self.pairs.insert(p) {
+                warn!(a = ?p.0, b = ?p.1, "these two members hold no DKLs23 pair state together; signing sets avoid them");
+            }
+        }
+    }
+}
+
+/// A pair of accounts in a fixed order.
+fn pair(a: AccountId, b: AccountId) -> (AccountId, AccountId) {
+    (a.min(b), a.max(b))
 }
 
 impl Coordinator {
@@ -124,6 +167,7 @@ impl Coordinator {
             requests_seen: Locked::default(),
             admission,
             per_counterpart,
+            no_pairs: Locked::default(),
         }
     }
 
@@ -199,7 +243,8 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         }
         let eligible: BTreeSet<AccountId> = committee.eligible.difference(&excluded).copied().collect();
         let pool = reachable_pool(coordinator, &eligible, committee.threshold);
-        let Some(signers) = choose_signers(&hash, round, &pool, committee.threshold) else {
+        let avoid = coordinator.no_pairs.lock().of(&committee);
+        let Some(signers) = choose_signers_avoiding(&hash, round, &pool, committee.threshold, &avoid) else {
             failures.push(format!(
                 "round {round}: only {} of the committee can be reached, {} are needed",
                 eligible.len(),
@@ -209,7 +254,9 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         };
         let span = info_span!("signing", request = %hex::encode(&hash[..6]), round);
         let verify = |reply: &SignatureReply| verify_reply(&committee.parent_key, &request.account, &prehash, reply);
-        let timeout = committee.round_timeout(coordinator.per_counterpart);
+        // The coordinator waits as long as the slower backend's signers may: each signer ends
+        // its session by its own key's backend's timeout.
+        let timeout = committee.round_timeout(BackendKind::Synedrion, coordinator.per_counterpart);
         let budget = round_budget(round, timeout, request.expires_at_ms, now_ms());
         if budget < timeout {
             failures.push(format!(
@@ -234,8 +281,10 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
                 reasons,
                 bogus,
                 unheard,
+                no_pairs,
             } => {
                 failures.push(format!("round {round}: {}", reasons.join("; ")));
+                coordinator.no_pairs.lock().learn(&committee, no_pairs);
                 not_heard.extend(unheard.iter().copied());
                 excluded.extend(bogus);
                 let left = committee
@@ -328,6 +377,9 @@ enum RoundResult {
         /// Signers not heard from (nor by the coordinator, nor, by their word, by the others):
         /// left out of later rounds while enough others remain — a slow signer is not a lost one.
         unheard: BTreeSet<AccountId>,
+        /// Pairs of this round's signers one of them said it holds no DKLs23 pair state for:
+        /// later picks avoid them.
+        no_pairs: BTreeSet<(AccountId, AccountId)>,
     },
 }
 
@@ -340,6 +392,8 @@ struct Answers {
     bogus: BTreeSet<AccountId>,
     /// Signers some signer said did not answer it, and by how many of the answers.
     named: HashMap<AccountId, usize>,
+    /// Pairs of signers without DKLs23 pair state, by one side's word.
+    no_pairs: BTreeSet<(AccountId, AccountId)>,
     reasons: Vec<String>,
 }
 
@@ -370,6 +424,7 @@ impl Answers {
             reasons: self.reasons,
             bogus: self.bogus,
             unheard,
+            no_pairs: self.no_pairs,
         }
     }
 }
@@ -533,6 +588,14 @@ async fn collect_outcomes(
                 for s in named {
                     *answers.named.entry(s).or_default() += 1;
                 }
+                // A claim about a pair of this round's signers only (it cannot fill memory).
+                for other in failure
+                    .no_pair_with
+                    .iter()
+                    .filter(|o| **o != from && signers.contains(o))
+                {
+                    answers.no_pairs.insert(pair(from, *other));
+                }
             }
         }
         if answers.heard.len() == signers.len() {
@@ -630,6 +693,7 @@ mod tests {
         let blame = SignFailure {
             message: "the signing session failed".into(),
             unresponsive: vec![a(3)],
+            no_pair_with: Vec::new(),
         };
         tx.send((a(2), said(Err(blame)))).await.unwrap();
         tx.send((a(3), said(Err(SignFailure::from(SignError::Failed("x".into()))))))
@@ -704,10 +768,49 @@ mod tests {
         }
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn pairs_without_state_are_learnt_from_the_round_and_forgotten_with_the_sharing() {
+        let signers = BTreeSet::from([a(1), a(2), a(3)]);
+        let (tx, mut rx) = mpsc::channel(16);
+        // Signer 1 holds no pair with 2, nor (it says) with 9 and itself, who are not signers.
+        let no_pair = SignFailure {
+            message: "no DKLs23 pair state".into(),
+            unresponsive: Vec::new(),
+            no_pair_with: vec![a(2), a(9), a(1)],
+        };
+        tx.send((a(1), said(Err(no_pair)))).await.unwrap();
+        tx.send((a(2), blame(&[a(1)]))).await.unwrap();
+        tx.send((a(3), blame(&[a(1)]))).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let RoundResult::Failed { no_pairs, .. } =
+            collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await
+        else {
+            panic!("nothing signed");
+        };
+        assert_eq!(no_pairs, BTreeSet::from([(a(1), a(2))]));
+
+        let committee = |sharing: u8, members: &[u8]| SigningCommittee {
+            eligible: members.iter().map(|i| a(*i)).collect(),
+            declared: true,
+            threshold: 3,
+            parent_key: Vec::new(),
+            sharing: [sharing; 32],
+            resharing: false,
+        };
+        let mut known = NoPairs::default();
+        let now = committee(1, &[1, 2, 3, 4]);
+        // Pairs with a non-member are not kept.
+        known.learn(&now, BTreeSet::from([(a(1), a(2)), (a(3), a(7))]));
+        assert_eq!(known.of(&now), BTreeSet::from([(a(1), a(2))]));
+        // Another sharing: a new committee, new pair setups.
+        assert!(known.of(&committee(2, &[1, 2, 3, 4])).is_empty());
+    }
+
     fn blame(named: &[AccountId]) -> Word {
         said(Err(SignFailure {
             message: "the signing session failed".into(),
             unresponsive: named.to_vec(),
+            no_pair_with: Vec::new(),
         }))
     }
 

@@ -128,22 +128,33 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     }
     let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
     let mut share = current_share(&signing.res, &committee.sharing)?;
+    refuse_without_pairs(&share, &signers)?;
+    // A session that progresses runs for the round's budget; one that hears nothing for a
+    // round's timeout (its key's backend's) ends and names whom it waited for.
+    let timeout = committee.round_timeout(share.kind(), signing.per_counterpart);
+    let deadline = tokio::time::Instant::now() + round_budget(job.round, timeout, request.expires_at_ms, now_ms());
     // On DKLs23, the pairs with the co-signers are locked (in account order, so two jobs never
-    // wait on each other) and the key is read again after: a pair dropped by the last signing
-    // with it is gone from what this one reads. synedrion's signings run side by side as before.
+    // wait on each other), for no longer than the round may run, and the key is read again
+    // after: a pair dropped by the last signing with it is gone from what this one reads.
+    // synedrion's signings run side by side as before.
     let _pairs = if share.kind() == BackendKind::Dkls23 {
-        let guards = signing.lock_pairs(&signers, &committee.eligible).await;
+        let guards = tokio::time::timeout_at(deadline, signing.lock_pairs(&signers, &committee.eligible))
+            .await
+            .map_err(|_| {
+                SignFailure::from(SignError::Unavailable(
+                    "this TSS's DKLs23 pairs with the co-signers stayed busy with other signings for the round's time"
+                        .into(),
+                ))
+            })?;
         share = current_share(&signing.res, &committee.sharing)?;
+        refuse_without_pairs(&share, &signers)?;
         guards
     } else {
         Vec::new()
     };
-    // A session that progresses runs for the round's budget; one that hears nothing for a
-    // round's timeout ends and names whom it waited for.
-    let timeout = committee.round_timeout(signing.per_counterpart);
     let attempt = Attempt {
         context: keywheel_primitives::domain::signing_context(&signing.res.transport.network(), &hash, job.round),
-        deadline: tokio::time::Instant::now() + round_budget(job.round, timeout, request.expires_at_ms, now_ms()),
+        deadline,
         stall: Some(timeout),
     };
     let net = ProtocolNet::signing(
@@ -183,6 +194,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
                 offenders.iter().map(|o| o.party).collect::<Vec<_>>()
             ),
             unresponsive: offenders.iter().map(|o| o.party).collect(),
+            no_pair_with: Vec::new(),
         }),
     }
 }
@@ -249,6 +261,25 @@ fn drop_pair(res: &Resources, sharing: &[u8; 32], key: &MemberKey, counterparty:
             "a DKLs23 pair the library demanded be dropped is still in the stored key: {e}"
         )));
     }
+}
+
+/// Refuses at once a signing set with a co-signer `key` holds no DKLs23 pair state with (its
+/// pair setup failed, or the pair was dropped), naming them so that the coordinator picks
+/// around the pair: the session could only fail, after its co-signers waited out a round.
+fn refuse_without_pairs(key: &MemberKey, signers: &BTreeSet<AccountId>) -> Result<(), SignFailure> {
+    let no_pair_with: Vec<AccountId> = key.missing_pairs().intersection(signers).copied().collect();
+    if no_pair_with.is_empty() {
+        return Ok(());
+    }
+    Err(SignFailure {
+        message: format!(
+            "this TSS holds no DKLs23 pair state with {} of the co-signers (a pair setup failed or the pair was dropped); \
+             another set must sign",
+            no_pair_with.len()
+        ),
+        unresponsive: Vec::new(),
+        no_pair_with,
+    })
 }
 
 /// This TSS's current key, if it is of the sharing the chain names now.

@@ -65,20 +65,28 @@ pub fn choose_signers(
     eligible: &BTreeSet<AccountId>,
     threshold: usize,
 ) -> Option<BTreeSet<AccountId>> {
-    if eligible.len() < threshold {
-        return None;
-    }
+    (eligible.len() >= threshold).then(|| pick_signers(request, round, &[], eligible, threshold))
+}
+
+/// The pick of `threshold` of `eligible` seeded by the request's hash, the round and `extra`
+/// (empty for a round's plain pick). `eligible` must hold at least `threshold`.
+fn pick_signers(
+    request: &[u8; 32],
+    round: u32,
+    extra: &[u8],
+    eligible: &BTreeSet<AccountId>,
+    threshold: usize,
+) -> BTreeSet<AccountId> {
     let seed: [u8; 32] = Sha256::new()
         .chain_update(keywheel_primitives::domain::SIGNER_PICK)
         .chain_update(request)
         .chain_update(round.to_be_bytes())
+        .chain_update(extra)
         .finalize()
         .into();
-    Some(
-        keywheel_chain::committee::pick(eligible.iter().copied().collect(), threshold, &seed)
-            .into_iter()
-            .collect(),
-    )
+    keywheel_chain::committee::pick(eligible.iter().copied().collect(), threshold, &seed)
+        .into_iter()
+        .collect()
 }
 
 /// How many other picks [`choose_signers_avoiding`] tries before it gives up avoiding.
@@ -100,20 +108,9 @@ pub fn choose_signers_avoiding(
     if clear(&plain) {
         return Some(plain);
     }
-    let mut tries = (1..=AVOIDING_TRIES).filter_map(|k| {
-        let seed: [u8; 32] = Sha256::new()
-            .chain_update(keywheel_primitives::domain::SIGNER_PICK)
-            .chain_update(request)
-            .chain_update(round.to_be_bytes())
-            .chain_update(k.to_be_bytes())
-            .finalize()
-            .into();
-        let set: BTreeSet<AccountId> =
-            keywheel_chain::committee::pick(eligible.iter().copied().collect(), threshold, &seed)
-                .into_iter()
-                .collect();
-        clear(&set).then_some(set)
-    });
+    let mut tries = (1..=AVOIDING_TRIES)
+        .map(|k| pick_signers(request, round, &k.to_be_bytes(), eligible, threshold))
+        .filter(|set| clear(set));
     Some(tries.next().unwrap_or(plain))
 }
 
@@ -143,10 +140,10 @@ pub(super) struct SigningCommittee {
 }
 
 impl SigningCommittee {
-    /// How long a round of this committee may take now: [`round_timeout`], plus
-    /// [`RESHARE_ALLOWANCE`] while a reshare is in flight.
-    /// How long a round on `backend` may go without progress; `per_counterpart` is the
-    /// configured cost of synedrion's (DKLs23 uses [`DKLS_COUNTERPART_COST`]).
+    /// How long a round of this committee on `backend` may go without progress now:
+    /// [`round_timeout`], plus the backend's reshare allowance while a reshare is in flight.
+    /// `per_counterpart` is the configured cost of synedrion's; DKLs23 uses
+    /// [`DKLS_COUNTERPART_COST`].
     pub(super) fn round_timeout(&self, backend: BackendKind, per_counterpart: Duration) -> Duration {
         let (per_counterpart, allowance) = match backend {
             BackendKind::Synedrion => (per_counterpart, RESHARE_ALLOWANCE),

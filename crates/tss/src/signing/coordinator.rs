@@ -127,16 +127,21 @@ impl NoPairs {
     /// The pairs known for `committee`'s sharing (none if it is another sharing than the
     /// last one learnt about).
     fn of(&mut self, committee: &SigningCommittee) -> BTreeSet<(AccountId, AccountId)> {
+        self.follow(committee);
+        self.pairs.clone()
+    }
+
+    /// Forgets the pairs of an earlier sharing than `committee`'s.
+    fn follow(&mut self, committee: &SigningCommittee) {
         if self.sharing != committee.sharing {
             self.sharing = committee.sharing;
             self.pairs.clear();
         }
-        self.pairs.clone()
     }
 
     /// Remembers `pairs` of `committee`'s members, for its sharing.
     fn learn(&mut self, committee: &SigningCommittee, pairs: BTreeSet<(AccountId, AccountId)>) {
-        let _ = self.of(committee);
+        self.follow(committee);
         let members =
             |(a, b): &(AccountId, AccountId)| committee.eligible.contains(a) && committee.eligible.contains(b);
         for p in pairs.into_iter().filter(members) {

@@ -133,8 +133,9 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     // round's timeout (its key's backend's) ends and names whom it waited for.
     let timeout = committee.round_timeout(share.kind(), signing.per_counterpart);
     let deadline = tokio::time::Instant::now() + round_budget(job.round, timeout, request.expires_at_ms, now_ms());
-    // On DKLs23, the pairs with the co-signers are locked (in account order, so two jobs never
-    // wait on each other), for no longer than the round may run, and the key is read again
+    // On DKLs23, the pairs with the co-signers are locked (in account order, so two jobs of
+    // this TSS never deadlock each other; jobs of different TSSs can, see `BENCHMARKS.md`,
+    // sixth session), for no longer than the round may run, and the key is read again
     // after: a pair dropped by the last signing with it is gone from what this one reads.
     // synedrion's signings run side by side as before.
     let _pairs = if share.kind() == BackendKind::Dkls23 {

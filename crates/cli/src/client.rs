@@ -19,7 +19,7 @@ pub const DEFAULT_TSS: &str = "http://127.0.0.1:8100";
 /// How long a sign request stays valid: the most a TSS accepts (`MAX_VALIDITY`, 600 s) less a
 /// margin for clocks that differ. Rounds at large thresholds need it: a TSS keeps one round
 /// timeout for each later round (96 s each at t = 10, 186 s while a reshare is in flight).
-const REQUEST_VALIDITY_MS: u64 = 590_000;
+pub const REQUEST_VALIDITY_MS: u64 = 590_000;
 /// How long one TSS may take to answer a sign request: the request's validity (the TSS
 /// retries rounds itself within it, and a round that progresses is not cut short) and a margin.
 const SIGN_TIMEOUT: Duration = Duration::from_millis(REQUEST_VALIDITY_MS + 10_000);

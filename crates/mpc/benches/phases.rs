@@ -64,6 +64,7 @@ fn attempt(label: String) -> Attempt {
         context: label.into_bytes(),
         deadline: Instant::now() + Duration::from_secs(3600),
         stall: None,
+        cancel: None,
     }
 }
 

@@ -125,9 +125,26 @@ pub struct ProtocolSessionSpec {
     /// work of this party's own finished) ends as at the deadline. `None`: only the deadline
     /// ends a round. A session whose parties share slow cores keeps going while it progresses.
     pub stall: Option<Duration>,
+    /// Ends the session as at the deadline once it reads `true` (the round was called off by
+    /// whoever started it). Work already under way (messages being checked) finishes first, so
+    /// a fault it finds is still reported. `None`: never called off.
+    pub cancel: Option<Cancel>,
     /// Everyone taking part: relayed messages go to all of them but their signer and this
     /// party. Those this party's rounds send to or hear from are added as the rounds come.
     pub participants: BTreeSet<AccountId>,
+}
+
+/// The signal that calls a session off: see [`ProtocolSessionSpec::cancel`].
+pub type Cancel = tokio::sync::watch::Receiver<bool>;
+
+/// Waits until `cancel` reads `true`; forever if there is none or its sender is gone.
+pub async fn called_off(cancel: &mut Option<Cancel>) {
+    if let Some(rx) = cancel {
+        if rx.wait_for(|off| *off).await.is_ok() {
+            return;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 /// Why a party is named as an offender, strongest first: evidence outweighs an unprovable
@@ -408,6 +425,7 @@ where
     // Where relays go: everyone taking part, and anyone a round sends to or hears from.
     let mut participants: BTreeSet<AccountId> = spec.participants.clone();
     let me = session.verifier();
+    let mut cancel = spec.cancel.clone();
 
     loop {
         let shared = Arc::new(session);
@@ -519,6 +537,7 @@ where
                     }
                 }
                 _ = tokio::time::sleep_until(wake) => break RoundEnd::Deadline,
+                _ = called_off(&mut cancel) => break RoundEnd::Deadline,
             }
         };
 

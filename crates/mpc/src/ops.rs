@@ -25,7 +25,7 @@ use crate::child_key::child_verifying_key;
 use crate::dkls::protocol::{DklsSigningEntry, PairSetupEntry};
 use crate::dkls::{DklsKeyShare, PairState, SignRequest};
 use crate::driver::{
-    merge_all, protocol_session_id, run_protocol_session, Channels, Fault, MissingRound, Offender, Outcome,
+    merge_all, protocol_session_id, run_protocol_session, Cancel, Channels, Fault, MissingRound, Offender, Outcome,
     ProtocolKind, ProtocolSessionSpec,
 };
 use crate::error::MpcError;
@@ -51,6 +51,8 @@ pub struct Attempt {
     /// deadline (see [`ProtocolSessionSpec::stall`]); `None` for resharing, whose deadline the
     /// chain sets.
     pub stall: Option<std::time::Duration>,
+    /// Calls the attempt's sessions off early (see [`ProtocolSessionSpec::cancel`]).
+    pub cancel: Option<Cancel>,
 }
 
 impl Attempt {
@@ -67,6 +69,7 @@ impl Attempt {
             protocol_session_id: protocol_session_id(kind, &self.context),
             deadline: self.deadline,
             stall: self.stall,
+            cancel: self.cancel.clone(),
             participants,
         }
     }

@@ -41,6 +41,7 @@ pub(crate) fn attempt(label: &str, seconds: u64) -> Attempt {
         context: label.as_bytes().to_vec(),
         deadline: Instant::now() + Duration::from_secs(seconds),
         stall: None,
+        cancel: None,
     }
 }
 

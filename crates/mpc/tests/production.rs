@@ -28,6 +28,7 @@ fn attempt(label: &str) -> Attempt {
         context: label.as_bytes().to_vec(),
         deadline: Instant::now() + Duration::from_secs(1200),
         stall: None,
+        cancel: None,
     }
 }
 

@@ -86,6 +86,7 @@ async fn forged_evidence_slashes_no_one_and_real_evidence_slashes_the_cheater() 
         context: context_of(&network, &record),
         deadline: tokio::time::Instant::now() + Duration::from_secs(60),
         stall: None,
+        cancel: None,
     };
     let local = LocalNetwork::new();
     let mut tasks = Vec::new();

@@ -848,6 +848,7 @@ mod record {
             context: keywheel_chain::attempt_context(&network, record.session, record.attempt),
             deadline: Instant::now() + Duration::from_secs(1800),
             stall: None,
+            cancel: None,
         };
         let local = LocalNetwork::new();
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -120,16 +120,19 @@ pub enum Refusal {
     JobsBusy,
     /// The job's coordinator has its share of the jobs.
     CoordinatorQuota,
+    /// A DKLs23 job's pairs were held by a signing ahead of it in line (it is tried again).
+    PairsBusy,
 }
 
 impl Refusal {
     /// Every refusal, in declaration order (the metric's index).
-    pub const ALL: [Refusal; 5] = [
+    pub const ALL: [Refusal; 6] = [
         Refusal::Busy,
         Refusal::AccountQuota,
         Refusal::Expired,
         Refusal::JobsBusy,
         Refusal::CoordinatorQuota,
+        Refusal::PairsBusy,
     ];
 
     /// The metric label.
@@ -140,6 +143,7 @@ impl Refusal {
             Refusal::Expired => "expired",
             Refusal::JobsBusy => "jobs_busy",
             Refusal::CoordinatorQuota => "coordinator_quota",
+            Refusal::PairsBusy => "pairs_busy",
         }
     }
 }

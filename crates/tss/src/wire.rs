@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 use keywheel_rpc::sign_request::{SignError, SignRequest, SignatureReply};
 
 /// Version of the frame envelope. 2: a [`SignFailure`] names the co-signers a signer holds no
-/// DKLs23 pair state with. TSSs of different versions cannot sign together: upgrade a
+/// DKLs23 pair state with. 3: a [`SignFailure`] may say the signer's pairs were busy, and a
+/// coordinator calls a round off with [`SignCancel`]. TSSs of different versions cannot sign together: upgrade a
 /// committee's TSSs together.
-pub const FRAME_VERSION: u16 = 2;
+pub const FRAME_VERSION: u16 = 3;
 
 /// The largest frame a TSS sends or accepts (the largest protocol messages, AuxGen's at
 /// production parameters, are far below it).
@@ -92,6 +93,10 @@ pub struct SignFailure {
     /// Co-signers this signer holds no DKLs23 pair state with (a pair setup failed), so cannot
     /// sign with: the coordinator picks its later sets without these pairs.
     pub no_pair_with: Vec<AccountId>,
+    /// The signer's DKLs23 pairs with co-signers were held by a signing ahead of this one in
+    /// line (see `signing::pair_locks`): no fault of anyone's; the coordinator calls the round
+    /// off and tries again.
+    pub busy: bool,
 }
 
 impl From<SignError> for SignFailure {
@@ -100,6 +105,7 @@ impl From<SignError> for SignFailure {
             message: e.to_string(),
             unresponsive: Vec::new(),
             no_pair_with: Vec::new(),
+            busy: false,
         }
     }
 }
@@ -125,6 +131,17 @@ pub struct SignWorking {
     pub round: u32,
 }
 
+/// A coordinator's word to the signers of one of its rounds that the round is over (another
+/// signer was busy, or the round failed or timed out): each ends its job there, releasing what
+/// it holds. Taken only from the coordinator that sent the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignCancel {
+    /// The request's hash.
+    pub request: [u8; 32],
+    /// Which try.
+    pub round: u32,
+}
+
 /// Everything one TSS sends another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Frame {
@@ -141,6 +158,8 @@ pub enum Frame {
     SignOutcome(SignOutcome),
     /// A signer's word that it still works on a job.
     SignWorking(SignWorking),
+    /// A coordinator's word that a round is over.
+    SignCancel(SignCancel),
 }
 
 #[derive(Serialize)]

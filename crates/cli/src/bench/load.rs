@@ -443,13 +443,20 @@ fn fail(tally: &Mutex<Tally>, why: String) {
     t.first_failure.get_or_insert(why);
 }
 
-/// A request from `user` for random bytes, valid for five minutes.
+/// A request from `user` for random bytes, valid as long as `keywheel sign` makes them (a TSS
+/// keeps time for its later rounds, which is long while a reshare is in flight).
 fn fresh_request(user: &PartySigner, genesis: [u8; 32]) -> SignRequest {
     let mut id = [0u8; 16];
     OsRng.fill_bytes(&mut id);
     let mut hash = [0u8; 32];
     OsRng.fill_bytes(&mut hash);
-    SignRequest::new(user, genesis, ToSign::Hash(hash), id, now_ms() + 300_000)
+    SignRequest::new(
+        user,
+        genesis,
+        ToSign::Hash(hash),
+        id,
+        now_ms() + client::REQUEST_VALIDITY_MS,
+    )
 }
 
 fn print_table(levels: &[Level]) {

@@ -155,6 +155,45 @@ async fn silent_party_is_named_unresponsive_by_everyone_after_the_deadline() {
     silent_task.abort();
 }
 
+/// A session its starter calls off (a signing round the coordinator ended) ends at once as at
+/// its deadline, naming whom it waited for, instead of holding on until the deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_called_off_ends_at_once_naming_whom_it_waited_for() {
+    super::init_tracing();
+    let net = LocalNetwork::new();
+    let committee = signers(3);
+    let silent = committee[1].account();
+    net.mute(silent);
+    let (call_off, cancel) = tokio::sync::watch::channel(false);
+    let at = Attempt {
+        cancel: Some(cancel),
+        ..attempt("called-off-jumpstart", 3600)
+    };
+    let mut tasks = Vec::new();
+    for s in committee.iter().filter(|s| s.account() != silent) {
+        let (s, ids, at, net) = (s.clone(), ids(&committee), at.clone(), net.clone());
+        tasks.push(tokio::spawn(async move {
+            ops::jumpstart::<TP>(&mut rng(), &s, &ids, 2, &at, &net).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    call_off.send(true).expect("the sessions hold the receiver");
+    for task in tasks {
+        // The deadline is an hour away: only the call-off can end the session within this bound.
+        let outcome = tokio::time::timeout(Duration::from_secs(120), task)
+            .await
+            .expect("a called-off session ends long before its deadline")
+            .unwrap()
+            .expect("a call-off is not a local error");
+        let Outcome::Failed { offenders } = outcome else {
+            panic!("jumpstart finished without one member");
+        };
+        assert_eq!(offenders.len(), 1, "only the member waited for is named: {offenders:?}");
+        assert_eq!(offenders[0].party, silent);
+        assert!(matches!(offenders[0].fault, Fault::Unresponsive));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn corrupted_key_init_message_names_its_sender_with_evidence_that_verifies_and_resists_tampering() {
     super::init_tracing();

@@ -103,6 +103,7 @@ async fn protocol(
         context: keywheel_chain::attempt_context(&res.transport.network(), record.session, record.attempt),
         deadline: local_deadline(res, record).await?,
         stall: None,
+        cancel: None,
     };
     let net = ProtocolNet::attempt(&res.transport, record.session, record.attempt, record.participants());
     let mut rng = rand_chacha::ChaCha20Rng::from_rng(rand_core::OsRng).map_err(|e| TssError::Config(e.to_string()))?;

@@ -68,6 +68,7 @@ impl Refused {
             Refusal::Expired => "the request waited for a turn until too little of its validity was left",
             Refusal::JobsBusy => "this signer runs as many signing jobs as it may",
             Refusal::CoordinatorQuota => "this signer runs as many jobs for that coordinator as it may",
+            Refusal::PairsBusy => "this signer's DKLs23 pairs with co-signers are held by a signing ahead in line",
         };
         SignError::Busy {
             reason: reason.into(),

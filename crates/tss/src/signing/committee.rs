@@ -12,8 +12,14 @@ use sha2::{Digest, Sha256};
 
 use crate::resources::Resources;
 
-/// How many rounds a coordinator tries.
+/// How many rounds of a request may fail (a signer silent or wrong, a rotation in between)
+/// before its coordinator gives up; on synedrion also how many rounds a signer runs per request.
 pub const MAX_ROUNDS: u32 = 3;
+/// How many tries a coordinator makes of a request on DKLs23, where a try also ends — without a
+/// fault — when a signer's pairs are held by a signing ahead in line (`pair_locks`); the highest
+/// round a signer runs. A DKLs23 signing costs milliseconds, so a coordinator replaying a request
+/// up to this often gains little.
+pub const MAX_DKLS_TRIES: u32 = 64;
 /// What a signing round is allowed besides its signers' computation: connections, the chain
 /// reads of every signer, the messages of its rounds.
 pub const ROUND_BASE: Duration = Duration::from_secs(24);

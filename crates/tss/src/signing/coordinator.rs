@@ -14,14 +14,14 @@ use tracing::{debug, info, info_span, warn, Instrument};
 use super::admission::Admission;
 use super::committee::{
     check_registered, choose_signers_avoiding, refuse_if_halted, round_budget, round_timeout, signing_committee,
-    SigningCommittee, MAX_ROUNDS,
+    SigningCommittee, MAX_DKLS_TRIES, MAX_ROUNDS,
 };
 use super::replay::ReplayCache;
 use super::signer::{Signer, WORKING_EVERY};
 use crate::metrics::count;
 use crate::resources::Resources;
 use crate::sync::Locked;
-use crate::wire::{Frame, SignJob, SignOutcome, SignWorking};
+use crate::wire::{Frame, SignCancel, SignJob, SignOutcome, SignWorking};
 
 /// How often a waiting coordinator looks for signers the transport cannot reach.
 const REACH_CHECK: Duration = Duration::from_millis(200);
@@ -195,7 +195,10 @@ impl Coordinator {
     pub(super) fn deliver(&self, from: AccountId, outcome: SignOutcome) {
         match self.waiters.lock().get_mut(&(outcome.request, outcome.round)) {
             Some(waiter) => waiter.pass(from, Word::Outcome(outcome)),
-            None => warn!(?from, "a signing outcome for no round in progress; ignored"),
+            None => debug!(
+                ?from,
+                "a signing outcome for no round in progress (it ended or was called off); ignored"
+            ),
         }
     }
 
@@ -237,7 +240,15 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
     let mut excluded: BTreeSet<AccountId> = BTreeSet::new();
     let mut failures = Vec::new();
     let mut not_heard: BTreeSet<AccountId> = BTreeSet::new();
-    for round in 0..MAX_ROUNDS {
+    // Rounds that failed (each a fault or a rotation) are at most MAX_ROUNDS; tries that found
+    // a signer's DKLs23 pairs busy are not failures, and go on while the validity lasts.
+    let (mut failed, mut busy_tries) = (0u32, 0u32);
+    // The signer whose pairs were busy in the last try sits the next one out, if enough remain.
+    let mut sits_out: Option<AccountId> = None;
+    for round in 0..MAX_DKLS_TRIES {
+        if failed >= MAX_ROUNDS {
+            break;
+        }
         let committee = signing_committee(&coordinator.res).await?;
         if !committee.declared {
             return Err(SignError::Unavailable(
@@ -247,7 +258,12 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
             ));
         }
         let eligible: BTreeSet<AccountId> = committee.eligible.difference(&excluded).copied().collect();
-        let pool = reachable_pool(coordinator, &eligible, committee.threshold);
+        let mut pool = reachable_pool(coordinator, &eligible, committee.threshold);
+        if let Some(busy) = sits_out.take() {
+            if pool.len() > committee.threshold {
+                pool.remove(&busy);
+            }
+        }
         let avoid = coordinator.no_pairs.lock().of(&committee);
         let Some(signers) = choose_signers_avoiding(&hash, round, &pool, committee.threshold, &avoid) else {
             failures.push(format!(
@@ -262,7 +278,7 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         // The coordinator waits as long as the slower backend's signers may: each signer ends
         // its session by its own key's backend's timeout.
         let timeout = committee.round_timeout(BackendKind::Synedrion, coordinator.per_counterpart);
-        let budget = round_budget(round, timeout, request.expires_at_ms, now_ms());
+        let budget = round_budget(failed, timeout, request.expires_at_ms, now_ms());
         if budget < timeout {
             failures.push(format!(
                 "round {round}: too little of the request's validity is left for a round"
@@ -282,12 +298,24 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
                     round,
                 })
             }
+            RoundResult::Busy { signer, reason } => {
+                busy_tries += 1;
+                debug!(round, "a signer's DKLs23 pairs were busy; trying again");
+                if failures.last().is_some_and(|f: &String| f.contains("pairs busy")) {
+                    failures.pop();
+                }
+                failures.push(format!("{busy_tries} tries found pairs busy, the last: {reason}"));
+                sits_out = Some(signer);
+                tokio::time::sleep(busy_backoff(busy_tries)).await;
+                continue;
+            }
             RoundResult::Failed {
                 reasons,
                 bogus,
                 unheard,
                 no_pairs,
             } => {
+                failed += 1;
                 failures.push(format!("round {round}: {}", reasons.join("; ")));
                 coordinator.no_pairs.lock().learn(&committee, no_pairs);
                 not_heard.extend(unheard.iter().copied());
@@ -314,6 +342,14 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
         );
     }
     Err(SignError::Failed(failure_summary(&failures, &not_heard)))
+}
+
+/// How long a coordinator waits before its `tries`-th try after busy pairs: a random 1 ms up to
+/// a cap that doubles per try from 2 ms to 32 ms, so that signings that met do not meet again
+/// in step. A DKLs23 signing takes tens of milliseconds.
+fn busy_backoff(tries: u32) -> Duration {
+    let cap = 2u64 << tries.saturating_sub(1).min(4);
+    Duration::from_millis(1 + rand_core::RngCore::next_u64(&mut rand_core::OsRng) % cap)
 }
 
 /// One short error for a request no round signed: how many rounds failed, what the last one
@@ -374,6 +410,9 @@ fn reachable_pool(coordinator: &Coordinator, eligible: &BTreeSet<AccountId>, thr
 enum RoundResult {
     /// A reply that verifies under the child key, and the child address.
     Signed { reply: SignatureReply, address: String },
+    /// A signer's DKLs23 pairs were held by a signing ahead in line: no fault; the round was
+    /// called off at the others and the request is tried again.
+    Busy { signer: AccountId, reason: String },
     /// No reply verified.
     Failed {
         reasons: Vec<String>,
@@ -466,9 +505,10 @@ async fn run_round(
     let sent_at = tokio::time::Instant::now();
     for signer in signers {
         if *signer == me {
+            let enrolled = coordinator.signer.enrol(me, &job);
             let (coordinator, job) = (coordinator.clone(), job.clone());
             tokio::spawn(async move {
-                let outcome = coordinator.signer.run_job(me, &job).await;
+                let outcome = coordinator.signer.run_job(me, &job, enrolled).await;
                 coordinator.deliver(me, outcome);
             });
         } else {
@@ -500,7 +540,24 @@ async fn run_round(
         );
         down
     };
-    collect_outcomes(&mut rx, signers, me, deadline, verify, down).await
+    let result = collect_outcomes(&mut rx, signers, me, deadline, verify, down).await;
+    if !matches!(result, RoundResult::Signed { .. }) {
+        // Signers still at work end their jobs (releasing their DKLs23 pairs) now rather
+        // than at their sessions' deadlines.
+        let cancel = SignCancel { request: hash, round };
+        for signer in signers {
+            if *signer == me {
+                coordinator.signer.call_off(me, cancel);
+            } else {
+                coordinator
+                    .res
+                    .transport
+                    .send(*signer, &Frame::SignCancel(cancel))
+                    .await;
+            }
+        }
+    }
+    result
 }
 
 /// Waits for a round's outcomes until a signature that verifies, every signer answered, the
@@ -585,6 +642,12 @@ async fn collect_outcomes(
                     answers.bogus.insert(from);
                 }
             },
+            Err(failure) if failure.busy => {
+                return RoundResult::Busy {
+                    signer: from,
+                    reason: format!("{}: {}", short_name(&from), shorten(&failure.message)),
+                };
+            }
             Err(failure) => {
                 answers
                     .reasons
@@ -627,7 +690,7 @@ mod tests {
     fn left_out(result: RoundResult) -> (BTreeSet<AccountId>, BTreeSet<AccountId>) {
         match result {
             RoundResult::Failed { bogus, unheard, .. } => (bogus, unheard),
-            RoundResult::Signed { .. } => panic!("a failed round signed"),
+            RoundResult::Signed { .. } | RoundResult::Busy { .. } => panic!("the round did not fail"),
         }
     }
 
@@ -687,6 +750,7 @@ mod tests {
                 assert_eq!((reply.r[0], address.as_str()), (1, "0xchild"));
             }
             RoundResult::Failed { reasons, .. } => panic!("the good reply was not taken: {reasons:?}"),
+            RoundResult::Busy { reason, .. } => panic!("the good reply was not taken: {reason}"),
         }
     }
 
@@ -699,6 +763,7 @@ mod tests {
             message: "the signing session failed".into(),
             unresponsive: vec![a(3)],
             no_pair_with: Vec::new(),
+            busy: false,
         };
         tx.send((a(2), said(Err(blame)))).await.unwrap();
         tx.send((a(3), said(Err(SignFailure::from(SignError::Failed("x".into()))))))
@@ -769,7 +834,7 @@ mod tests {
                 assert_eq!(unheard, BTreeSet::from([a(0)]));
                 assert!(reasons[0].contains("within the round's time"), "{reasons:?}");
             }
-            RoundResult::Signed { .. } => panic!("nothing signed"),
+            RoundResult::Signed { .. } | RoundResult::Busy { .. } => panic!("the round did not fail"),
         }
     }
 
@@ -782,6 +847,7 @@ mod tests {
             message: "no DKLs23 pair state".into(),
             unresponsive: Vec::new(),
             no_pair_with: vec![a(2), a(9), a(1)],
+            busy: false,
         };
         tx.send((a(1), said(Err(no_pair)))).await.unwrap();
         tx.send((a(2), blame(&[a(1)]))).await.unwrap();
@@ -811,11 +877,52 @@ mod tests {
         assert!(known.of(&committee(2, &[1, 2, 3, 4])).is_empty());
     }
 
+    /// A signer whose pairs are busy ends the round at once, blaming nobody (a fault would
+    /// exclude it, and the others' sessions would wait for it until their deadline).
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_signer_ends_the_round_at_once_as_busy_not_failed() {
+        let signers = BTreeSet::from([a(1), a(2), a(3)]);
+        let (tx, mut rx) = mpsc::channel(16);
+        tx.send((a(1), Word::Working)).await.unwrap();
+        let busy = SignFailure {
+            message: "pair held by a signing ahead in line".into(),
+            unresponsive: Vec::new(),
+            no_pair_with: Vec::new(),
+            busy: true,
+        };
+        tx.send((a(2), said(Err(busy)))).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let deadline = started + Duration::from_secs(60);
+        match collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await {
+            RoundResult::Busy { signer, reason } => {
+                assert_eq!(signer, a(2));
+                assert!(reason.contains("ahead in line"), "{reason}");
+            }
+            RoundResult::Signed { .. } | RoundResult::Failed { .. } => panic!("a busy signer is neither"),
+        }
+        assert_eq!(started.elapsed(), Duration::ZERO, "ended on the busy word, not a timer");
+    }
+
+    #[test]
+    fn the_wait_after_busy_pairs_is_short_and_grows_to_a_cap() {
+        for tries in [1, 2, 5, 50] {
+            let most = Duration::from_millis(1 + (2u64 << (tries - 1).min(4)));
+            for _ in 0..100 {
+                let wait = busy_backoff(tries);
+                assert!(
+                    wait >= Duration::from_millis(1) && wait < most,
+                    "{wait:?} after {tries}"
+                );
+            }
+        }
+    }
+
     fn blame(named: &[AccountId]) -> Word {
         said(Err(SignFailure {
             message: "the signing session failed".into(),
             unresponsive: named.to_vec(),
             no_pair_with: Vec::new(),
+            busy: false,
         }))
     }
 

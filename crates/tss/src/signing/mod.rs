@@ -24,6 +24,7 @@ pub mod admission;
 mod committee;
 pub mod compute;
 mod coordinator;
+mod pair_locks;
 mod replay;
 mod signer;
 
@@ -100,14 +101,18 @@ impl Signing {
                             continue;
                         }
                     };
+                    // Enrolled before the next frame is read: a call-off right behind the job
+                    // finds it.
+                    let enrolled = self.signer.enrol(from, &job);
                     tokio::spawn(async move {
-                        let outcome = signer.run_job_telling(from, &job).await;
+                        let outcome = signer.run_job_telling(from, &job, enrolled).await;
                         drop(slot);
                         res.transport.send(from, &Frame::SignOutcome(outcome)).await;
                     });
                 }
                 Frame::SignOutcome(outcome) => self.coordinator.deliver(from, outcome),
                 Frame::SignWorking(working) => self.coordinator.working(from, working),
+                Frame::SignCancel(cancel) => self.signer.call_off(from, cancel),
                 Frame::Protocol { .. } => {}
             }
         }

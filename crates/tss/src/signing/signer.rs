@@ -8,32 +8,59 @@ use std::time::Duration;
 use keywheel_chain::AccountId;
 use keywheel_mpc::backend::{self, BackendKind, MemberKey};
 use keywheel_mpc::child_key::account_path;
-use keywheel_mpc::driver::Outcome;
+use keywheel_mpc::driver::{called_off, Cancel, Outcome};
 use keywheel_mpc::ops::Attempt;
 use keywheel_rpc::sign_request::{now_ms, SignError, SignatureReply};
 use rand_core::SeedableRng;
 use tracing::{debug, error, warn};
 
-use super::committee::{check_registered, refuse_if_halted, round_budget, signing_committee, MAX_ROUNDS};
+use super::committee::{
+    check_registered, refuse_if_halted, round_budget, signing_committee, MAX_DKLS_TRIES, MAX_ROUNDS,
+};
 use super::compute::SigningRuntime;
+use super::pair_locks::{PairLocks, Priority, Wound};
 use super::replay::ReplayCache;
 use crate::keystore::Slot;
+use crate::metrics::Refusal;
 use crate::resources::Resources;
 use crate::sync::Locked;
 use crate::transport::ProtocolNet;
-use crate::wire::{Frame, SignFailure, SignJob, SignOutcome, SignWorking};
+use crate::wire::{Frame, SignCancel, SignFailure, SignJob, SignOutcome, SignWorking, Tag};
+
+/// A job in flight, by its coordinator, request hash and round.
+type JobKey = (AccountId, [u8; 32], u32);
 
 /// A signer: runs the signing jobs coordinators send it, after checking each again.
 pub(super) struct Signer {
     res: Arc<Resources>,
     jobs_seen: Locked<ReplayCache>,
-    /// One lock per co-signer, held for a DKLs23 signing with it: at most one signing per pair
-    /// at a time, so a co-signer probing the pair's OT state (each failed probe drops the pair)
-    /// learns at most one bit before the pair is gone. One entry per member of the committee.
-    pair_locks: Locked<HashMap<AccountId, Arc<tokio::sync::Mutex<()>>>>,
+    /// This TSS's side of its DKLs23 pairs, locked per signing (`pair_locks`).
+    pair_locks: PairLocks,
+    /// How to call off each job in flight (one entry per job the admission let run).
+    running: Arc<Locked<HashMap<JobKey, CallOff>>>,
     runtime: SigningRuntime,
     /// One signer's work for one counterpart (what round timeouts derive from).
     per_counterpart: Duration,
+}
+
+/// What calls a job off (its coordinator, or an older signing that wounds it).
+type CallOff = Arc<tokio::sync::watch::Sender<bool>>;
+
+/// A job enrolled with [`Signer::enrol`]: its coordinator can call it off until it is dropped.
+pub(super) struct Enrolled {
+    running: Arc<Locked<HashMap<JobKey, CallOff>>>,
+    /// `None` for a second job under a key already in flight (the replay check refuses it).
+    key: Option<JobKey>,
+    call_off: CallOff,
+    cancel: Cancel,
+}
+
+impl Drop for Enrolled {
+    fn drop(&mut self) {
+        if let Some(key) = self.key {
+            self.running.lock().remove(&key);
+        }
+    }
 }
 
 impl Signer {
@@ -42,21 +69,58 @@ impl Signer {
         Self {
             res,
             jobs_seen: Locked::default(),
-            pair_locks: Locked::default(),
+            pair_locks: PairLocks::default(),
+            running: Arc::default(),
             runtime,
             per_counterpart,
         }
     }
 
+    /// Enrols a job from the coordinator `from` before it runs, so that a [`SignCancel`] the
+    /// coordinator sends right after the job (on the same connection) finds it.
+    pub(super) fn enrol(&self, from: AccountId, job: &SignJob) -> Enrolled {
+        let request = job.request.hash(&self.res.chain.genesis_hash()).unwrap_or_default();
+        let (tx, cancel) = tokio::sync::watch::channel(false);
+        let call_off = Arc::new(tx);
+        let key = (from, request, job.round);
+        let mut running = self.running.lock();
+        let key = match running.entry(key) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(call_off.clone());
+                Some(key)
+            }
+            std::collections::hash_map::Entry::Occupied(_) => None,
+        };
+        Enrolled {
+            running: self.running.clone(),
+            key,
+            call_off,
+            cancel,
+        }
+    }
+
+    /// Calls off the job `cancel` names, if `from` is the coordinator that sent it: its
+    /// session ends as at its deadline, and it releases its pairs.
+    pub(super) fn call_off(&self, from: AccountId, cancel: SignCancel) {
+        if let Some(tx) = self.running.lock().get(&(from, cancel.request, cancel.round)) {
+            debug!(?from, round = cancel.round, "the coordinator called a signing job off");
+            tx.send_replace(true);
+        }
+    }
+
     /// Runs a signing job from the coordinator `from` on the signing runtime (below reshare
     /// work in CPU priority); the outcome goes back to it.
-    pub(super) async fn run_job(self: &Arc<Self>, from: AccountId, job: &SignJob) -> SignOutcome {
+    pub(super) async fn run_job(self: &Arc<Self>, from: AccountId, job: &SignJob, enrolled: Enrolled) -> SignOutcome {
         let request = job.request.hash(&self.res.chain.genesis_hash()).unwrap_or_default();
         debug!(?from, round = job.round, "signing job");
-        let (signer, owned) = (self.clone(), job.clone());
+        let (signer, owned, off) = (self.clone(), job.clone(), enrolled.cancel.clone());
         let result = match self
             .runtime
-            .spawn(async move { sign_as_member(&signer, &owned).await })
+            .spawn(async move {
+                let result = sign_as_member(&signer, &owned, &enrolled).await;
+                drop(enrolled);
+                result
+            })
             .await
         {
             Ok(result) => result,
@@ -64,8 +128,16 @@ impl Signer {
                 "the signing task ended: {e}"
             )))),
         };
-        if let Err(e) = &result {
-            warn!(?from, "signing job failed: {}", e.message);
+        match &result {
+            Err(e) if e.busy => {
+                self.res.metrics.sign_refused(Refusal::PairsBusy);
+                debug!(?from, "signing job gave way: {}", e.message);
+            }
+            // Called off: its coordinator ended the round (another signer's pairs were busy,
+            // or the round failed there), which that coordinator reports.
+            Err(e) if *off.borrow() => debug!(?from, "signing job called off: {}", e.message),
+            Err(e) => warn!(?from, "signing job failed: {}", e.message),
+            Ok(_) => {}
         }
         SignOutcome {
             request,
@@ -82,12 +154,17 @@ impl Signer {
     /// [`Signer::run_job`] for a remote coordinator `from`, telling it every [`WORKING_EVERY`]
     /// that the job still runs (from the main runtime, so a signing computation that waits for
     /// the cores does not delay the word).
-    pub(super) async fn run_job_telling(self: &Arc<Self>, from: AccountId, job: &SignJob) -> SignOutcome {
+    pub(super) async fn run_job_telling(
+        self: &Arc<Self>,
+        from: AccountId,
+        job: &SignJob,
+        enrolled: Enrolled,
+    ) -> SignOutcome {
         let working = SignWorking {
             request: job.request.hash(&self.res.chain.genesis_hash()).unwrap_or_default(),
             round: job.round,
         };
-        let run = self.run_job(from, job);
+        let run = self.run_job(from, job, enrolled);
         tokio::pin!(run);
         let mut every = tokio::time::interval_at(tokio::time::Instant::now() + WORKING_EVERY, WORKING_EVERY);
         loop {
@@ -99,20 +176,27 @@ impl Signer {
     }
 }
 
-async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureReply, SignFailure> {
+async fn sign_as_member(signing: &Signer, job: &SignJob, enrolled: &Enrolled) -> Result<SignatureReply, SignFailure> {
     let genesis = signing.res.chain.genesis_hash();
     let now = now_ms();
     let request = &job.request;
     let prehash = request.check(&genesis, now)?;
     let hash = request.hash(&genesis)?;
-    if job.round >= MAX_ROUNDS {
-        return Err(SignError::Malformed(format!("round {} is past the last round", job.round)).into());
+    if job.round >= MAX_DKLS_TRIES {
+        return Err(SignError::Malformed(format!("round {} is past the last try", job.round)).into());
     }
     let mut key = hash.to_vec();
     key.extend_from_slice(&job.round.to_be_bytes());
     // Registered before it is remembered: throwaway accounts must not fill the replay cache.
     check_registered(&signing.res, &request.account).await?;
     signing.jobs_seen.lock().insert(key, request.expires_at_ms, now)?;
+    // This TSS runs this request's round once: when the job ends, however it ends, its session
+    // is closed, and the co-signers' frames that wait for it (it may never have opened) go.
+    let _close = CloseOnEnd {
+        transport: &signing.res.transport,
+        request: hash,
+        round: job.round,
+    };
 
     let me = signing.res.identity.account();
     let committee = signing_committee(&signing.res).await?;
@@ -128,25 +212,39 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     }
     let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
     let mut share = current_share(&signing.res, &committee.sharing)?;
+    // A synedrion signing costs seconds of CPU: a coordinator gets MAX_ROUNDS of them per
+    // request. DKLs23's cost milliseconds, and its tries also end on busy pairs.
+    if share.kind() == BackendKind::Synedrion && job.round >= MAX_ROUNDS {
+        return Err(SignError::Malformed(format!("round {} is past the last round", job.round)).into());
+    }
     refuse_without_pairs(&share, &signers)?;
     // A session that progresses runs for the round's budget; one that hears nothing for a
     // round's timeout (its key's backend's) ends and names whom it waited for.
     let timeout = committee.round_timeout(share.kind(), signing.per_counterpart);
     let deadline = tokio::time::Instant::now() + round_budget(job.round, timeout, request.expires_at_ms, now_ms());
-    // On DKLs23, the pairs with the co-signers are locked (in account order, so two jobs of
-    // this TSS never deadlock each other; jobs of different TSSs can, see `BENCHMARKS.md`,
-    // sixth session), for no longer than the round may run, and the key is read again
-    // after: a pair dropped by the last signing with it is gone from what this one reads.
-    // synedrion's signings run side by side as before.
+    let mut off = Some(enrolled.cancel.clone());
+    let wound = Wound::new(enrolled.call_off.clone());
+    // On DKLs23, this side of the pairs with the co-signers is locked by wound-wait
+    // (`pair_locks`), for no longer than the round may run nor after the job is called off (by
+    // its coordinator, or by an older signing that wounds it). The key is read again after:
+    // a pair dropped by the last signing with it is gone from what this one reads. synedrion's
+    // signings run side by side as before.
     let _pairs = if share.kind() == BackendKind::Dkls23 {
-        let guards = tokio::time::timeout_at(deadline, signing.lock_pairs(&signers, &committee.eligible))
-            .await
-            .map_err(|_| {
-                SignFailure::from(SignError::Unavailable(
+        let priority = Priority {
+            expires_at_ms: request.expires_at_ms,
+            request: hash,
+            round: job.round,
+        };
+        let counterparts: Vec<AccountId> = signers.iter().filter(|s| **s != me).copied().collect();
+        let guards = tokio::select! {
+            locked = tokio::time::timeout_at(deadline, signing.pair_locks.lock(counterparts, priority, &wound)) => {
+                locked.map_err(|_| SignFailure::from(SignError::Unavailable(
                     "this TSS's DKLs23 pairs with the co-signers stayed busy with other signings for the round's time"
                         .into(),
-                ))
-            })?;
+                )))?
+            }
+            _ = called_off(&mut off) => return Err(ended_early(&wound)),
+        };
         share = current_share(&signing.res, &committee.sharing)?;
         refuse_without_pairs(&share, &signers)?;
         guards
@@ -157,6 +255,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
         context: keywheel_primitives::domain::signing_context(&signing.res.transport.network(), &hash, job.round),
         deadline,
         stall: Some(timeout),
+        cancel: Some(enrolled.cancel.clone()),
     };
     let net = ProtocolNet::signing(
         &signing.res.transport,
@@ -182,6 +281,9 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
     if let Some(counterparty) = signed.drop_pair {
         drop_pair(&signing.res, &committee.sharing, &share, &counterparty);
     }
+    if wound.was_wounded() && !matches!(signed.outcome, Outcome::Done(_)) {
+        return Err(ended_early(&wound));
+    }
     match signed.outcome {
         Outcome::Done(sig) => Ok(SignatureReply {
             r: sig.r,
@@ -196,33 +298,39 @@ async fn sign_as_member(signing: &Signer, job: &SignJob) -> Result<SignatureRepl
             ),
             unresponsive: offenders.iter().map(|o| o.party).collect(),
             no_pair_with: Vec::new(),
+            busy: false,
         }),
     }
 }
 
-impl Signer {
-    /// Locks this member's pair with each other signer (for a DKLs23 key). Entries of accounts
-    /// outside `committee` are dropped, so the map holds one lock per member at most.
-    async fn lock_pairs(
-        &self,
-        signers: &BTreeSet<AccountId>,
-        committee: &BTreeSet<AccountId>,
-    ) -> Vec<tokio::sync::OwnedMutexGuard<()>> {
-        let me = self.res.identity.account();
-        let locks: Vec<Arc<tokio::sync::Mutex<()>>> = {
-            let mut all = self.pair_locks.lock();
-            all.retain(|member, _| committee.contains(member));
-            signers
-                .iter()
-                .filter(|s| **s != me)
-                .map(|s| all.entry(*s).or_default().clone())
-                .collect()
-        };
-        let mut guards = Vec::with_capacity(locks.len());
-        for lock in locks {
-            guards.push(lock.lock_owned().await);
+/// Closes a signing round's protocol session (of either backend) when dropped.
+struct CloseOnEnd<'a> {
+    transport: &'a crate::transport::Transport,
+    request: [u8; 32],
+    round: u32,
+}
+
+impl Drop for CloseOnEnd<'_> {
+    fn drop(&mut self) {
+        let (request, round) = (self.request, self.round);
+        self.transport.close_protocol_session(Tag::Signing { request, round });
+        self.transport
+            .close_protocol_session(Tag::DklsSigning { request, round });
+    }
+}
+
+/// Why a job its call-off ended did not sign: an older signing took a pair it held (busy: no
+/// one's fault, tried again), or its coordinator called the round off.
+fn ended_early(wound: &Wound) -> SignFailure {
+    if wound.was_wounded() {
+        SignFailure {
+            message: "a DKLs23 pair of this TSS's with a co-signer went to a signing ahead in line; try again".into(),
+            unresponsive: Vec::new(),
+            no_pair_with: Vec::new(),
+            busy: true,
         }
-        guards
+    } else {
+        SignError::Unavailable("the coordinator called the round off".into()).into()
     }
 }
 
@@ -280,6 +388,7 @@ fn refuse_without_pairs(key: &MemberKey, signers: &BTreeSet<AccountId>) -> Resul
         ),
         unresponsive: Vec::new(),
         no_pair_with,
+        busy: false,
     })
 }
 

@@ -128,6 +128,14 @@ impl Transport {
         self.state.router.lock().set_committee(committee);
     }
 
+    /// Closes the protocol session `tag` names, whether or not it was opened: the frames that
+    /// wait for it are dropped at once (not kept for their time to live, taking their senders'
+    /// room), and its late frames from now on. For a session this TSS will not run.
+    pub fn close_protocol_session(&self, tag: Tag) {
+        let protocol_session = tag.protocol_session_id(&self.state.network);
+        self.state.router.lock().close(&protocol_session);
+    }
+
     /// Opens the protocol session `tag` names with these participants: the driver's channel
     /// pair.
     pub fn open_protocol_session(&self, tag: Tag, participants: BTreeSet<AccountId>) -> Channels {

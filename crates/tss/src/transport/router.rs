@@ -276,9 +276,17 @@ impl Router {
         (early, refused)
     }
 
-    /// Closes a protocol session: its late frames are dropped from now on.
+    /// Closes a protocol session, opened or not: frames that wait for it are dropped, and its
+    /// late frames from now on.
     pub(super) fn close(&mut self, protocol_session: &[u8]) {
         self.open.remove(protocol_session);
+        if let Some(pending) = self.pending.remove(protocol_session) {
+            debug!(
+                "dropped {} frames of a protocol session closed before it opened",
+                pending.messages.len()
+            );
+            self.release(pending);
+        }
         if self.closed.insert(protocol_session.to_vec()) {
             self.closed_order.push_back(protocol_session.to_vec());
             if self.closed_order.len() > CLOSED_REMEMBERED {
@@ -389,6 +397,40 @@ mod tests {
         assert!(
             matches!(router.route(B, signing, vec![1], now), Ok(None)),
             "no floor for signing"
+        );
+    }
+
+    /// A signing round called off before this TSS opened its session leaves its co-signers'
+    /// early frames behind: closing it frees their room at once, or a busy peer's later rounds
+    /// would find its share of sessions taken until the frames expire, and be dropped.
+    #[test]
+    fn closing_a_session_never_opened_frees_its_senders_room() {
+        let mut router = Router::new(NETWORK);
+        let now = Instant::now();
+        let signing = |round| Tag::DklsSigning {
+            request: [5; 32],
+            round,
+        };
+        for round in 0..MAX_PENDING_SESSIONS_PER_PEER as u32 {
+            assert!(matches!(router.route(B, signing(round), vec![1], now), Ok(None)));
+        }
+        let next = MAX_PENDING_SESSIONS_PER_PEER as u32;
+        assert!(matches!(
+            router.route(B, signing(next), vec![1], now),
+            Err(Dropped::PeerQuota)
+        ));
+        router.close(&signing(0).protocol_session_id(&NETWORK));
+        assert!(matches!(
+            router.route(B, signing(0), vec![1], now),
+            Err(Dropped::Closed)
+        ));
+        assert!(
+            matches!(router.route(B, signing(next), vec![1], now), Ok(None)),
+            "the closed session's room is free again"
+        );
+        assert_eq!(
+            router.pending_bytes,
+            MAX_PENDING_SESSIONS_PER_PEER * (1 + MESSAGE_OVERHEAD)
         );
     }
 

@@ -164,6 +164,9 @@ pub struct ThresholdShare<P: SchemeParams> {
     owner: AccountId,
     secret: Scalar<P>,
     public: PublicSharing<P>,
+    /// The parent verifying key, rebuilt from `public` once at construction (each rebuild
+    /// interpolates every holder's public share).
+    verifying_key: Point<P>,
 }
 
 impl<P: SchemeParams> Drop for ThresholdShare<P> {
@@ -178,6 +181,7 @@ impl<P: SchemeParams> Clone for ThresholdShare<P> {
             owner: self.owner,
             secret: self.secret,
             public: self.public.clone(),
+            verifying_key: self.verifying_key,
         }
     }
 }
@@ -214,8 +218,13 @@ impl<P: SchemeParams> ThresholdShare<P> {
     /// Builds a share after checking it is consistent: the owner is a holder, the public shares
     /// lie on one degree `threshold-1` polynomial, and the secret matches the owner's public share.
     pub fn new(owner: AccountId, secret: Scalar<P>, public: PublicSharing<P>) -> Result<Self, MpcError> {
-        let share = Self { owner, secret, public };
-        share.public.verifying_key_point()?;
+        let verifying_key = public.verifying_key_point()?;
+        let share = Self {
+            owner,
+            secret,
+            public,
+            verifying_key,
+        };
         let own = share
             .public
             .public_shares
@@ -246,10 +255,7 @@ impl<P: SchemeParams> ThresholdShare<P> {
 
     /// The parent verifying key as a point.
     pub fn verifying_key_point(&self) -> Point<P> {
-        // Checked at construction.
-        self.public
-            .verifying_key_point()
-            .expect("consistency checked at construction")
+        self.verifying_key
     }
 
     /// Converts into synedrion's `ThresholdKeyShare` through its serde form.

@@ -12,6 +12,7 @@ use keywheel_mpc::driver::{called_off, Cancel, Outcome};
 use keywheel_mpc::ops::Attempt;
 use keywheel_rpc::sign_request::{now_ms, SignError, SignatureReply};
 use rand_core::SeedableRng;
+use sha2::{Digest, Sha256};
 use tracing::{debug, error, warn};
 
 use super::committee::{
@@ -41,6 +42,10 @@ pub(super) struct Signer {
     runtime: SigningRuntime,
     /// One signer's work for one counterpart (what round timeouts derive from).
     per_counterpart: Duration,
+    /// The current key as last decoded, by the SHA-256 of its stored form: decoding a DKLs23
+    /// key (its pairs' OT state) cost more than its signing (`BENCHMARKS.md`). A key stored
+    /// anew (rotated, a pair dropped) has another digest and is decoded again.
+    decoded: Locked<Option<([u8; 32], Arc<MemberKey>)>>,
 }
 
 /// What calls a job off (its coordinator, or an older signing that wounds it).
@@ -73,6 +78,7 @@ impl Signer {
             running: Arc::default(),
             runtime,
             per_counterpart,
+            decoded: Locked::default(),
         }
     }
 
@@ -211,7 +217,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob, enrolled: &Enrolled) ->
         .into());
     }
     let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
-    let mut share = current_share(&signing.res, &committee.sharing)?;
+    let mut share = signing.current_share(&committee.sharing)?;
     // A synedrion signing costs seconds of CPU: a coordinator gets MAX_ROUNDS of them per
     // request. DKLs23's cost milliseconds, and its tries also end on busy pairs.
     if share.kind() == BackendKind::Synedrion && job.round >= MAX_ROUNDS {
@@ -245,7 +251,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob, enrolled: &Enrolled) ->
             }
             _ = called_off(&mut off) => return Err(ended_early(&wound)),
         };
-        share = current_share(&signing.res, &committee.sharing)?;
+        share = signing.current_share(&committee.sharing)?;
         refuse_without_pairs(&share, &signers)?;
         guards
     } else {
@@ -392,20 +398,33 @@ fn refuse_without_pairs(key: &MemberKey, signers: &BTreeSet<AccountId>) -> Resul
     })
 }
 
-/// This TSS's current key, if it is of the sharing the chain names now.
-fn current_share(res: &Resources, sharing: &[u8; 32]) -> Result<MemberKey, SignFailure> {
-    refuse_if_halted(res)?;
-    let held = res
-        .keystore()
-        .get(Slot::Current)
-        .map_err(|e| SignFailure::from(SignError::Unavailable(e.to_string())))?
-        .ok_or_else(|| SignFailure::from(SignError::Unavailable("this TSS holds no current share".into())))?;
-    if held.info.sharing_digest() != *sharing {
-        return Err(SignError::Unavailable(
-            "this TSS's share is not of the sharing the chain names now (a rotation is under way); retry".into(),
-        )
-        .into());
+impl Signer {
+    /// This TSS's current key, if it is of the sharing the chain names now: read from the
+    /// keystore each time, decoded only when its stored form changed.
+    fn current_share(&self, sharing: &[u8; 32]) -> Result<Arc<MemberKey>, SignFailure> {
+        refuse_if_halted(&self.res)?;
+        let held = self
+            .res
+            .keystore()
+            .get(Slot::Current)
+            .map_err(|e| SignFailure::from(SignError::Unavailable(e.to_string())))?
+            .ok_or_else(|| SignFailure::from(SignError::Unavailable("this TSS holds no current share".into())))?;
+        if held.info.sharing_digest() != *sharing {
+            return Err(SignError::Unavailable(
+                "this TSS's share is not of the sharing the chain names now (a rotation is under way); retry".into(),
+            )
+            .into());
+        }
+        let digest: [u8; 32] = Sha256::digest(held.secret.as_slice()).into();
+        if let Some((at, key)) = &*self.decoded.lock() {
+            if *at == digest {
+                return Ok(key.clone());
+            }
+        }
+        let key = Arc::new(MemberKey::from_bytes(&held.secret).map_err(|e| {
+            SignFailure::from(SignError::Unavailable(format!("the stored share does not decode: {e}")))
+        })?);
+        *self.decoded.lock() = Some((digest, key.clone()));
+        Ok(key)
     }
-    MemberKey::from_bytes(&held.secret)
-        .map_err(|e| SignFailure::from(SignError::Unavailable(format!("the stored share does not decode: {e}"))))
 }

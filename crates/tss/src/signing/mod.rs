@@ -13,7 +13,9 @@
 //!
 //! A round that fails (a signer silent, or a rotation happened in between) is retried as a new
 //! round — a new signing protocol session — on the committee the chain names then, without the
-//! signers that did not answer.
+//! signers that did not answer. On DKLs23 a round also ends, without a fault, when a signer's
+//! pairs are taken by a signing ahead in line (`pair_locks`); it is tried again as a new round.
+//! A round that ends without a signature is called off at its signers, which end their jobs.
 //!
 //! Members the peer transport cannot reach (its last dial failed) are left out of the pick
 //! while enough others remain, and probed so that one that is back is picked again; a round

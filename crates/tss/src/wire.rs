@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use keywheel_rpc::sign_request::{SignError, SignRequest, SignatureReply};
 
 /// Version of the frame envelope. 2: a [`SignFailure`] names the co-signers a signer holds no
-/// DKLs23 pair state with. 3: a [`SignFailure`] may say the signer's pairs were busy, and a
-/// coordinator calls a round off with [`SignCancel`]. TSSs of different versions cannot sign together: upgrade a
+/// DKLs23 pair state with. 3: a [`SignFailure`] may say the signer's pairs were busy or that it
+/// refused the job, and a coordinator calls a round off with [`SignCancel`]. TSSs of different versions cannot sign together: upgrade a
 /// committee's TSSs together.
 pub const FRAME_VERSION: u16 = 3;
 
@@ -97,6 +97,10 @@ pub struct SignFailure {
     /// line (see `signing::pair_locks`): no fault of anyone's; the coordinator calls the round
     /// off and tries again.
     pub busy: bool,
+    /// The signer did not run (or could not finish) its side of the session: a check refused
+    /// the job, or its session broke locally. The others cannot sign without it, so the
+    /// coordinator ends the round at once instead of waiting for their sessions to stall.
+    pub refused: bool,
 }
 
 impl From<SignError> for SignFailure {
@@ -106,6 +110,7 @@ impl From<SignError> for SignFailure {
             unresponsive: Vec::new(),
             no_pair_with: Vec::new(),
             busy: false,
+            refused: true,
         }
     }
 }

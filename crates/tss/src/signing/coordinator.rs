@@ -664,6 +664,11 @@ async fn collect_outcomes(
                 {
                     answers.no_pairs.insert(pair(from, *other));
                 }
+                // Without this signer's side the others' sessions can only stall: the round ends
+                // now (and is called off at them), with no one excluded for it.
+                if failure.refused {
+                    return answers.failed([]);
+                }
             }
         }
         if answers.heard.len() == signers.len() {
@@ -764,6 +769,7 @@ mod tests {
             unresponsive: vec![a(3)],
             no_pair_with: Vec::new(),
             busy: false,
+            refused: false,
         };
         tx.send((a(2), said(Err(blame)))).await.unwrap();
         tx.send((a(3), said(Err(SignFailure::from(SignError::Failed("x".into()))))))
@@ -848,6 +854,7 @@ mod tests {
             unresponsive: Vec::new(),
             no_pair_with: vec![a(2), a(9), a(1)],
             busy: false,
+            refused: true,
         };
         tx.send((a(1), said(Err(no_pair)))).await.unwrap();
         tx.send((a(2), blame(&[a(1)]))).await.unwrap();
@@ -889,6 +896,7 @@ mod tests {
             unresponsive: Vec::new(),
             no_pair_with: Vec::new(),
             busy: true,
+            refused: false,
         };
         tx.send((a(2), said(Err(busy)))).await.unwrap();
         let started = tokio::time::Instant::now();
@@ -917,12 +925,30 @@ mod tests {
         }
     }
 
+    /// A signer that refused its job (say, it rotated a moment before the others) ends the
+    /// round at once: the others' sessions would only wait for it until they stall (40 s
+    /// and more), holding their pairs.
+    #[tokio::test(start_paused = true)]
+    async fn a_signer_that_refused_its_job_ends_the_round_at_once_excluding_no_one() {
+        let signers = BTreeSet::from([a(1), a(2), a(3)]);
+        let (tx, mut rx) = mpsc::channel(16);
+        tx.send((a(1), Word::Working)).await.unwrap();
+        let refused = SignFailure::from(SignError::Unavailable("not of the sharing the chain names now".into()));
+        tx.send((a(2), said(Err(refused)))).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let deadline = started + Duration::from_secs(60);
+        let result = collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await;
+        assert_eq!(started.elapsed(), Duration::ZERO, "ended on the refusal, not a timer");
+        assert_eq!(left_out(result), (BTreeSet::new(), BTreeSet::new()));
+    }
+
     fn blame(named: &[AccountId]) -> Word {
         said(Err(SignFailure {
             message: "the signing session failed".into(),
             unresponsive: named.to_vec(),
             no_pair_with: Vec::new(),
             busy: false,
+            refused: false,
         }))
     }
 

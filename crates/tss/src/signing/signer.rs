@@ -305,6 +305,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob, enrolled: &Enrolled) ->
             unresponsive: offenders.iter().map(|o| o.party).collect(),
             no_pair_with: Vec::new(),
             busy: false,
+            refused: false,
         }),
     }
 }
@@ -334,6 +335,7 @@ fn ended_early(wound: &Wound) -> SignFailure {
             unresponsive: Vec::new(),
             no_pair_with: Vec::new(),
             busy: true,
+            refused: false,
         }
     } else {
         SignError::Unavailable("the coordinator called the round off".into()).into()
@@ -395,6 +397,7 @@ fn refuse_without_pairs(key: &MemberKey, signers: &BTreeSet<AccountId>) -> Resul
         unresponsive: Vec::new(),
         no_pair_with,
         busy: false,
+        refused: true,
     })
 }
 

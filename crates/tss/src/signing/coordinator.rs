@@ -243,6 +243,7 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
     // Rounds that failed (each a fault or a rotation) are at most MAX_ROUNDS; tries that found
     // a signer's DKLs23 pairs busy are not failures, and go on while the validity lasts.
     let (mut failed, mut busy_tries) = (0u32, 0u32);
+    let mut busy_claims: HashMap<AccountId, u32> = HashMap::new();
     // The signer whose pairs were busy in the last try sits the next one out, if enough remain.
     let mut sits_out: Option<AccountId> = None;
     for round in 0..MAX_DKLS_TRIES {
@@ -298,7 +299,16 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
                     round,
                 })
             }
-            RoundResult::Busy { signer, reason } => {
+            RoundResult::Busy { signer, reason, bogus } => {
+                excluded.extend(bogus);
+                // A signer that keeps saying its pairs are busy sits the request out while
+                // enough others remain: the claim costs the others a try each time.
+                let claims = busy_claims.entry(signer).or_insert(0u32);
+                *claims += 1;
+                let left = committee.eligible.iter().filter(|a| !excluded.contains(a)).count();
+                if *claims >= BUSY_CLAIMS && left > committee.threshold {
+                    excluded.insert(signer);
+                }
                 busy_tries += 1;
                 debug!(round, "a signer's DKLs23 pairs were busy; trying again");
                 if failures.last().is_some_and(|f: &String| f.contains("pairs busy")) {
@@ -314,6 +324,7 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
                 bogus,
                 unheard,
                 no_pairs,
+                refused,
             } => {
                 failed += 1;
                 failures.push(format!("round {round}: {}", reasons.join("; ")));
@@ -323,10 +334,11 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
                 let left = committee
                     .eligible
                     .iter()
-                    .filter(|a| !excluded.contains(a) && !unheard.contains(a))
+                    .filter(|a| !excluded.contains(a) && !unheard.contains(a) && !refused.contains(a))
                     .count();
                 if left >= committee.threshold {
                     excluded.extend(unheard);
+                    excluded.extend(refused);
                 } else {
                     info!(
                         round,
@@ -343,6 +355,10 @@ async fn coordinate_rounds(coordinator: &Arc<Coordinator>, request: SignRequest)
     }
     Err(SignError::Failed(failure_summary(&failures, &not_heard)))
 }
+
+/// How many times one signer may say its pairs are busy in one request before it sits the
+/// request out (while enough others remain).
+const BUSY_CLAIMS: u32 = 3;
 
 /// How long a coordinator waits before its `tries`-th try after busy pairs: a random 1 ms up to
 /// a cap that doubles per try from 2 ms to 32 ms, so that signings that met do not meet again
@@ -411,8 +427,12 @@ enum RoundResult {
     /// A reply that verifies under the child key, and the child address.
     Signed { reply: SignatureReply, address: String },
     /// A signer's DKLs23 pairs were held by a signing ahead in line: no fault; the round was
-    /// called off at the others and the request is tried again.
-    Busy { signer: AccountId, reason: String },
+    /// called off at the others and the request is tried again. `bogus` as in `Failed`.
+    Busy {
+        signer: AccountId,
+        reason: String,
+        bogus: BTreeSet<AccountId>,
+    },
     /// No reply verified.
     Failed {
         reasons: Vec<String>,
@@ -424,6 +444,9 @@ enum RoundResult {
         /// Pairs of this round's signers one of them said it holds no DKLs23 pair state for:
         /// later picks avoid them.
         no_pairs: BTreeSet<(AccountId, AccountId)>,
+        /// The signer that refused its job (which ended the round): left out of later rounds
+        /// while enough others remain, without being reported as unheard.
+        refused: BTreeSet<AccountId>,
     },
 }
 
@@ -469,6 +492,19 @@ impl Answers {
             bogus: self.bogus,
             unheard,
             no_pairs: self.no_pairs,
+            refused: BTreeSet::new(),
+        }
+    }
+
+    /// The round `refuser` ended by refusing its job. Signers not heard yet were still at work
+    /// (or waiting for the refuser), so no claim against them is believed.
+    fn ended_by_refusal(self, refuser: AccountId) -> RoundResult {
+        RoundResult::Failed {
+            reasons: self.reasons,
+            bogus: self.bogus,
+            unheard: BTreeSet::new(),
+            no_pairs: self.no_pairs,
+            refused: BTreeSet::from([refuser]),
         }
     }
 }
@@ -646,13 +682,18 @@ async fn collect_outcomes(
                 return RoundResult::Busy {
                     signer: from,
                     reason: format!("{}: {}", short_name(&from), shorten(&failure.message)),
+                    bogus: answers.bogus,
                 };
             }
             Err(failure) => {
                 answers
                     .reasons
                     .push(format!("{}: {}", short_name(&from), shorten(&failure.message)));
-                let named: BTreeSet<AccountId> = failure.unresponsive.into_iter().collect();
+                // A signer that ran no session cannot have heard anyone: its names are ignored.
+                let named: BTreeSet<AccountId> = match failure.refused {
+                    true => BTreeSet::new(),
+                    false => failure.unresponsive.into_iter().collect(),
+                };
                 for s in named {
                     *answers.named.entry(s).or_default() += 1;
                 }
@@ -665,9 +706,9 @@ async fn collect_outcomes(
                     answers.no_pairs.insert(pair(from, *other));
                 }
                 // Without this signer's side the others' sessions can only stall: the round ends
-                // now (and is called off at them), with no one excluded for it.
+                // now (and is called off at them).
                 if failure.refused {
-                    return answers.failed([]);
+                    return answers.ended_by_refusal(from);
                 }
             }
         }
@@ -902,7 +943,7 @@ mod tests {
         let started = tokio::time::Instant::now();
         let deadline = started + Duration::from_secs(60);
         match collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await {
-            RoundResult::Busy { signer, reason } => {
+            RoundResult::Busy { signer, reason, .. } => {
                 assert_eq!(signer, a(2));
                 assert!(reason.contains("ahead in line"), "{reason}");
             }
@@ -929,16 +970,24 @@ mod tests {
     /// round at once: the others' sessions would only wait for it until they stall (40 s
     /// and more), holding their pairs.
     #[tokio::test(start_paused = true)]
-    async fn a_signer_that_refused_its_job_ends_the_round_at_once_excluding_no_one() {
+    async fn a_signer_that_refused_its_job_ends_the_round_at_once_blaming_no_one() {
         let signers = BTreeSet::from([a(1), a(2), a(3)]);
         let (tx, mut rx) = mpsc::channel(16);
         tx.send((a(1), Word::Working)).await.unwrap();
-        let refused = SignFailure::from(SignError::Unavailable("not of the sharing the chain names now".into()));
+        // A refusal that names a signer still at work is not believed: it ran no session.
+        let refused = SignFailure {
+            unresponsive: vec![a(3)],
+            ..SignFailure::from(SignError::Unavailable("not of the sharing the chain names now".into()))
+        };
         tx.send((a(2), said(Err(refused)))).await.unwrap();
         let started = tokio::time::Instant::now();
         let deadline = started + Duration::from_secs(60);
         let result = collect_outcomes(&mut rx, &signers, a(0), deadline, verify, |_| BTreeSet::new()).await;
         assert_eq!(started.elapsed(), Duration::ZERO, "ended on the refusal, not a timer");
+        let RoundResult::Failed { refused, .. } = &result else {
+            panic!("a refusal fails the round");
+        };
+        assert_eq!(refused, &BTreeSet::from([a(2)]), "the refuser sits later rounds out");
         assert_eq!(left_out(result), (BTreeSet::new(), BTreeSet::new()));
     }
 

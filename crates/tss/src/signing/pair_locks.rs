@@ -71,7 +71,8 @@ type Pairs = Arc<Locked<HashMap<AccountId, Pair>>>;
 
 /// This TSS's locks on its pairs. An entry exists only while a pair is held, so the map holds
 /// at most one per co-signer of the signings in flight, and each entry's line at most one
-/// waiter per job in flight (jobs are bounded by the signer's admission).
+/// waiter per job waiting (jobs are bounded by the signer's admission; one that stops waiting
+/// leaves the line).
 #[derive(Default, Clone)]
 pub(super) struct PairLocks {
     pairs: Pairs,
@@ -112,11 +113,20 @@ impl PairLocks {
         for counterpart in counterparts {
             let guard = match self.take(counterpart, priority, wound) {
                 Take::Held(guard) => guard,
-                Take::Wait(granted) => match granted.await {
-                    Ok(guard) => guard,
-                    // The line is dropped only with the whole map: never while we wait.
-                    Err(_) => std::future::pending().await,
-                },
+                Take::Wait(granted) => {
+                    // Leaves the line if this future is dropped while it waits.
+                    let _in_line = InLine {
+                        pairs: &self.pairs,
+                        counterpart,
+                        priority,
+                    };
+                    match granted.await {
+                        Ok(guard) => guard,
+                        // The sender is dropped only with its entry, which only `_in_line`
+                        // removes: never while we wait.
+                        Err(_) => std::future::pending().await,
+                    }
+                }
             };
             guards.push(guard);
         }
@@ -139,9 +149,26 @@ impl PairLocks {
                     holder_wound.inflict();
                 }
                 let (tx, rx) = oneshot::channel();
-                pair.waiters.insert(priority, (wound.clone(), tx));
+                let earlier = pair.waiters.insert(priority, (wound.clone(), tx));
+                // Priorities are unique per job (request, round) and a job waits for a pair once.
+                debug_assert!(earlier.is_none(), "two waiters with one priority");
                 Take::Wait(rx)
             }
+        }
+    }
+}
+
+/// A place in a pair's line, given up on drop (a no-op once the pair was handed over).
+struct InLine<'a> {
+    pairs: &'a Pairs,
+    counterpart: AccountId,
+    priority: Priority,
+}
+
+impl Drop for InLine<'_> {
+    fn drop(&mut self) {
+        if let Some(pair) = self.pairs.lock().get_mut(&self.counterpart) {
+            pair.waiters.remove(&self.priority);
         }
     }
 }
@@ -240,6 +267,11 @@ mod tests {
         assert!(
             !locks.pairs.lock().contains_key(&a(3)),
             "the pair locked first is freed"
+        );
+        assert_eq!(
+            locks.pairs.lock()[&a(2)].waiters.len(),
+            1,
+            "and its place in line is given up"
         );
         drop(held);
         drop(next.await);

@@ -198,10 +198,11 @@ async fn sign_as_member(signing: &Signer, job: &SignJob, enrolled: &Enrolled) ->
     signing.jobs_seen.lock().insert(key, request.expires_at_ms, now)?;
     // This TSS runs this request's round once: when the job ends, however it ends, its session
     // is closed, and the co-signers' frames that wait for it (it may never have opened) go.
-    let _close = CloseOnEnd {
+    let mut close = CloseOnEnd {
         transport: &signing.res.transport,
         request: hash,
         round: job.round,
+        backend: None,
     };
 
     let me = signing.res.identity.account();
@@ -218,6 +219,7 @@ async fn sign_as_member(signing: &Signer, job: &SignJob, enrolled: &Enrolled) ->
     }
     let signers: BTreeSet<AccountId> = job.signers.iter().copied().collect();
     let mut share = signing.current_share(&committee.sharing)?;
+    close.backend = Some(share.kind());
     // A synedrion signing costs seconds of CPU: a coordinator gets MAX_ROUNDS of them per
     // request. DKLs23's cost milliseconds, and its tries also end on busy pairs.
     if share.kind() == BackendKind::Synedrion && job.round >= MAX_ROUNDS {
@@ -310,19 +312,25 @@ async fn sign_as_member(signing: &Signer, job: &SignJob, enrolled: &Enrolled) ->
     }
 }
 
-/// Closes a signing round's protocol session (of either backend) when dropped.
+/// Closes a signing round's protocol session when dropped: of the key's backend once known,
+/// else of both (the router remembers a bounded number of closed sessions).
 struct CloseOnEnd<'a> {
     transport: &'a crate::transport::Transport,
     request: [u8; 32],
     round: u32,
+    backend: Option<BackendKind>,
 }
 
 impl Drop for CloseOnEnd<'_> {
     fn drop(&mut self) {
         let (request, round) = (self.request, self.round);
-        self.transport.close_protocol_session(Tag::Signing { request, round });
-        self.transport
-            .close_protocol_session(Tag::DklsSigning { request, round });
+        if self.backend != Some(BackendKind::Dkls23) {
+            self.transport.close_protocol_session(Tag::Signing { request, round });
+        }
+        if self.backend != Some(BackendKind::Synedrion) {
+            self.transport
+                .close_protocol_session(Tag::DklsSigning { request, round });
+        }
     }
 }
 
@@ -405,6 +413,16 @@ impl Signer {
     /// This TSS's current key, if it is of the sharing the chain names now: read from the
     /// keystore each time, decoded only when its stored form changed.
     fn current_share(&self, sharing: &[u8; 32]) -> Result<Arc<MemberKey>, SignFailure> {
+        let result = self.read_current(sharing);
+        if result.is_err() {
+            // No key to sign with now (rotated out, halted, another sharing): a decoded one
+            // kept from before is not kept longer.
+            *self.decoded.lock() = None;
+        }
+        result
+    }
+
+    fn read_current(&self, sharing: &[u8; 32]) -> Result<Arc<MemberKey>, SignFailure> {
         refuse_if_halted(&self.res)?;
         let held = self
             .res

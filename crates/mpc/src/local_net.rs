@@ -51,6 +51,19 @@ impl LocalNetwork {
         self.hub.lock().expect("hub lock").muted.insert(party);
     }
 
+    /// Delivers `message` from `from` now, not through a sending task: a test that must fix
+    /// what a party reads first (before any relay can overtake it) injects it before the
+    /// party's session opens, and it waits at the head of that inbox.
+    pub fn inject(&self, from: AccountId, message: Outgoing) {
+        let incoming = Incoming {
+            from,
+            payload: message.payload,
+        };
+        if let Some(tx) = self.deliver(message.to, message.protocol_session_id, incoming.clone()) {
+            let _ = tx.try_send(incoming);
+        }
+    }
+
     fn deliver(&self, to: AccountId, session: Vec<u8>, message: Incoming) -> Option<mpsc::Sender<Incoming>> {
         let mut hub = self.hub.lock().expect("hub lock");
         if hub.muted.contains(&message.from) {

@@ -228,8 +228,6 @@ async fn a_member_sending_different_broadcasts_to_different_parties_is_named() {
     let started = std::time::Instant::now();
     let spec = at.spec(ProtocolKind::Reshare);
     let net = LocalNetwork::new();
-    let honest = reshare_sessions_background(&s.everyone[1..5], &s.inputs, &s.old, &at, &net);
-    let channels = net.open(equivocator.account(), &spec.protocol_session_id);
     let session = || {
         Session::<_, crate::ProtocolSessionParams>::new(
             &mut rng(),
@@ -240,6 +238,10 @@ async fn a_member_sending_different_broadcasts_to_different_parties_is_named() {
         .unwrap()
     };
     let (a, b) = (session(), session());
+    // Each version waits at the head of its receiver's inbox before any honest session opens:
+    // sent through a task instead, a fast party's relay of one version could reach a slow party
+    // before its own version did, every party would then hold the same one (the relays doing
+    // their job), and nothing would be left to prove. CI on two loaded cores saw that happen.
     for (k, to) in s
         .inputs
         .participants()
@@ -249,16 +251,17 @@ async fn a_member_sending_different_broadcasts_to_different_parties_is_named() {
     {
         let session = if k % 2 == 0 { &a } else { &b };
         let (message, _) = session.make_message(&mut rng(), to).unwrap();
-        channels
-            .outgoing
-            .send(Outgoing {
+        net.inject(
+            equivocator.account(),
+            Outgoing {
                 protocol_session_id: spec.protocol_session_id.as_ref().to_vec(),
                 to: *to,
                 payload: encode_message(message).unwrap(),
-            })
-            .await
-            .unwrap();
+            },
+        );
     }
+    let _equivocator_inbox = net.open(equivocator.account(), &spec.protocol_session_id);
+    let honest = reshare_sessions_background(&s.everyone[1..5], &s.inputs, &s.old, &at, &net);
     let outcomes = honest.await;
     assert_eq!(outcomes.len(), 4);
     for (party, outcome) in &outcomes {

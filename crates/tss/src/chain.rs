@@ -17,6 +17,10 @@ use crate::error::TssError;
 pub struct ChainClient {
     url: String,
     client: RwLock<Arc<WsClient>>,
+    /// The runtime `connect` ran on (the TSS's main one): connections are dialled there, whoever
+    /// asks — signing jobs run on a runtime without an IO driver, and a connection's background
+    /// task must live as long as the process, not as a job's runtime.
+    dialer: tokio::runtime::Handle,
     signer: PartySigner,
     genesis_hash: [u8; 32],
     network: [u8; 32],
@@ -66,6 +70,7 @@ impl ChainClient {
         Ok(Self {
             url: url.to_string(),
             client: RwLock::new(Arc::new(client)),
+            dialer: tokio::runtime::Handle::current(),
             signer,
             genesis_hash: status.genesis_hash,
             network: status.network,
@@ -106,8 +111,12 @@ impl ChainClient {
         if slot.is_connected() {
             return Ok(slot.clone());
         }
-        let fresh = connect_ws(&self.url)
+        let url = self.url.clone();
+        let fresh = self
+            .dialer
+            .spawn(async move { connect_ws(&url).await })
             .await
+            .map_err(|e| TssError::Node(format!("re-dialling {} did not finish: {e}", self.url)))?
             .map_err(|e| TssError::Node(format!("cannot reconnect to {}: {e}", self.url)))?;
         info!("reconnected to the node at {}", self.url);
         *slot = Arc::new(fresh);
@@ -153,4 +162,77 @@ impl ChainClient {
 /// Maps a query error to the TSS's error.
 pub fn query_error(e: keywheel_rpc::jsonrpsee::core::ClientError) -> TssError {
     TssError::Node(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use keywheel_node::{keyfile, GenesisConfig, NodeConfig};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_task_on_another_runtime_reconnects_after_the_node_restarted() {
+        // Signing jobs run on their own runtime, which has timers but no IO driver. The first to
+        // find the connection broken re-dials: in a devnet fault run that panicked there ("IO is
+        // disabled"), and the member's confirmation waited until its attempt was over.
+        let tmp = tempfile::tempdir().unwrap();
+        keyfile::write_seed(&tmp.path().join("author.key"), &[2; 32]).unwrap();
+        let author = PartySigner::from_seed(&[2; 32]).account();
+        let genesis = GenesisConfig {
+            name: "chain-client-test".into(),
+            root: author,
+            author,
+            params: Default::default(),
+            balances: Vec::new(),
+            validators: Vec::new(),
+        };
+        let config = |rpc_addr: SocketAddr| NodeConfig {
+            genesis: genesis.clone(),
+            data_dir: tmp.path().join("node"),
+            rpc_addr,
+            block_time: Duration::from_millis(100),
+            author_key: tmp.path().join("author.key"),
+        };
+        let node = keywheel_node::start(config("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
+        let addr = node.rpc_addr();
+        let chain = Arc::new(
+            ChainClient::connect(&node.ws_url(), PartySigner::from_seed(&[3; 32]), Duration::from_secs(5))
+                .await
+                .unwrap(),
+        );
+        node.stop().await.unwrap();
+        let started = std::time::Instant::now();
+        while chain.client.read().await.is_connected() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the client never saw the node go"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let node = keywheel_node::start(config(addr)).await.unwrap();
+
+        let signing = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_time()
+            .build()
+            .unwrap();
+        let on_signing = chain.clone();
+        let status = signing
+            .spawn(async move {
+                let client = on_signing.client().await?;
+                client.status().await.map_err(query_error)
+            })
+            .await
+            .expect("no panic on the other runtime")
+            .unwrap();
+        assert_eq!(status.genesis_hash, chain.genesis_hash());
+        // The connection it made serves this runtime too, after the other one is gone.
+        signing.shutdown_background();
+        chain.client().await.unwrap().status().await.unwrap();
+        node.stop().await.unwrap();
+    }
 }

@@ -146,18 +146,21 @@ impl std::fmt::Display for HighWater {
 #[derive(Serialize)]
 pub(super) struct HeldRecord<'a> {
     pub(super) info: &'a SlotInfo,
+    #[serde(with = "serde_bytes")]
     pub(super) secret: &'a [u8],
 }
 
 #[derive(Deserialize)]
 pub(super) struct HeldRecordOwned {
     pub(super) info: SlotInfo,
+    #[serde(with = "serde_bytes")]
     pub(super) secret: Vec<u8>,
 }
 
 #[derive(Serialize)]
 pub(super) struct RetiredRecord<'a> {
     pub(super) info: &'a SlotInfo,
+    #[serde(with = "serde_bytes")]
     pub(super) secret: &'a [u8],
     pub(super) retired_in_session: SessionIndex,
 }
@@ -165,6 +168,7 @@ pub(super) struct RetiredRecord<'a> {
 #[derive(Deserialize)]
 pub(super) struct RetiredRecordOwned {
     pub(super) info: SlotInfo,
+    #[serde(with = "serde_bytes")]
     pub(super) secret: Vec<u8>,
     pub(super) retired_in_session: SessionIndex,
 }
@@ -194,4 +198,67 @@ pub(super) fn decode_retired(id: &str, plain: &[u8]) -> Option<(RetiredInfo, Zer
         retired_in_session: record.retired_in_session,
     };
     Some((info, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The records as they were written before their secrets were read as byte strings.
+    #[derive(Serialize)]
+    struct HeldBefore<'a> {
+        info: &'a SlotInfo,
+        secret: &'a [u8],
+    }
+
+    #[derive(Serialize)]
+    struct RetiredBefore<'a> {
+        info: &'a SlotInfo,
+        secret: &'a [u8],
+        retired_in_session: SessionIndex,
+    }
+
+    #[test]
+    fn secrets_as_byte_strings_are_stored_as_they_were_and_old_records_still_read() {
+        let info = SlotInfo {
+            session: 7,
+            attempt: 2,
+            verifying_key: vec![2; 33],
+            threshold: 3,
+            public_shares: [(AccountId([9; 32]), vec![3; 33])].into_iter().collect(),
+        };
+        // Longer than one varint byte, with every byte value.
+        let secret: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+        let held = Held {
+            info: info.clone(),
+            secret: Zeroizing::new(secret.clone()),
+        };
+        let before = postcard::to_allocvec(&HeldBefore {
+            info: &info,
+            secret: &secret,
+        })
+        .unwrap();
+        assert_eq!(*encode_held(&held), before);
+        let read = decode_held(&before).unwrap();
+        assert_eq!((read.info, read.secret.to_vec()), (info.clone(), secret.clone()));
+
+        let retired = postcard::to_allocvec(&RetiredBefore {
+            info: &info,
+            secret: &secret,
+            retired_in_session: 9,
+        })
+        .unwrap();
+        let now = postcard::to_allocvec(&RetiredRecord {
+            info: &info,
+            secret: &secret,
+            retired_in_session: 9,
+        })
+        .unwrap();
+        assert_eq!(now, retired);
+        let (read, read_secret) = decode_retired("s7-a2", &retired).unwrap();
+        assert_eq!((read.info, read.retired_in_session), (info, 9));
+        assert_eq!(read_secret.to_vec(), secret);
+        // A cut record is refused, not read short.
+        assert!(decode_held(&before[..before.len() - 1]).is_none());
+    }
 }

@@ -81,6 +81,7 @@ impl Transport {
             local_addr,
             inbound: Locked::new(Inbound::default()),
             limits,
+            runtime: tokio::runtime::Handle::current(),
         });
         tokio::spawn(listener::accept(Arc::downgrade(&state), listener));
         info!(%local_addr, "peer transport listening");
@@ -157,7 +158,7 @@ impl Transport {
             }
         }
         let transport = self.clone();
-        tokio::spawn(async move {
+        self.state.runtime.spawn(async move {
             while let Some(out) = out_rx.recv().await {
                 let to = out.to;
                 if !participants.contains(&to) {
@@ -208,16 +209,19 @@ impl Transport {
         self.state.unreachable.lock().clone()
     }
 
+    /// The peer's queue, with its dialer started on the transport's runtime if it has none — or
+    /// none still running (a dialer that ended must not leave its peer unreachable for good).
     fn queue(&self, to: AccountId) -> mpsc::Sender<Outbound> {
         let mut peers = self.state.peers.lock();
-        peers
-            .entry(to)
-            .or_insert_with(|| {
-                let (tx, rx) = mpsc::channel(PEER_QUEUE);
-                tokio::spawn(dialer::dial(Arc::downgrade(&self.state), to, rx));
-                tx
-            })
-            .clone()
+        if let Some(tx) = peers.get(&to).filter(|tx| !tx.is_closed()) {
+            return tx.clone();
+        }
+        let (tx, rx) = mpsc::channel(PEER_QUEUE);
+        self.state
+            .runtime
+            .spawn(dialer::dial(Arc::downgrade(&self.state), to, rx));
+        peers.insert(to, tx.clone());
+        tx
     }
 
     /// The network a session of this transport belongs to.

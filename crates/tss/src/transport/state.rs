@@ -40,4 +40,8 @@ pub(super) struct TransportState {
     /// Inbound handshakes in progress and authenticated connections.
     pub(super) inbound: Locked<Inbound>,
     pub(super) limits: InboundLimits,
+    /// The runtime `bind` ran on (the TSS's main one): the transport's tasks — dialers, the
+    /// senders of protocol sessions — run there whoever starts them. Signing sessions open on a
+    /// runtime without an IO driver, where a dial panics.
+    pub(super) runtime: tokio::runtime::Handle,
 }

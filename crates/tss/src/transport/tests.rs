@@ -101,6 +101,51 @@ async fn messages_reach_their_session_even_before_it_opens() {
     assert_eq!(got.payload, vec![42; 200_000], "a multi-chunk frame arrives whole");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_opened_on_a_runtime_without_io_reaches_a_peer_never_dialled() {
+    // Signing sessions open on the signing runtime, which has timers but no IO driver. A
+    // member just restarted has no connection to its co-signers yet: its first frame to one is
+    // what dials it. Dialled there, the dial panicked ("IO is disabled") and the peer's queue
+    // stayed behind with no sender, dropping every later frame to that peer.
+    let (a, _) = node(1).await;
+    let (b, _) = node(2).await;
+    let dir = declare(&[&a, &b]);
+    a.set_directory(dir.clone());
+    b.set_directory(dir);
+    let participants: BTreeSet<_> = [account(&a), account(&b)].into();
+    let tag = reshare_tag(1, 1);
+    let mut at_a = a.open_protocol_session(tag, participants.clone());
+
+    let signing = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_time()
+        .build()
+        .unwrap();
+    let on_signing = b.clone();
+    let to = account(&a);
+    signing.spawn(async move {
+        let from_b = on_signing.open_protocol_session(tag, participants);
+        from_b
+            .outgoing
+            .send(Outgoing {
+                protocol_session_id: tag.protocol_session_id(&NETWORK),
+                to,
+                payload: vec![7; 100],
+            })
+            .await
+            .unwrap();
+        // The session's sender stays open while the frame goes out.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        drop(from_b);
+    });
+    let got = tokio::time::timeout(Duration::from_secs(5), at_a.incoming.recv())
+        .await
+        .expect("the frame arrives")
+        .unwrap();
+    assert_eq!((got.from, got.payload), (account(&b), vec![7; 100]));
+    signing.shutdown_background();
+}
+
 #[tokio::test]
 async fn a_peer_with_an_undeclared_key_is_refused() {
     let (a, _) = node(1).await;

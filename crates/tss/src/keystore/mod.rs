@@ -70,6 +70,9 @@ pub struct Keystore {
     path: PathBuf,
     owner: AccountId,
     key: Zeroizing<[u8; 32]>,
+    /// Counts the writes that changed the `current` slot: whoever keeps something made from the
+    /// current share (the signer's decoded key) forgets it when this moves.
+    current_changed: tokio::sync::watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Keystore {
@@ -144,6 +147,7 @@ impl Keystore {
             path: path.to_path_buf(),
             owner,
             key,
+            current_changed: tokio::sync::watch::Sender::new(0),
         };
         keystore
             .sealer()
@@ -215,6 +219,20 @@ impl Keystore {
         &self.path
     }
 
+    /// Moves each time a write changes the `current` slot (rotated, retired, restored, replaced).
+    pub fn current_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.current_changed.subscribe()
+    }
+
+    /// How many writes have changed the `current` slot since the keystore was opened.
+    pub fn current_generation(&self) -> u64 {
+        *self.current_changed.borrow()
+    }
+
+    fn note_current_changed(&self) {
+        self.current_changed.send_modify(|changes| *changes += 1);
+    }
+
     fn sealer(&self) -> Sealer<'_> {
         Sealer {
             path: &self.path,
@@ -277,7 +295,9 @@ impl Keystore {
             _ => return Err(KeystoreError::NotTheCurrentShare),
         }
         change.put(Slot::Current.name(), &encode_held(held))?;
-        change.commit()
+        change.commit()?;
+        self.note_current_changed();
+        Ok(())
     }
 
     /// Moves `next` into `current` in one transaction; the previous `current`, if any, is retired
@@ -292,6 +312,7 @@ impl Keystore {
             change.commit()?;
             held.info
         };
+        self.note_current_changed();
         self.compact();
         Ok(info)
     }
@@ -309,6 +330,9 @@ impl Keystore {
             return Ok(None);
         };
         change.commit()?;
+        if slot == Slot::Current {
+            self.note_current_changed();
+        }
         Ok(Some(retired))
     }
 
@@ -370,6 +394,7 @@ impl Keystore {
         change.put(Slot::Current.name(), &encode_held(&held))?;
         change.remove(&name)?;
         change.commit()?;
+        self.note_current_changed();
         Ok(Some(held.info))
     }
 
@@ -578,6 +603,34 @@ mod tests {
             }
             other => panic!("expected record `{name}` to be refused as tampered, got {other:?}"),
         }
+    }
+
+    /// Whatever changes the current slot is announced (the signer forgets its decoded key on
+    /// it): a departed member's share must not outlive its retirement in memory.
+    #[test]
+    fn every_change_of_the_current_slot_is_announced_and_nothing_else_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ks = open(&dir.path().join(KEYSTORE_FILE)).unwrap();
+        let changes = ks.current_changes();
+        let seen = |n: u64| assert_eq!(*changes.borrow(), n);
+        ks.put_next(&held(1, b"one")).unwrap();
+        seen(0);
+        ks.rotate(1).unwrap();
+        seen(1);
+        ks.replace_current(&held(1, b"one, a pair dropped")).unwrap();
+        seen(2);
+        // Refused: nothing changed, nothing announced.
+        assert!(ks.replace_current(&held(2, b"another sharing")).is_err());
+        seen(2);
+        ks.put_next(&held(2, b"two")).unwrap();
+        ks.retire(Slot::Next, 2).unwrap();
+        seen(2);
+        let retired = ks.retire(Slot::Current, 2).unwrap().unwrap();
+        seen(3);
+        assert!(ks.retire(Slot::Current, 2).unwrap().is_none());
+        seen(3);
+        ks.restore(&retired.id, 3).unwrap().unwrap();
+        seen(4);
     }
 
     /// The current record is rewritten only by a record of the same share's public facts (a

@@ -46,7 +46,9 @@ pub(super) struct Signer {
     /// pairs' OT state) costs more than its signing (`BENCHMARKS.md`). A key stored anew
     /// (rotated, a pair dropped) differs from it and is decoded again. Compared byte for byte:
     /// a SHA-256 of the stored form each job cost half as much as reading it.
-    decoded: Locked<Option<DecodedKey>>,
+    /// Forgotten whenever the keystore's current slot changes (`Keystore::current_changes`): a
+    /// member that left keeps no copy of its retired share in memory.
+    decoded: Arc<Locked<Option<DecodedKey>>>,
 }
 
 /// What calls a job off (its coordinator, or an older signing that wounds it).
@@ -72,6 +74,15 @@ impl Drop for Enrolled {
 impl Signer {
     /// A signer over the TSS's resources, computing on `runtime`.
     pub(super) fn new(res: Arc<Resources>, runtime: SigningRuntime, per_counterpart: Duration) -> Self {
+        let decoded: Arc<Locked<Option<DecodedKey>>> = Arc::default();
+        let mut changes = res.keystore().current_changes();
+        let forget = Arc::downgrade(&decoded);
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                let Some(decoded) = forget.upgrade() else { return };
+                *decoded.lock() = None;
+            }
+        });
         Self {
             res,
             jobs_seen: Locked::default(),
@@ -79,7 +90,7 @@ impl Signer {
             running: Arc::default(),
             runtime,
             per_counterpart,
-            decoded: Locked::default(),
+            decoded,
         }
     }
 
@@ -313,8 +324,11 @@ async fn sign_as_member(signing: &Signer, job: &SignJob, enrolled: &Enrolled) ->
     }
 }
 
-/// A key's stored form and the key decoded from it.
-type DecodedKey = (Zeroizing<Vec<u8>>, Arc<MemberKey>);
+/// A key's stored form and the key decoded from it. No `Debug`: both are secret.
+struct DecodedKey {
+    stored: Zeroizing<Vec<u8>>,
+    key: Arc<MemberKey>,
+}
 
 /// Closes a signing round's protocol session when dropped: of the key's backend once known,
 /// else of both (the router remembers a bounded number of closed sessions).
@@ -428,10 +442,11 @@ impl Signer {
 
     fn read_current(&self, sharing: &[u8; 32]) -> Result<Arc<MemberKey>, SignFailure> {
         refuse_if_halted(&self.res)?;
-        let held = self
-            .res
-            .keystore()
-            .get(Slot::Current)
+        let (held, generation) = {
+            let keystore = self.res.keystore();
+            (keystore.get(Slot::Current), keystore.current_generation())
+        };
+        let held = held
             .map_err(|e| SignFailure::from(SignError::Unavailable(e.to_string())))?
             .ok_or_else(|| SignFailure::from(SignError::Unavailable("this TSS holds no current share".into())))?;
         if held.info.sharing_digest() != *sharing {
@@ -440,15 +455,24 @@ impl Signer {
             )
             .into());
         }
-        if let Some((stored, key)) = &*self.decoded.lock() {
-            if stored.as_slice() == held.secret.as_slice() {
-                return Ok(key.clone());
+        if let Some(decoded) = &*self.decoded.lock() {
+            if decoded.stored.as_slice() == held.secret.as_slice() {
+                return Ok(decoded.key.clone());
             }
         }
         let key = Arc::new(MemberKey::from_bytes(&held.secret).map_err(|e| {
             SignFailure::from(SignError::Unavailable(format!("the stored share does not decode: {e}")))
         })?);
-        *self.decoded.lock() = Some((held.secret, key.clone()));
+        // Kept only if the current slot did not change since it was read: the forgetting of a
+        // change that came in between must not be undone (the keystore's lock orders the two).
+        let keystore = self.res.keystore();
+        if keystore.current_generation() == generation {
+            *self.decoded.lock() = Some(DecodedKey {
+                stored: held.secret,
+                key: key.clone(),
+            });
+        }
+        drop(keystore);
         Ok(key)
     }
 }

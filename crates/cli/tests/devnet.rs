@@ -8,8 +8,9 @@
 //! The committee of nine and the DKLs23 fault run share it (for reading): the DKLs23 run is
 //! mostly block time, not CPU, and its own deadlines are short but far above its reshares.
 //! libtest starts tests in name order on two threads, so the DKLs23 run (`dkls23_…`) starts
-//! beside the committee of nine (`a_committee_…`) and the synedrion run (`each_fault_…`) waits
-//! for both; on one thread all simply take turns.
+//! beside the committee of nine (`a_committee_…`) once the short SIGINT test (`ctrl_c_…`, no
+//! lock) has ended, and the synedrion run (`each_fault_…`) waits for both; on one thread all
+//! simply take turns.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -215,11 +215,7 @@ mod tests {
         }
         let node = keywheel_node::start(config(addr)).await.unwrap();
 
-        let signing = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_time()
-            .build()
-            .unwrap();
+        let signing = crate::signing::compute::SigningRuntime::new(1).unwrap();
         let on_signing = chain.clone();
         let status = signing
             .spawn(async move {
@@ -231,7 +227,7 @@ mod tests {
             .unwrap();
         assert_eq!(status.genesis_hash, chain.genesis_hash());
         // The connection it made serves this runtime too, after the other one is gone.
-        signing.shutdown_background();
+        drop(signing);
         chain.client().await.unwrap().status().await.unwrap();
         node.stop().await.unwrap();
     }

@@ -116,11 +116,7 @@ async fn a_session_opened_on_a_runtime_without_io_reaches_a_peer_never_dialled()
     let tag = reshare_tag(1, 1);
     let mut at_a = a.open_protocol_session(tag, participants.clone());
 
-    let signing = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_time()
-        .build()
-        .unwrap();
+    let signing = crate::signing::compute::SigningRuntime::new(1).unwrap();
     let on_signing = b.clone();
     let to = account(&a);
     signing.spawn(async move {
@@ -143,7 +139,7 @@ async fn a_session_opened_on_a_runtime_without_io_reaches_a_peer_never_dialled()
         .expect("the frame arrives")
         .unwrap();
     assert_eq!((got.from, got.payload), (account(&b), vec![7; 100]));
-    signing.shutdown_background();
+    drop(signing);
 }
 
 #[tokio::test]

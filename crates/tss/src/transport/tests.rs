@@ -43,6 +43,14 @@ fn declare(of: &[&Transport]) -> Directory {
     }))
 }
 
+/// Gives each of `of` the directory that declares them all.
+fn declare_to_each_other(of: &[&Transport]) {
+    let dir = declare(of);
+    for t in of {
+        t.set_directory(dir.clone());
+    }
+}
+
 fn account(t: &Transport) -> AccountId {
     t.state.identity.account()
 }
@@ -74,9 +82,7 @@ async fn nothing_arrives(channels: &mut Channels) {
 async fn messages_reach_their_session_even_before_it_opens() {
     let (a, _) = node(1).await;
     let (b, _) = node(2).await;
-    let dir = declare(&[&a, &b]);
-    a.set_directory(dir.clone());
-    b.set_directory(dir);
+    declare_to_each_other(&[&a, &b]);
     let participants: BTreeSet<_> = [account(&a), account(&b)].into();
     let tag = reshare_tag(1, 1);
 
@@ -109,9 +115,7 @@ async fn a_session_opened_on_a_runtime_without_io_reaches_a_peer_never_dialled()
     // stayed behind with no sender, dropping every later frame to that peer.
     let (a, _) = node(1).await;
     let (b, _) = node(2).await;
-    let dir = declare(&[&a, &b]);
-    a.set_directory(dir.clone());
-    b.set_directory(dir);
+    declare_to_each_other(&[&a, &b]);
     let participants: BTreeSet<_> = [account(&a), account(&b)].into();
     let tag = reshare_tag(1, 1);
     let mut at_a = a.open_protocol_session(tag, participants.clone());
@@ -354,9 +358,7 @@ async fn a_flood_of_idle_connections_is_refused_and_a_peer_still_gets_through() 
     };
     let (a, _) = node_limited(1, limits.clone()).await;
     let (b, _) = node(2).await;
-    let dir = declare(&[&a, &b]);
-    a.set_directory(dir.clone());
-    b.set_directory(dir);
+    declare_to_each_other(&[&a, &b]);
     let tag = reshare_tag(1, 1);
     let participants: BTreeSet<_> = [account(&a), account(&b)].into();
     let mut at_a = a.open_protocol_session(tag, participants);
